@@ -1,0 +1,63 @@
+"""Demo logins, one per role, for `make run`. Never loaded by production settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from accounts.models import User
+from accounts.roles import Role, SpecialProject
+from accounts.services import user_create
+from grids.models import GridOffice, Region
+
+DEMO_PASSWORD = "anshun-demo-2026"  # noqa: S105 - published demo credential, dev only
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    role: str
+    jurisdiction: str
+
+
+def _demo_specs() -> list[tuple[str, str, dict]]:
+    city = Region.objects.get(code="5204")
+    xixiu = Region.objects.get(code="520402")
+    township = Region.objects.get(code="520402005")  # 东关街道
+    office = GridOffice.objects.filter(seat__path__startswith=township.path).order_by("code").first()
+    return [
+        ("gridworker", Role.GRID_WORKER, {"grid_office": office, "display_name": "网格员 演示"}),
+        ("gridhead", Role.GRID_OFFICE_HEAD, {"grid_office": office, "display_name": "网格长 演示"}),
+        ("township", Role.TOWNSHIP_OFFICIAL, {"region": township, "display_name": "街道干部 演示"}),
+        ("county", Role.COUNTY_OFFICIAL, {"region": xixiu, "display_name": "区干部 演示"}),
+        ("city", Role.CITY_OFFICIAL, {"region": city, "display_name": "市领导 演示"}),
+        ("dispatcher", Role.DISPATCHER, {"region": xixiu, "display_name": "综治中心调度员 演示"}),
+        ("mediator", Role.MEDIATOR, {"region": xixiu, "display_name": "调解员 演示"}),
+        ("lawyer", Role.LAWYER, {"region": xixiu, "display_name": "值班律师 演示"}),
+        (
+            "caseofficer",
+            Role.CASE_OFFICER,
+            {
+                "region": xixiu,
+                "special_project": SpecialProject.HUIGUI,
+                "display_name": "回归工程专干 演示",
+            },
+        ),
+        ("auditor", Role.AUDITOR, {"region": city, "display_name": "审计员 演示"}),
+        ("admin", Role.ADMIN, {"is_superuser": True, "display_name": "系统管理员 演示"}),
+    ]
+
+
+@transaction.atomic
+def ensure_demo_users() -> list[DemoLogin]:
+    """Create the missing demo users; existing ones are left as they are."""
+    logins = []
+    for username, role, extra in _demo_specs():
+        user = User.objects.filter(username=username).select_related("region", "grid_office").first()
+        if user is None:
+            user = user_create(username=username, password=DEMO_PASSWORD, role=role, **extra)
+        logins.append(
+            DemoLogin(username, user.get_role_display(), str(user.grid_office or user.region or "全市"))
+        )
+    return logins

@@ -1,0 +1,76 @@
+"""Roles and what each may do, as one table a reviewer can read at a glance.
+
+Where a user may look is decided by their jurisdiction (see anshun.scoping);
+what they may do there is decided by the capabilities of their role below.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    GRID_WORKER = "grid_worker", _("Grid worker")
+    GRID_OFFICE_HEAD = "grid_office_head", _("Grid office head")
+    TOWNSHIP_OFFICIAL = "township_official", _("Township official")
+    COUNTY_OFFICIAL = "county_official", _("County official")
+    CITY_OFFICIAL = "city_official", _("City official")
+    DISPATCHER = "dispatcher", _("Command-centre dispatcher")
+    MEDIATOR = "mediator", _("Mediator")
+    LAWYER = "lawyer", _("Legal-service lawyer")
+    CASE_OFFICER = "case_officer", _("Special-population case officer")
+    AUDITOR = "auditor", _("Auditor")
+    ADMIN = "admin", _("Administrator")
+
+
+class SpecialProject(models.TextChoices):
+    """The "six projects" (六项工程) for special populations."""
+
+    YUXIN = "yuxin", _("New education (at-risk youth)")
+    YULU = "yulu", _("Rain and dew (left-behind children)")
+    YANGGUANG = "yangguang", _("Sunshine (drug users)")
+    HUIGUI = "huigui", _("Return (released prisoners)")
+    ANNING = "anning", _("Peace (mental disorders)")
+    HONGSIDAI = "hongsidai", _("Red ribbon (HIV/AIDS)")
+
+
+class JurisdictionKind(models.TextChoices):
+    GRID_OFFICE = "grid_office", _("Grid office")
+    REGION = "region", _("Region")
+    ANY = "any", _("Any")
+
+
+# Which kind of jurisdiction a role must hold, and at which region levels.
+# Region levels: city, county, township, village (see grids.models.Region.Level).
+ROLE_JURISDICTION = {
+    Role.GRID_WORKER: (JurisdictionKind.GRID_OFFICE, ()),
+    Role.GRID_OFFICE_HEAD: (JurisdictionKind.GRID_OFFICE, ()),
+    Role.TOWNSHIP_OFFICIAL: (JurisdictionKind.REGION, ("township",)),
+    Role.COUNTY_OFFICIAL: (JurisdictionKind.REGION, ("county",)),
+    Role.CITY_OFFICIAL: (JurisdictionKind.REGION, ("city",)),
+    Role.DISPATCHER: (JurisdictionKind.REGION, ("city", "county", "township")),
+    Role.MEDIATOR: (JurisdictionKind.REGION, ("city", "county", "township", "village")),
+    Role.LAWYER: (JurisdictionKind.REGION, ("city", "county", "township")),
+    Role.CASE_OFFICER: (JurisdictionKind.REGION, ("city", "county", "township")),
+    Role.AUDITOR: (JurisdictionKind.REGION, ("city", "county")),
+    Role.ADMIN: (JurisdictionKind.ANY, ()),
+}
+
+# Capabilities per role. Feature apps add their own capability names here, so that
+# the whole permission picture stays in one table.
+ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
+    Role.GRID_WORKER: frozenset({"map.view", "incident.report"}),
+    Role.GRID_OFFICE_HEAD: frozenset({"map.view", "incident.report", "incident.verify"}),
+    Role.TOWNSHIP_OFFICIAL: frozenset({"map.view", "dashboard.view"}),
+    Role.COUNTY_OFFICIAL: frozenset({"map.view", "dashboard.view"}),
+    Role.CITY_OFFICIAL: frozenset({"map.view", "dashboard.view"}),
+    Role.DISPATCHER: frozenset({"map.view", "incident.dispatch", "incident.verify"}),
+    Role.MEDIATOR: frozenset({"map.view", "mediation.handle"}),
+    Role.LAWYER: frozenset({"map.view", "legal.serve"}),
+    Role.CASE_OFFICER: frozenset({"map.view", "special_groups.handle"}),
+    Role.AUDITOR: frozenset({"map.view", "audit.view"}),
+    Role.ADMIN: frozenset({"map.view", "dashboard.view", "grids.import", "audit.view", "incident.dispatch"}),
+}
+
+
+def role_can(role: str, capability: str) -> bool:
+    return capability in ROLE_CAPABILITIES.get(role, frozenset())

@@ -1,0 +1,37 @@
+"""Writes to user accounts. Pages, the admin and the demo loader all create users here."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from accounts.models import User
+from accounts.roles import Role
+
+
+@transaction.atomic
+def user_create(
+    *,
+    username: str,
+    password: str,
+    role: str,
+    region=None,
+    grid_office=None,
+    special_project: str = "",
+    display_name: str = "",
+    is_superuser: bool = False,
+) -> User:
+    """Create a user with a role and a jurisdiction that fits it (validated by the model)."""
+    user = User(
+        username=username,
+        role=role,
+        region=region,
+        grid_office=grid_office,
+        special_project=special_project,
+        display_name=display_name,
+        is_superuser=is_superuser,
+        is_staff=is_superuser or role == Role.ADMIN,
+    )
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    return user

@@ -1,0 +1,47 @@
+"""Base viewsets that own the queryset, so no API endpoint can skip scoping.
+
+A subclass names a ``selector`` (a function taking ``actor=``) and never
+overrides ``get_queryset``; defining one, or a class-level ``queryset``, is a
+start-up error. The queryset the selector returns must have been scoped for
+the requesting user, or the request fails instead of leaking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework import viewsets
+
+from anshun.scoping import assert_scoped
+
+
+class ScopedViewSetMixin:
+    selector: ClassVar[Callable[..., Any]]
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "get_queryset" in cls.__dict__:
+            raise ImproperlyConfigured(
+                f"{cls.__name__} overrides get_queryset; scoped viewsets read through `selector`."
+            )
+        if cls.__dict__.get("queryset") is not None:
+            raise ImproperlyConfigured(f"{cls.__name__} sets a class-level queryset.")
+
+    def selector_arguments(self) -> dict:
+        """Extra keyword arguments for the selector, usually from query parameters."""
+        return {}
+
+    def get_queryset(self):
+        queryset = self.selector(actor=self.request.user, **self.selector_arguments())
+        assert_scoped(queryset, self.request.user)
+        return queryset
+
+
+class ScopedReadOnlyViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """List and retrieve, scoped to the caller's jurisdiction; out of scope is 404."""
+
+
+class ScopedModelViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
+    """For endpoints that add create/update actions through services."""

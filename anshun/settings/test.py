@@ -1,0 +1,20 @@
+"""Tests: the real PostGIS and Redis started by `make test`, fast hashing, no map tiles."""
+
+from anshun.settings.base import *  # noqa: F403
+from anshun.settings.base import BASE_DIR, LEAFLET_CONFIG, env
+
+SECRET_KEY = "test-only-not-secret"  # noqa: S105
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MAP_TILE_URL = ""
+LEAFLET_CONFIG = {**LEAFLET_CONFIG, "TILES": []}
+MEDIA_ROOT = BASE_DIR / ".local" / "test-media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True
+CELERY_TASK_ALWAYS_EAGER = False
+_ = env

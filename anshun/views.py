@@ -1,0 +1,91 @@
+"""Project-wide pages: the per-role home page and the health check, plus the
+base mixin through which every scoped page reads its objects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import redis
+from django.conf import settings
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.db import connection
+from django.http import JsonResponse
+from django.views.generic import TemplateView
+
+from accounts.roles import Role
+from anshun.scoping import assert_scoped
+from grids.selectors import jurisdiction_summary
+
+
+class ScopedPageMixin(LoginRequiredMixin):
+    """Pages read through ``selector`` only; the same contract as the API base viewset.
+
+    ``capability``, when set, is checked against the role table before anything is read.
+    """
+
+    selector: ClassVar[Callable[..., Any] | None] = None
+    capability: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "get_queryset" in cls.__dict__:
+            raise ImproperlyConfigured(f"{cls.__name__} overrides get_queryset; use `selector`.")
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and self.capability and not request.user.can(self.capability):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def selector_arguments(self) -> dict:
+        return {}
+
+    def get_queryset(self):
+        if self.selector is None:
+            raise ImproperlyConfigured(f"{type(self).__name__} has no selector.")
+        queryset = self.selector(actor=self.request.user, **self.selector_arguments())
+        assert_scoped(queryset, self.request.user)
+        return queryset
+
+
+HOME_TEMPLATES = {
+    Role.GRID_WORKER: "home/grid_worker.html",
+    Role.GRID_OFFICE_HEAD: "home/grid_worker.html",
+    Role.DISPATCHER: "home/dispatcher.html",
+    Role.MEDIATOR: "home/mediator.html",
+    Role.LAWYER: "home/mediator.html",
+    Role.CASE_OFFICER: "home/case_officer.html",
+}
+
+
+class HomeView(LoginRequiredMixin, TemplateView):
+    """Each role lands on the work it does; officials on the overview of their jurisdiction."""
+
+    def get_template_names(self) -> list[str]:
+        return [HOME_TEMPLATES.get(self.request.user.role, "home/official.html")]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        context["summary"] = jurisdiction_summary(actor=user)
+        context["jurisdiction"] = user.grid_office or user.region
+        return context
+
+
+def healthz(request):
+    """Liveness and readiness for the load balancer: the database and Redis both answer."""
+    checks: dict[str, str] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        checks["database"] = f"error: {exc.__class__.__name__}"
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2).ping()
+        checks["redis"] = "ok"
+    except Exception as exc:  # noqa: BLE001
+        checks["redis"] = f"error: {exc.__class__.__name__}"
+    healthy = all(v == "ok" for v in checks.values())
+    return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)

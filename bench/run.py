@@ -1,0 +1,34 @@
+"""Run every bench/bench_*.py module and print its ratios (`make bench`)."""
+
+import importlib
+import os
+import pkgutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "anshun.settings.test")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+
+
+def main() -> None:
+    call_command("migrate", verbosity=0)
+    call_command("load_anshun", verbosity=0)
+    import bench
+
+    for module in pkgutil.iter_modules(bench.__path__):
+        if not module.name.startswith("bench_"):
+            continue
+        print(f"== {module.name}")
+        for comparison in importlib.import_module(f"bench.{module.name}").run():
+            print(comparison.line())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+from django.contrib import admin
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from leaflet.admin import LeafletGeoAdmin
+
+from grids.models import Grid, GridImport, GridOffice, Region
+from grids.services.grid_import import start_grid_import
+
+
+@admin.register(Region)
+class RegionAdmin(LeafletGeoAdmin):
+    list_display = ("code", "name", "level", "kind", "parent", "boundary_is_demo")
+    list_filter = ("level", "kind", "boundary_is_demo")
+    search_fields = ("code", "name")
+    raw_id_fields = ("parent",)
+    list_select_related = ("parent",)
+    readonly_fields = ("path",)
+
+
+@admin.register(GridOffice)
+class GridOfficeAdmin(LeafletGeoAdmin):
+    list_display = ("code", "name", "seat", "phone")
+    search_fields = ("code", "name", "seat__name")
+    raw_id_fields = ("seat",)
+    list_select_related = ("seat",)
+
+
+@admin.register(Grid)
+class GridAdmin(LeafletGeoAdmin):
+    list_display = ("code", "name", "village", "office", "is_demo")
+    list_filter = ("is_demo",)
+    search_fields = ("code", "name", "village__name", "office__name")
+    raw_id_fields = ("village", "office")
+    list_select_related = ("village", "office")
+
+
+@admin.register(GridImport)
+class GridImportAdmin(admin.ModelAdmin):
+    """Upload a GeoJSON file of real grids; a Celery worker validates and applies it."""
+
+    list_display = (
+        "source",
+        "status",
+        "progress_bar",
+        "feature_count",
+        "imported_count",
+        "created_by",
+        "created_at",
+        "finished_at",
+    )
+    list_filter = ("status",)
+    readonly_fields = (
+        "status",
+        "progress_bar",
+        "feature_count",
+        "imported_count",
+        "error_report",
+        "created_by",
+        "created_at",
+        "finished_at",
+    )
+    fields = ("source", *readonly_fields)
+    list_select_related = ("created_by",)
+
+    @admin.display(description=_("progress"))
+    def progress_bar(self, obj: GridImport):
+        return format_html('<progress max="100" value="{}"></progress> {}%', obj.progress, obj.progress)
+
+    @admin.display(description=_("errors"))
+    def error_report(self, obj: GridImport):
+        if not obj.errors:
+            return "-"
+        return format_html(
+            "<ol>{}</ol>",
+            format_html(
+                "".join(
+                    format_html("<li>#{} {}: {}</li>", e["feature"], e["code"] or "-", e["reason"])
+                    for e in obj.errors
+                )
+            ),
+        )
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        created = start_grid_import(source=form.cleaned_data["source"], created_by=request.user)
+        obj.pk = created.pk

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class GridsConfig(AppConfig):
+    name = "grids"
+    verbose_name = _("Jurisdictions and grids")
+    nav_items = ((_("Map"), "grid-map", "map.view"),)

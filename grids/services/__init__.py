@@ -1,0 +1,1 @@
+"""Writes to the jurisdiction tree: loading divisions, generating demo grids, importing real grids."""

@@ -1,0 +1,347 @@
+"""Imports a city's real grid boundaries from GeoJSON, all or nothing.
+
+Every feature is checked before anything is written, and every problem is
+reported with the feature's position and code, so that the GIS staff can fix
+the whole file in one pass. Demo grids never block an import: they are
+replaced village by village, and only real grids count for overlaps.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import shapely
+import shapely.prepared
+from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from shapely.geometry.base import BaseGeometry
+
+from grids.models import Grid, GridImport, GridOffice, Region
+
+GRID_CODE = re.compile(r"^\d{15}$")
+# Shared edges are fine; overlaps larger than about one square metre are not.
+OVERLAP_TOLERANCE_SQ_DEGREES = 1e-10
+# Boundaries are simplified outlines: allow about 50 m of slack at county edges.
+COUNTY_EDGE_TOLERANCE_DEGREES = 0.0005
+
+ProgressCallback = Callable[[int], None]
+
+
+@dataclass
+class FeatureError:
+    index: int
+    code: str
+    reason: str
+
+    def as_dict(self) -> dict:
+        return {"feature": self.index, "code": self.code, "reason": self.reason}
+
+    def __str__(self) -> str:
+        return f"feature #{self.index} ({self.code or '-'}): {self.reason}"
+
+
+class GridImportRejected(Exception):
+    """Raised with every bad feature when a file cannot be imported."""
+
+    def __init__(self, errors: list[FeatureError]):
+        self.errors = errors
+        super().__init__(f"{len(errors)} bad feature(s)")
+
+
+@dataclass
+class _CheckedFeature:
+    index: int
+    code: str
+    name: str
+    village: Region
+    office: GridOffice | None
+    shape: BaseGeometry
+
+
+@dataclass(frozen=True)
+class GridImportResult:
+    created: int
+    updated: int
+    removed: int
+    villages: int
+    codes: list[str] = field(default_factory=list)
+
+
+def parse_feature_collection(raw: bytes | str) -> list[dict]:
+    try:
+        payload = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise GridImportRejected([FeatureError(0, "", _("Not valid JSON: %s") % exc)]) from exc
+    if not isinstance(payload, dict) or payload.get("type") != "FeatureCollection":
+        raise GridImportRejected([FeatureError(0, "", _("The file is not a GeoJSON FeatureCollection."))])
+    features = payload.get("features")
+    if not isinstance(features, list) or not features:
+        raise GridImportRejected([FeatureError(0, "", _("The FeatureCollection has no features."))])
+    return features
+
+
+def _check_features(
+    features: list[dict], progress: ProgressCallback | None
+) -> tuple[list[_CheckedFeature], list[FeatureError]]:
+    villages = {
+        r.code: r for r in Region.objects.filter(level=Region.Level.VILLAGE).select_related("parent__parent")
+    }
+    counties = {r.pk: r for r in Region.objects.filter(level=Region.Level.COUNTY)}
+    county_shapes = {
+        pk: shapely.prepared.prep(
+            shapely.from_wkb(bytes(c.boundary.wkb)).buffer(COUNTY_EDGE_TOLERANCE_DEGREES)
+        )
+        for pk, c in counties.items()
+        if c.boundary is not None
+    }
+    offices = {o.code: o for o in GridOffice.objects.all()}
+    serving_office = dict(Grid.objects.values_list("village__code", "office__code").distinct())
+
+    checked: list[_CheckedFeature] = []
+    errors: list[FeatureError] = []
+    seen_codes: dict[str, int] = {}
+    for index, feature in enumerate(features, start=1):
+        if progress and index % 50 == 0:
+            progress(int(60 * index / len(features)))
+        properties = (feature or {}).get("properties") or {}
+        code = str(properties.get("code") or "").strip()
+        problems: list[str] = []
+        if not GRID_CODE.match(code):
+            problems.append(_("The grid code must be 15 digits (village code + 3-digit sequence)."))
+        elif code in seen_codes:
+            problems.append(_("The code repeats feature #%d.") % seen_codes[code])
+        village = villages.get(code[:12]) if GRID_CODE.match(code) else None
+        if GRID_CODE.match(code) and village is None:
+            problems.append(_("No village or community has the code %s.") % code[:12])
+        seen_codes.setdefault(code, index)
+
+        shape = None
+        geometry = (feature or {}).get("geometry")
+        if not geometry:
+            problems.append(_("The feature has no geometry."))
+        else:
+            try:
+                shape = shapely.from_geojson(json.dumps(geometry))
+            except (shapely.errors.GEOSException, ValueError, TypeError):
+                problems.append(_("The geometry cannot be read."))
+            if shape is not None:
+                if shape.geom_type not in ("Polygon", "MultiPolygon"):
+                    problems.append(_("A grid must be a Polygon or MultiPolygon, not %s.") % shape.geom_type)
+                    shape = None
+                elif shape.is_empty:
+                    problems.append(_("The geometry is empty."))
+                    shape = None
+                elif not shape.is_valid:
+                    problems.append(_("Invalid geometry: %s.") % shapely.is_valid_reason(shape))
+                    shape = None
+        if shape is not None and village is not None:
+            county_id = village.parent.parent_id
+            county_shape = county_shapes.get(county_id)
+            if county_shape is None:
+                problems.append(_("The county of this village has no boundary to check against."))
+            elif not county_shape.covers(shape):
+                problems.append(_("The grid lies outside its county, %s.") % counties[county_id].name)
+
+        office = None
+        office_code = str(properties.get("office") or "").strip()
+        if office_code:
+            office = offices.get(office_code)
+            if office is None:
+                problems.append(_("No grid office has the code %s.") % office_code)
+        elif village is not None:
+            office = offices.get(serving_office.get(village.code, ""))
+            if office is None:
+                problems.append(_("Name the grid office (property 'office'): none serves this village yet."))
+
+        if problems:
+            errors.extend(FeatureError(index, code, p) for p in problems)
+            continue
+        name = str(properties.get("name") or f"{village.short_name}第{int(code[12:])}网格")[:100]
+        checked.append(_CheckedFeature(index, code, name, village, office, shape))
+    return checked, errors
+
+
+def _check_overlaps(checked: list[_CheckedFeature]) -> list[FeatureError]:
+    errors: list[FeatureError] = []
+    shapes = [c.shape for c in checked]
+    tree = shapely.STRtree(shapes)
+    left, right = tree.query(shapes, predicate="intersects")
+    for i, j in zip(left.tolist(), right.tolist(), strict=True):
+        if i >= j:
+            continue
+        overlap = shapely.intersection(shapes[i], shapes[j]).area
+        if overlap > OVERLAP_TOLERANCE_SQ_DEGREES:
+            errors.append(
+                FeatureError(
+                    checked[j].index,
+                    checked[j].code,
+                    _("It overlaps feature #%(other)d (%(code)s).")
+                    % {"other": checked[i].index, "code": checked[i].code},
+                )
+            )
+
+    villages_in_file = {c.village.pk for c in checked}
+    real_elsewhere = list(
+        Grid.objects.filter(is_demo=False)
+        .exclude(village_id__in=villages_in_file)
+        .values_list("code", "geometry")
+    )
+    if real_elsewhere:
+        existing = [shapely.from_wkb(bytes(g.wkb)) for _code, g in real_elsewhere]
+        existing_tree = shapely.STRtree(existing)
+        new_idx, old_idx = existing_tree.query(shapes, predicate="intersects")
+        for i, j in zip(new_idx.tolist(), old_idx.tolist(), strict=True):
+            if shapely.intersection(shapes[i], existing[j]).area > OVERLAP_TOLERANCE_SQ_DEGREES:
+                errors.append(
+                    FeatureError(
+                        checked[i].index,
+                        checked[i].code,
+                        _("It overlaps the existing grid %s.") % real_elsewhere[j][0],
+                    )
+                )
+    return errors
+
+
+def import_grids(*, raw: bytes | str, progress: ProgressCallback | None = None) -> GridImportResult:
+    """Validate every feature of a GeoJSON file, then replace the grids of the
+    villages it covers in one transaction; raise ``GridImportRejected`` with all
+    problems and write nothing when any feature is bad."""
+    features = parse_feature_collection(raw)
+    checked, errors = _check_features(features, progress)
+    if checked:
+        errors.extend(_check_overlaps(checked))
+    if errors:
+        raise GridImportRejected(sorted(errors, key=lambda e: e.index))
+    if progress:
+        progress(70)
+    return _apply(checked)
+
+
+@transaction.atomic
+def _apply(checked: list[_CheckedFeature]) -> GridImportResult:
+    villages = {c.village.pk for c in checked}
+    codes = [c.code for c in checked]
+    existing = {g.code: g for g in Grid.objects.select_for_update().filter(code__in=codes)}
+    stale = Grid.objects.filter(village_id__in=villages).exclude(code__in=codes)
+    removed = stale.count()
+    stale.delete()
+    rows = []
+    for c in checked:
+        geometry = GEOSGeometry(memoryview(shapely.to_wkb(c.shape)), srid=4326)
+        if geometry.geom_type == "Polygon":
+            geometry = MultiPolygon(geometry, srid=4326)
+        rows.append(
+            Grid(
+                code=c.code,
+                name=c.name,
+                village=c.village,
+                office=c.office,
+                geometry=geometry,
+                is_demo=False,
+            )
+        )
+    Grid.objects.bulk_create(
+        rows,
+        batch_size=500,
+        update_conflicts=True,
+        unique_fields=["code"],
+        update_fields=["name", "village", "office", "geometry", "is_demo"],
+    )
+    return GridImportResult(
+        created=len(codes) - len(existing),
+        updated=len(existing),
+        removed=removed,
+        villages=len(villages),
+        codes=codes,
+    )
+
+
+def start_grid_import(*, source, created_by) -> GridImport:
+    """Record an uploaded file and queue its import once the row is committed."""
+    from grids.tasks import process_grid_import
+
+    grid_import = GridImport(source=source, created_by=created_by)
+    grid_import.full_clean()
+    grid_import.save()
+    transaction.on_commit(lambda: process_grid_import.delay(grid_import.pk))
+    return grid_import
+
+
+def run_grid_import(*, grid_import_id: int) -> GridImport | None:
+    """Carry out a queued import. A finished import is left alone, so a task
+    delivered twice (a worker killed after the work but before the ack) does
+    nothing the second time; a half-run one starts again from the file."""
+    with transaction.atomic():
+        grid_import = GridImport.objects.select_for_update().filter(pk=grid_import_id).first()
+        if grid_import is None or grid_import.status in (
+            GridImport.Status.SUCCEEDED,
+            GridImport.Status.FAILED,
+        ):
+            return grid_import
+        grid_import.status = GridImport.Status.RUNNING
+        grid_import.progress = 0
+        grid_import.started_at = timezone.now()
+        grid_import.save(update_fields=["status", "progress", "started_at"])
+
+    def report(percent: int) -> None:
+        GridImport.objects.filter(pk=grid_import_id).update(progress=percent)
+
+    with grid_import.source.open("rb") as handle:
+        raw = handle.read()
+    try:
+        features = parse_feature_collection(raw)
+        grid_import.feature_count = len(features)
+        result = import_grids(raw=raw, progress=report)
+    except GridImportRejected as rejected:
+        grid_import.status = GridImport.Status.FAILED
+        grid_import.errors = [e.as_dict() for e in rejected.errors]
+        grid_import.imported_count = 0
+    else:
+        grid_import.status = GridImport.Status.SUCCEEDED
+        grid_import.imported_count = result.created + result.updated
+        grid_import.errors = []
+    grid_import.progress = 100
+    grid_import.finished_at = timezone.now()
+    grid_import.save(
+        update_fields=[
+            "status",
+            "progress",
+            "feature_count",
+            "imported_count",
+            "errors",
+            "finished_at",
+        ]
+    )
+    return grid_import
+
+
+# Longer than the task time limit, so a import still running is never picked up twice.
+STALLED_AFTER = timedelta(minutes=35)
+
+
+def requeue_stalled_grid_imports(*, now: datetime | None = None) -> list[int]:
+    """Queue again the imports whose worker vanished (killed, machine restarted).
+
+    An import is stalled when it has waited, or claimed to run, for longer than
+    any task may take; running it again is safe because applying is one
+    transaction and a finished import is never redone.
+    """
+    from grids.tasks import process_grid_import
+
+    cutoff = (now or timezone.now()) - STALLED_AFTER
+    stalled = list(
+        GridImport.objects.filter(
+            Q(status=GridImport.Status.PENDING, created_at__lt=cutoff)
+            | Q(status=GridImport.Status.RUNNING, started_at__lt=cutoff)
+        ).values_list("pk", flat=True)
+    )
+    for pk in stalled:
+        process_grid_import.delay(pk)
+    return stalled

@@ -1,0 +1,16 @@
+"""Celery tasks of the grids app: thin wrappers that pass ids to services."""
+
+from celery import shared_task
+
+from grids.services.grid_import import requeue_stalled_grid_imports, run_grid_import
+
+
+@shared_task(acks_late=True)
+def process_grid_import(grid_import_id: int) -> str:
+    grid_import = run_grid_import(grid_import_id=grid_import_id)
+    return grid_import.status if grid_import else "missing"
+
+
+@shared_task(name="grids.tasks.requeue_stalled_grid_imports")
+def requeue_stalled_grid_imports_task() -> int:
+    return len(requeue_stalled_grid_imports())

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Starts and stops a project-local PostgreSQL/PostGIS cluster and Redis server on
+# loopback, each under a state directory of its own (.local/ for `make run`, a
+# throwaway one for `make test`). Services are stopped by their recorded PID,
+# never by process name, so nothing else on the machine is touched.
+#
+#   services.sh start STATE_DIR   -> prints DATABASE_URL=... and REDIS_URL=... lines
+#   services.sh stop  STATE_DIR
+set -euo pipefail
+
+action=${1:?usage: services.sh start|stop STATE_DIR}
+state=${2:?usage: services.sh start|stop STATE_DIR}
+mkdir -p "$state"
+state=$(cd "$state" && pwd)
+PG_BIN=/usr/lib/postgresql/15/bin
+
+as_pg() {
+  # PostgreSQL refuses to run as root; run it as the postgres user then.
+  if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+free_port() {
+  python3 - "$1" <<'PY'
+import socket, sys
+preferred = int(sys.argv[1])
+for port in [preferred] + list(range(preferred + 1, preferred + 200)):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        print(port)
+        break
+PY
+}
+
+start() {
+  local pgdata="$state/pg" run="$state/run"
+  mkdir -p "$run" "$state/redis" "$state/log"
+  if [[ $(id -u) -eq 0 ]]; then chown postgres "$state" "$run" "$state/log"; fi
+  chmod 0755 "$state"
+  if [[ ! -f "$pgdata/PG_VERSION" ]]; then
+    mkdir -p "$pgdata"
+    [[ $(id -u) -eq 0 ]] && chown postgres "$pgdata"
+    as_pg "$PG_BIN/initdb" -D "$pgdata" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  fi
+  local pg_port redis_port
+  if [[ -f "$state/pg.port" ]]; then pg_port=$(cat "$state/pg.port"); else pg_port=$(free_port "${PG_PORT:-54329}"); fi
+  if ! as_pg "$PG_BIN/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
+    pg_port=$(free_port "$pg_port")
+    as_pg "$PG_BIN/pg_ctl" -D "$pgdata" -w -t 60 -l "$state/log/postgres.log" \
+      -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $run -c fsync=${PG_FSYNC:-on}" start >/dev/null
+  fi
+  echo "$pg_port" > "$state/pg.port"
+  as_pg "$PG_BIN/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -tAc \
+    "SELECT 1 FROM pg_database WHERE datname='anshun'" | grep -q 1 \
+    || as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres anshun
+
+  if [[ -f "$state/redis.pid" ]] && kill -0 "$(cat "$state/redis.pid")" 2>/dev/null; then
+    redis_port=$(cat "$state/redis.port")
+  else
+    redis_port=$(free_port "${REDIS_PORT:-63799}")
+    redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$state/redis" \
+      --daemonize yes --pidfile "$state/redis.pid" --logfile "$state/log/redis.log" \
+      --appendonly yes --save "" >/dev/null
+    for _ in $(seq 50); do
+      redis-cli -h 127.0.0.1 -p "$redis_port" ping >/dev/null 2>&1 && break
+      sleep 0.1
+    done
+    echo "$redis_port" > "$state/redis.port"
+  fi
+  echo "DATABASE_URL=postgis://postgres@127.0.0.1:$pg_port/anshun"
+  echo "REDIS_URL=redis://127.0.0.1:$redis_port/0"
+}
+
+stop() {
+  if [[ -f "$state/pg/postmaster.pid" ]]; then
+    as_pg "$PG_BIN/pg_ctl" -D "$state/pg" -m fast -w stop >/dev/null || true
+  fi
+  if [[ -f "$state/redis.pid" ]]; then
+    local pid
+    pid=$(cat "$state/redis.pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    rm -f "$state/redis.pid"
+  fi
+}
+
+case "$action" in
+  start) start ;;
+  stop) stop ;;
+  *) echo "usage: services.sh start|stop STATE_DIR" >&2; exit 2 ;;
+esac

@@ -1,0 +1,128 @@
+"""A task run by a real Celery worker process through the real Redis broker (not eager mode)."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import shapely
+from django.core.files.base import ContentFile
+from django.db import connection
+
+from accounts.roles import Role
+from anshun.celery import app as celery_app
+from grids.models import Grid, GridImport, Region
+from grids.services.grid_import import start_grid_import
+from tests.factories import user_for_role
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def celery_worker_process(anshun_tree, tmp_path):
+    """A `celery worker` subprocess bound to the test database."""
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "anshun.settings.test",
+        "DATABASE_URL": f"postgis://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+    }
+    log = (tmp_path / "worker.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "anshun",
+            "worker",
+            "--pool",
+            "solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            "info",
+            "--hostname",
+            f"test-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if celery_app.control.ping(timeout=0.5):
+            break
+        assert process.poll() is None, (tmp_path / "worker.log").read_text()
+    else:
+        process.kill()
+        pytest.fail("the Celery worker did not come up")
+    yield process
+    process.terminate()
+    process.wait(timeout=30)
+    log.close()
+
+
+def _wait_for(predicate, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    return None
+
+
+def test_grid_import_is_carried_out_by_the_worker(celery_worker_process):
+    village = Region.objects.get(code="520402001004")
+    shape = shapely.from_wkb(bytes(village.boundary.wkb))
+    payload = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"code": f"{village.code}001"},
+                "geometry": shapely.geometry.mapping(shape),
+            },
+        ],
+    }
+    admin = user_for_role(Role.ADMIN)
+    grid_import = start_grid_import(
+        source=ContentFile(json.dumps(payload).encode(), name="tashan.geojson"), created_by=admin
+    )
+    # The worker, not this process, runs it: the row changes only through the broker.
+    done = _wait_for(
+        lambda: GridImport.objects.filter(pk=grid_import.pk, status=GridImport.Status.SUCCEEDED).first()
+    )
+    assert done is not None, GridImport.objects.get(pk=grid_import.pk).status
+    assert (done.progress, done.feature_count, done.imported_count) == (100, 1, 1)
+    assert list(Grid.objects.filter(village=village).values_list("code", "is_demo")) == [
+        (f"{village.code}001", False)
+    ]
+
+
+def test_a_rejected_import_records_every_error(celery_worker_process):
+    payload = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"code": "999999999999001"},
+                "geometry": {"type": "Point", "coordinates": [105.9, 26.2]},
+            },
+        ],
+    }
+    grid_import = start_grid_import(
+        source=ContentFile(json.dumps(payload).encode(), name="bad.geojson"), created_by=None
+    )
+    done = _wait_for(
+        lambda: GridImport.objects.filter(pk=grid_import.pk, status=GridImport.Status.FAILED).first()
+    )
+    assert done is not None
+    assert {e["feature"] for e in done.errors} == {1}
+    assert len(done.errors) == 2  # unknown village and not a polygon
