@@ -134,35 +134,13 @@ def load_divisions(*, data_dir: Path = DATA_DIR) -> DivisionLoadSummary:
     created += _upsert(county_rows + zone_rows)
     county_ids = _codes_to_ids([r["code"] for r in counties])
 
-    township_rows = []
-    for row in townships:
-        parent_id, parent_path = county_ids[row["areaCode"]]
-        township_rows.append(
-            Region(
-                code=row["code"],
-                name=row["name"],
-                level=Region.Level.TOWNSHIP,
-                parent_id=parent_id,
-                path=f"{parent_path}{row['code']}/",
-            )
-        )
-    created += _upsert(_keep_demo_boundaries(township_rows))
+    created += _upsert(
+        _keep_demo_boundaries(_child_rows(townships, "areaCode", county_ids, Region.Level.TOWNSHIP))
+    )
     township_ids = _codes_to_ids([r["code"] for r in townships])
-
-    village_rows = []
-    for row in villages:
-        parent_id, parent_path = township_ids[row["streetCode"]]
-        village_rows.append(
-            Region(
-                code=row["code"],
-                name=row["name"],
-                level=Region.Level.VILLAGE,
-                parent_id=parent_id,
-                path=f"{parent_path}{row['code']}/",
-                is_community="社区" in row["name"],
-            )
-        )
-    created += _upsert(_keep_demo_boundaries(village_rows))
+    created += _upsert(
+        _keep_demo_boundaries(_child_rows(villages, "streetCode", township_ids, Region.Level.VILLAGE))
+    )
 
     return DivisionLoadSummary(
         cities=1,
@@ -172,6 +150,26 @@ def load_divisions(*, data_dir: Path = DATA_DIR) -> DivisionLoadSummary:
         villages=len(villages),
         created=created,
     )
+
+
+def _child_rows(
+    rows: list[dict[str, str]], parent_column: str, parents: dict[str, tuple[int, str]], level: str
+) -> list[Region]:
+    """Regions for CSV rows whose parent is already loaded (``parents``: code -> (id, path))."""
+    regions = []
+    for row in rows:
+        parent_id, parent_path = parents[row[parent_column]]
+        regions.append(
+            Region(
+                code=row["code"],
+                name=row["name"],
+                level=level,
+                parent_id=parent_id,
+                path=f"{parent_path}{row['code']}/",
+                is_community=level == Region.Level.VILLAGE and "社区" in row["name"],
+            )
+        )
+    return regions
 
 
 def _keep_demo_boundaries(rows: list[Region]) -> list[Region]:
