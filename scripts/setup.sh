@@ -16,6 +16,9 @@ for pkg in "${APT_PACKAGES[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
   [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
 done
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 if ! command -v python3.11 >/dev/null 2>&1; then
   missing+=(python3.11 python3.11-venv)
 fi
@@ -40,4 +43,12 @@ if [[ ! -f "$stamp" ]]; then
   .venv/bin/python -m pip install -q --no-deps -e .
   rm -f .venv/.installed-*
   touch "$stamp"
+fi
+
+# Front-end libraries (Chart.js), served locally from /static/vendor/.
+node_stamp="node_modules/.installed-$(sha256sum package-lock.json | cut -c1-16)"
+if [[ ! -f "$node_stamp" ]]; then
+  echo "setup: installing front-end libraries"
+  npm ci --no-audit --no-fund --loglevel=error
+  touch "$node_stamp"
 fi

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "mediation",
     "special_groups",
     "safety_cells",
+    "incidents",
 ]
 
 MIDDLEWARE = [
@@ -98,7 +99,11 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / ".local" / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    # npm-installed libraries (package.json), served from here like every other asset.
+    ("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist"),
+]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / ".local" / "media")))
 STORAGES = {

@@ -1,0 +1,57 @@
+"""KPI tiles that feature apps contribute to the officials' dashboard.
+
+An app declares ``dashboard_tiles = "app.selectors.function"`` on its AppConfig;
+the function takes ``(*, actor, region)`` and returns a list of ``Tile``, computed
+from records inside both the actor's scope and ``region``. The dashboard page
+collects them without knowing the apps, so each app adds its figures on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.utils.module_loading import import_string
+
+# Counts below this are shown as "<5" outside the project that owns them
+# (small-count suppression for sensitive personal data).
+SMALL_COUNT_THRESHOLD = 5
+
+
+@dataclass(frozen=True)
+class Tile:
+    key: str  # stable identifier, e.g. "incidents.closure_rate"
+    label: str  # translated label
+    value: float | int | None  # None when suppressed or not computable
+    unit: str = ""  # "%", "件", "¥"...
+    detail: str = ""  # e.g. "n = 972, 95% CI 96.1–98.0"
+    url: str = ""  # page with the records behind the figure
+    suppressed: bool = False
+    group: str = ""  # heading the tile is shown under
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def display(self) -> str:
+        if self.suppressed:
+            return f"<{SMALL_COUNT_THRESHOLD}"
+        if self.value is None:
+            return "–"
+        if isinstance(self.value, float):
+            return f"{self.value:.2f}"
+        return f"{self.value:,}"
+
+
+def suppress_small(count: int) -> tuple[int | None, bool]:
+    """(value, suppressed) for a count of people shown outside its project."""
+    if 0 < count < SMALL_COUNT_THRESHOLD:
+        return None, True
+    return count, False
+
+
+def collect_tiles(*, actor, region) -> list[Tile]:
+    tiles: list[Tile] = []
+    for config in apps.get_app_configs():
+        provider = getattr(config, "dashboard_tiles", None)
+        if provider:
+            tiles.extend(import_string(provider)(actor=actor, region=region))
+    return tiles
