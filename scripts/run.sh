@@ -29,7 +29,7 @@ fi
 
 $PY manage.py compilemessages -v0 --ignore=.venv --ignore=.local
 $PY manage.py migrate --no-input -v0
-$PY manage.py load_anshun --demo-users
+$PY manage.py load_anshun --demo
 
 PORT=${PORT:-8000}
 .venv/bin/celery -A anshun worker -l info --concurrency 2 >"$STATE/worker.log" 2>&1 &

@@ -7,9 +7,14 @@ end, load it again through ``anshun_tree``.
 
 import os
 import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from accounts.roles import Role
 from tests.factories import user_for_role
@@ -84,3 +89,54 @@ def phone_page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def celery_worker_process(anshun_tree, tmp_path):
+    """A real `celery worker` subprocess bound to the test database, through the real Redis."""
+    from anshun.celery import app as celery_app
+
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "anshun.settings.test",
+        "DATABASE_URL": f"postgis://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+    }
+    log = (tmp_path / "worker.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "anshun",
+            "worker",
+            "--pool",
+            "solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            "info",
+            "--hostname",
+            f"test-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if celery_app.control.ping(timeout=0.5):
+            break
+        assert process.poll() is None, (tmp_path / "worker.log").read_text()
+    else:
+        process.kill()
+        pytest.fail("the Celery worker did not come up")
+    yield process
+    process.terminate()
+    process.wait(timeout=30)
+    log.close()

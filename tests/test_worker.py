@@ -1,71 +1,18 @@
 """A task run by a real Celery worker process through the real Redis broker (not eager mode)."""
 
 import json
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import shapely
 from django.core.files.base import ContentFile
-from django.db import connection
 
 from accounts.roles import Role
-from anshun.celery import app as celery_app
 from grids.models import Grid, GridImport, Region
 from grids.services.grid_import import start_grid_import
 from tests.factories import user_for_role
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def celery_worker_process(anshun_tree, tmp_path):
-    """A `celery worker` subprocess bound to the test database."""
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "anshun.settings.test",
-        "DATABASE_URL": f"postgis://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-    }
-    log = (tmp_path / "worker.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "anshun",
-            "worker",
-            "--pool",
-            "solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel",
-            "info",
-            "--hostname",
-            f"test-{os.getpid()}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if celery_app.control.ping(timeout=0.5):
-            break
-        assert process.poll() is None, (tmp_path / "worker.log").read_text()
-    else:
-        process.kill()
-        pytest.fail("the Celery worker did not come up")
-    yield process
-    process.terminate()
-    process.wait(timeout=30)
-    log.close()
 
 
 def _wait_for(predicate, timeout=60):
