@@ -80,6 +80,15 @@ class GridImportAdmin(admin.ModelAdmin):
             ),
         )
 
+    def changelist_view(self, request, extra_context=None):
+        """The list refreshes itself while an import is waiting or running, so progress moves."""
+        unfinished = GridImport.objects.filter(
+            status__in=[GridImport.Status.PENDING, GridImport.Status.RUNNING]
+        ).exists()
+        return super().changelist_view(
+            request, {**(extra_context or {}), "has_unfinished_imports": unfinished}
+        )
+
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
 

@@ -173,3 +173,25 @@ def test_command_imports_a_good_file(tmp_path):
     good.write_text(_collection(_feature(f"{VILLAGE}001", west), _feature(f"{VILLAGE}002", east)))
     call_command("import_grids", str(good))
     assert set(Grid.objects.filter(village__code=VILLAGE).values_list("is_demo", flat=True)) == {False}
+
+
+def test_admin_upload_records_the_import_and_queues_it(client, django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from accounts.roles import Role
+    from grids.models import GridImport
+    from tests.factories import user_for_role
+
+    client.force_login(user_for_role(Role.ADMIN))
+    west, east = _split_village()
+    upload = SimpleUploadedFile("tashan.geojson", _collection(_feature(f"{VILLAGE}001", west)).encode())
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post("/admin/grids/gridimport/add/", {"source": upload})
+    assert response.status_code == 302
+    grid_import = GridImport.objects.get()
+    assert grid_import.status == GridImport.Status.PENDING
+    assert len(callbacks) == 1  # the task is enqueued only once the row is committed
+    listing = client.get("/admin/grids/gridimport/")
+    assert b'http-equiv="refresh"' in listing.content
+    page = client.get(f"/admin/grids/gridimport/{grid_import.pk}/change/")
+    assert b"<progress" in page.content
