@@ -2,13 +2,14 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help setup run test lint format bench services-up services-down messages
+.PHONY: help setup run test lint format bench backup restore messages
 
 help:
 	@echo "make run    install what is missing, start Postgres/PostGIS + Redis, migrate, load Anshun, serve"
 	@echo "make test   the same set-up against throwaway services, run every test, stop them"
 	@echo "make lint   ruff check + format check"
 	@echo "make bench  benchmarks (ratios against a same-run baseline)"
+	@echo "make backup / make restore BACKUP=backups/<timestamp>  database + uploaded files"
 
 setup:
 	@scripts/setup.sh
@@ -29,6 +30,12 @@ format: setup
 
 bench: setup
 	@scripts/bench.sh
+
+backup: setup
+	@scripts/backup.sh
+
+restore: setup
+	@scripts/restore.sh
 
 messages: setup
 	.venv/bin/python manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=.local

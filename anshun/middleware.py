@@ -14,3 +14,30 @@ class ChineseUnlessChosenMiddleware(MiddlewareMixin):
 
     def process_request(self, request):
         request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
+
+
+class IdleTimeoutMiddleware:
+    """Signs out idle users after a time that depends on what they can reach.
+
+    Officials, auditors, case officers and admins see much of the city and
+    sensitive records, often on shared office PCs: their session ends after
+    ``SESSION_IDLE_TIMEOUT_PRIVILEGED`` seconds without a request. Grid workers
+    in the field keep theirs for ``SESSION_IDLE_TIMEOUT_FIELD`` so a day's
+    reports don't stop at a login screen. Every request restarts the clock.
+    """
+
+    FIELD_ROLES = frozenset({"grid_worker", "grid_office_head", "mediator", "lawyer", "dispatcher"})
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and hasattr(request, "session"):
+            field = user.role in self.FIELD_ROLES and not user.is_superuser
+            request.session.set_expiry(
+                settings.SESSION_IDLE_TIMEOUT_FIELD if field else settings.SESSION_IDLE_TIMEOUT_PRIVILEGED
+            )
+        return self.get_response(request)

@@ -21,6 +21,11 @@ def test_city_official_logs_in_and_sees_388_grid_offices_on_the_map(anshun_tree,
     user = user_for_role(Role.CITY_OFFICIAL)
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
+    refused = []
+    page.on(
+        "console",
+        lambda m: refused.append(page.url + " " + m.text) if "Content Security Policy" in m.text else None,
+    )
     _login(page, live_server, user)
     assert page.get_by_test_id("grid-office-count").inner_text() == "388"
     page.goto(f"{live_server.url}/map/")
@@ -41,6 +46,9 @@ def test_city_official_logs_in_and_sees_388_grid_offices_on_the_map(anshun_tree,
     assert page.inner_text("#grid-count") == str(grids_here)
     assert page.is_visible("#demo-note")
     page.screenshot(path=str(live_server_artifact("map-city.png")))
+    page.goto(f"{live_server.url}/api/docs/")
+    page.wait_for_selector(".swagger-ui .opblock", timeout=30_000)
+    assert refused == []  # the CSP blocked nothing the pages need
     context.close()
 
 

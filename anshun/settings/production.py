@@ -30,3 +30,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_AGE = 60 * 60 * 8
 # The container health check calls /healthz over plain HTTP from inside the pod.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# Errors to Sentry (or a compatible self-hosted server) when a DSN is configured.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(dsn=SENTRY_DSN, send_default_pii=False, traces_sample_rate=0.0)

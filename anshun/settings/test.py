@@ -1,7 +1,12 @@
 """Tests: the real PostGIS and Redis started by `make test`, fast hashing, no map tiles."""
 
+from anshun.env import required
 from anshun.settings.base import *  # noqa: F403
 from anshun.settings.base import BASE_DIR, LEAFLET_CONFIG, env
+
+# Tests run only against services named explicitly (`make test` starts throwaway ones).
+required("DATABASE_URL")
+required("REDIS_URL")
 
 SECRET_KEY = "test-only-not-secret"  # noqa: S105
 DEBUG = False
@@ -18,3 +23,10 @@ WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
 CELERY_TASK_ALWAYS_EAGER = False
 _ = env
+# The suite makes thousands of API calls; throttling has its own test with low rates.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {"user": "1000000/minute", "anon": "1000000/minute"},
+}
+LOGGING = {**LOGGING, "handlers": {**LOGGING["handlers"]}}  # noqa: F405
+LOGGING["handlers"]["console"] = {**LOGGING["handlers"]["console"], "formatter": "plain"}

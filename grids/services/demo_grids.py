@@ -105,6 +105,10 @@ def _offices_per_township(
     for pk in shares:
         shares[pk] = min(shares[pk], len(villages_by_township[pk]))
     by_remainder = sorted(quotas, key=lambda pk: (-(quotas[pk] - int(quotas[pk])), pk))
+    if not len(townships) <= total <= village_total:
+        raise ValueError(
+            f"Cannot seat {total} offices in {len(townships)} townships with {village_total} villages."
+        )
     while sum(shares.values()) < total:
         for pk in by_remainder:
             if sum(shares.values()) >= total:
