@@ -221,6 +221,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The schema and its viewers are for signed-in users and sync clients only.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 
 # Map tiles come from a configurable server; government networks may run their own.
@@ -257,6 +259,8 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # django-axes logs every login at INFO; lock-outs still reach the log as warnings.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
 # Prometheus scrapes /metrics from these addresses only.

@@ -1,0 +1,182 @@
+"""Every route of the URLconf, against every role in and out of scope, anonymous included.
+
+The routes come from the URL resolver, not from a hand-kept list: a new endpoint
+either goes through the scoping base classes (and is probed automatically) or
+must be given an explicit rule below, or this test fails.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.test import APIClient
+
+from accounts.roles import Role
+from anshun.api.base import ScopedViewSetMixin
+from anshun.views import ScopedPageMixin
+from tests.factories import user_for_role
+
+pytestmark = pytest.mark.django_db
+
+# Routes outside the scoping base classes, each with the access it must have.
+EXPLICIT_RULES = {
+    "login": "public",
+    "logout": "public",
+    "set_language": "public",
+    "javascript-catalog": "public",
+    "healthz": "public",
+    "metrics": "monitoring-network",
+    "api-token": "public",
+    "home": "signed-in",
+    "api-root": "signed-in",
+    "api-schema": "signed-in",
+    "api-docs": "signed-in",
+    "api-redoc": "signed-in",
+}
+ROLES = list(Role)
+
+
+def _routes():
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                if str(pattern.pattern) == "admin/":
+                    continue  # Django admin: staff only, tested below
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif isinstance(pattern, URLPattern):
+                yield prefix + str(pattern.pattern), pattern
+
+    return list(walk(get_resolver().url_patterns))
+
+
+def _view_class(pattern):
+    callback = pattern.callback
+    return getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+
+
+def _scoped_viewsets():
+    seen = {}
+    for _route, pattern in _routes():
+        cls = _view_class(pattern)
+        if cls is not None and issubclass(cls, ScopedViewSetMixin):
+            seen.setdefault(cls, set()).add(pattern.name)
+    return seen
+
+
+def test_every_route_has_an_access_rule():
+    unruled = []
+    for route, pattern in _routes():
+        cls = _view_class(pattern)
+        if cls is not None and issubclass(cls, ScopedViewSetMixin | ScopedPageMixin):
+            continue
+        if pattern.name in EXPLICIT_RULES or route.startswith("^media/"):
+            continue
+        unruled.append(f"{route} ({pattern.name})")
+    assert unruled == [], "routes without an access rule: " + ", ".join(unruled)
+
+
+def _items(body):
+    if isinstance(body, dict):
+        if "features" in body:
+            return body["features"]
+        if "results" in body:
+            return _items(body["results"])
+    return body if isinstance(body, list) else []
+
+
+def _identifier(item, lookup):
+    if "properties" in item and lookup not in item:
+        return str(item.get("id") if item.get("id") is not None else item["properties"].get(lookup))
+    return str(item.get(lookup, item.get("id")))
+
+
+def _model_and_lookup(viewset):
+    admin = user_for_role(Role.ADMIN)
+    queryset = viewset.selector(actor=admin)
+    lookup = viewset.lookup_field if viewset.lookup_field != "pk" else "pk"
+    return queryset.model, lookup
+
+
+def test_no_scoped_endpoint_leaks_across_jurisdictions():
+    probes = Counter()
+    users = {role: user_for_role(role) for role in ROLES}
+    for viewset, names in _scoped_viewsets().items():
+        model, lookup = _model_and_lookup(viewset)
+        basename = next(iter(names)).rsplit("-", 1)[0]
+        list_name = f"{basename}-list"
+        detail_names = sorted(n for n in names if n != list_name)
+        for role, user in users.items():
+            client = APIClient()
+            client.force_authenticate(user)
+            visible = {str(v) for v in model.objects.visible_to(user).values_list(lookup, flat=True)}
+            if list_name in names:
+                response = client.get(reverse(list_name), {"page_size": 1000})
+                assert response.status_code in (200, 403), (list_name, role, response.status_code)
+                if response.status_code == 200:
+                    listed = {_identifier(i, lookup) for i in _items(response.json())}
+                    leaked = listed - visible
+                    assert not leaked, (
+                        f"{role} listed {list_name} rows outside its scope: {sorted(leaked)[:5]}"
+                    )
+                    probes["list"] += 1
+            outside = list(
+                model.objects.exclude(
+                    **{f"{lookup}__in": model.objects.visible_to(user).values(lookup)}
+                ).values_list(lookup, flat=True)[:2]
+            )
+            for name in detail_names:
+                for value in outside:
+                    for method in ("get", "put", "patch", "post", "delete"):
+                        url = reverse(name, kwargs={viewset.lookup_url_kwarg or lookup: value})
+                        status = getattr(client, method)(url, {}, format="json").status_code
+                        assert status in (403, 404, 405), f"{role} {method} {url} -> {status}"
+                        probes["outside"] += 1
+    print(
+        f"access matrix: {len(_scoped_viewsets())} viewsets x {len(ROLES)} roles, "
+        f"{probes['list']} scoped lists checked, {probes['outside']} out-of-scope requests denied"
+    )
+    assert probes["list"] > 0 and probes["outside"] > 0
+
+
+def test_anonymous_gets_nothing_but_public_routes(client):
+    api = APIClient()
+    for route, pattern in _routes():
+        if "(?P<" in route or "<" in route:
+            continue  # routes with parameters are covered by the scoped probes
+        rule = EXPLICIT_RULES.get(pattern.name)
+        url = "/" + route.replace("^", "").replace("$", "")
+        if rule in ("public", None) and _view_class(pattern) is None or rule == "public":
+            continue
+        if rule == "monitoring-network":
+            assert client.get(url, REMOTE_ADDR="10.0.0.9").status_code == 403
+            continue
+        status = api.get(url).status_code
+        assert status in (302, 401, 403), f"anonymous GET {url} -> {status}"
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r != Role.ADMIN])
+def test_only_admins_enter_the_admin(client, role):
+    client.force_login(user_for_role(role))
+    response = client.get("/admin/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_scoped_pages_need_login_and_answer_every_role(client):
+    pages = [
+        (route, p)
+        for route, p in _routes()
+        if _view_class(p) is not None
+        and issubclass(_view_class(p), ScopedPageMixin)
+        and "<" not in route
+        and "(?P" not in route
+    ]
+    assert pages
+    for _route, pattern in pages:
+        url = reverse(pattern.name)
+        assert client.get(url).status_code == 302
+        for role in ROLES:
+            client.force_login(user_for_role(role))
+            assert client.get(url).status_code in (200, 403), (url, role)
+        client.logout()
