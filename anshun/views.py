@@ -73,6 +73,23 @@ class HomeView(LoginRequiredMixin, TemplateView):
         return context
 
 
+def server_error(request):
+    """500 handler. A database outage is answered as 503 with Retry-After, so clients
+    and the load balancer back off and retry instead of treating it as a bug; the
+    app itself reconnects once the database is back (CONN_HEALTH_CHECKS)."""
+    import sys
+
+    from django.db import InterfaceError, OperationalError
+    from django.views.defaults import server_error as default_server_error
+
+    error = sys.exc_info()[1]
+    if isinstance(error, OperationalError | InterfaceError):
+        response = JsonResponse({"detail": "The database is unavailable; try again shortly."}, status=503)
+        response["Retry-After"] = "30"
+        return response
+    return default_server_error(request)
+
+
 def healthz(request):
     """Liveness and readiness for the load balancer: the database and Redis both answer."""
     checks: dict[str, str] = {}

@@ -59,7 +59,9 @@ start() {
   if [[ -f "$state/redis.pid" ]] && kill -0 "$(cat "$state/redis.pid")" 2>/dev/null; then
     redis_port=$(cat "$state/redis.port")
   else
-    redis_port=$(free_port "${REDIS_PORT:-63799}")
+    # A restart keeps the previous port, so that clients and queued work find it again.
+    if [[ -f "$state/redis.port" ]]; then redis_port=$(cat "$state/redis.port"); else redis_port=${REDIS_PORT:-63799}; fi
+    redis_port=$(free_port "$redis_port")
     redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$state/redis" \
       --daemonize yes --pidfile "$state/redis.pid" --logfile "$state/log/redis.log" \
       --appendonly yes --save "" >/dev/null
