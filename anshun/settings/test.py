@@ -18,3 +18,9 @@ WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
 CELERY_TASK_ALWAYS_EAGER = False
 _ = env
+# Published, non-secret test keys for the special-population data (never used in production).
+# The key is base64 of "test-only-NOT-SECRET-pii-key-001".
+PII_ENCRYPTION_KEYS = env.list(
+    "PII_ENCRYPTION_KEYS", default=["dGVzdC1vbmx5LU5PVC1TRUNSRVQtcGlpLWtleS0wMDE="]
+)
+PII_LOOKUP_KEY = env.str("PII_LOOKUP_KEY", default="test-only-not-secret-pii-lookup-key")
