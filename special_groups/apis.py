@@ -1,0 +1,177 @@
+"""REST endpoints of the six projects: the caseload (masked), the record with a stated
+purpose (full, logged), pick-ups, tasks and the access trail for auditors."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from anshun.api.base import ScopedReadOnlyViewSet
+from special_groups import selectors, services
+from special_groups.crypto import mask_address, mask_id_number, mask_name, mask_phone
+from special_groups.models import AccessRecord, CaseTask, Enrollment
+
+
+class EnrollmentOutputSerializer(serializers.ModelSerializer):
+    """Personal data masked (张*, 520402********1234)."""
+
+    name = serializers.SerializerMethodField()
+    id_number = serializers.SerializerMethodField()
+    phone = serializers.SerializerMethodField()
+    address = serializers.SerializerMethodField()
+    region = serializers.CharField(source="person.region.code", read_only=True)
+    has_guardian = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Enrollment
+        fields = [
+            "id",
+            "project",
+            "status",
+            "name",
+            "id_number",
+            "phone",
+            "address",
+            "region",
+            "enrolled_on",
+            "closed_on",
+            "risk_grade",
+            "placement",
+            "relapse_flag",
+            "release_date",
+            "pickup_outcome",
+            "picked_up_on",
+            "resettled",
+            "last_visit_on",
+            "has_guardian",
+        ]
+
+    def get_name(self, obj) -> str:
+        return mask_name(obj.person.name)
+
+    def get_id_number(self, obj) -> str:
+        return mask_id_number(obj.person.id_number)
+
+    def get_phone(self, obj) -> str:
+        return mask_phone(obj.person.phone)
+
+    def get_address(self, obj) -> str:
+        return mask_address(obj.person.address)
+
+    def get_has_guardian(self, obj) -> bool:
+        return hasattr(obj, "guardian")
+
+
+class EnrollmentFullSerializer(EnrollmentOutputSerializer):
+    """Full personal data: only returned by ``reveal``, after a stated purpose."""
+
+    def get_name(self, obj) -> str:
+        return obj.person.name
+
+    def get_id_number(self, obj) -> str:
+        return obj.person.id_number
+
+    def get_phone(self, obj) -> str:
+        return obj.person.phone
+
+    def get_address(self, obj) -> str:
+        return obj.person.address
+
+
+class PurposeInputSerializer(serializers.Serializer):
+    purpose = serializers.CharField(min_length=4, max_length=200)
+
+
+class PickupInputSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=Enrollment.PickupOutcome.choices)
+    on = serializers.DateField(required=False)
+
+
+class EnrollmentViewSet(ScopedReadOnlyViewSet):
+    """Enrolments of the caller's project in their jurisdiction (case officers only).
+    Every retrieve is logged; full personal data needs ``reveal`` with a purpose."""
+
+    selector = staticmethod(selectors.enrollments_visible_to)
+    serializer_class = EnrollmentOutputSerializer
+    filterset_fields = ["status"]
+
+    def retrieve(self, request, *args, **kwargs):
+        enrollment = self.get_object()
+        services.access_log(
+            actor=request.user,
+            action=AccessRecord.Action.VIEW,
+            enrollment=enrollment,
+            region=enrollment.person.region,
+        )
+        return Response(self.get_serializer(enrollment).data)
+
+    @extend_schema(request=PurposeInputSerializer, responses=EnrollmentFullSerializer)
+    @action(detail=True, methods=["post"])
+    def reveal(self, request, pk=None):
+        enrollment = self.get_object()
+        data = PurposeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.access_log(
+            actor=request.user,
+            action=AccessRecord.Action.REVEAL,
+            enrollment=enrollment,
+            region=enrollment.person.region,
+            purpose=services.require_purpose(data.validated_data["purpose"]),
+        )
+        return Response(EnrollmentFullSerializer(enrollment).data)
+
+    @extend_schema(request=PickupInputSerializer, responses=EnrollmentOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def pickup(self, request, pk=None):
+        enrollment = self.get_object()
+        data = PickupInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.pickup_record(actor=request.user, enrollment=enrollment, **data.validated_data)
+        fresh = selectors.enrollments_visible_to(actor=request.user).get(pk=enrollment.pk)
+        return Response(self.get_serializer(fresh).data, status=status.HTTP_200_OK)
+
+
+class TaskOutputSerializer(serializers.ModelSerializer):
+    project = serializers.CharField(source="enrollment.project", read_only=True)
+    name = serializers.SerializerMethodField()
+    is_overdue = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = CaseTask
+        fields = [
+            "id",
+            "enrollment",
+            "project",
+            "name",
+            "kind",
+            "due_on",
+            "done_on",
+            "overdue_since",
+            "is_overdue",
+        ]
+
+    def get_name(self, obj) -> str:
+        return mask_name(obj.enrollment.person.name)
+
+
+class CaseTaskViewSet(ScopedReadOnlyViewSet):
+    """Open pick-up and visit tasks of the caller's project."""
+
+    selector = staticmethod(selectors.tasks_visible_to)
+    serializer_class = TaskOutputSerializer
+
+
+class AccessRecordOutputSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", read_only=True)
+    region = serializers.CharField(source="region.code", read_only=True)
+
+    class Meta:
+        model = AccessRecord
+        fields = ["id", "at", "actor", "action", "project", "enrollment", "region", "purpose", "row_count"]
+
+
+class AccessRecordViewSet(ScopedReadOnlyViewSet):
+    """The access trail, for auditors inside their jurisdiction."""
+
+    selector = staticmethod(selectors.access_records_visible_to)
+    serializer_class = AccessRecordOutputSerializer
