@@ -12,7 +12,7 @@ from special_groups.models import Enrollment, Person
 
 _serial = count(1)
 
-XIXIU_VILLAGE = "520402001004"  # 西秀区 东关街道 塔山社区 area
+XIXIU_VILLAGE = "520402005"  # the first village of 东关街道, where test case officers work
 OTHER_COUNTY_VILLAGE_PREFIX = "520425"  # 紫云
 
 
