@@ -83,7 +83,7 @@ class PurposeInputSerializer(serializers.Serializer):
 
 
 class PickupInputSerializer(serializers.Serializer):
-    outcome = serializers.ChoiceField(choices=Enrollment.PickupOutcome.choices)
+    pickup_outcome = serializers.ChoiceField(choices=Enrollment.PickupOutcome.choices)
     on = serializers.DateField(required=False)
 
 
@@ -126,7 +126,12 @@ class EnrollmentViewSet(ScopedReadOnlyViewSet):
         enrollment = self.get_object()
         data = PickupInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.pickup_record(actor=request.user, enrollment=enrollment, **data.validated_data)
+        services.pickup_record(
+            actor=request.user,
+            enrollment=enrollment,
+            outcome=data.validated_data["pickup_outcome"],
+            on=data.validated_data.get("on"),
+        )
         fresh = selectors.enrollments_visible_to(actor=request.user).get(pk=enrollment.pk)
         return Response(self.get_serializer(fresh).data, status=status.HTTP_200_OK)
 

@@ -86,53 +86,29 @@ def _facilities(
     townships: list[Region], villages: list[Region], counties: list[Region]
 ) -> list[ServiceFacility]:
     rural = [v for v in villages if not v.is_community]
-    rows = [
-        ServiceFacility(
-            project=SpecialProject.YUXIN, kind=ServiceFacility.Kind.SPECIAL_SCHOOL, name=name, region=region
-        )
-        for name, region in (
-            ("安顺市育新学校（演示）", townships[0]),
-            ("安顺市第二育新学校（演示）", townships[40]),
-        )
+    yuxin, yulu, anning = SpecialProject.YUXIN, SpecialProject.YULU, SpecialProject.ANNING
+    kind = ServiceFacility.Kind
+    specs = [
+        (yuxin, kind.SPECIAL_SCHOOL, "安顺市育新学校（演示）", townships[0]),
+        (yuxin, kind.SPECIAL_SCHOOL, "安顺市第二育新学校（演示）", townships[40]),
     ]
-    rows += [
-        ServiceFacility(
-            project=SpecialProject.ANNING,
-            kind=ServiceFacility.Kind.PSYCHIATRIC_CLINIC,
-            name=f"{county.name}精神专科门诊（演示）",
-            region=county,
-        )
-        for county in counties
-    ]
-    rows += [
-        ServiceFacility(
-            project=SpecialProject.YULU,
-            kind=ServiceFacility.Kind.PROTECTION_CENTRE,
-            name=f"{t.name}留守儿童救助保护中心（演示）",
-            region=t,
-        )
+    specs += [(anning, kind.PSYCHIATRIC_CLINIC, f"{c.name}精神专科门诊（演示）", c) for c in counties]
+    specs += [
+        (yulu, kind.PROTECTION_CENTRE, f"{t.name}留守儿童救助保护中心（演示）", t)
         for t in townships[:TOWNSHIPS_WITH_CENTRE]
     ]
-    rows += [
-        ServiceFacility(
-            project=SpecialProject.YULU,
-            kind=ServiceFacility.Kind.PROTECTION_CENTRE,
-            name=f"{v.short_name}儿童关爱之家（演示）",
-            region=v,
-        )
+    specs += [
+        (yulu, kind.PROTECTION_CENTRE, f"{v.short_name}儿童关爱之家（演示）", v)
         for v in villages[:VILLAGES_WITH_CENTRE]
     ]
-    rows += [
-        ServiceFacility(
-            project=SpecialProject.YULU,
-            kind=ServiceFacility.Kind.RURAL_KINDERGARTEN,
-            name=f"{v.short_name}幼儿园（演示）",
-            region=v,
-        )
+    specs += [
+        (yulu, kind.RURAL_KINDERGARTEN, f"{v.short_name}幼儿园（演示）", v)
         for v in rural[:RURAL_KINDERGARTENS]
     ]
-    for row in rows:
-        row.is_demo = True
+    rows = [
+        ServiceFacility(project=project, kind=k, name=name, region=region, is_demo=True)
+        for project, k, name, region in specs
+    ]
     return ServiceFacility.objects.bulk_create(rows)
 
 

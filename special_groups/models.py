@@ -177,6 +177,18 @@ class Enrollment(models.Model):
         return f"{self.get_project_display()} #{self.pk}"
 
 
+class EnrollmentPart(models.Model):
+    """A row that belongs to one enrolment: seen by exactly those who see the enrolment."""
+
+    objects = ScopedQuerySet.as_manager()
+    scope_rule = ScopeRule(
+        region_path="enrollment__person__region__path", also_require=_project_rule("enrollment__")
+    )
+
+    class Meta:
+        abstract = True
+
+
 class Guardian(models.Model):
     """The named guardian of a patient (安宁) or carer of a left-behind child (雨露)."""
 
@@ -191,7 +203,7 @@ class Guardian(models.Model):
         verbose_name_plural = _("guardians")
 
 
-class Visit(models.Model):
+class Visit(EnrollmentPart):
     """A follow-up visit, check-in or contact; the visit log of one enrolment."""
 
     class Kind(models.TextChoices):
@@ -208,18 +220,13 @@ class Visit(models.Model):
     adherent = models.BooleanField(_("treatment adherent"), null=True, blank=True)
     note = EncryptedTextField(_("note"), blank=True)
 
-    objects = ScopedQuerySet.as_manager()
-    scope_rule = ScopeRule(
-        region_path="enrollment__person__region__path", also_require=_project_rule("enrollment__")
-    )
-
     class Meta:
         verbose_name = _("visit")
         verbose_name_plural = _("visits")
         ordering = ["-visited_on", "-id"]
 
 
-class CaseTask(models.Model):
+class CaseTask(EnrollmentPart):
     """Work the beat schedule plans for a case officer: a pick-up before a release, a visit due."""
 
     class Kind(models.TextChoices):
@@ -232,11 +239,6 @@ class CaseTask(models.Model):
     done_on = models.DateField(_("done on"), null=True, blank=True)
     overdue_since = models.DateField(_("overdue since"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
-
-    objects = ScopedQuerySet.as_manager()
-    scope_rule = ScopeRule(
-        region_path="enrollment__person__region__path", also_require=_project_rule("enrollment__")
-    )
 
     class Meta:
         verbose_name = _("task")
@@ -252,17 +254,12 @@ class CaseTask(models.Model):
         return self.done_on is None and self.due_on < timezone.localdate()
 
 
-class SubsidyPayment(models.Model):
+class SubsidyPayment(EnrollmentPart):
     """A reward-in-lieu-of-subsidy payment (以奖代补) to a patient's guardian (安宁)."""
 
     enrollment = models.ForeignKey(Enrollment, on_delete=models.PROTECT, related_name="subsidy_payments")
     paid_on = models.DateField(_("paid on"))
     amount = models.DecimalField(_("amount (¥)"), max_digits=10, decimal_places=2)
-
-    objects = ScopedQuerySet.as_manager()
-    scope_rule = ScopeRule(
-        region_path="enrollment__person__region__path", also_require=_project_rule("enrollment__")
-    )
 
     class Meta:
         verbose_name = _("subsidy payment")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.db.models.functions import ExtractMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -249,6 +249,14 @@ def monthly_series(*, region: Region, year: int) -> dict[str, list]:
     }
 
 
+def latest_year(*, region: Region) -> int:
+    """The year the dashboard opens on: the latest with enrolments in the region, else this one."""
+    latest = Enrollment.objects.filter(person__region__path__startswith=region.path).aggregate(
+        y=Max("enrolled_on")
+    )["y"]
+    return (latest or timezone.localdate()).year
+
+
 def region_for(*, actor, code: str | None = None) -> Region | None:
     """The region a dashboard shows: ``code`` if the actor may see it, else their own."""
     regions = Region.objects.visible_to(actor).defer("boundary")
@@ -296,7 +304,23 @@ def project_tiles(*, actor, region: Region, start: date | None = None, end: date
     yuxin = sees_project_counts(actor, SpecialProject.YUXIN)
     g_huigui, g_anning = str(SpecialProject.HUIGUI.label), str(SpecialProject.ANNING.label)
     g_yulu, g_yuxin = str(SpecialProject.YULU.label), str(SpecialProject.YUXIN.label)
+    # Overdue flags reach the officer on the task list and their head (the officials of the
+    # jurisdiction) here, as a count across projects; the officer sees their own project's.
+    overdue = CaseTask.objects.filter(
+        enrollment__person__region__path__startswith=region.path,
+        done_on__isnull=True,
+        overdue_since__isnull=False,
+    )
+    if actor.role == Role.CASE_OFFICER:
+        overdue = overdue.filter(enrollment__project=actor.special_project)
     return [
+        _count_tile(
+            "special_groups.overdue_tasks",
+            _("Overdue tasks"),
+            overdue.count(),
+            inside=actor.role == Role.CASE_OFFICER,
+            group=str(_("Six projects")),
+        ),
         _count_tile(
             "special_groups.picked_up", _("People picked up"), m.picked_up, inside=huigui, group=g_huigui
         ),

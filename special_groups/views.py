@@ -8,7 +8,6 @@ from datetime import date
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Max
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,6 +32,19 @@ def masked(enrollment: Enrollment) -> dict:
     }
 
 
+def logged_export(request, *, filename: str, headers: list, records: list, row):
+    """An XLSX/CSV export of ``records``, written to the access trail first (who, how many rows)."""
+    services.access_log(
+        actor=request.user, action=AccessRecord.Action.EXPORT, region=request.user.region, rows=len(records)
+    )
+    return table_response(
+        export_format=request.GET["export"],
+        filename=filename,
+        headers=headers,
+        rows=(row(r) for r in records),
+    )
+
+
 class CaseloadView(ScopedPageMixin, ListView):
     """The officer's own project's enrolments in their jurisdiction, masked."""
 
@@ -46,36 +58,33 @@ class CaseloadView(ScopedPageMixin, ListView):
         return {"status": self.request.GET.get("status") or None}
 
     def get(self, request, *args, **kwargs):
-        fmt = request.GET.get("export")
-        if fmt in ("xlsx", "csv"):
-            return self.export(fmt)
+        if request.GET.get("export") in ("xlsx", "csv"):
+            user = request.user
+            if not user.can("special_groups.export") or user.special_project == SpecialProject.HONGSIDAI:
+                raise PermissionDenied
+            return logged_export(
+                request,
+                filename=f"caseload-{user.special_project}",
+                headers=[
+                    _("No."),
+                    _("Name"),
+                    _("ID number"),
+                    _("Phone"),
+                    _("Address"),
+                    _("Place"),
+                    _("Status"),
+                    _("Enrolled"),
+                ],
+                records=list(self.get_queryset()),
+                row=lambda e: [
+                    e.pk,
+                    *masked(e).values(),
+                    e.person.region.name,
+                    e.get_status_display(),
+                    e.enrolled_on,
+                ],
+            )
         return super().get(request, *args, **kwargs)
-
-    def export(self, fmt: str):
-        user = self.request.user
-        if not user.can("special_groups.export") or user.special_project == SpecialProject.HONGSIDAI:
-            raise PermissionDenied
-        enrollments = list(self.get_queryset())
-        services.access_log(
-            actor=user, action=AccessRecord.Action.EXPORT, region=user.region, rows=len(enrollments)
-        )
-        rows = (
-            [e.pk, *masked(e).values(), e.person.region.name, e.get_status_display(), e.enrolled_on]
-            for e in enrollments
-        )
-        headers = [
-            _("No."),
-            _("Name"),
-            _("ID number"),
-            _("Phone"),
-            _("Address"),
-            _("Place"),
-            _("Status"),
-            _("Enrolled"),
-        ]
-        return table_response(
-            export_format=fmt, filename=f"caseload-{user.special_project}", headers=headers, rows=rows
-        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -179,11 +188,8 @@ class ProjectDashboardView(ScopedPageMixin, TemplateView):
         region = selectors.region_for(actor=user, code=self.request.GET.get("region"))
         if region is None:
             raise PermissionDenied
-        latest = Enrollment.objects.filter(person__region__path__startswith=region.path).aggregate(
-            y=Max("enrolled_on")
-        )["y"]
         try:
-            year = int(self.request.GET.get("year") or (latest or timezone.localdate()).year)
+            year = int(self.request.GET.get("year") or selectors.latest_year(region=region))
         except ValueError:
             year = timezone.localdate().year
         context.update(
@@ -208,17 +214,13 @@ class AccessLogView(ScopedPageMixin, ListView):
     context_object_name = "records"
 
     def get(self, request, *args, **kwargs):
-        fmt = request.GET.get("export")
-        if fmt in ("xlsx", "csv"):
-            records = list(self.get_queryset()[:50000])
-            services.access_log(
-                actor=request.user,
-                action=AccessRecord.Action.EXPORT,
-                region=request.user.region,
-                rows=len(records),
-            )
-            rows = (
-                [
+        if request.GET.get("export") in ("xlsx", "csv"):
+            return logged_export(
+                request,
+                filename="access-log",
+                headers=[_("At"), _("Who"), _("Action"), _("Project"), _("Record"), _("Place"), _("Purpose")],
+                records=list(self.get_queryset()[:50000]),
+                row=lambda r: [
                     r.at,
                     str(r.actor),
                     r.get_action_display(),
@@ -226,9 +228,6 @@ class AccessLogView(ScopedPageMixin, ListView):
                     r.enrollment_id,
                     r.region.name,
                     r.purpose,
-                ]
-                for r in records
+                ],
             )
-            headers = [_("At"), _("Who"), _("Action"), _("Project"), _("Record"), _("Place"), _("Purpose")]
-            return table_response(export_format=fmt, filename="access-log", headers=headers, rows=rows)
         return super().get(request, *args, **kwargs)

@@ -42,7 +42,9 @@ def _visible(enrollment, user) -> bool:
 
 
 OFFICER_REGIONS = {"xixiu": "520402", "ziyun": "520425", "city": "5204"}
-USERS = [(Role.CASE_OFFICER, project, where) for project in SpecialProject.values for where in OFFICER_REGIONS] + [
+USERS = [
+    (Role.CASE_OFFICER, project, where) for project in SpecialProject.values for where in OFFICER_REGIONS
+] + [
     (role, "", "xixiu")
     for role in (Role.CITY_OFFICIAL, Role.COUNTY_OFFICIAL, Role.AUDITOR, Role.GRID_WORKER, Role.MEDIATOR)
 ]
@@ -74,7 +76,10 @@ def test_a_person_in_two_projects_shows_each_officer_only_their_part(api_client,
     page = api_client.get(reverse("special_groups:record", args=[caseloads["huigui_home"].pk]))
     assert page.status_code == 200
     assert "风险等级" not in page.content.decode() and "Risk grade" not in page.content.decode()
-    assert api_client.get(reverse("special_groups:record", args=[caseloads["anning_home"].pk])).status_code == 404
+    assert (
+        api_client.get(reverse("special_groups:record", args=[caseloads["anning_home"].pk])).status_code
+        == 404
+    )
 
 
 def test_lists_are_masked_and_full_values_need_a_stated_purpose(api_client, caseloads):
@@ -96,10 +101,14 @@ def test_every_read_is_logged_and_auditors_review_it(api_client, client, caseloa
     enrollment = caseloads["huigui_home"]
     api_client.force_authenticate(officer)
     api_client.get(reverse("special-enrollment-detail", args=[enrollment.pk]))
-    api_client.post(reverse("special-enrollment-reveal", args=[enrollment.pk]), {"purpose": "pick-up planning"})
+    api_client.post(
+        reverse("special-enrollment-reveal", args=[enrollment.pk]), {"purpose": "pick-up planning"}
+    )
     client.force_login(officer)
     client.get(reverse("special_groups:record", args=[enrollment.pk]))
-    client.post(reverse("special_groups:record", args=[enrollment.pk]), {"action": "reveal", "purpose": "回访核实"})
+    client.post(
+        reverse("special_groups:record", args=[enrollment.pk]), {"action": "reveal", "purpose": "回访核实"}
+    )
     trail = list(AccessRecord.objects.order_by("id").values_list("actor", "action", "enrollment", "purpose"))
     assert trail == [
         (officer.pk, "view", enrollment.pk, ""),

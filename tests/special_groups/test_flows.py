@@ -109,7 +109,9 @@ class TestBadInput:
         enrollment = enroll(SpecialProject.ANNING, status="closed", closed_on=date(2026, 1, 10))
         with pytest.raises(ValidationError) as error:
             services.visit_record(
-                actor=self.officer(SpecialProject.ANNING), enrollment=enrollment, visited_on=timezone.localdate()
+                actor=self.officer(SpecialProject.ANNING),
+                enrollment=enrollment,
+                visited_on=timezone.localdate(),
             )
         assert "enrollment" in error.value.message_dict
         assert not Visit.objects.exists()
@@ -131,6 +133,8 @@ class TestBadInput:
         officer = self.officer()
         target = enroll(SpecialProject.HUIGUI, release_date=timezone.localdate() + timedelta(days=3))
         api_client.force_authenticate(officer)
-        response = api_client.post(f"/api/special-enrollments/{target.pk}/pickup/", {"outcome": "picked_up"})
+        response = api_client.post(
+            f"/api/special-enrollments/{target.pk}/pickup/", {"pickup_outcome": "picked_up"}
+        )
         assert response.status_code == 400 and "on" in response.json()
         assert Enrollment.objects.get(pk=target.pk).pickup_outcome == ""

@@ -26,11 +26,28 @@ def seeded():
     home, far = village(), village(OTHER_COUNTY_VILLAGE_PREFIX)
     # 回归, March 2025 in 西秀区: 4 released, 3 picked up; one released in 紫云 (not counted).
     for outcome in ("picked_up", "picked_up", "picked_up", "not_picked_up"):
-        enroll(SpecialProject.HUIGUI, who=person(region=home), release_date=date(2025, 3, 10), pickup_outcome=outcome)
-    enroll(SpecialProject.HUIGUI, who=person(region=far), release_date=date(2025, 3, 10), pickup_outcome="picked_up")
+        enroll(
+            SpecialProject.HUIGUI,
+            who=person(region=home),
+            release_date=date(2025, 3, 10),
+            pickup_outcome=outcome,
+        )
+    enroll(
+        SpecialProject.HUIGUI,
+        who=person(region=far),
+        release_date=date(2025, 3, 10),
+        pickup_outcome="picked_up",
+    )
     # 安宁: 3 patients in 西秀区, 2 with a guardian; one closed before the period ends is not counted.
-    patients = [enroll(SpecialProject.ANNING, who=person(region=home), enrolled_on=date(2025, 1, 5)) for _ in range(3)]
-    enroll(SpecialProject.ANNING, who=person(region=home), enrolled_on=date(2025, 1, 5), closed_on=date(2025, 2, 1))
+    patients = [
+        enroll(SpecialProject.ANNING, who=person(region=home), enrolled_on=date(2025, 1, 5)) for _ in range(3)
+    ]
+    enroll(
+        SpecialProject.ANNING,
+        who=person(region=home),
+        enrolled_on=date(2025, 1, 5),
+        closed_on=date(2025, 2, 1),
+    )
     for p in patients[:2]:
         Guardian.objects.create(enrollment=p, name="监护测试", id_number_hash="x", relation="父母")
     # Visits due in March: 3 due, 2 done on or before the due date, 1 late.
@@ -42,12 +59,16 @@ def seeded():
     # 育新: a special school in 西秀区 with 2 students; 雨露: centres in 2 townships and 3 villages of 西秀区.
     townships = list(Region.objects.filter(level="township", code__startswith=XIXIU).order_by("code")[:2])
     villages = list(Region.objects.filter(level="village", code__startswith=XIXIU).order_by("code")[:3])
-    school = ServiceFacility.objects.create(project="yuxin", kind="special_school", name="测试学校", region=townships[0])
+    school = ServiceFacility.objects.create(
+        project="yuxin", kind="special_school", name="测试学校", region=townships[0]
+    )
     for _ in range(2):
         enroll(SpecialProject.YUXIN, who=person(region=home), facility=school, enrolled_on=date(2025, 2, 1))
     for r in townships + villages + villages[:1]:  # a second centre in one village counts once
         ServiceFacility.objects.create(project="yulu", kind="protection_centre", name="中心", region=r)
-    ServiceFacility.objects.create(project="anning", kind="psychiatric_clinic", name="门诊", region=townships[1])
+    ServiceFacility.objects.create(
+        project="anning", kind="psychiatric_clinic", name="门诊", region=townships[1]
+    )
     return Region.objects.get(code=XIXIU)
 
 
