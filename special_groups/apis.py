@@ -2,11 +2,12 @@
 purpose (full, logged), pick-ups, tasks and the access trail for auditors."""
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from anshun.api.base import ScopedReadOnlyViewSet
+from anshun.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
+from grids.models import Region
 from special_groups import selectors, services
 from special_groups.crypto import mask_address, mask_id_number, mask_name, mask_phone
 from special_groups.models import AccessRecord, CaseTask, Enrollment
@@ -78,6 +79,21 @@ class EnrollmentFullSerializer(EnrollmentOutputSerializer):
         return obj.person.address
 
 
+class EnrollmentInputSerializer(serializers.Serializer):
+    """A new enrolment in the caller's own project; the person is matched by ID number."""
+
+    name = serializers.CharField(max_length=50)
+    id_number = serializers.CharField(max_length=18)
+    region = serializers.SlugRelatedField(slug_field="code", queryset=Region.objects.all())
+    phone = serializers.CharField(max_length=20, required=False, default="")
+    address = serializers.CharField(max_length=200, required=False, default="")
+    release_date = serializers.DateField(required=False, allow_null=True, default=None)
+    risk_grade = serializers.IntegerField(
+        min_value=0, max_value=5, required=False, allow_null=True, default=None
+    )
+    placement = serializers.ChoiceField(choices=Enrollment.Placement.choices, required=False, default="")
+
+
 class PurposeInputSerializer(serializers.Serializer):
     purpose = serializers.CharField(min_length=4, max_length=200)
 
@@ -87,7 +103,7 @@ class PickupInputSerializer(serializers.Serializer):
     on = serializers.DateField(required=False)
 
 
-class EnrollmentViewSet(ScopedReadOnlyViewSet):
+class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):
     """Enrolments of the caller's project in their jurisdiction (case officers only).
     Every retrieve is logged; full personal data needs ``reveal`` with a purpose."""
 
@@ -104,6 +120,16 @@ class EnrollmentViewSet(ScopedReadOnlyViewSet):
             region=enrollment.person.region,
         )
         return Response(self.get_serializer(enrollment).data)
+
+    @extend_schema(request=EnrollmentInputSerializer, responses={201: EnrollmentOutputSerializer})
+    def create(self, request, *args, **kwargs):
+        data = EnrollmentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        enrollment = services.person_enroll(
+            actor=request.user, project=request.user.special_project, **data.validated_data
+        )
+        fresh = selectors.enrollments_visible_to(actor=request.user).get(pk=enrollment.pk)
+        return Response(self.get_serializer(fresh).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=PurposeInputSerializer, responses=EnrollmentFullSerializer)
     @action(detail=True, methods=["post"])

@@ -138,3 +138,29 @@ class TestBadInput:
         )
         assert response.status_code == 400 and "on" in response.json()
         assert Enrollment.objects.get(pk=target.pk).pickup_outcome == ""
+
+
+@pytest.mark.django_db
+def test_enrolling_over_the_api_validates_and_writes_nothing_on_bad_input(api_client):
+    officer = user_for_role(Role.CASE_OFFICER, project=SpecialProject.HUIGUI)
+    api_client.force_authenticate(officer)
+    url = "/api/special-enrollments/"
+    number = id_number()
+    good = {
+        "name": "接口测试",
+        "id_number": number,
+        "region": village().code,
+        "release_date": (timezone.localdate() + timedelta(days=10)).isoformat(),
+    }
+    bad_checksum = {**good, "id_number": number[:17] + ("0" if number[17] != "0" else "1")}
+    past = {**good, "release_date": (timezone.localdate() - timedelta(days=1)).isoformat()}
+    far_away = {**good, "region": village("520425").code}
+    for payload, field in ((bad_checksum, "id_number"), (past, "release_date"), (far_away, "region")):
+        response = api_client.post(url, payload)
+        assert response.status_code == 400 and field in response.json(), response.json()
+    assert not Person.objects.exists()
+    created = api_client.post(url, good)
+    assert created.status_code == 201
+    assert created.json()["name"] == "接***" and created.json()["project"] == "huigui"
+    assert api_client.post(url, good).status_code == 400  # already enrolled in this project
+    assert Person.objects.count() == 1
