@@ -108,3 +108,20 @@ def test_a_database_dump_holds_no_plaintext_name_or_id_number(anshun_tree):
     assert _raw(people[0].pk)[0] in dump
     for plain in names + numbers:
         assert plain not in dump
+
+
+def test_production_refuses_to_start_without_the_keys():
+    import os
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("PII_ENCRYPTION_KEYS", "PII_LOOKUP_KEY")} | {
+        "DJANGO_SECRET_KEY": "x" * 50,
+        "DJANGO_ALLOWED_HOSTS": "example.invalid",
+        "DATABASE_URL": "postgis://u@127.0.0.1:1/db",
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+    }
+    probe = [sys.executable, "-c", "import anshun.settings.production"]
+    missing = subprocess.run(probe, env=env, capture_output=True, text=True)
+    assert missing.returncode != 0 and "PII_ENCRYPTION_KEYS" in missing.stderr
+    keys = {"PII_ENCRYPTION_KEYS": Fernet.generate_key().decode(), "PII_LOOKUP_KEY": "k" * 32}
+    assert subprocess.run(probe, env=env | keys, capture_output=True).returncode == 0
