@@ -82,6 +82,11 @@ class _People:
         )
 
 
+def _spread(regions: list[Region], n: int) -> list[Region]:
+    """``n`` of ``regions``, evenly spread over the list (so over every county), deterministic."""
+    return [regions[i * len(regions) // n] for i in range(n)]
+
+
 def _facilities(
     townships: list[Region], villages: list[Region], counties: list[Region]
 ) -> list[ServiceFacility]:
@@ -95,15 +100,15 @@ def _facilities(
     specs += [(anning, kind.PSYCHIATRIC_CLINIC, f"{c.name}精神专科门诊（演示）", c) for c in counties]
     specs += [
         (yulu, kind.PROTECTION_CENTRE, f"{t.name}留守儿童救助保护中心（演示）", t)
-        for t in townships[:TOWNSHIPS_WITH_CENTRE]
+        for t in _spread(townships, TOWNSHIPS_WITH_CENTRE)
     ]
     specs += [
         (yulu, kind.PROTECTION_CENTRE, f"{v.short_name}儿童关爱之家（演示）", v)
-        for v in villages[:VILLAGES_WITH_CENTRE]
+        for v in _spread(villages, VILLAGES_WITH_CENTRE)
     ]
     specs += [
         (yulu, kind.RURAL_KINDERGARTEN, f"{v.short_name}幼儿园（演示）", v)
-        for v in rural[:RURAL_KINDERGARTENS]
+        for v in _spread(rural, RURAL_KINDERGARTENS)
     ]
     rows = [
         ServiceFacility(project=project, kind=k, name=name, region=region, is_demo=True)

@@ -352,7 +352,7 @@ def project_tiles(*, actor, region: Region, start: date | None = None, end: date
             group=g_anning,
         ),
         Tile(
-            "special_groups.subsidy_paid", _("Subsidy paid"), float(m.subsidy_paid), unit="¥", group=g_anning
+            "special_groups.subsidy_paid", _("Subsidy paid"), int(m.subsidy_paid), unit="元", group=g_anning
         ),
         Tile("special_groups.clinics", _("Specialist clinics"), m.clinics, group=g_anning),
         Tile(

@@ -37,6 +37,9 @@ def test_officer_records_a_pickup_and_the_rate_changes(anshun_tree, live_server,
     page.wait_for_selector("[data-testid=pickup-outcome]:not(:empty)")
     page.goto(f"{live_server.url}/special-groups/")
     assert page.get_by_test_id("pickup-rate").inner_text() == "80.0%"  # 4 of 5
+    page.goto(f"{live_server.url}/special-groups/dashboard/")
+    page.wait_for_selector("body[data-charts-ready='1']")
+    assert page.get_by_test_id("special_groups.pickup_rate").locator(".num").inner_text() == "80.00%"
     assert Enrollment.objects.get(pk=waiting.pk).pickup_outcome == "picked_up"
 
 
