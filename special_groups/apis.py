@@ -1,16 +1,19 @@
 """REST endpoints of the six projects: the caseload (masked), the record with a stated
 purpose (full, logged), pick-ups, tasks and the access trail for auditors."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from anshun.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
 from grids.models import Region
+from grids.selectors import regions_visible_to
 from special_groups import selectors, services
 from special_groups.crypto import mask_address, mask_id_number, mask_name, mask_phone
-from special_groups.models import AccessRecord, CaseTask, Enrollment
+from special_groups.models import AccessRecord, CaseTask, Enrollment, Visit
 
 
 class EnrollmentOutputSerializer(serializers.ModelSerializer):
@@ -94,6 +97,20 @@ class EnrollmentInputSerializer(serializers.Serializer):
     placement = serializers.ChoiceField(choices=Enrollment.Placement.choices, required=False, default="")
 
 
+class VisitInputSerializer(serializers.Serializer):
+    visited_on = serializers.DateField()
+    kind = serializers.ChoiceField(choices=Visit.Kind.choices, required=False, default=Visit.Kind.VISIT)
+    adherent = serializers.BooleanField(required=False, allow_null=True, default=None)
+    note = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
+
+
+class GuardianInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=50)
+    id_number = serializers.CharField(max_length=18)
+    relation = serializers.CharField(max_length=20)
+    phone = serializers.CharField(max_length=20, required=False, default="")
+
+
 class PurposeInputSerializer(serializers.Serializer):
     purpose = serializers.CharField(min_length=4, max_length=200)
 
@@ -160,6 +177,69 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         )
         fresh = selectors.enrollments_visible_to(actor=request.user).get(pk=enrollment.pk)
         return Response(self.get_serializer(fresh).data, status=status.HTTP_200_OK)
+
+    @extend_schema(request=VisitInputSerializer, responses={201: EnrollmentOutputSerializer})
+    @action(detail=True, methods=["post"])
+    def visits(self, request, pk=None):
+        """Log a visit, check-in or follow-up (refused on a closed enrolment)."""
+        enrollment = self.get_object()
+        data = VisitInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.visit_record(actor=request.user, enrollment=enrollment, **data.validated_data)
+        fresh = selectors.enrollments_visible_to(actor=request.user).get(pk=enrollment.pk)
+        return Response(self.get_serializer(fresh).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=GuardianInputSerializer, responses=EnrollmentOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def guardian(self, request, pk=None):
+        """Name the guardian (安宁, 雨露); the patient cannot be their own guardian."""
+        enrollment = self.get_object()
+        data = GuardianInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.guardian_assign(actor=request.user, enrollment=enrollment, **data.validated_data)
+        fresh = selectors.enrollments_visible_to(actor=request.user).get(pk=enrollment.pk)
+        return Response(self.get_serializer(fresh).data)
+
+
+class MetricsTileSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    value = serializers.FloatField(allow_null=True)
+    unit = serializers.CharField()
+    suppressed = serializers.BooleanField()
+    group = serializers.CharField()
+
+
+class PeriodInputSerializer(serializers.Serializer):
+    year = serializers.IntegerField(min_value=2000, max_value=2100, required=False)
+    month = serializers.IntegerField(min_value=1, max_value=12, required=False)
+
+
+class MetricsViewSet(mixins.RetrieveModelMixin, ScopedModelViewSet):
+    """The six projects' figures for a region the caller may see, for a year or a month
+    (``?year=2017&month=3``); counts of people below 5 are suppressed outside the project."""
+
+    selector = staticmethod(regions_visible_to)
+    lookup_field = "code"
+    serializer_class = MetricsTileSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("year", OpenApiTypes.INT, description="Year (default: all records)."),
+            OpenApiParameter("month", OpenApiTypes.INT, description="Month 1-12, with year."),
+        ],
+        responses=MetricsTileSerializer(many=True),
+    )
+    def retrieve(self, request, *args, **kwargs):
+        if not request.user.can("special_groups.dashboard"):
+            raise PermissionDenied
+        region = self.get_object()
+        params = PeriodInputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        year, month = params.validated_data.get("year"), params.validated_data.get("month")
+        start, end = selectors.period(year, month) if year else (None, None)
+        tiles = selectors.project_tiles(actor=request.user, region=region, start=start, end=end)
+        return Response(MetricsTileSerializer([t.__dict__ for t in tiles], many=True).data)
 
 
 class TaskOutputSerializer(serializers.ModelSerializer):

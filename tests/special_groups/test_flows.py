@@ -167,3 +167,26 @@ def test_enrolling_over_the_api_validates_and_writes_nothing_on_bad_input(api_cl
     assert created.json()["name"] == "接***" and created.json()["project"] == "huigui"
     assert api_client.post(url, good).status_code == 400  # already enrolled in this project
     assert Person.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_visits_and_guardians_over_the_api(api_client):
+    officer = user_for_role(Role.CASE_OFFICER, project=SpecialProject.ANNING)
+    api_client.force_authenticate(officer)
+    patient = person()
+    open_one = enroll(SpecialProject.ANNING, who=patient, risk_grade=1)
+    closed = enroll(SpecialProject.ANNING, status="closed", closed_on=date(2026, 1, 10))
+    today = timezone.localdate().isoformat()
+    refused = api_client.post(f"/api/special-enrollments/{closed.pk}/visits/", {"visited_on": today})
+    assert refused.status_code == 400 and "enrollment" in refused.json()
+    assert (
+        api_client.post(f"/api/special-enrollments/{open_one.pk}/visits/", {"visited_on": today}).status_code
+        == 201
+    )
+    assert Visit.objects.count() == 1
+    url = f"/api/special-enrollments/{open_one.pk}/guardian/"
+    himself = api_client.post(url, {"name": "本人", "id_number": patient.id_number, "relation": "本人"})
+    assert himself.status_code == 400 and "id_number" in himself.json()
+    assert not Guardian.objects.exists()
+    named = api_client.post(url, {"name": "监护人乙", "id_number": id_number(), "relation": "配偶"})
+    assert named.status_code == 200 and named.json()["has_guardian"] is True

@@ -144,3 +144,28 @@ def test_planning_creates_pickup_and_visit_tasks_once_and_flags_overdue():
     again = plan_tasks(today=today)
     assert (again.pickup_tasks, again.visit_tasks, again.flagged_overdue) == (0, 0, 0)
     assert CaseTask.objects.count() == 3
+
+
+def test_metrics_endpoint_by_region_and_month(api_client, seeded):
+    url = "/api/special-metrics/520402/"
+    officer = user_for_role(Role.CASE_OFFICER, project=SpecialProject.HUIGUI, region=seeded)
+    api_client.force_authenticate(officer)
+    tiles = {t["key"]: t for t in api_client.get(url, {"year": 2025, "month": 3}).json()}
+    assert (tiles["special_groups.picked_up"]["value"], tiles["special_groups.pickup_rate"]["value"]) == (
+        3,
+        75.0,
+    )
+    assert tiles["special_groups.subsidy_paid"]["value"] == 2400
+    april = {t["key"]: t for t in api_client.get(url, {"year": 2025, "month": 4}).json()}
+    assert april["special_groups.subsidy_paid"]["value"] == 600
+    api_client.force_authenticate(user_for_role(Role.COUNTY_OFFICIAL))
+    tiles = {t["key"]: t for t in api_client.get(url, {"year": 2025, "month": 3}).json()}
+    assert tiles["special_groups.picked_up"] == {
+        **tiles["special_groups.picked_up"],
+        "value": None,
+        "suppressed": True,
+    }
+    assert api_client.get("/api/special-metrics/520425/").status_code == 404
+    assert api_client.get(url, {"month": 13, "year": 2025}).status_code == 400
+    api_client.force_authenticate(user_for_role(Role.GRID_WORKER))
+    assert api_client.get("/api/special-metrics/520402005/").status_code in (403, 404)
