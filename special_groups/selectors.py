@@ -22,6 +22,12 @@ from special_groups.models import AccessRecord, CaseTask, Enrollment, ServiceFac
 # ---- records ---------------------------------------------------------------------------
 
 
+def _officers_only(queryset: QuerySet, actor) -> QuerySet:
+    """Person records are for case officers alone: not even platform admins browse them
+    (the scope rule lets admins through everywhere else)."""
+    return queryset if getattr(actor, "role", None) == Role.CASE_OFFICER else queryset.none()
+
+
 def enrollments_visible_to(*, actor, status: str | None = None) -> QuerySet[Enrollment]:
     enrollments = (
         Enrollment.objects.visible_to(actor)
@@ -31,7 +37,7 @@ def enrollments_visible_to(*, actor, status: str | None = None) -> QuerySet[Enro
     )
     if status:
         enrollments = enrollments.filter(status=status)
-    return enrollments
+    return _officers_only(enrollments, actor)
 
 
 def enrollment_record(*, actor) -> QuerySet[Enrollment]:
@@ -48,7 +54,7 @@ def tasks_visible_to(*, actor, open_only: bool = True) -> QuerySet[CaseTask]:
     )
     if open_only:
         tasks = tasks.filter(done_on__isnull=True)
-    return tasks
+    return _officers_only(tasks, actor)
 
 
 def access_records_visible_to(*, actor) -> QuerySet[AccessRecord]:

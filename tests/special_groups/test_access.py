@@ -46,7 +46,14 @@ USERS = [
     (Role.CASE_OFFICER, project, where) for project in SpecialProject.values for where in OFFICER_REGIONS
 ] + [
     (role, "", "xixiu")
-    for role in (Role.CITY_OFFICIAL, Role.COUNTY_OFFICIAL, Role.AUDITOR, Role.GRID_WORKER, Role.MEDIATOR)
+    for role in (
+        Role.CITY_OFFICIAL,
+        Role.COUNTY_OFFICIAL,
+        Role.AUDITOR,
+        Role.GRID_WORKER,
+        Role.MEDIATOR,
+        Role.ADMIN,
+    )
 ]
 
 

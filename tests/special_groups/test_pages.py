@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.roles import Role, SpecialProject
-from special_groups.models import CaseTask
+from special_groups.models import AccessRecord, CaseTask
 from special_groups.services import plan_tasks
 from tests.factories import user_for_role
 from tests.special_groups.helpers import enroll, person
@@ -32,6 +32,10 @@ def test_task_list_shows_the_officer_their_overdue_visits_masked(client, overdue
     body = client.get(reverse("special_groups:tasks")).content.decode()
     assert "逾*" in body and "逾期测试" not in body
     assert 'class="overdue"' in body
+    export = client.get(reverse("special_groups:tasks"), {"export": "csv"})
+    text = b"".join(export.streaming_content).decode()
+    assert "逾*" in text and "逾期测试" not in text
+    assert AccessRecord.objects.filter(action="export", row_count=1).exists()
     client.force_login(user_for_role(Role.CASE_OFFICER, project=SpecialProject.HUIGUI))
     assert "逾*" not in client.get(reverse("special_groups:tasks")).content.decode()
 
