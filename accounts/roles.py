@@ -60,14 +60,16 @@ ROLE_JURISDICTION = {
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.GRID_WORKER: frozenset({"map.view", "incident.report"}),
     Role.GRID_OFFICE_HEAD: frozenset({"map.view", "incident.report", "incident.verify"}),
-    Role.TOWNSHIP_OFFICIAL: frozenset({"map.view", "dashboard.view"}),
-    Role.COUNTY_OFFICIAL: frozenset({"map.view", "dashboard.view"}),
-    Role.CITY_OFFICIAL: frozenset({"map.view", "dashboard.view"}),
+    Role.TOWNSHIP_OFFICIAL: frozenset({"map.view", "dashboard.view", "special_groups.dashboard"}),
+    Role.COUNTY_OFFICIAL: frozenset({"map.view", "dashboard.view", "special_groups.dashboard"}),
+    Role.CITY_OFFICIAL: frozenset({"map.view", "dashboard.view", "special_groups.dashboard"}),
     Role.DISPATCHER: frozenset({"map.view", "incident.dispatch", "incident.verify"}),
     Role.MEDIATOR: frozenset({"map.view", "mediation.handle"}),
     Role.LAWYER: frozenset({"map.view", "legal.serve"}),
-    Role.CASE_OFFICER: frozenset({"map.view", "special_groups.handle"}),
-    Role.AUDITOR: frozenset({"map.view", "audit.view"}),
+    Role.CASE_OFFICER: frozenset(
+        {"map.view", "special_groups.handle", "special_groups.export", "special_groups.dashboard"}
+    ),
+    Role.AUDITOR: frozenset({"map.view", "audit.view", "special_groups.dashboard"}),
     Role.ADMIN: frozenset({"map.view", "dashboard.view", "grids.import", "audit.view", "incident.dispatch"}),
 }
 

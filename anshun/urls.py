@@ -18,6 +18,7 @@ api_docs_styles = csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
     path("map/", GridMapView.as_view(), name="grid-map"),
+    path("special-groups/", include("special_groups.urls")),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -1,9 +1,12 @@
+from django.conf import settings
 from django.contrib.gis.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import Role, SpecialProject
 from anshun.scoping import NOTHING, ScopedQuerySet, ScopeRule
+from special_groups.crypto import EncryptedTextField
 
 
 def _own_project_only(actor) -> Q:
@@ -13,13 +16,27 @@ def _own_project_only(actor) -> Q:
     return NOTHING
 
 
+def _project_rule(prefix: str):
+    """Case officers of the project that owns a row; nobody else (admins aside, as everywhere)."""
+
+    def rule(actor) -> Q:
+        if getattr(actor, "role", None) == Role.CASE_OFFICER and actor.special_project:
+            return Q(**{f"{prefix}project": actor.special_project})
+        return NOTHING
+
+    return rule
+
+
+def _auditors_only(actor) -> Q:
+    return Q() if getattr(actor, "role", None) == Role.AUDITOR else NOTHING
+
+
 class ServiceFacility(models.Model):
     """A facility that serves one of the six projects: a special school (育新), a
     rescue and protection centre or rural kindergarten (雨露), a specialist
     psychiatric clinic (安宁), a community drug-rehabilitation station (阳光)...
 
-    Facilities hold no personal data; people and enrolments arrive with the
-    special-populations issue and are encrypted at rest.
+    Facilities hold no personal data; people and enrolments are encrypted at rest.
     """
 
     class Kind(models.TextChoices):
@@ -42,6 +59,7 @@ class ServiceFacility(models.Model):
     )
     location = models.PointField(_("location"), srid=4326, null=True, blank=True)
     opened_on = models.DateField(_("opened on"), null=True, blank=True)
+    is_demo = models.BooleanField(_("demo record"), default=False)
 
     objects = ScopedQuerySet.as_manager()
     scope_rule = ScopeRule(region_path="region__path", also_require=_own_project_only)
@@ -53,3 +71,228 @@ class ServiceFacility(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Person(models.Model):
+    """Someone served by one or more of the six projects.
+
+    Name, ID number, phone and address are sensitive personal information: they are
+    stored only as Fernet tokens; the ID number is found through its keyed hash.
+    """
+
+    name = EncryptedTextField(_("name"))
+    id_number = EncryptedTextField(_("ID number"))
+    id_number_hash = models.CharField(_("ID number lookup hash"), max_length=64, unique=True, editable=False)
+    phone = EncryptedTextField(_("phone"), blank=True)
+    address = EncryptedTextField(_("address"), blank=True)
+    region = models.ForeignKey(
+        "grids.Region",
+        verbose_name=_("place of residence"),
+        on_delete=models.PROTECT,
+        related_name="special_persons",
+    )
+    is_demo = models.BooleanField(_("synthetic demo person"), default=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_rule = ScopeRule(region_path="region__path", also_require=_project_rule("enrollments__"))
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("persons")
+
+    def __str__(self) -> str:
+        return f"#{self.pk}"
+
+
+class Enrollment(models.Model):
+    """One person in one project: its case officer, status and the project's own facts.
+
+    A person in two projects has two enrolments; each officer sees only their own.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        CLOSED = "closed", _("Closed")
+
+    class Placement(models.TextChoices):
+        CENTRALISED = "centralised", _("Centralised")
+        COMMUNITY = "community", _("Community")
+
+    class PickupOutcome(models.TextChoices):
+        PICKED_UP = "picked_up", _("Picked up")
+        NOT_PICKED_UP = "not_picked_up", _("Not picked up")
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="enrollments")
+    project = models.CharField(_("project"), max_length=16, choices=SpecialProject.choices)
+    case_officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("case officer"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="special_enrollments",
+    )
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.ACTIVE)
+    enrolled_on = models.DateField(_("enrolled on"))
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    facility = models.ForeignKey(
+        ServiceFacility,
+        verbose_name=_("facility"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="enrollments",
+    )
+    # 安宁: risk grade 0-5 under the national work rules for severe mental disorders.
+    risk_grade = models.PositiveSmallIntegerField(_("risk grade"), null=True, blank=True)
+    # 阳光
+    placement = models.CharField(_("placement"), max_length=12, choices=Placement.choices, blank=True)
+    relapse_flag = models.BooleanField(_("relapse suspected"), default=False)
+    # 回归
+    release_date = models.DateField(_("release date"), null=True, blank=True, db_index=True)
+    pickup_outcome = models.CharField(
+        _("pick-up outcome"), max_length=16, choices=PickupOutcome.choices, blank=True
+    )
+    picked_up_on = models.DateField(_("picked up on"), null=True, blank=True)
+    resettled = models.BooleanField(_("resettled"), default=False)
+    last_visit_on = models.DateField(_("last visit"), null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_rule = ScopeRule(region_path="person__region__path", also_require=_project_rule(""))
+
+    class Meta:
+        verbose_name = _("enrolment")
+        verbose_name_plural = _("enrolments")
+        ordering = ["-enrolled_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "project"], name="one_enrollment_per_project"),
+            models.CheckConstraint(
+                condition=Q(risk_grade__isnull=True) | Q(risk_grade__lte=5), name="risk_grade_0_to_5"
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_project_display()} #{self.pk}"
+
+
+class EnrollmentPart(models.Model):
+    """A row that belongs to one enrolment: seen by exactly those who see the enrolment."""
+
+    objects = ScopedQuerySet.as_manager()
+    scope_rule = ScopeRule(
+        region_path="enrollment__person__region__path", also_require=_project_rule("enrollment__")
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Guardian(models.Model):
+    """The named guardian of a patient (安宁) or carer of a left-behind child (雨露)."""
+
+    enrollment = models.OneToOneField(Enrollment, on_delete=models.CASCADE, related_name="guardian")
+    name = EncryptedTextField(_("name"))
+    id_number_hash = models.CharField(_("ID number lookup hash"), max_length=64, editable=False)
+    phone = EncryptedTextField(_("phone"), blank=True)
+    relation = models.CharField(_("relation"), max_length=20)
+
+    class Meta:
+        verbose_name = _("guardian")
+        verbose_name_plural = _("guardians")
+
+
+class Visit(EnrollmentPart):
+    """A follow-up visit, check-in or contact; the visit log of one enrolment."""
+
+    class Kind(models.TextChoices):
+        VISIT = "visit", _("Home visit")
+        CHECK_IN = "check_in", _("Check-in")
+        FOLLOW_UP = "follow_up", _("Follow-up")
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="visits")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.VISIT)
+    visited_on = models.DateField(_("visited on"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    adherent = models.BooleanField(_("treatment adherent"), null=True, blank=True)
+    note = EncryptedTextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("visit")
+        verbose_name_plural = _("visits")
+        ordering = ["-visited_on", "-id"]
+
+
+class CaseTask(EnrollmentPart):
+    """Work the beat schedule plans for a case officer: a pick-up before a release, a visit due."""
+
+    class Kind(models.TextChoices):
+        PICKUP = "pickup", _("Pick-up at release")
+        VISIT = "visit", _("Visit due")
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="tasks")
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    due_on = models.DateField(_("due on"), db_index=True)
+    done_on = models.DateField(_("done on"), null=True, blank=True)
+    overdue_since = models.DateField(_("overdue since"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        ordering = ["due_on", "id"]
+        constraints = [
+            # Planning runs again and again; a task for the same due date is never duplicated.
+            models.UniqueConstraint(fields=["enrollment", "kind", "due_on"], name="one_task_per_due_date"),
+        ]
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.done_on is None and self.due_on < timezone.localdate()
+
+
+class SubsidyPayment(EnrollmentPart):
+    """A reward-in-lieu-of-subsidy payment (以奖代补) to a patient's guardian (安宁)."""
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.PROTECT, related_name="subsidy_payments")
+    paid_on = models.DateField(_("paid on"))
+    amount = models.DecimalField(_("amount (¥)"), max_digits=10, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("subsidy payment")
+        verbose_name_plural = _("subsidy payments")
+        ordering = ["-paid_on", "-id"]
+
+
+class AccessRecord(models.Model):
+    """Who read which person's record, when and why; and who exported what.
+
+    Append-only; auditors review it inside their jurisdiction.
+    """
+
+    class Action(models.TextChoices):
+        VIEW = "view", _("Viewed record (masked)")
+        REVEAL = "reveal", _("Viewed full personal data")
+        EXPORT = "export", _("Exported")
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    action = models.CharField(_("action"), max_length=8, choices=Action.choices)
+    project = models.CharField(_("project"), max_length=16, choices=SpecialProject.choices, blank=True)
+    enrollment = models.ForeignKey(
+        Enrollment, on_delete=models.PROTECT, null=True, blank=True, related_name="access_records"
+    )
+    region = models.ForeignKey("grids.Region", on_delete=models.PROTECT, related_name="+")
+    purpose = models.CharField(_("stated purpose"), max_length=200, blank=True)
+    row_count = models.PositiveIntegerField(_("rows"), default=0)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_rule = ScopeRule(region_path="region__path", also_require=_auditors_only)
+
+    class Meta:
+        verbose_name = _("access record")
+        verbose_name_plural = _("access records")
+        ordering = ["-at", "-id"]

@@ -186,6 +186,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "grids.tasks.requeue_stalled_grid_imports",
         "schedule": 600.0,
     },
+    "special-groups-daily-tasks": {
+        "task": "special_groups.tasks.plan_special_group_tasks",
+        "schedule": 3600.0,
+    },
 }
 
 REST_FRAMEWORK = {
@@ -225,6 +229,13 @@ SPECTACULAR_SETTINGS = {
     # The schema and its viewers are for signed-in users and sync clients only.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
+
+# Special-population personal data (names, ID numbers, phones, addresses) is encrypted at
+# rest. Keys live outside the database: PII_ENCRYPTION_KEYS is a comma-separated list of
+# Fernet keys, newest first (prepend a new key, run `manage.py rotate_pii_keys`, then drop
+# the old one); PII_LOOKUP_KEY keys the HMAC through which ID numbers are looked up.
+PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS", default=[])
+PII_LOOKUP_KEY = env.str("PII_LOOKUP_KEY", default="")
 
 # Map tiles come from a configurable server; government networks may run their own.
 MAP_TILE_URL = env.str("MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")

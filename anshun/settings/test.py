@@ -30,3 +30,9 @@ REST_FRAMEWORK = {
 }
 LOGGING = {**LOGGING, "handlers": {**LOGGING["handlers"]}}  # noqa: F405
 LOGGING["handlers"]["console"] = {**LOGGING["handlers"]["console"], "formatter": "plain"}
+# Published, non-secret test keys for the special-population data (never used in production).
+# The key is base64 of "test-only-NOT-SECRET-pii-key-001".
+PII_ENCRYPTION_KEYS = env.list(
+    "PII_ENCRYPTION_KEYS", default=["dGVzdC1vbmx5LU5PVC1TRUNSRVQtcGlpLWtleS0wMDE="]
+)
+PII_LOOKUP_KEY = env.str("PII_LOOKUP_KEY", default="test-only-not-secret-pii-lookup-key")

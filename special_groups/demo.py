@@ -1,0 +1,262 @@
+"""Synthetic demo caseloads for the six projects (`manage.py load_anshun --demo`).
+
+Every person is generated and visibly synthetic (names like 张某00042, flagged
+``is_demo``); the figures of the source article are not stored anywhere, they come out
+of ``selectors.metrics`` computed over these records: 2 special schools with 800+
+students, 1299 of 1368 must-pick-up people picked up (95%), 9006 patients each with a
+guardian, 8 specialist clinics, ¥21.6M+ paid, protection centres in 88 townships and
+1007 villages, 260+ rural kindergartens.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+
+from accounts.roles import Role, SpecialProject
+from grids.models import Region
+from special_groups.crypto import id_check_character, lookup_hash
+from special_groups.models import (
+    CaseTask,
+    Enrollment,
+    Guardian,
+    Person,
+    ServiceFacility,
+    SubsidyPayment,
+    Visit,
+)
+
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+)
+
+# How many synthetic people each project gets (the counts the article's figures rest on).
+SCHOOL_STUDENTS = (417, 395)  # two special schools
+PICKUP_TARGETS, PICKED_UP = 1368, 1299
+PATIENTS = 9006
+SUBSIDY_PER_PATIENT = Decimal("2400.00")  # ¥200 a month in 2017
+LEFT_BEHIND_CHILDREN, DRUG_USERS, HIV_PATIENTS = 320, 240, 60
+TOWNSHIPS_WITH_CENTRE, VILLAGES_WITH_CENTRE, RURAL_KINDERGARTENS = 88, 1007, 263
+DEMO_YEAR = 2017
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    persons: int
+    enrollments: int
+    facilities: int
+    skipped: bool
+
+    def __str__(self) -> str:
+        state = "already present, left unchanged" if self.skipped else "generated (synthetic people)"
+        return f"{self.persons} people, {self.enrollments} enrolments, {self.facilities} facilities — {state}"
+
+
+class _People:
+    """Synthetic identities: unique, checksum-valid ID numbers in the person's own county."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.serial = 0
+
+    def id_number(self, county_code: str, born: date) -> str:
+        self.serial += 1
+        first17 = f"{county_code}{born:%Y%m%d}{self.serial % 1000:03d}"
+        return first17 + id_check_character(first17)
+
+    def make(self, village: Region, *, age: tuple[int, int]) -> Person:
+        born = date(DEMO_YEAR, 1, 1) - timedelta(days=365 * self.rng.randint(*age) + self.serial % 365)
+        id_number = self.id_number(village.code[:6], born)
+        return Person(
+            name=f"{self.rng.choice(SURNAMES)}某{self.serial:05d}",
+            id_number=id_number,
+            id_number_hash=lookup_hash(id_number),
+            phone=f"199{self.serial:08d}",
+            address=f"{village.short_name} 演示地址{self.serial}号",
+            region=village,
+            is_demo=True,
+        )
+
+
+def _spread(regions: list[Region], n: int) -> list[Region]:
+    """``n`` of ``regions``, evenly spread over the list (so over every county), deterministic."""
+    return [regions[i * len(regions) // n] for i in range(n)]
+
+
+def _facilities(
+    townships: list[Region], villages: list[Region], counties: list[Region]
+) -> list[ServiceFacility]:
+    rural = [v for v in villages if not v.is_community]
+    yuxin, yulu, anning = SpecialProject.YUXIN, SpecialProject.YULU, SpecialProject.ANNING
+    kind = ServiceFacility.Kind
+    specs = [
+        (yuxin, kind.SPECIAL_SCHOOL, "安顺市育新学校（演示）", townships[0]),
+        (yuxin, kind.SPECIAL_SCHOOL, "安顺市第二育新学校（演示）", townships[40]),
+    ]
+    specs += [(anning, kind.PSYCHIATRIC_CLINIC, f"{c.name}精神专科门诊（演示）", c) for c in counties]
+    specs += [
+        (yulu, kind.PROTECTION_CENTRE, f"{t.name}留守儿童救助保护中心（演示）", t)
+        for t in _spread(townships, TOWNSHIPS_WITH_CENTRE)
+    ]
+    specs += [
+        (yulu, kind.PROTECTION_CENTRE, f"{v.short_name}儿童关爱之家（演示）", v)
+        for v in _spread(villages, VILLAGES_WITH_CENTRE)
+    ]
+    specs += [
+        (yulu, kind.RURAL_KINDERGARTEN, f"{v.short_name}幼儿园（演示）", v)
+        for v in _spread(rural, RURAL_KINDERGARTENS)
+    ]
+    rows = [
+        ServiceFacility(project=project, kind=k, name=name, region=region, is_demo=True)
+        for project, k, name, region in specs
+    ]
+    return ServiceFacility.objects.bulk_create(rows)
+
+
+def _day(rng: random.Random, year: int = DEMO_YEAR) -> date:
+    return date(year, 1, 1) + timedelta(days=rng.randrange(365))
+
+
+@transaction.atomic
+def load_demo_special_groups() -> DemoSummary:
+    if Person.objects.filter(is_demo=True).exists():
+        return DemoSummary(
+            Person.objects.filter(is_demo=True).count(),
+            Enrollment.objects.filter(person__is_demo=True).count(),
+            ServiceFacility.objects.filter(is_demo=True).count(),
+            skipped=True,
+        )
+    rng = random.Random(20170319)
+    regions = list(Region.objects.defer("boundary").order_by("code"))
+    counties = [r for r in regions if r.level == Region.Level.COUNTY]
+    townships = [r for r in regions if r.level == Region.Level.TOWNSHIP]
+    villages = [r for r in regions if r.level == Region.Level.VILLAGE]
+    facilities = _facilities(townships, villages, counties)
+    schools = [f for f in facilities if f.kind == ServiceFacility.Kind.SPECIAL_SCHOOL]
+    clinics = {f.region_id: f for f in facilities if f.kind == ServiceFacility.Kind.PSYCHIATRIC_CLINIC}
+    officers = _demo_officers()
+
+    people = _People(rng)
+    plan: list[tuple[Person, dict]] = []
+
+    def add(project: str, n: int, age: tuple[int, int], **facts) -> list[Person]:
+        made = [people.make(rng.choice(villages), age=age) for _ in range(n)]
+        plan.extend((p, {"project": project, **facts}) for p in made)
+        return made
+
+    for school, size in zip(schools, SCHOOL_STUDENTS, strict=True):
+        add(SpecialProject.YUXIN, size, (12, 17), facility=school)
+    returned = add(SpecialProject.HUIGUI, PICKUP_TARGETS, (20, 60))
+    add(SpecialProject.ANNING, PATIENTS, (18, 80))
+    add(SpecialProject.YULU, LEFT_BEHIND_CHILDREN, (3, 15))
+    add(SpecialProject.YANGGUANG, DRUG_USERS, (18, 55))
+    add(SpecialProject.HONGSIDAI, HIV_PATIENTS, (18, 70))
+    # Some released people are also drug users: one person, two projects, two officers.
+    plan.extend((p, {"project": SpecialProject.YANGGUANG}) for p in returned[:15])
+
+    Person.objects.bulk_create(list({id(p): p for p, _facts in plan}.values()), batch_size=2000)
+    township_parent = {t.pk: t.parent_id for t in townships}
+    enrollments: list[Enrollment] = []
+    picked = set(rng.sample(range(PICKUP_TARGETS), PICKED_UP))
+    huigui_index = 0
+    for person, facts in plan:
+        project = facts["project"]
+        enrollment = Enrollment(
+            person=person,
+            project=project,
+            enrolled_on=_day(rng, DEMO_YEAR - 1 if project == SpecialProject.YUXIN else DEMO_YEAR),
+            facility=facts.get("facility"),
+            case_officer=officers.get(project) if person.region.path.startswith("5204/520402/") else None,
+        )
+        if project == SpecialProject.HUIGUI:
+            enrollment.release_date = _day(rng)
+            enrollment.enrolled_on = enrollment.release_date - timedelta(days=30)
+            if huigui_index in picked:
+                enrollment.pickup_outcome = Enrollment.PickupOutcome.PICKED_UP
+                enrollment.picked_up_on = enrollment.release_date
+            else:
+                enrollment.pickup_outcome = Enrollment.PickupOutcome.NOT_PICKED_UP
+            enrollment.resettled = huigui_index in picked and huigui_index % 3 != 0
+            huigui_index += 1
+        elif project == SpecialProject.ANNING:
+            enrollment.risk_grade = rng.choices(range(6), weights=(60, 20, 10, 6, 3, 1))[0]
+            county_id = township_parent.get(person.region.parent_id)
+            enrollment.facility = clinics.get(county_id)
+            # One visit due each patient in the demo year; about 96% are made on time.
+            due = date(DEMO_YEAR, 1 + len(enrollments) % 12, 15)
+            late = rng.random() >= 0.96
+            enrollment.last_visit_on = (
+                due + timedelta(days=rng.randint(3, 20)) if late else due - timedelta(days=rng.randint(0, 10))
+            )
+            enrollment.demo_visit_due = due
+        elif project == SpecialProject.YANGGUANG:
+            enrollment.placement = rng.choice(Enrollment.Placement.values)
+            enrollment.relapse_flag = rng.random() < 0.08
+        enrollments.append(enrollment)
+    Enrollment.objects.bulk_create(enrollments, batch_size=2000)
+    _guardians_visits_payments(rng, people, enrollments)
+    return DemoSummary(len({id(p) for p, _ in plan}), len(enrollments), len(facilities), skipped=False)
+
+
+def _guardians_visits_payments(rng: random.Random, people: _People, enrollments: list[Enrollment]) -> None:
+    guardians, tasks, visits, payments = [], [], [], []
+    for index, enrollment in enumerate(enrollments):
+        if enrollment.project not in (SpecialProject.ANNING, SpecialProject.YULU):
+            continue
+        county = enrollment.person.region.code[:6]
+        guardian_id = people.id_number(county, date(1950 + index % 30, 1 + index % 12, 1 + index % 28))
+        guardians.append(
+            Guardian(
+                enrollment=enrollment,
+                name=f"{rng.choice(SURNAMES)}某监{index:05d}",
+                id_number_hash=lookup_hash(guardian_id),
+                phone=f"198{index:08d}",
+                relation="祖父母"
+                if enrollment.project == SpecialProject.YULU
+                else rng.choice(("配偶", "父母", "子女")),
+            )
+        )
+        if enrollment.project != SpecialProject.ANNING:
+            continue
+        done = enrollment.last_visit_on
+        tasks.append(
+            CaseTask(
+                enrollment=enrollment,
+                kind=CaseTask.Kind.VISIT,
+                due_on=enrollment.demo_visit_due,
+                done_on=done,
+            )
+        )
+        visits.append(Visit(enrollment=enrollment, kind=Visit.Kind.VISIT, visited_on=done))
+        payments.append(SubsidyPayment(enrollment=enrollment, paid_on=_day(rng), amount=SUBSIDY_PER_PATIENT))
+    Guardian.objects.bulk_create(guardians, batch_size=2000)
+    CaseTask.objects.bulk_create(tasks, batch_size=5000)
+    Visit.objects.bulk_create(visits, batch_size=5000)
+    SubsidyPayment.objects.bulk_create(payments, batch_size=5000)
+
+
+def _demo_officers() -> dict[str, object]:
+    """One demo case officer per project in 西秀区 (the accounts demo has the 回归 one)."""
+    from accounts.demo import DEMO_PASSWORD
+    from accounts.models import User
+    from accounts.services import user_create
+
+    xixiu = Region.objects.filter(code="520402").first()
+    officers = {}
+    for project in SpecialProject.values:
+        user = User.objects.filter(role=Role.CASE_OFFICER, special_project=project, region=xixiu).first()
+        if user is None and xixiu is not None:
+            user = user_create(
+                username=f"caseofficer-{project}",
+                password=DEMO_PASSWORD,
+                role=Role.CASE_OFFICER,
+                region=xixiu,
+                special_project=project,
+                display_name=f"{SpecialProject(project).label} 演示专干",
+            )
+        officers[project] = user
+    return officers
