@@ -39,13 +39,17 @@ ROLES = list(Role)
 
 
 def _routes():
-    def walk(patterns, prefix=""):
+    """(route, pattern) for every URL pattern; ``pattern.qualified_name`` includes namespaces."""
+
+    def walk(patterns, prefix="", namespace=""):
         for pattern in patterns:
             if isinstance(pattern, URLResolver):
                 if str(pattern.pattern) == "admin/":
                     continue  # Django admin: staff only, tested below
-                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
+                inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern), inner)
             elif isinstance(pattern, URLPattern):
+                pattern.qualified_name = f"{namespace}{pattern.name}" if pattern.name else None
                 yield prefix + str(pattern.pattern), pattern
 
     return list(walk(get_resolver().url_patterns))
@@ -61,7 +65,7 @@ def _scoped_viewsets():
     for _route, pattern in _routes():
         cls = _view_class(pattern)
         if cls is not None and issubclass(cls, ScopedViewSetMixin):
-            seen.setdefault(cls, set()).add(pattern.name)
+            seen.setdefault(cls, set()).add(pattern.qualified_name)
     return seen
 
 
@@ -71,9 +75,9 @@ def test_every_route_has_an_access_rule():
         cls = _view_class(pattern)
         if cls is not None and issubclass(cls, ScopedViewSetMixin | ScopedPageMixin):
             continue
-        if pattern.name in EXPLICIT_RULES or route.startswith("^media/"):
+        if pattern.qualified_name in EXPLICIT_RULES or route.startswith("^media/"):
             continue
-        unruled.append(f"{route} ({pattern.name})")
+        unruled.append(f"{route} ({pattern.qualified_name})")
     assert unruled == [], "routes without an access rule: " + ", ".join(unruled)
 
 
@@ -145,7 +149,7 @@ def test_anonymous_gets_nothing_but_public_routes(client):
     for route, pattern in _routes():
         if "(?P<" in route or "<" in route:
             continue  # routes with parameters are covered by the scoped probes
-        rule = EXPLICIT_RULES.get(pattern.name)
+        rule = EXPLICIT_RULES.get(pattern.qualified_name)
         url = "/" + route.replace("^", "").replace("$", "")
         if rule in ("public", None) and _view_class(pattern) is None or rule == "public":
             continue
@@ -174,7 +178,7 @@ def test_scoped_pages_need_login_and_answer_every_role(client):
     ]
     assert pages
     for _route, pattern in pages:
-        url = reverse(pattern.name)
+        url = reverse(pattern.qualified_name)
         assert client.get(url).status_code == 302
         for role in ROLES:
             client.force_login(user_for_role(role))
