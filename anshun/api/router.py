@@ -3,8 +3,19 @@
 from rest_framework.routers import DefaultRouter
 
 from grids.apis import GridOfficeViewSet, GridViewSet, RegionViewSet
+from mediation import apis as mediation_apis
 
 router = DefaultRouter()
 router.register("regions", RegionViewSet, basename="region")
 router.register("grid-offices", GridOfficeViewSet, basename="grid-office")
 router.register("grids", GridViewSet, basename="grid")
+router.register("mediation/committees", mediation_apis.CommitteeViewSet, basename="mediation-committee")
+router.register("mediation/cases", mediation_apis.CaseViewSet, basename="mediation-case")
+router.register("mediation/sessions", mediation_apis.SessionViewSet, basename="mediation-session")
+router.register("mediation/agreements", mediation_apis.AgreementViewSet, basename="mediation-agreement")
+router.register(
+    "mediation/confirmations", mediation_apis.ConfirmationViewSet, basename="mediation-confirmation"
+)
+router.register("legal/consultations", mediation_apis.ConsultationViewSet, basename="legal-consultation")
+router.register("legal/aid", mediation_apis.LegalAidViewSet, basename="legal-aid")
+router.register("legal/roster", mediation_apis.DutyShiftViewSet, basename="legal-roster")

@@ -141,6 +141,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "grids.tasks.requeue_stalled_grid_imports",
         "schedule": 600.0,
     },
+    "mediation-deadlines": {
+        "task": "mediation.tasks.check_deadlines",
+        "schedule": 3600.0,
+    },
 }
 
 REST_FRAMEWORK = {

@@ -1,0 +1,96 @@
+"""Input forms of the case page; each feeds one service call."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from mediation.models import MediationAgreement, MediationCase, Party
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+
+class SessionForm(forms.Form):
+    held_at = forms.DateTimeField(label=_("held at"), widget=DateTimeInput)
+    place = forms.CharField(label=_("place"), max_length=200)
+    attendees = forms.CharField(label=_("who attended"), max_length=300)
+    notes = forms.CharField(label=_("notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    next_step = forms.CharField(label=_("next step"), max_length=200, required=False)
+
+
+class AgreementForm(forms.Form):
+    terms = forms.CharField(label=_("terms"), widget=forms.Textarea(attrs={"rows": 4}))
+    signed_on = forms.DateField(label=_("signed on"), widget=DateInput)
+    effective_on = forms.DateField(label=_("takes effect on"), widget=DateInput, required=False)
+
+
+class CloseForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("outcome"),
+        choices=[
+            (MediationCase.Status.NO_AGREEMENT, MediationCase.Status.NO_AGREEMENT.label),
+            (MediationCase.Status.WITHDRAWN, MediationCase.Status.WITHDRAWN.label),
+            (MediationCase.Status.REFERRED_ON, MediationCase.Status.REFERRED_ON.label),
+        ],
+    )
+    closed_on = forms.DateField(label=_("closed on"), widget=DateInput)
+    note = forms.CharField(label=_("note"), max_length=500, required=False)
+
+
+class ExtendForm(forms.Form):
+    days = forms.IntegerField(label=_("extension (days)"), min_value=1, max_value=60)
+    reason = forms.CharField(label=_("reason for the extension"), max_length=200)
+
+
+class AssignForm(forms.Form):
+    mediator = forms.IntegerField(label=_("mediator"), widget=forms.HiddenInput)
+
+
+class PartyForm(forms.Form):
+    name = forms.CharField(label=_("name"), max_length=120)
+    side = forms.ChoiceField(label=_("side"), choices=Party.Side.choices)
+    kind = forms.ChoiceField(label=_("kind"), choices=Party.Kind.choices)
+    phone = forms.CharField(label=_("phone"), max_length=30, required=False)
+    representative = forms.CharField(label=_("representative"), max_length=120, required=False)
+
+
+class ConfirmationApplyForm(forms.Form):
+    court = forms.CharField(label=_("court"), max_length=120, initial="安顺市西秀区人民法院")
+    applied_on = forms.DateField(label=_("applied on"), widget=DateInput)
+
+
+class ConfirmationDecideForm(forms.Form):
+    accepted = forms.TypedChoiceField(
+        label=_("acceptance"),
+        choices=[("1", _("Accepted")), ("0", _("Not accepted"))],
+        coerce=lambda value: value == "1",
+    )
+    decided_on = forms.DateField(label=_("acceptance decided on"), widget=DateInput)
+
+
+class ConfirmationExtendForm(forms.Form):
+    reason = forms.CharField(label=_("reason for the extension"), max_length=200)
+
+
+class RulingForm(forms.Form):
+    ruled_on = forms.DateField(label=_("ruled on"), widget=DateInput)
+    ruling_number = forms.CharField(label=_("ruling number"), max_length=60)
+    confirmed = forms.TypedChoiceField(
+        label=_("outcome"),
+        choices=[("1", _("Confirmed (valid)")), ("0", _("Not confirmed"))],
+        coerce=lambda value: value == "1",
+    )
+
+
+class PerformanceForm(forms.Form):
+    performance = forms.ChoiceField(label=_("performance"), choices=MediationAgreement.Performance.choices)
+    checked_on = forms.DateField(label=_("performance checked on"), widget=DateInput)
+
+
+class ReferForm(forms.Form):
+    incident = forms.IntegerField(widget=forms.HiddenInput)
+    committee = forms.IntegerField(label=_("committee"))

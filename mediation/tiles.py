@@ -1,0 +1,59 @@
+"""Mediation KPI tiles for the officials' dashboard (see anshun/dashboard.py)."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from anshun.dashboard import Tile
+from mediation import selectors
+from mediation.models import JudicialConfirmation, MediationCase
+
+
+def mediation_tiles(*, actor, region) -> list[Tile]:
+    if not actor.can("mediation.view"):
+        return []
+    cases = selectors.cases_visible_to(actor=actor)
+    if region is not None:
+        cases = cases.filter(region__path__startswith=region.path)
+    rows = selectors.with_deadlines(
+        cases.filter(status__in=[MediationCase.Status.IN_MEDIATION, MediationCase.Status.AGREEMENT])
+    )
+    closed = cases.exclude(status=MediationCase.Status.IN_MEDIATION)
+    closed_count = closed.count()
+    agreements = closed.filter(status=MediationCase.Status.AGREEMENT).count()
+    confirmed = closed.filter(agreement__confirmation__outcome=JudicialConfirmation.Outcome.CONFIRMED).count()
+    url = reverse("mediation:caseload")
+    group = str(_("Mediation"))
+    today = timezone.localdate()
+    overdue = sum(1 for c in rows if c.next_deadline and c.next_deadline.is_overdue(today))
+    return [
+        Tile(
+            "mediation.open_cases",
+            _("Disputes in mediation"),
+            sum(1 for c in rows if c.status == MediationCase.Status.IN_MEDIATION),
+            "件",
+            url=url,
+            group=group,
+        ),
+        Tile(
+            "mediation.success_rate",
+            _("Mediation success rate"),
+            round(100 * agreements / closed_count, 2) if closed_count else None,
+            "%",
+            detail=f"{agreements}/{closed_count}",
+            url=url,
+            group=group,
+        ),
+        Tile(
+            "mediation.confirmation_rate",
+            _("Agreements judicially confirmed"),
+            round(100 * confirmed / agreements, 2) if agreements else None,
+            "%",
+            detail=f"{confirmed}/{agreements}",
+            url=url,
+            group=group,
+        ),
+        Tile("mediation.overdue", _("Legal deadlines overdue"), overdue, "件", url=url, group=group),
+    ]

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from mediation import views
+
+app_name = "mediation"
+
+urlpatterns = [
+    path("", views.CaseloadView.as_view(), name="caseload"),
+    path("cases/<int:pk>/", views.CaseDetailView.as_view(), name="case"),
+    path("cases/<int:pk>/agreement/", views.AgreementPrintView.as_view(), name="agreement"),
+    path("cases/<int:pk>/<slug:action>/", views.CaseActionView.as_view(), name="case-action"),
+    path("refer/", views.IncidentReferView.as_view(), name="refer"),
+    path("committees/", views.DashboardView.as_view(), name="dashboard"),
+    path("roster/", views.RosterView.as_view(), name="roster"),
+]
