@@ -53,13 +53,16 @@ class MediationCommittee(models.Model):
 
 
 def mediator_committees(prefix: str = ""):
-    """Scope condition: a mediator sees only the cases of committees they sit on; other roles are
-    not narrowed. ``prefix`` leads from the model to its case."""
+    """Scope condition for cases: only roles that work with mediation see cases at all, and a
+    mediator sees only the cases of committees they sit on. ``prefix`` leads from the model to its
+    case."""
 
     def condition(actor) -> models.Q:
         from accounts.roles import Role
 
-        if getattr(actor, "role", None) == Role.MEDIATOR:
+        if not actor.can("mediation.view"):
+            return models.Q(pk__in=[])
+        if actor.role == Role.MEDIATOR:
             return models.Q(
                 **{
                     f"{prefix}committee__memberships__user": actor,
@@ -69,6 +72,11 @@ def mediator_committees(prefix: str = ""):
         return models.Q()
 
     return condition
+
+
+def legal_service_staff(actor) -> models.Q:
+    """Consultations, legal aid and the roster hold personal matters: legal-service staff only."""
+    return models.Q() if actor.can("legal.serve") else models.Q(pk__in=[])
 
 
 class CommitteeMembership(models.Model):
@@ -444,7 +452,7 @@ class Consultation(models.Model):
     )
 
     objects = ScopedQuerySet.as_manager()
-    scope_rule = ScopeRule(region_path="centre__region__path")
+    scope_rule = ScopeRule(region_path="centre__region__path", also_require=legal_service_staff)
 
     class Meta:
         verbose_name = _("legal consultation")
@@ -474,7 +482,7 @@ class LegalAidApplication(models.Model):
     outcome = models.CharField(_("outcome"), max_length=200, blank=True)
 
     objects = ScopedQuerySet.as_manager()
-    scope_rule = ScopeRule(region_path="centre__region__path")
+    scope_rule = ScopeRule(region_path="centre__region__path", also_require=legal_service_staff)
 
     class Meta:
         verbose_name = _("legal-aid application")
@@ -501,7 +509,7 @@ class ReceptionDay(models.Model):
     leader = models.CharField(_("receiving leader"), max_length=80, blank=True)
 
     objects = ScopedQuerySet.as_manager()
-    scope_rule = ScopeRule(region_path="centre__region__path")
+    scope_rule = ScopeRule(region_path="centre__region__path", also_require=legal_service_staff)
 
     class Meta:
         verbose_name = _("petition-reception day")
@@ -525,7 +533,7 @@ class DutyShift(models.Model):
     )
 
     objects = ScopedQuerySet.as_manager()
-    scope_rule = ScopeRule(region_path="centre__region__path")
+    scope_rule = ScopeRule(region_path="centre__region__path", also_require=legal_service_staff)
 
     class Meta:
         verbose_name = _("duty shift")

@@ -8,7 +8,7 @@ case at once lock the case row first.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -44,6 +44,15 @@ def _require(actor, capability: str) -> None:
 
 def _log(*, case: MediationCase, actor, kind: str, note: str = "", at: datetime | None = None) -> CaseEvent:
     return CaseEvent.objects.create(case=case, actor=actor, kind=kind, note=note, at=at or timezone.now())
+
+
+def _on(day: date, *, opening: bool = False) -> datetime:
+    """When a dated step goes on the timeline: today's steps now; earlier ones at the start of the
+    day for an intake and at the end of the working day (18:00 local) for anything else, so that a
+    day's sessions, which carry their own times, come between."""
+    if day == timezone.localdate():
+        return timezone.now()
+    return timezone.make_aware(datetime.combine(day, time.min if opening else time(18)))
 
 
 def _locked(case: MediationCase) -> MediationCase:
@@ -133,9 +142,10 @@ def case_open(
     for row in rows:
         row.full_clean()
     Party.objects.bulk_create(rows)
-    _log(case=case, actor=actor, kind="opened", note=f"{case.get_source_display()} · {committee}")
+    opened = _on(intake_date, opening=True)
+    _log(case=case, actor=actor, kind="opened", note=f"{case.get_source_display()} · {committee}", at=opened)
     if mediator is not None:
-        _log(case=case, actor=actor, kind="assigned", note=str(mediator))
+        _log(case=case, actor=actor, kind="assigned", note=str(mediator), at=opened)
     return case
 
 
@@ -260,7 +270,13 @@ def agreement_record(
     case.closed_on = signed_on
     case.full_clean()
     case.save(update_fields=["status", "closed_on"])
-    _log(case=case, actor=actor, kind="agreement", note=_("Signed on %(d)s") % {"d": signed_on})
+    _log(
+        case=case,
+        actor=actor,
+        kind="agreement",
+        note=_("Signed on %(d)s") % {"d": signed_on},
+        at=_on(signed_on),
+    )
     return agreement
 
 
@@ -283,7 +299,13 @@ def case_close(*, actor, case: MediationCase, status: str, closed_on: date, note
     case.outcome_note = note
     case.full_clean()
     case.save(update_fields=["status", "closed_on", "outcome_note"])
-    _log(case=case, actor=actor, kind="closed", note=f"{case.get_status_display()} {note}".strip())
+    _log(
+        case=case,
+        actor=actor,
+        kind="closed",
+        note=f"{case.get_status_display()} {note}".strip(),
+        at=_on(closed_on),
+    )
     return case
 
 
@@ -299,7 +321,13 @@ def performance_record(
     agreement.performance_checked_on = checked_on
     agreement.full_clean()
     agreement.save(update_fields=["performance", "performance_checked_on"])
-    _log(case=case, actor=actor, kind="performance", note=agreement.get_performance_display())
+    _log(
+        case=case,
+        actor=actor,
+        kind="performance",
+        note=agreement.get_performance_display(),
+        at=_on(checked_on),
+    )
     return agreement
 
 
@@ -324,7 +352,7 @@ def confirmation_apply(*, actor, case: MediationCase, court: str, applied_on: da
     confirmation.full_clean()
     confirmation.save()
     note = court + (" · " + _("applied after the 30-day limit") if confirmation.applied_late else "")
-    _log(case=case, actor=actor, kind="confirmation_applied", note=note)
+    _log(case=case, actor=actor, kind="confirmation_applied", note=note, at=_on(applied_on))
     return confirmation
 
 
@@ -353,7 +381,13 @@ def confirmation_decide(
     confirmation.decided_on = decided_on
     confirmation.full_clean()
     confirmation.save(update_fields=["decision", "decided_on"])
-    _log(case=case, actor=actor, kind="confirmation_decided", note=confirmation.get_decision_display())
+    _log(
+        case=case,
+        actor=actor,
+        kind="confirmation_decided",
+        note=confirmation.get_decision_display(),
+        at=_on(decided_on),
+    )
     return confirmation
 
 
@@ -389,9 +423,8 @@ def ruling_record(
     )
     confirmation.full_clean()
     confirmation.save(update_fields=["ruled_on", "ruling_number", "outcome"])
-    _log(
-        case=case, actor=actor, kind="ruling", note=f"{ruling_number} · {confirmation.get_outcome_display()}"
-    )
+    note = f"{ruling_number} · {confirmation.get_outcome_display()}"
+    _log(case=case, actor=actor, kind="ruling", note=note, at=_on(ruled_on))
     return confirmation
 
 

@@ -52,9 +52,11 @@ def dispute_category(db):
 def make_incident(dispute_category):
     def make(*, village_code: str | None = None, category=None) -> Incident:
         grids = Grid.objects.order_by("code")
-        grid = grids.filter(village__code=village_code).first() if village_code else grids.filter(
-            village__code__startswith=DONGGUAN
-        ).first()
+        grid = (
+            grids.filter(village__code=village_code).first()
+            if village_code
+            else grids.filter(village__code__startswith=DONGGUAN).first()
+        )
         return Incident.objects.create(
             category=category or dispute_category, description="两户因宅基地边界发生争执", grid=grid
         )
@@ -74,7 +76,9 @@ def open_case(traffic, mediator, dongguan_village):
             intake_date=intake,
             parties=[
                 services.PartyInput(name="张三", phone="13800000001"),
-                services.PartyInput(name="某运输公司", side="respondent", kind="organisation", representative="李四"),
+                services.PartyInput(
+                    name="某运输公司", side="respondent", kind="organisation", representative="李四"
+                ),
             ],
             mediator=mediator,
             **extra,

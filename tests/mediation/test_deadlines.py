@@ -33,7 +33,9 @@ def test_court_accepts_within_3_days_and_rules_within_15_or_25_when_extended():
 def _through_ruling(open_case, mediator, *, extend=False):
     case = open_case(intake=date(2026, 3, 1))
     services.agreement_record(actor=mediator, case=case, terms="赔偿5000元", signed_on=date(2026, 3, 20))
-    services.confirmation_apply(actor=mediator, case=case, court="西秀区人民法院", applied_on=date(2026, 4, 10))
+    services.confirmation_apply(
+        actor=mediator, case=case, court="西秀区人民法院", applied_on=date(2026, 4, 10)
+    )
     services.confirmation_decide(actor=mediator, case=case, accepted=True, decided_on=date(2026, 4, 12))
     if extend:
         services.confirmation_extend(actor=mediator, case=case, reason="需调查核实")
@@ -44,11 +46,17 @@ def _through_ruling(open_case, mediator, *, extend=False):
 def test_case_deadlines_follow_the_recorded_dates(open_case, mediator):
     case = _through_ruling(open_case, mediator)
     by_key = {d.key: d for d in deadlines.case_deadlines(case)}
-    assert by_key[deadlines.MEDIATION] == deadlines.Deadline(deadlines.MEDIATION, date(2026, 3, 31), date(2026, 3, 20))
+    assert by_key[deadlines.MEDIATION] == deadlines.Deadline(
+        deadlines.MEDIATION, date(2026, 3, 31), date(2026, 3, 20)
+    )
     assert by_key[deadlines.CONFIRMATION_APPLY].due_on == date(2026, 4, 19)
     assert by_key[deadlines.CONFIRMATION_APPLY].met_on == date(2026, 4, 10)
-    assert by_key[deadlines.COURT_ACCEPT] == deadlines.Deadline(deadlines.COURT_ACCEPT, date(2026, 4, 13), date(2026, 4, 12))
-    assert by_key[deadlines.COURT_RULING] == deadlines.Deadline(deadlines.COURT_RULING, date(2026, 4, 27), None)
+    assert by_key[deadlines.COURT_ACCEPT] == deadlines.Deadline(
+        deadlines.COURT_ACCEPT, date(2026, 4, 13), date(2026, 4, 12)
+    )
+    assert by_key[deadlines.COURT_RULING] == deadlines.Deadline(
+        deadlines.COURT_RULING, date(2026, 4, 27), None
+    )
 
 
 def test_the_10_day_extension_moves_the_ruling_deadline(open_case, mediator):
@@ -62,23 +70,33 @@ def test_a_late_application_is_filed_but_flagged(open_case, mediator):
     services.agreement_record(
         actor=mediator, case=case, terms="t", signed_on=date(2026, 3, 5), effective_on=date(2026, 3, 6)
     )
-    confirmation = services.confirmation_apply(actor=mediator, case=case, court="法院", applied_on=date(2026, 4, 6))
+    confirmation = services.confirmation_apply(
+        actor=mediator, case=case, court="法院", applied_on=date(2026, 4, 6)
+    )
     assert confirmation.applied_late is True
-    assert case.events.filter(kind="confirmation_applied").get().note.endswith("applied after the 30-day limit")
+    assert (
+        case.events.filter(kind="confirmation_applied").get().note.endswith("applied after the 30-day limit")
+    )
 
 
 def test_on_the_last_day_is_not_late(open_case, mediator):
     case = open_case(intake=date(2026, 3, 1))
     services.agreement_record(actor=mediator, case=case, terms="t", signed_on=date(2026, 3, 6))
-    confirmation = services.confirmation_apply(actor=mediator, case=case, court="法院", applied_on=date(2026, 4, 5))
+    confirmation = services.confirmation_apply(
+        actor=mediator, case=case, court="法院", applied_on=date(2026, 4, 5)
+    )
     assert confirmation.applied_late is False
 
 
 def _notices(case):
-    return sorted(DeadlineNotice.objects.filter(case=case).values_list("deadline", "due_on", "stage", "recipient"))
+    return sorted(
+        DeadlineNotice.objects.filter(case=case).values_list("deadline", "due_on", "stage", "recipient")
+    )
 
 
-def test_the_mediator_is_warned_once_before_the_mediation_deadline_and_it_is_marked_missed(open_case, mediator):
+def test_the_mediator_is_warned_once_before_the_mediation_deadline_and_it_is_marked_missed(
+    open_case, mediator
+):
     case = open_case(intake=date(2026, 3, 1))  # due 2026-03-31, warned from 03-26
     assert services.deadlines_check(today=date(2026, 3, 25)) == services.DeadlineRun(0, 0)
     assert services.deadlines_check(today=date(2026, 3, 26)) == services.DeadlineRun(1, 0)
@@ -120,7 +138,11 @@ def test_every_court_deadline_is_warned_and_missed_once_including_the_extension(
     assert services.deadlines_check(today=date(2026, 5, 11)) == services.DeadlineRun(1, 0)
     assert services.deadlines_check(today=date(2026, 5, 12)) == services.DeadlineRun(0, 0)
     services.ruling_record(
-        actor=mediator, case=case, ruled_on=date(2026, 5, 13), ruling_number="（2026）黔0402民特1号", confirmed=True
+        actor=mediator,
+        case=case,
+        ruled_on=date(2026, 5, 13),
+        ruling_number="（2026）黔0402民特1号",
+        confirmed=True,
     )
     assert services.deadlines_check(today=date(2026, 6, 30)) == services.DeadlineRun(0, 0)
     assert _notices(case) == [
