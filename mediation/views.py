@@ -12,6 +12,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import DetailView, ListView, TemplateView
@@ -312,6 +313,7 @@ class RosterView(ScopedPageMixin, TemplateView):
         cells += [None] * (-len(cells) % 7)
         context.update(
             month=first,
+            weekdays=[WEEKDAYS_ABBR[i] for i in range(7)],
             weeks=[cells[i : i + 7] for i in range(0, len(cells), 7)],
             clashes=clashes,
             previous=(first - timedelta(days=1)).strftime("%Y-%m"),
