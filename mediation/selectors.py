@@ -218,10 +218,11 @@ class TimelineEntry:
     kind: str
     note: str
     actor: str
+    text: str = ""  # the label, where the kind is not one of EVENT_LABELS
 
     @property
     def label(self) -> str:
-        return str(EVENT_LABELS.get(self.kind, self.kind))
+        return self.text or str(EVENT_LABELS.get(self.kind, self.kind))
 
 
 def case_timeline(*, case: MediationCase) -> list[TimelineEntry]:
@@ -232,7 +233,9 @@ def case_timeline(*, case: MediationCase) -> list[TimelineEntry]:
     ]
     if case.source_incident_id:
         entries += [
-            TimelineEntry(e.at, "incident", e.get_to_status_display(), e.note, str(e.actor or ""))
+            TimelineEntry(
+                e.at, "incident", e.to_status, e.note, str(e.actor or ""), e.get_to_status_display()
+            )
             for e in IncidentEvent.objects.filter(incident_id=case.source_incident_id).select_related("actor")
         ]
         incident = case.source_incident

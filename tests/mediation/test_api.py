@@ -1,12 +1,12 @@
 """REST endpoints: the role × endpoint scoping matrix, constant query counts, and bad input as 400s."""
 
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts.roles import Role
 from grids.models import Region
@@ -25,6 +25,7 @@ from mediation.models import (
 from tests.factories import user_for_role
 
 pytestmark = pytest.mark.django_db
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _village(township_code: str) -> Region:
@@ -68,7 +69,7 @@ def world(committees):
         services.session_record(
             actor=mediator,
             case=case,
-            held_at=timezone.make_aware(datetime(2026, 3, 2, 9)),
+            held_at=datetime(2026, 3, 2, 9, tzinfo=SHANGHAI),
             place="p",
             attendees="a",
         )

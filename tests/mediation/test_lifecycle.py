@@ -2,10 +2,10 @@
 that must be refused with nothing written."""
 
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
 from accounts.roles import Role
 from grids.models import Region
@@ -24,10 +24,11 @@ from mediation.seed import PROFESSIONAL_COMMITTEES, ensure_professional_committe
 from tests.factories import user_for_role
 
 pytestmark = pytest.mark.django_db
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _at(day: date, hour: int = 10) -> datetime:
-    return timezone.make_aware(datetime(day.year, day.month, day.day, hour))
+    return datetime(day.year, day.month, day.day, hour, tzinfo=SHANGHAI)
 
 
 def test_nine_professional_committees_are_seeded_once(committees):
@@ -189,7 +190,7 @@ def test_a_dispute_incident_is_referred_once_and_its_events_join_the_timeline(
         incident.grid.village_id,
     )
     sources = [(e.source, e.kind) for e in selectors.case_timeline(case=case)]
-    assert sources[:2] == [("incident", "reported"), ("incident", "Registered")]
+    assert sources[:2] == [("incident", "reported"), ("incident", "registered")]
     assert ("mediation", "opened") in sources
 
 
