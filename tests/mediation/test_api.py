@@ -214,7 +214,7 @@ def test_a_mediator_opens_a_case_and_records_a_session(api_client, world):
     body = response.json()
     assert [p["name"] for p in body["parties"]] == ["张三", "李四"]
     assert body["deadlines"] == [
-        {"key": "mediation", "label": "Mediation to be completed", "due_on": "2026-03-31", "met_on": None}
+        {"key": "mediation", "label": "调解办结", "due_on": "2026-03-31", "met_on": None}
     ]
     response = api_client.post(
         reverse("mediation-session-list"),

@@ -4,6 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from mediation import deadlines, services
 from mediation.models import DeadlineNotice, JudicialConfirmation
@@ -75,7 +76,7 @@ def test_a_late_application_is_filed_but_flagged(open_case, mediator):
     )
     assert confirmation.applied_late is True
     assert (
-        case.events.filter(kind="confirmation_applied").get().note.endswith("applied after the 30-day limit")
+        case.events.filter(kind="confirmation_applied").get().note.endswith(gettext("applied after the 30-day limit"))
     )
 
 
