@@ -76,7 +76,9 @@ def test_a_late_application_is_filed_but_flagged(open_case, mediator):
     )
     assert confirmation.applied_late is True
     assert (
-        case.events.filter(kind="confirmation_applied").get().note.endswith(gettext("applied after the 30-day limit"))
+        case.events.filter(kind="confirmation_applied")
+        .get()
+        .note.endswith(gettext("applied after the 30-day limit"))
     )
 
 
