@@ -257,6 +257,11 @@ def with_deadlines(cases, *, today: date | None = None) -> list:
     return rows
 
 
+def rate(part: int, whole: int, digits: int = 1) -> float | None:
+    """A percentage, or None when there is nothing to divide by."""
+    return round(100 * part / whole, digits) if whole else None
+
+
 @dataclass(frozen=True)
 class CommitteeStats:
     committee: MediationCommittee
@@ -304,14 +309,12 @@ def committee_stats(*, actor) -> list[CommitteeStats]:
                 open=f["open"],
                 agreements=f["agreements"],
                 closed=f["closed"],
-                success_rate=round(100 * f["agreements"] / f["closed"], 1) if f["closed"] else None,
+                success_rate=rate(f["agreements"], f["closed"]),
                 average_days=round(average.days + average.seconds / 86400, 1)
                 if average is not None
                 else None,
                 confirmations=f["confirmations"],
-                confirmation_rate=(
-                    round(100 * f["confirmations"] / f["agreements"], 1) if f["agreements"] else None
-                ),
+                confirmation_rate=rate(f["confirmations"], f["agreements"]),
             )
         )
     return sorted(rows, key=lambda row: (-row.total, row.committee.name))

@@ -55,6 +55,13 @@ def _on(day: date, *, opening: bool = False) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min if opening else time(18)))
 
 
+def _create(instance):
+    """Validate, then insert: every new row goes through the model's own checks first."""
+    instance.full_clean()
+    instance.save()
+    return instance
+
+
 def _locked(case: MediationCase) -> MediationCase:
     return MediationCase.objects.select_for_update().get(pk=case.pk)
 
@@ -186,8 +193,7 @@ def incident_refer(
 def party_add(*, actor, case: MediationCase, party: PartyInput) -> Party:
     _require(actor, "mediation.handle")
     row = Party(case=case, **party.__dict__)
-    row.full_clean()
-    row.save()
+    _create(row)
     _log(case=case, actor=actor, kind="party_added", note=row.name)
     return row
 
@@ -245,8 +251,7 @@ def session_record(
         next_step=next_step,
         recorded_by=actor,
     )
-    session.full_clean()
-    session.save()
+    _create(session)
     _log(case=case, actor=actor, kind="session", note=f"{place} · {attendees}", at=held_at)
     return session
 
@@ -264,8 +269,7 @@ def agreement_record(
     agreement = MediationAgreement(
         case=case, terms=terms, signed_on=signed_on, effective_on=effective_on or signed_on
     )
-    agreement.full_clean()
-    agreement.save()
+    _create(agreement)
     case.status = MediationCase.Status.AGREEMENT
     case.closed_on = signed_on
     case.full_clean()
@@ -349,8 +353,7 @@ def confirmation_apply(*, actor, case: MediationCase, court: str, applied_on: da
             effective_on=agreement.effective_on, applied_on=applied_on
         ),
     )
-    confirmation.full_clean()
-    confirmation.save()
+    _create(confirmation)
     note = court + (" · " + _("applied after the 30-day limit") if confirmation.applied_late else "")
     _log(case=case, actor=actor, kind="confirmation_applied", note=note, at=_on(applied_on))
     return confirmation
@@ -500,8 +503,7 @@ def consultation_record(
         person_name=person_name,
         lawyer=actor,
     )
-    consultation.full_clean()
-    consultation.save()
+    _create(consultation)
     return consultation
 
 
@@ -517,8 +519,7 @@ def legal_aid_apply(
         matter=matter,
         applied_on=applied_on,
     )
-    application.full_clean()
-    application.save()
+    _create(application)
     return application
 
 
@@ -554,8 +555,7 @@ def legal_aid_decide(
 def reception_day_add(*, actor, centre: LegalServiceCentre, day: date, leader: str = "") -> ReceptionDay:
     _require(actor, "legal.roster")
     reception = ReceptionDay(centre=centre, date=day, leader=leader)
-    reception.full_clean()
-    reception.save()
+    _create(reception)
     return reception
 
 

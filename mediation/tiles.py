@@ -24,36 +24,29 @@ def mediation_tiles(*, actor, region) -> list[Tile]:
     closed_count = closed.count()
     agreements = closed.filter(status=MediationCase.Status.AGREEMENT).count()
     confirmed = closed.filter(agreement__confirmation__outcome=JudicialConfirmation.Outcome.CONFIRMED).count()
-    url = reverse("mediation:caseload")
-    group = str(_("Mediation"))
     today = timezone.localdate()
     overdue = sum(1 for c in rows if c.next_deadline and c.next_deadline.is_overdue(today))
+    in_mediation = sum(1 for c in rows if c.status == MediationCase.Status.IN_MEDIATION)
+    url, group = reverse("mediation:caseload"), str(_("Mediation"))
+
+    def tile(key: str, label, value, unit: str, detail: str = "") -> Tile:
+        return Tile(f"mediation.{key}", label, value, unit, detail=detail, url=url, group=group)
+
     return [
-        Tile(
-            "mediation.open_cases",
-            _("Disputes in mediation"),
-            sum(1 for c in rows if c.status == MediationCase.Status.IN_MEDIATION),
-            "件",
-            url=url,
-            group=group,
-        ),
-        Tile(
-            "mediation.success_rate",
+        tile("open_cases", _("Disputes in mediation"), in_mediation, "件"),
+        tile(
+            "success_rate",
             _("Mediation success rate"),
-            round(100 * agreements / closed_count, 2) if closed_count else None,
+            selectors.rate(agreements, closed_count, 2),
             "%",
-            detail=f"{agreements}/{closed_count}",
-            url=url,
-            group=group,
+            f"{agreements}/{closed_count}",
         ),
-        Tile(
-            "mediation.confirmation_rate",
+        tile(
+            "confirmation_rate",
             _("Agreements judicially confirmed"),
-            round(100 * confirmed / agreements, 2) if agreements else None,
+            selectors.rate(confirmed, agreements, 2),
             "%",
-            detail=f"{confirmed}/{agreements}",
-            url=url,
-            group=group,
+            f"{confirmed}/{agreements}",
         ),
-        Tile("mediation.overdue", _("Legal deadlines overdue"), overdue, "件", url=url, group=group),
+        tile("overdue", _("Legal deadlines overdue"), overdue, "件"),
     ]

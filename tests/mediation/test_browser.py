@@ -12,18 +12,10 @@ from grids.models import Grid, Region
 from incidents.models import Duty, Incident, IncidentCategory, IncidentEvent
 from mediation import seed, services
 from mediation.models import JudicialConfirmation, MediationCase, MediationCommittee
-from tests.factories import TEST_PASSWORD, user_for_role
-from tests.test_browser import live_server_artifact
+from tests.factories import user_for_role
+from tests.test_browser import _login, live_server_artifact
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _login(page, live_server, user):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", TEST_PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(f"{live_server.url}/")
 
 
 def _record(page, action: str, values: dict[str, str], selects: dict[str, str] | None = None):
