@@ -182,3 +182,39 @@ def test_tiles_are_computed_from_cases(open_case, mediator):
     assert tiles["mediation.confirmation_rate"].value == 0.0
     assert tiles["mediation.overdue"].value == 1  # the agreement's 30-day confirmation window has passed
     assert mediation_tiles(actor=user_for_role(Role.GRID_WORKER), region=None) == []
+
+
+def test_roster_query_count_does_not_grow_with_shifts(client):
+    seed.ensure_legal_centres()
+    xixiu = Region.objects.get(code="520402")
+    centres = list(LegalServiceCentre.objects.filter(region__path__startswith=xixiu.path).order_by("pk")[:4])
+    scheduler = user_for_role(Role.LAWYER, region=xixiu)
+    client.force_login(scheduler)
+    url, params = reverse("mediation:roster"), {"month": "2026-06"}
+    services.duty_assign(actor=scheduler, centre=centres[0], day=date(2026, 6, 1), lawyer=scheduler)
+    few = _query_count(client, url, params)
+    for day in range(2, 12):
+        lawyer = user_for_role(Role.LAWYER, region=xixiu)
+        services.reception_day_add(actor=scheduler, centre=centres[day % 4], day=date(2026, 6, day))
+        services.duty_assign(actor=scheduler, centre=centres[day % 4], day=date(2026, 6, day), lawyer=lawyer)
+    assert _query_count(client, url, params) == few
+
+
+def test_dashboard_query_count_does_not_grow_with_committees(client, open_case, mediator, committees):
+    official = user_for_role(Role.COUNTY_OFFICIAL)
+    client.force_login(official)
+    open_case()
+    few = _query_count(client, reverse("mediation:dashboard"))
+    medical = committees.get(dispute_type="医患纠纷")
+    services.membership_add(committee=medical, user=mediator)
+    for _ in range(3):
+        services.case_open(
+            actor=mediator,
+            committee=medical,
+            region=Region.objects.get(code="520402005"),
+            dispute_type="医患纠纷",
+            summary="s",
+            intake_date=date(2026, 3, 1),
+            parties=[services.PartyInput(name="甲")],
+        )
+    assert _query_count(client, reverse("mediation:dashboard")) == few
