@@ -94,3 +94,32 @@ class PerformanceForm(forms.Form):
 class ReferForm(forms.Form):
     incident = forms.IntegerField(widget=forms.HiddenInput)
     committee = forms.IntegerField(label=_("committee"))
+
+
+class RegionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.code} {obj.name}"
+
+
+class CaseIntakeForm(forms.Form):
+    """A walk-in (or police, court, petition) dispute taken in at the committee's desk."""
+
+    committee = forms.ModelChoiceField(label=_("committee"), queryset=None)
+    region = RegionChoiceField(label=_("place of the dispute"), queryset=None)
+    source = forms.ChoiceField(
+        label=_("source"), choices=[c for c in MediationCase.Source.choices if c[0] != "grid_incident"]
+    )
+    dispute_type = forms.CharField(label=_("dispute type"), max_length=60)
+    summary = forms.CharField(label=_("summary"), widget=forms.Textarea(attrs={"rows": 3}))
+    amount_in_dispute = forms.DecimalField(label=_("amount in dispute (yuan)"), required=False, min_value=0)
+    intake_date = forms.DateField(label=_("intake date"), widget=DateInput)
+    applicant = forms.CharField(label=_("Applicant"), max_length=120, required=False)
+    applicant_phone = forms.CharField(label=_("phone"), max_length=30, required=False)
+    respondent = forms.CharField(label=_("Respondent"), max_length=120, required=False)
+    respondent_kind = forms.ChoiceField(label=_("kind"), choices=Party.Kind.choices)
+    respondent_representative = forms.CharField(label=_("representative"), max_length=120, required=False)
+
+    def __init__(self, *args, committees, regions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["committee"].queryset = committees
+        self.fields["region"].queryset = regions

@@ -334,3 +334,15 @@ def referable_incidents(*, actor) -> QuerySet:
     from incidents.models import Duty, Incident
 
     return Incident.objects.visible_to(actor).filter(category__duty=Duty.CONFLICTS_DISPUTES)
+
+
+def dispute_places(*, actor) -> QuerySet:
+    """Townships and villages in the actor's jurisdiction, where a dispute can be placed."""
+    from grids.models import Region
+
+    return (
+        Region.objects.visible_to(actor)
+        .filter(level__in=[Region.Level.TOWNSHIP, Region.Level.VILLAGE])
+        .only("pk", "name", "code")
+        .order_by("code")
+    )

@@ -6,6 +6,7 @@ app_name = "mediation"
 
 urlpatterns = [
     path("", views.CaseloadView.as_view(), name="caseload"),
+    path("cases/new/", views.CaseIntakeView.as_view(), name="case-new"),
     path("cases/<int:pk>/", views.CaseDetailView.as_view(), name="case"),
     path("cases/<int:pk>/agreement/print/", views.AgreementPrintView.as_view(), name="agreement"),
     path("cases/<int:pk>/record/<slug:action>/", views.CaseActionView.as_view(), name="case-action"),

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
 from django.views import View
-from django.views.generic import DetailView, ListView, TemplateView
+from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from anshun.exports import table_response
 from anshun.views import ScopedPageMixin
@@ -96,7 +96,62 @@ class CaseloadView(ScopedPageMixin, ListView):
         context["statuses"] = MediationCase.Status.choices
         context["notices"] = list(selectors.notices_for(actor=self.request.user)[:20])
         context["query"] = self.request.GET.urlencode()
+        context["perms_handle"] = self.request.user.can("mediation.handle")
         return context
+
+
+class CaseIntakeView(ScopedPageMixin, FormView):
+    """Take a dispute in at the desk; the case page follows."""
+
+    template_name = "mediation/case_new.html"
+    capability = "mediation.handle"
+    selector = staticmethod(selectors.committees_visible_to)
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs["committees"] = self.get_queryset()
+        kwargs["regions"] = selectors.dispute_places(actor=self.request.user)
+        kwargs.setdefault("initial", {})["intake_date"] = timezone.localdate()
+        return kwargs
+
+    def get_form_class(self):
+        return forms.CaseIntakeForm
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        parties = [
+            services.PartyInput(name=data["applicant"], phone=data["applicant_phone"]),
+            services.PartyInput(
+                name=data["respondent"],
+                side="respondent",
+                kind=data["respondent_kind"],
+                representative=data["respondent_representative"],
+            ),
+        ]
+        user = self.request.user
+        mediator = (
+            user
+            if user.mediation_memberships.filter(committee=data["committee"], is_active=True).exists()
+            else None
+        )
+        try:
+            case = services.case_open(
+                actor=user,
+                committee=data["committee"],
+                region=data["region"],
+                source=data["source"],
+                dispute_type=data["dispute_type"],
+                summary=data["summary"],
+                amount_in_dispute=data["amount_in_dispute"],
+                intake_date=data["intake_date"],
+                parties=parties,
+                mediator=mediator,
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+            return self.form_invalid(form)
+        return redirect("mediation:case", pk=case.pk)
 
 
 class CaseDetailView(ScopedPageMixin, DetailView):

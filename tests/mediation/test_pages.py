@@ -218,3 +218,31 @@ def test_dashboard_query_count_does_not_grow_with_committees(client, open_case, 
             parties=[services.PartyInput(name="甲")],
         )
     assert _query_count(client, reverse("mediation:dashboard")) == few
+
+
+def test_a_walk_in_dispute_is_taken_in_at_the_desk(client, traffic, mediator, dongguan_village):
+    client.force_login(mediator)
+    url = reverse("mediation:case-new")
+    assert client.get(url).status_code == 200
+    form = {
+        "committee": traffic.pk,
+        "region": dongguan_village.pk,
+        "source": "walk_in",
+        "dispute_type": "道路交通事故",
+        "summary": "电动车与轿车相撞",
+        "intake_date": "2026-03-01",
+        "applicant": "赵某",
+        "respondent": "",
+        "respondent_kind": "person",
+    }
+    before = MediationCase.objects.count()
+    response = client.post(url, form)
+    assert response.status_code == 200 and response.context["form"].errors
+    assert MediationCase.objects.count() == before
+    response = client.post(url, {**form, "respondent": "钱某"})
+    case = MediationCase.objects.latest("pk")
+    assert response.url == reverse("mediation:case", args=[case.pk])
+    assert (case.mediator, case.source, case.parties.count()) == (mediator, "walk_in", 2)
+    pingba_village = Region.objects.filter(code__startswith="520403", level="village").first()
+    response = client.post(url, {**form, "respondent": "钱某", "region": pingba_village.pk})
+    assert "region" in response.context["form"].errors
