@@ -123,3 +123,24 @@ class CaseIntakeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["committee"].queryset = committees
         self.fields["region"].queryset = regions
+
+
+class ReceptionDayForm(forms.Form):
+    centre = forms.ModelChoiceField(label=_("Centre"), queryset=None)
+    day = forms.DateField(label=_("date"), widget=DateInput)
+    leader = forms.CharField(label=_("receiving leader"), max_length=80, required=False)
+
+    def __init__(self, *args, centres, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["centre"].queryset = centres
+
+
+class DutyShiftForm(forms.Form):
+    centre = forms.ModelChoiceField(label=_("Centre"), queryset=None)
+    day = forms.DateField(label=_("date"), widget=DateInput)
+    lawyer = forms.ModelChoiceField(label=_("lawyer"), queryset=None)
+
+    def __init__(self, *args, centres, lawyers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["centre"].queryset = centres
+        self.fields["lawyer"].queryset = lawyers

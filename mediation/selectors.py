@@ -346,3 +346,17 @@ def dispute_places(*, actor) -> QuerySet:
         .only("pk", "name", "code")
         .order_by("code")
     )
+
+
+def lawyers_near(*, actor) -> QuerySet:
+    """Lawyers whose jurisdiction lies inside the actor's (everyone's, for an admin)."""
+    from accounts.models import User
+    from accounts.roles import Role
+
+    lawyers = User.objects.filter(role=Role.LAWYER, is_active=True).order_by("username")
+    jurisdiction = Jurisdiction.of(actor)
+    if jurisdiction.unrestricted:
+        return lawyers
+    if jurisdiction.region_path is None:
+        return lawyers.none()
+    return lawyers.filter(region__path__startswith=jurisdiction.region_path)

@@ -163,6 +163,7 @@ def incident_refer(
     """Send a conflicts-and-disputes incident to a committee: a new case plus the referral record.
 
     Referring the same incident again returns its case (a retried click never makes two)."""
+    _require(actor, "mediation.refer")
     incident = (
         Incident.objects.select_for_update().select_related("category", "grid__village").get(pk=incident.pk)
     )

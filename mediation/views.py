@@ -13,6 +13,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS_ABBR
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
@@ -256,13 +257,21 @@ class IncidentReferView(ScopedPageMixin, View):
         except ValidationError as exc:
             for errors in exc.message_dict.values():
                 messages.error(request, " ".join(errors))
-            return redirect(request.POST.get("next") or "mediation:caseload")
-        except PermissionDenied:
-            raise
+            return redirect(_back(request))
         messages.success(request, _("Referred to %(committee)s.") % {"committee": committee})
         if request.user.can("mediation.view"):
             return redirect("mediation:case", pk=case.pk)
-        return redirect(request.POST.get("next") or "home")
+        return redirect(_back(request))
+
+
+def _back(request) -> str:
+    """Where the referral form came from (the incident page), if it is on this site."""
+    for candidate in (request.POST.get("next"), request.META.get("HTTP_REFERER")):
+        if candidate and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return candidate
+    return reverse("home")
 
 
 class DashboardView(ScopedPageMixin, TemplateView):
@@ -349,8 +358,54 @@ class RosterView(ScopedPageMixin, TemplateView):
             )
         return super().get(request, *args, **kwargs)
 
+    def _forms(self, data=None) -> dict:
+        user = self.request.user
+        if not user.can("legal.roster"):
+            return {}
+        centres = selectors.centres_visible_to(actor=user).order_by("region__code")
+        lawyers = selectors.lawyers_near(actor=user)
+        return {
+            "reception": forms.ReceptionDayForm(
+                data if data and "reception" in data else None, centres=centres
+            ),
+            "shift": forms.DutyShiftForm(
+                data if data and "shift" in data else None, centres=centres, lawyers=lawyers
+            ),
+        }
+
+    def post(self, request, *args, **kwargs):
+        if not request.user.can("legal.roster"):
+            raise PermissionDenied
+        roster_forms = self._forms(request.POST)
+        form = roster_forms["reception"] if "reception" in request.POST else roster_forms["shift"]
+        if not form.is_valid():
+            for field, errors in form.errors.items():
+                messages.error(
+                    request, f"{form.fields[field].label if field in form.fields else ''}: {' '.join(errors)}"
+                )
+        else:
+            data = form.cleaned_data
+            try:
+                if form is roster_forms["reception"]:
+                    services.reception_day_add(
+                        actor=request.user, centre=data["centre"], day=data["day"], leader=data["leader"]
+                    )
+                else:
+                    services.duty_assign(
+                        actor=request.user, centre=data["centre"], day=data["day"], lawyer=data["lawyer"]
+                    )
+                messages.success(request, _("Saved."))
+            except ValidationError as exc:
+                for errors in exc.message_dict.values():
+                    messages.error(request, " ".join(errors))
+        month = form.cleaned_data["day"].strftime("%Y-%m") if form.is_valid() else ""
+        return redirect(
+            f"{reverse('mediation:roster')}?month={month}" if month else reverse("mediation:roster")
+        )
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        context["roster_forms"] = self._forms()
         first, last = self.first, self.last
         receptions = list(selectors.reception_days_visible_to(actor=self.request.user, start=first, end=last))
         clashes = selectors.roster_clashes(actor=self.request.user, start=first, end=last)

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from accounts.roles import Role
 from grids.models import Region
 from mediation import seed, services
-from mediation.models import LegalServiceCentre, MediationCase
+from mediation.models import DutyShift, LegalServiceCentre, MediationCase
 from mediation.panels import incident_panel
 from mediation.tiles import mediation_tiles
 from tests.factories import user_for_role
@@ -246,3 +246,26 @@ def test_a_walk_in_dispute_is_taken_in_at_the_desk(client, traffic, mediator, do
     pingba_village = Region.objects.filter(code__startswith="520403", level="village").first()
     response = client.post(url, {**form, "respondent": "钱某", "region": pingba_village.pk})
     assert "region" in response.context["form"].errors
+
+
+def test_the_roster_is_edited_on_its_page_and_a_clash_is_refused(client):
+    seed.ensure_legal_centres()
+    xixiu = Region.objects.get(code="520402")
+    xixiu_centre = LegalServiceCentre.objects.get(region=xixiu)
+    township_centre = LegalServiceCentre.objects.get(region__code="520402005")
+    scheduler = user_for_role(Role.LAWYER, region=xixiu)
+    lawyer = user_for_role(Role.LAWYER, region=xixiu)
+    client.force_login(scheduler)
+    url = reverse("mediation:roster")
+    client.post(url, {"reception": "1", "centre": xixiu_centre.pk, "day": "2026-06-01", "leader": "区长"})
+    client.post(url, {"shift": "1", "centre": xixiu_centre.pk, "day": "2026-06-01", "lawyer": lawyer.pk})
+    response = client.post(
+        url,
+        {"shift": "1", "centre": township_centre.pk, "day": "2026-06-01", "lawyer": lawyer.pk},
+        follow=True,
+    )
+    assert [m.level_tag for m in response.context["messages"]][-1] == "error"
+    assert list(DutyShift.objects.values_list("centre_id", "lawyer_id")) == [(xixiu_centre.pk, lawyer.pk)]
+    assert 'class="cell" data-day="2026-06-01"' in response.content.decode()
+    client.force_login(user_for_role(Role.MEDIATOR))
+    assert client.post(url, {"shift": "1"}).status_code == 403
