@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -444,10 +445,17 @@ def deadlines_check(*, today: date | None = None) -> DeadlineRun:
     Run by the beat job; safe to run any number of times: a notice is unique per case, deadline,
     due date and stage, and existing ones are skipped."""
     today = today or timezone.localdate()
-    cases = (
-        MediationCase.objects.filter(
-            status__in=[MediationCase.Status.IN_MEDIATION, MediationCase.Status.AGREEMENT]
+    # Only cases with a deadline still open: in mediation, or agreed and not yet through the court.
+    pending = Q(status=MediationCase.Status.AGREEMENT) & (
+        Q(agreement__confirmation__isnull=True)
+        | Q(agreement__confirmation__decision=JudicialConfirmation.Decision.PENDING)
+        | Q(
+            agreement__confirmation__decision=JudicialConfirmation.Decision.ACCEPTED,
+            agreement__confirmation__ruled_on__isnull=True,
         )
+    )
+    cases = (
+        MediationCase.objects.filter(Q(status=MediationCase.Status.IN_MEDIATION) | pending)
         .select_related("agreement__confirmation")
         .order_by("pk")
     )
