@@ -8,6 +8,7 @@ class MediationConfig(AppConfig):
     nav_items = (
         (_("Mediation"), "mediation:caseload", "mediation.view"),
         (_("Committees"), "mediation:dashboard", "mediation.view"),
+        (_("Legal services"), "mediation:legal", "legal.serve"),
         (_("Lawyer roster"), "mediation:roster", "legal.serve"),
     )
     demo_loader = "mediation.demo.load_demo"

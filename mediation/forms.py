@@ -144,3 +144,45 @@ class DutyShiftForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["centre"].queryset = centres
         self.fields["lawyer"].queryset = lawyers
+
+
+class ConsultationForm(forms.Form):
+    centre = forms.ModelChoiceField(label=_("Centre"), queryset=None)
+    person_name = forms.CharField(label=_("person"), max_length=120, required=False)
+    topic = forms.CharField(label=_("topic"), max_length=120)
+    question = forms.CharField(label=_("question"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    answer = forms.CharField(label=_("answer"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    referral = forms.CharField(label=_("referred to"), max_length=200, required=False)
+
+    def __init__(self, *args, centres, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["centre"].queryset = centres
+
+
+class LegalAidForm(forms.Form):
+    centre = forms.ModelChoiceField(label=_("Centre"), queryset=None)
+    applicant_name = forms.CharField(label=_("applicant"), max_length=120)
+    phone = forms.CharField(label=_("phone"), max_length=30, required=False)
+    matter = forms.CharField(label=_("matter"), widget=forms.Textarea(attrs={"rows": 2}))
+    applied_on = forms.DateField(label=_("applied on"), widget=DateInput)
+
+    def __init__(self, *args, centres, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["centre"].queryset = centres
+
+
+class LegalAidDecisionForm(forms.Form):
+    application = forms.ModelChoiceField(label=_("legal-aid application"), queryset=None)
+    eligible = forms.TypedChoiceField(
+        label=_("eligibility"),
+        choices=[("1", _("Eligible")), ("0", _("Not eligible"))],
+        coerce=lambda value: value == "1",
+    )
+    reason = forms.CharField(label=_("reason for the decision"), max_length=300)
+    decided_on = forms.DateField(label=_("decided on"), widget=DateInput)
+    lawyer = forms.ModelChoiceField(label=_("lawyer"), queryset=None, required=False)
+
+    def __init__(self, *args, applications, lawyers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["application"].queryset = applications
+        self.fields["lawyer"].queryset = lawyers

@@ -13,4 +13,5 @@ urlpatterns = [
     path("refer/", views.IncidentReferView.as_view(), name="refer"),
     path("committees/", views.DashboardView.as_view(), name="dashboard"),
     path("roster/", views.RosterView.as_view(), name="roster"),
+    path("legal/", views.LegalDeskView.as_view(), name="legal"),
 ]

@@ -430,3 +430,92 @@ class RosterView(ScopedPageMixin, TemplateView):
             next=(last + timedelta(days=1)).strftime("%Y-%m"),
         )
         return context
+
+
+LEGAL_FORMS = {
+    "consultation": (forms.ConsultationForm, services.consultation_record),
+    "aid": (forms.LegalAidForm, services.legal_aid_apply),
+    "decision": (forms.LegalAidDecisionForm, services.legal_aid_decide),
+}
+
+
+class LegalDeskView(ScopedPageMixin, TemplateView):
+    """The legal service centre's desk: consultations and legal-aid applications, newest first."""
+
+    template_name = "mediation/legal_desk.html"
+    capability = "legal.serve"
+    selector = staticmethod(selectors.consultations_visible_to)
+    shown = 50
+
+    def _forms(self, data=None) -> dict:
+        user = self.request.user
+        centres = selectors.centres_visible_to(actor=user).order_by("region__code")
+        pending = selectors.legal_aid_visible_to(actor=user).filter(eligibility="pending")
+        built = {}
+        for name, (form_class, _service) in LEGAL_FORMS.items():
+            bound = data if data is not None and data.get("form") == name else None
+            if name == "decision":
+                built[name] = form_class(
+                    bound, applications=pending, lawyers=selectors.lawyers_near(actor=user)
+                )
+            else:
+                built[name] = form_class(bound, centres=centres)
+        return built
+
+    def get(self, request, *args, **kwargs):
+        table = request.GET.get("table")
+        export = request.GET.get("export")
+        if export in ("xlsx", "csv") and table == "consultations":
+            return table_response(
+                export_format=export,
+                filename="legal-consultations",
+                headers=[_("Date"), _("Centre"), _("Topic"), _("Answer"), _("Referred to"), _("Lawyer")],
+                rows=(
+                    [c.asked_at, str(c.centre), c.topic, c.answer, c.referral, str(c.lawyer or "")]
+                    for c in self.get_queryset()
+                ),
+            )
+        if export in ("xlsx", "csv") and table == "aid":
+            return table_response(
+                export_format=export,
+                filename="legal-aid",
+                headers=[_("Date"), _("Centre"), _("Applicant"), _("Eligibility"), _("Reason"), _("Lawyer")],
+                rows=(
+                    [
+                        a.applied_on,
+                        str(a.centre),
+                        a.applicant_name,
+                        a.get_eligibility_display(),
+                        a.decision_reason,
+                        str(a.assigned_lawyer or ""),
+                    ]
+                    for a in selectors.legal_aid_visible_to(actor=request.user)
+                ),
+            )
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        name = request.POST.get("form")
+        if name not in LEGAL_FORMS:
+            raise Http404
+        form = self._forms(request.POST)[name]
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            try:
+                LEGAL_FORMS[name][1](actor=request.user, **data)
+                messages.success(request, _("Saved."))
+                return redirect("mediation:legal")
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    field = {"assigned_lawyer": "lawyer", "applicant_phone": "phone"}.get(field, field)
+                    form.add_error(field if field in form.fields else None, errors)
+        context = self.get_context_data(**kwargs)
+        context["forms"][name] = form
+        return self.render_to_response(context)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["consultations"] = list(self.get_queryset()[: self.shown])
+        context["applications"] = list(selectors.legal_aid_visible_to(actor=self.request.user)[: self.shown])
+        context["forms"] = self._forms()
+        return context

@@ -1,6 +1,7 @@
 """Pages: caseload with deadlines and exports, the case page and its actions, the printable
 agreement, the committees' dashboard, the roster calendar, the incident panel and the tiles."""
 
+import io
 from datetime import date, timedelta
 
 import pytest
@@ -14,7 +15,7 @@ from openpyxl import load_workbook
 from accounts.roles import Role
 from grids.models import Region
 from mediation import seed, services
-from mediation.models import DutyShift, LegalServiceCentre, MediationCase
+from mediation.models import DutyShift, LegalAidApplication, LegalServiceCentre, MediationCase
 from mediation.panels import incident_panel
 from mediation.tiles import mediation_tiles
 from tests.factories import user_for_role
@@ -47,7 +48,7 @@ def test_caseload_exports_what_it_shows(client, open_case, mediator):
     case = open_case(intake=date(2026, 3, 1))
     client.force_login(mediator)
     response = client.get(reverse("mediation:caseload"), {"export": "xlsx"})
-    sheet = load_workbook(filename=__import__("io").BytesIO(response.content)).active
+    sheet = load_workbook(filename=io.BytesIO(response.content)).active
     rows = list(sheet.values)
     assert rows[1][0] == case.number and rows[1][7].date() == date(2026, 3, 31)
     csv = b"".join(client.get(reverse("mediation:caseload"), {"export": "csv"}).streaming_content).decode()
@@ -129,7 +130,7 @@ def test_committee_dashboard_computes_its_figures(client, open_case, mediator):
     assert row.confirmation_rate == 50.0
     assert "chart.umd.min.js" in response.content.decode()
     sheet = load_workbook(
-        __import__("io").BytesIO(client.get(reverse("mediation:dashboard"), {"export": "xlsx"}).content)
+        io.BytesIO(client.get(reverse("mediation:dashboard"), {"export": "xlsx"}).content)
     ).active
     assert list(sheet.values)[1][1:4] == (4, 1, 2)
 
@@ -146,9 +147,7 @@ def test_roster_calendar_shows_shifts_and_clashes(client):
     assert 'data-day="2026-06-02"' in page and 'class="cell clash" data-day="2026-06-02"' in page
     assert 'class="cell" data-day="2026-06-01"' in page
     sheet = load_workbook(
-        __import__("io").BytesIO(
-            client.get(reverse("mediation:roster"), {"month": "2026-06", "export": "xlsx"}).content
-        )
+        io.BytesIO(client.get(reverse("mediation:roster"), {"month": "2026-06", "export": "xlsx"}).content)
     ).active
     assert len(list(sheet.values)) == 2
 
@@ -269,3 +268,40 @@ def test_the_roster_is_edited_on_its_page_and_a_clash_is_refused(client):
     assert 'class="cell" data-day="2026-06-01"' in response.content.decode()
     client.force_login(user_for_role(Role.MEDIATOR))
     assert client.post(url, {"shift": "1"}).status_code == 403
+
+
+def test_the_legal_desk_records_consultations_and_legal_aid(client):
+    seed.ensure_legal_centres()
+    xixiu = Region.objects.get(code="520402")
+    centre = LegalServiceCentre.objects.get(region=xixiu)
+    lawyer = user_for_role(Role.LAWYER, region=xixiu)
+    client.force_login(lawyer)
+    url = reverse("mediation:legal")
+    empty = _query_count(client, url)
+    client.post(url, {"form": "consultation", "centre": centre.pk, "topic": "欠薪", "answer": "可申请仲裁"})
+    client.post(
+        url,
+        {
+            "form": "aid",
+            "centre": centre.pk,
+            "applicant_name": "孙某",
+            "matter": "欠薪",
+            "applied_on": "2026-05-01",
+        },
+    )
+    application = LegalAidApplication.objects.get()
+    decision = {"form": "decision", "application": application.pk, "eligible": "1", "reason": "困难"}
+    response = client.post(url, {**decision, "decided_on": "2026-05-02"})
+    assert (
+        response.status_code == 200 and "assigned_lawyer" not in response.context["forms"]["decision"].fields
+    )
+    assert response.context["forms"]["decision"].non_field_errors()
+    response = client.post(url, {**decision, "decided_on": "2026-05-02", "lawyer": lawyer.pk})
+    assert response.status_code == 302
+    application.refresh_from_db()
+    assert (application.eligibility, application.assigned_lawyer) == ("eligible", lawyer)
+    assert _query_count(client, url) == empty
+    sheet = load_workbook(io.BytesIO(client.get(url, {"table": "aid", "export": "xlsx"}).content)).active
+    assert list(sheet.values)[1][2] == "孙某"
+    client.force_login(user_for_role(Role.MEDIATOR))
+    assert client.get(url).status_code == 403
