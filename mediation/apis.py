@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
@@ -205,6 +206,80 @@ class DutyShiftSerializer(serializers.ModelSerializer):
         fields = ["id", "centre", "centre_name", "date", "lawyer", "lawyer_name"]
 
 
+class AgreementInputSerializer(serializers.Serializer):
+    terms = serializers.CharField()
+    signed_on = serializers.DateField()
+    effective_on = serializers.DateField(required=False, allow_null=True)
+
+
+class ConfirmationApplyInputSerializer(serializers.Serializer):
+    court = serializers.CharField(max_length=120)
+    applied_on = serializers.DateField()
+
+
+class ConfirmationDecideInputSerializer(serializers.Serializer):
+    accepted = serializers.BooleanField()
+    decided_on = serializers.DateField()
+
+
+class ConfirmationExtendInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200)
+
+
+class RulingInputSerializer(serializers.Serializer):
+    ruled_on = serializers.DateField()
+    ruling_number = serializers.CharField(max_length=60)
+    confirmed = serializers.BooleanField()
+
+
+class CloseInputSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["no_agreement", "withdrawn", "referred_on"])
+    closed_on = serializers.DateField()
+    note = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+class ExtendInputSerializer(serializers.Serializer):
+    days = serializers.IntegerField(min_value=1, max_value=60)
+    reason = serializers.CharField(max_length=200)
+
+
+# One POST action per step of the case: (input serializer, service, output serializer).
+CASE_STEPS = {
+    "agreement": (AgreementInputSerializer, services.agreement_record, AgreementSerializer),
+    "close": (CloseInputSerializer, services.case_close, CaseSerializer),
+    "extend": (ExtendInputSerializer, services.mediation_extend, CaseSerializer),
+    "confirmation": (ConfirmationApplyInputSerializer, services.confirmation_apply, ConfirmationSerializer),
+    "confirmation-decision": (
+        ConfirmationDecideInputSerializer,
+        services.confirmation_decide,
+        ConfirmationSerializer,
+    ),
+    "confirmation-extension": (
+        ConfirmationExtendInputSerializer,
+        services.confirmation_extend,
+        ConfirmationSerializer,
+    ),
+    "ruling": (RulingInputSerializer, services.ruling_record, ConfirmationSerializer),
+}
+
+
+def _case_step(name: str):
+    input_class, service, output_class = CASE_STEPS[name]
+
+    @extend_schema(request=input_class, responses={200: output_class})
+    def step(self, request, pk=None):
+        _require(request, "mediation.handle")
+        case = self.get_object()
+        data = input_class(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = service(actor=request.user, case=case, **data.validated_data)
+        return Response(output_class(result).data)
+
+    step.__name__ = name.replace("-", "_")
+    step.__doc__ = f"Record the step '{name}' of the case through its service; bad dates are a 400."
+    return action(detail=True, methods=["post"], url_path=name)(step)
+
+
 class CommitteeViewSet(ScopedReadOnlyViewSet):
     serializer_class = CommitteeSerializer
     selector = staticmethod(selectors.committees_visible_to)
@@ -244,6 +319,10 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelV
         )
         case = selectors.case_details_visible_to(actor=request.user).get(pk=case.pk)
         return Response(CaseDetailSerializer(case).data, status=status.HTTP_201_CREATED)
+
+
+for _name in CASE_STEPS:
+    setattr(CaseViewSet, _name.replace("-", "_"), _case_step(_name))
 
 
 class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):

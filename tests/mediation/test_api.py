@@ -267,3 +267,38 @@ def test_the_schema_describes_the_endpoints(api_client, world):
     schema = api_client.get(reverse("api-schema"), {"format": "json"}).json()
     assert "/api/mediation/cases/" in schema["paths"] and "post" in schema["paths"]["/api/mediation/cases/"]
     assert "/api/legal/roster/" in schema["paths"]
+
+
+def test_a_case_is_carried_to_the_ruling_through_the_api(api_client, world):
+    mediator = world["users"]["traffic_mediator"]
+    traffic = MediationCommittee.objects.get(dispute_type="道路交通事故")
+    api_client.force_authenticate(mediator)
+    case_id = api_client.post(
+        reverse("mediation-case-list"), _case_payload(traffic, mediator=mediator.pk), format="json"
+    ).json()["id"]
+
+    def step(name, payload):
+        return api_client.post(reverse(f"mediation-case-{name}", args=[case_id]), payload, format="json")
+
+    early = step("agreement", {"terms": "t", "signed_on": "2026-02-28"})
+    assert early.status_code == 400 and "signed_on" in early.json()
+    assert not MediationAgreement.objects.filter(case_id=case_id).exists()
+    assert step("agreement", {"terms": "赔偿", "signed_on": "2026-03-10"}).status_code == 200
+    late = step("confirmation", {"court": "西秀区人民法院", "applied_on": "2026-04-10"})
+    assert late.status_code == 200 and late.json()["applied_late"] is True
+    before_application = step("confirmation-decision", {"accepted": True, "decided_on": "2026-04-09"})
+    assert before_application.status_code == 400 and "decided_on" in before_application.json()
+    assert step("confirmation-decision", {"accepted": True, "decided_on": "2026-04-11"}).status_code == 200
+    assert step("confirmation-extension", {"reason": "需要核实"}).status_code == 200
+    ruling = step(
+        "ruling", {"ruled_on": "2026-04-30", "ruling_number": "（2026）黔0402民特3号", "confirmed": True}
+    )
+    assert ruling.status_code == 200 and ruling.json()["outcome"] == "confirmed"
+    deadlines = {
+        d["key"]: d
+        for d in api_client.get(reverse("mediation-case-detail", args=[case_id])).json()["deadlines"]
+    }
+    assert deadlines["court_ruling"]["due_on"] == "2026-05-06"  # 04-11 + 15 + 10
+    # Another committee's mediator cannot touch the case: it is not found.
+    api_client.force_authenticate(world["users"]["medical_mediator"])
+    assert step("extend", {"days": 5, "reason": "r"}).status_code == 404
