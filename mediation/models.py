@@ -403,6 +403,12 @@ class DeadlineNotice(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 
+    @property
+    def deadline_label(self) -> str:
+        from mediation.deadlines import LABELS
+
+        return str(LABELS.get(self.deadline, self.deadline))
+
     class Meta:
         verbose_name = _("deadline notice")
         verbose_name_plural = _("deadline notices")

@@ -596,3 +596,10 @@ def duty_assign(*, actor, centre: LegalServiceCentre, day: date, lawyer) -> Duty
     except IntegrityError:
         raise ValidationError({"lawyer": _("This lawyer is already on duty here that day.")}) from None
     return shift
+
+
+def notice_mark_read(*, actor, notice_id: int) -> int:
+    """The recipient has seen the notice; someone else's notice is left alone (0 rows)."""
+    return DeadlineNotice.objects.filter(pk=notice_id, recipient=actor, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )

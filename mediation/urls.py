@@ -10,6 +10,7 @@ urlpatterns = [
     path("cases/<int:pk>/", views.CaseDetailView.as_view(), name="case"),
     path("cases/<int:pk>/agreement/print/", views.AgreementPrintView.as_view(), name="agreement"),
     path("cases/<int:pk>/record/<slug:action>/", views.CaseActionView.as_view(), name="case-action"),
+    path("notices/<int:pk>/read/", views.NoticeReadView.as_view(), name="notice-read"),
     path("refer/", views.IncidentReferView.as_view(), name="refer"),
     path("committees/", views.DashboardView.as_view(), name="dashboard"),
     path("roster/", views.RosterView.as_view(), name="roster"),

@@ -155,6 +155,17 @@ class CaseIntakeView(ScopedPageMixin, FormView):
         return redirect("mediation:case", pk=case.pk)
 
 
+class NoticeReadView(ScopedPageMixin, View):
+    """Dismiss one of the caller's own deadline notices."""
+
+    capability = "mediation.view"
+    selector = staticmethod(selectors.cases_visible_to)
+
+    def post(self, request, pk: int):
+        services.notice_mark_read(actor=request.user, notice_id=pk)
+        return redirect("mediation:caseload")
+
+
 class CaseDetailView(ScopedPageMixin, DetailView):
     template_name = "mediation/case_detail.html"
     capability = "mediation.view"

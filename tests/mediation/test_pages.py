@@ -302,3 +302,21 @@ def test_the_legal_desk_records_consultations_and_legal_aid(client):
     assert list(sheet.values)[1][2] == "孙某"
     client.force_login(user_for_role(Role.MEDIATOR))
     assert client.get(url).status_code == 403
+
+
+def test_deadline_notices_show_on_the_caseload_until_dismissed(client, open_case, mediator):
+    case = open_case(intake=timezone.localdate() - timedelta(days=28))
+    services.deadlines_check()
+    notice = case.notices.get()
+    client.force_login(user_for_role(Role.MEDIATOR))  # not the recipient: cannot dismiss it
+    client.post(reverse("mediation:notice-read", args=[notice.pk]))
+    client.force_login(mediator)
+    page = client.get(reverse("mediation:caseload")).content.decode()
+    assert reverse("mediation:notice-read", args=[notice.pk]) in page
+    client.post(reverse("mediation:notice-read", args=[notice.pk]))
+    notice.refresh_from_db()
+    assert notice.read_at is not None
+    assert (
+        reverse("mediation:notice-read", args=[notice.pk])
+        not in client.get(reverse("mediation:caseload")).content.decode()
+    )
