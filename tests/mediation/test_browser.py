@@ -98,3 +98,13 @@ def test_referred_incident_to_court_ruling_on_one_timeline(anshun_tree, live_ser
     assert kinds.count("session") == 2
     page.screenshot(path=str(live_server_artifact("mediation-case.png")), full_page=True)
     context.close()
+
+    # The same case on a mediator's phone: one column, nothing wider than the screen.
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True)
+    page = phone.new_page()
+    _login(page, live_server, mediator)
+    page.goto(f"{live_server.url}/mediation/cases/{case.pk}/")
+    assert page.locator("[data-testid=timeline] li").count() == len(kinds)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(live_server_artifact("mediation-case-phone.png")), full_page=True)
+    phone.close()
