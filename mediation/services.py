@@ -63,6 +63,15 @@ def _create(instance):
     return instance
 
 
+def _change(instance, **fields):
+    """Set ``fields``, validate the whole row, and write only those columns."""
+    for name, value in fields.items():
+        setattr(instance, name, value)
+    instance.full_clean()
+    instance.save(update_fields=list(fields))
+    return instance
+
+
 def _locked(case: MediationCase) -> MediationCase:
     return MediationCase.objects.select_for_update().get(pk=case.pk)
 
@@ -202,10 +211,10 @@ def party_add(*, actor, case: MediationCase, party: PartyInput) -> Party:
 
 @transaction.atomic
 def mediator_assign(*, actor, case: MediationCase, mediator) -> MediationCase:
+    _require(actor, "mediation.handle")
     case = _locked(case)
     _check_mediator(committee=case.committee, mediator=mediator)
-    case.mediator = mediator
-    case.save(update_fields=["mediator"])
+    _change(case, mediator=mediator)
     _log(case=case, actor=actor, kind="assigned", note=str(mediator))
     return case
 
@@ -219,10 +228,7 @@ def mediation_extend(*, actor, case: MediationCase, days: int, reason: str) -> M
         raise ValidationError({"days": _("Only a case still in mediation can be extended.")})
     if days <= 0:
         raise ValidationError({"days": _("An extension is a positive number of days.")})
-    case.extension_days += days
-    case.extension_reason = reason
-    case.full_clean()
-    case.save(update_fields=["extension_days", "extension_reason"])
+    _change(case, extension_days=case.extension_days + days, extension_reason=reason)
     _log(case=case, actor=actor, kind="extended", note=f"+{days} · {reason}")
     return case
 
@@ -272,10 +278,7 @@ def agreement_record(
         case=case, terms=terms, signed_on=signed_on, effective_on=effective_on or signed_on
     )
     _create(agreement)
-    case.status = MediationCase.Status.AGREEMENT
-    case.closed_on = signed_on
-    case.full_clean()
-    case.save(update_fields=["status", "closed_on"])
+    _change(case, status=MediationCase.Status.AGREEMENT, closed_on=signed_on)
     _log(
         case=case,
         actor=actor,
@@ -300,11 +303,7 @@ def case_close(*, actor, case: MediationCase, status: str, closed_on: date, note
         raise ValidationError({"status": _("Choose no agreement, withdrawn or referred on.")})
     if case.status != MediationCase.Status.IN_MEDIATION:
         raise ValidationError({"status": _("The case is no longer in mediation.")})
-    case.status = status
-    case.closed_on = closed_on
-    case.outcome_note = note
-    case.full_clean()
-    case.save(update_fields=["status", "closed_on", "outcome_note"])
+    _change(case, status=status, closed_on=closed_on, outcome_note=note)
     _log(
         case=case,
         actor=actor,
@@ -323,10 +322,7 @@ def performance_record(
     agreement = MediationAgreement.objects.select_for_update().get(case=case)
     if checked_on < agreement.signed_on:
         raise ValidationError({"checked_on": _("Performance cannot be checked before signing.")})
-    agreement.performance = performance
-    agreement.performance_checked_on = checked_on
-    agreement.full_clean()
-    agreement.save(update_fields=["performance", "performance_checked_on"])
+    _change(agreement, performance=performance, performance_checked_on=checked_on)
     _log(
         case=case,
         actor=actor,
@@ -380,12 +376,8 @@ def confirmation_decide(
     confirmation = _locked_confirmation(case)
     if confirmation.decision != JudicialConfirmation.Decision.PENDING:
         raise ValidationError({"decision": _("The court has already decided on acceptance.")})
-    confirmation.decision = (
-        JudicialConfirmation.Decision.ACCEPTED if accepted else JudicialConfirmation.Decision.REJECTED
-    )
-    confirmation.decided_on = decided_on
-    confirmation.full_clean()
-    confirmation.save(update_fields=["decision", "decided_on"])
+    decision = JudicialConfirmation.Decision.ACCEPTED if accepted else JudicialConfirmation.Decision.REJECTED
+    _change(confirmation, decision=decision, decided_on=decided_on)
     _log(
         case=case,
         actor=actor,
@@ -405,10 +397,7 @@ def confirmation_extend(*, actor, case: MediationCase, reason: str) -> JudicialC
         raise ValidationError({"extension_reason": _("Only an accepted application awaiting a ruling.")})
     if confirmation.ruling_extended:
         raise ValidationError({"extension_reason": _("The ruling period can be extended once.")})
-    confirmation.ruling_extended = True
-    confirmation.extension_reason = reason
-    confirmation.full_clean()
-    confirmation.save(update_fields=["ruling_extended", "extension_reason"])
+    _change(confirmation, ruling_extended=True, extension_reason=reason)
     _log(case=case, actor=actor, kind="confirmation_extended", note=reason)
     return confirmation
 
@@ -421,13 +410,10 @@ def ruling_record(
     confirmation = _locked_confirmation(case)
     if confirmation.ruled_on:
         raise ValidationError({"ruled_on": _("The ruling has already been recorded.")})
-    confirmation.ruled_on = ruled_on
-    confirmation.ruling_number = ruling_number
-    confirmation.outcome = (
+    outcome = (
         JudicialConfirmation.Outcome.CONFIRMED if confirmed else JudicialConfirmation.Outcome.NOT_CONFIRMED
     )
-    confirmation.full_clean()
-    confirmation.save(update_fields=["ruled_on", "ruling_number", "outcome"])
+    _change(confirmation, ruled_on=ruled_on, ruling_number=ruling_number, outcome=outcome)
     note = f"{ruling_number} · {confirmation.get_outcome_display()}"
     _log(case=case, actor=actor, kind="ruling", note=note, at=_on(ruled_on))
     return confirmation
@@ -549,14 +535,17 @@ def legal_aid_decide(
         raise ValidationError({"eligibility": _("This application has already been decided.")})
     if eligible and lawyer is None:
         raise ValidationError({"assigned_lawyer": _("An eligible application needs a lawyer.")})
-    application.eligibility = (
-        LegalAidApplication.Eligibility.ELIGIBLE if eligible else LegalAidApplication.Eligibility.INELIGIBLE
+    _change(
+        application,
+        eligibility=(
+            LegalAidApplication.Eligibility.ELIGIBLE
+            if eligible
+            else LegalAidApplication.Eligibility.INELIGIBLE
+        ),
+        decision_reason=reason,
+        decided_on=decided_on,
+        assigned_lawyer=lawyer if eligible else None,
     )
-    application.decision_reason = reason
-    application.decided_on = decided_on
-    application.assigned_lawyer = lawyer if eligible else None
-    application.full_clean()
-    application.save(update_fields=["eligibility", "decision_reason", "decided_on", "assigned_lawyer"])
     return application
 
 
