@@ -59,18 +59,37 @@ ROLE_JURISDICTION = {
 # the whole permission picture stays in one table.
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.GRID_WORKER: frozenset({"map.view", "incident.report"}),
-    Role.GRID_OFFICE_HEAD: frozenset({"map.view", "incident.report", "incident.verify"}),
-    Role.TOWNSHIP_OFFICIAL: frozenset({"map.view", "dashboard.view", "special_groups.dashboard"}),
-    Role.COUNTY_OFFICIAL: frozenset({"map.view", "dashboard.view", "special_groups.dashboard"}),
-    Role.CITY_OFFICIAL: frozenset({"map.view", "dashboard.view", "special_groups.dashboard"}),
-    Role.DISPATCHER: frozenset({"map.view", "incident.dispatch", "incident.verify"}),
-    Role.MEDIATOR: frozenset({"map.view", "mediation.handle"}),
-    Role.LAWYER: frozenset({"map.view", "legal.serve"}),
-    Role.CASE_OFFICER: frozenset(
-        {"map.view", "special_groups.handle", "special_groups.export", "special_groups.dashboard"}
+    Role.GRID_OFFICE_HEAD: frozenset({"incident.report", "incident.verify", "map.view", "mediation.refer"}),
+    Role.TOWNSHIP_OFFICIAL: frozenset(
+        {"dashboard.view", "map.view", "mediation.refer", "mediation.view", "special_groups.dashboard"}
     ),
-    Role.AUDITOR: frozenset({"map.view", "audit.view", "special_groups.dashboard"}),
-    Role.ADMIN: frozenset({"map.view", "dashboard.view", "grids.import", "audit.view", "incident.dispatch"}),
+    Role.COUNTY_OFFICIAL: frozenset(
+        {"dashboard.view", "map.view", "mediation.view", "special_groups.dashboard"}
+    ),
+    Role.CITY_OFFICIAL: frozenset(
+        {"dashboard.view", "map.view", "mediation.view", "special_groups.dashboard"}
+    ),
+    Role.DISPATCHER: frozenset({"incident.dispatch", "incident.verify", "map.view", "mediation.refer"}),
+    Role.MEDIATOR: frozenset({"map.view", "mediation.handle", "mediation.refer", "mediation.view"}),
+    Role.LAWYER: frozenset({"legal.roster", "legal.serve", "map.view"}),
+    Role.CASE_OFFICER: frozenset(
+        {"map.view", "special_groups.dashboard", "special_groups.export", "special_groups.handle"}
+    ),
+    Role.AUDITOR: frozenset({"audit.view", "map.view", "mediation.view", "special_groups.dashboard"}),
+    Role.ADMIN: frozenset(
+        {
+            "audit.view",
+            "dashboard.view",
+            "grids.import",
+            "incident.dispatch",
+            "legal.roster",
+            "legal.serve",
+            "map.view",
+            "mediation.handle",
+            "mediation.refer",
+            "mediation.view",
+        }
+    ),
 }
 
 

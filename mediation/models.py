@@ -1,4 +1,7 @@
+from django.conf import settings
 from django.contrib.gis.db import models
+from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from anshun.scoping import ScopedQuerySet, ScopeRule
@@ -47,3 +50,499 @@ class MediationCommittee(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def mediator_committees(prefix: str = ""):
+    """Scope condition for cases: only roles that work with mediation see cases at all, and a
+    mediator sees only the cases of committees they sit on. ``prefix`` leads from the model to its
+    case."""
+
+    def condition(actor) -> models.Q:
+        from accounts.roles import Role
+
+        if not actor.can("mediation.view"):
+            return models.Q(pk__in=[])
+        if actor.role == Role.MEDIATOR:
+            return models.Q(
+                **{
+                    f"{prefix}committee__memberships__user": actor,
+                    f"{prefix}committee__memberships__is_active": True,
+                }
+            )
+        return models.Q()
+
+    return condition
+
+
+def legal_service_staff(actor) -> models.Q:
+    """Consultations, legal aid and the roster hold personal matters: legal-service staff only."""
+    return models.Q() if actor.can("legal.serve") else models.Q(pk__in=[])
+
+
+class CommitteeMembership(models.Model):
+    """A mediator's seat on a committee, with the kind of dispute they are best at."""
+
+    committee = models.ForeignKey(
+        MediationCommittee, verbose_name=_("committee"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("mediator"),
+        on_delete=models.CASCADE,
+        related_name="mediation_memberships",
+    )
+    speciality = models.CharField(_("speciality"), max_length=60, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_rule = ScopeRule(region_path="committee__region__path")
+
+    class Meta:
+        verbose_name = _("committee membership")
+        verbose_name_plural = _("committee memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["committee", "user"], name="membership_unique_user_in_committee")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.committee}"
+
+
+class MediationCase(models.Model):
+    """One dispute, from intake to outcome (and, through its agreement, to a court's confirmation)."""
+
+    class Source(models.TextChoices):
+        WALK_IN = "walk_in", _("Walk-in")
+        GRID_INCIDENT = "grid_incident", _("Referral from a grid incident")
+        COURT = "court", _("Court pre-litigation referral")
+        POLICE = "police", _("Police referral")
+        PETITION = "petition", _("Petition")
+
+    class Status(models.TextChoices):
+        IN_MEDIATION = "in_mediation", _("In mediation")
+        AGREEMENT = "agreement", _("Agreement reached")
+        NO_AGREEMENT = "no_agreement", _("No agreement")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+        REFERRED_ON = "referred_on", _("Referred on")
+
+    committee = models.ForeignKey(
+        MediationCommittee, verbose_name=_("committee"), on_delete=models.PROTECT, related_name="cases"
+    )
+    region = models.ForeignKey(
+        "grids.Region",
+        verbose_name=_("place of the dispute"),
+        on_delete=models.PROTECT,
+        related_name="mediation_cases",
+    )
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.WALK_IN)
+    source_incident = models.ForeignKey(
+        "incidents.Incident",
+        verbose_name=_("source incident"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="mediation_cases",
+    )
+    dispute_type = models.CharField(_("dispute type"), max_length=60)
+    summary = models.TextField(_("summary"))
+    amount_in_dispute = models.DecimalField(
+        _("amount in dispute (yuan)"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    mediator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("responsible mediator"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="mediation_cases",
+    )
+    intake_date = models.DateField(_("intake date"))
+    extension_days = models.PositiveSmallIntegerField(_("extension (days)"), default=0)
+    extension_reason = models.CharField(_("reason for the extension"), max_length=200, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.IN_MEDIATION, db_index=True
+    )
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    outcome_note = models.TextField(_("outcome note"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_rule = ScopeRule(region_path="region__path", also_require=mediator_committees())
+
+    class Meta:
+        verbose_name = _("mediation case")
+        verbose_name_plural = _("mediation cases")
+        ordering = ["-intake_date", "-id"]
+
+    def __str__(self) -> str:
+        return _("Mediation case %(number)s") % {"number": self.number}
+
+    @property
+    def number(self) -> str:
+        return f"{self.intake_date:%Y}-{self.pk:05d}" if self.pk else "—"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.extension_days and not self.extension_reason.strip():
+            errors["extension_reason"] = _("An extension needs a recorded reason.")
+        if self.closed_on and self.closed_on < self.intake_date:
+            errors["closed_on"] = _("A case cannot close before its intake date.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class CaseReferral(models.Model):
+    """The record that a grid incident was sent to a committee: who sent it, when and why."""
+
+    incident = models.OneToOneField(
+        "incidents.Incident", verbose_name=_("incident"), on_delete=models.PROTECT, related_name="referral"
+    )
+    case = models.OneToOneField(
+        MediationCase, verbose_name=_("case"), on_delete=models.CASCADE, related_name="referral"
+    )
+    referred_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    referred_at = models.DateTimeField(_("referred at"), default=timezone.now)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("referral")
+        verbose_name_plural = _("referrals")
+
+
+class Party(models.Model):
+    class Kind(models.TextChoices):
+        PERSON = "person", _("Person")
+        ORGANISATION = "organisation", _("Organisation")
+
+    class Side(models.TextChoices):
+        APPLICANT = "applicant", _("Applicant")
+        RESPONDENT = "respondent", _("Respondent")
+        THIRD = "third", _("Third party")
+
+    case = models.ForeignKey(MediationCase, on_delete=models.CASCADE, related_name="parties")
+    kind = models.CharField(_("kind"), max_length=14, choices=Kind.choices, default=Kind.PERSON)
+    side = models.CharField(_("side"), max_length=12, choices=Side.choices, default=Side.APPLICANT)
+    name = models.CharField(_("name"), max_length=120)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    representative = models.CharField(_("representative"), max_length=120, blank=True)
+
+    class Meta:
+        verbose_name = _("party")
+        verbose_name_plural = _("parties")
+        ordering = ["side", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not self.name.strip():
+            raise ValidationError({"name": _("Every party needs a name.")})
+
+
+class MediationSession(models.Model):
+    case = models.ForeignKey(MediationCase, on_delete=models.CASCADE, related_name="sessions")
+    held_at = models.DateTimeField(_("held at"))
+    place = models.CharField(_("place"), max_length=200)
+    attendees = models.CharField(_("who attended"), max_length=300)
+    notes = models.TextField(_("notes"), blank=True)
+    next_step = models.CharField(_("next step"), max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    scope_rule = ScopeRule(region_path="case__region__path", also_require=mediator_committees("case__"))
+
+    class Meta:
+        verbose_name = _("mediation session")
+        verbose_name_plural = _("mediation sessions")
+        ordering = ["held_at", "id"]
+
+
+class MediationAgreement(models.Model):
+    """The written agreement (调解协议书); its effective date starts the 30 days for confirmation."""
+
+    class Performance(models.TextChoices):
+        PENDING = "pending", _("Not yet due")
+        PERFORMED = "performed", _("Performed")
+        PARTLY = "partly", _("Partly performed")
+        NOT_PERFORMED = "not_performed", _("Not performed")
+
+    case = models.OneToOneField(MediationCase, on_delete=models.CASCADE, related_name="agreement")
+    terms = models.TextField(_("terms"))
+    signed_on = models.DateField(_("signed on"))
+    effective_on = models.DateField(_("takes effect on"))
+    performance = models.CharField(
+        _("performance"), max_length=14, choices=Performance.choices, default=Performance.PENDING
+    )
+    performance_checked_on = models.DateField(_("performance checked on"), null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_rule = ScopeRule(region_path="case__region__path", also_require=mediator_committees("case__"))
+
+    class Meta:
+        verbose_name = _("mediation agreement")
+        verbose_name_plural = _("mediation agreements")
+
+    def clean(self) -> None:
+        errors = {}
+        if self.case_id and self.signed_on and self.signed_on < self.case.intake_date:
+            errors["signed_on"] = _("The agreement cannot be signed before the case was taken in.")
+        if self.signed_on and self.effective_on and self.effective_on < self.signed_on:
+            errors["effective_on"] = _("An agreement cannot take effect before it is signed.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class JudicialConfirmation(models.Model):
+    """A court's confirmation of an agreement (司法确认), with the dates the court rules set."""
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", _("Awaiting acceptance")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Not accepted")
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        CONFIRMED = "confirmed", _("Confirmed (valid)")
+        NOT_CONFIRMED = "not_confirmed", _("Not confirmed")
+
+    agreement = models.OneToOneField(
+        MediationAgreement, on_delete=models.CASCADE, related_name="confirmation"
+    )
+    court = models.CharField(_("court"), max_length=120)
+    applied_on = models.DateField(_("applied on"))
+    applied_late = models.BooleanField(
+        _("applied after the 30-day limit"),
+        default=False,
+        help_text=_(
+            "Allowed, but flagged: the parties applied more than 30 days after the agreement took effect."
+        ),
+    )
+    decision = models.CharField(
+        _("acceptance"), max_length=10, choices=Decision.choices, default=Decision.PENDING
+    )
+    decided_on = models.DateField(_("acceptance decided on"), null=True, blank=True)
+    ruling_extended = models.BooleanField(_("ruling period extended by 10 days"), default=False)
+    extension_reason = models.CharField(_("reason for the extension"), max_length=200, blank=True)
+    ruled_on = models.DateField(_("ruled on"), null=True, blank=True)
+    ruling_number = models.CharField(_("ruling number"), max_length=60, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=14, choices=Outcome.choices, default=Outcome.PENDING)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_rule = ScopeRule(
+        region_path="agreement__case__region__path",
+        also_require=mediator_committees("agreement__case__"),
+    )
+
+    class Meta:
+        verbose_name = _("judicial confirmation")
+        verbose_name_plural = _("judicial confirmations")
+
+    def clean(self) -> None:
+        errors = {}
+        if self.agreement_id and self.applied_on and self.applied_on < self.agreement.effective_on:
+            errors["applied_on"] = _("Confirmation cannot be applied for before the agreement takes effect.")
+        if self.decided_on and self.applied_on and self.decided_on < self.applied_on:
+            errors["decided_on"] = _("The court cannot decide before the application.")
+        if self.ruled_on:
+            if self.decision != self.Decision.ACCEPTED:
+                errors["ruled_on"] = _("The court rules only on an accepted application.")
+            elif self.decided_on and self.ruled_on < self.decided_on:
+                errors["ruled_on"] = _("The ruling cannot come before the application was accepted.")
+            if not self.ruling_number.strip():
+                errors["ruling_number"] = _("A ruling has a number.")
+        if self.ruling_extended and not self.extension_reason.strip():
+            errors["extension_reason"] = _("An extension needs a recorded reason.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class CaseEvent(models.Model):
+    """The case's append-only timeline; joined with the source incident's events on the case page."""
+
+    case = models.ForeignKey(MediationCase, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=32)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("case timeline entry")
+        verbose_name_plural = _("case timeline entries")
+        ordering = ["at", "id"]
+
+
+class DeadlineNotice(models.Model):
+    """An in-app notice to the responsible mediator: a legal deadline is near, or was missed.
+
+    Unique per case, deadline, due date and stage, so the beat job can run as often as it likes
+    and never warns twice; an extension moves the due date, which deserves a fresh warning.
+    """
+
+    class Stage(models.TextChoices):
+        WARNING = "warning", _("Deadline approaching")
+        MISSED = "missed", _("Deadline missed")
+
+    case = models.ForeignKey(MediationCase, on_delete=models.CASCADE, related_name="notices")
+    deadline = models.CharField(_("deadline"), max_length=24)
+    due_on = models.DateField(_("due on"))
+    stage = models.CharField(_("stage"), max_length=8, choices=Stage.choices)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="mediation_notices",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    @property
+    def deadline_label(self) -> str:
+        from mediation.deadlines import LABELS
+
+        return str(LABELS.get(self.deadline, self.deadline))
+
+    class Meta:
+        verbose_name = _("deadline notice")
+        verbose_name_plural = _("deadline notices")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "deadline", "due_on", "stage"], name="notice_once_per_deadline_stage"
+            )
+        ]
+
+
+# --- Public legal services -------------------------------------------------------------------
+
+
+class LegalServiceCentre(models.Model):
+    """A public legal service centre (公共法律服务中心) of the city, a county or a township."""
+
+    name = models.CharField(_("name"), max_length=120)
+    region = models.OneToOneField(
+        "grids.Region", verbose_name=_("region"), on_delete=models.PROTECT, related_name="legal_centre"
+    )
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_rule = ScopeRule(region_path="region__path")
+
+    class Meta:
+        verbose_name = _("legal service centre")
+        verbose_name_plural = _("legal service centres")
+        ordering = ["region__code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Consultation(models.Model):
+    centre = models.ForeignKey(LegalServiceCentre, on_delete=models.PROTECT, related_name="consultations")
+    asked_at = models.DateTimeField(_("asked at"), default=timezone.now)
+    person_name = models.CharField(_("person"), max_length=120, blank=True)
+    topic = models.CharField(_("topic"), max_length=120)
+    question = models.TextField(_("question"), blank=True)
+    answer = models.TextField(_("answer"), blank=True)
+    referral = models.CharField(_("referred to"), max_length=200, blank=True)
+    lawyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    scope_rule = ScopeRule(region_path="centre__region__path", also_require=legal_service_staff)
+
+    class Meta:
+        verbose_name = _("legal consultation")
+        verbose_name_plural = _("legal consultations")
+        ordering = ["-asked_at", "-id"]
+
+
+class LegalAidApplication(models.Model):
+    class Eligibility(models.TextChoices):
+        PENDING = "pending", _("Under review")
+        ELIGIBLE = "eligible", _("Eligible")
+        INELIGIBLE = "ineligible", _("Not eligible")
+
+    centre = models.ForeignKey(LegalServiceCentre, on_delete=models.PROTECT, related_name="aid_applications")
+    applicant_name = models.CharField(_("applicant"), max_length=120)
+    applicant_phone = models.CharField(_("phone"), max_length=30, blank=True)
+    matter = models.TextField(_("matter"))
+    applied_on = models.DateField(_("applied on"))
+    eligibility = models.CharField(
+        _("eligibility"), max_length=10, choices=Eligibility.choices, default=Eligibility.PENDING
+    )
+    decided_on = models.DateField(_("decided on"), null=True, blank=True)
+    decision_reason = models.CharField(_("reason for the decision"), max_length=300, blank=True)
+    assigned_lawyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    outcome = models.CharField(_("outcome"), max_length=200, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_rule = ScopeRule(region_path="centre__region__path", also_require=legal_service_staff)
+
+    class Meta:
+        verbose_name = _("legal-aid application")
+        verbose_name_plural = _("legal-aid applications")
+        ordering = ["-applied_on", "-id"]
+
+    def clean(self) -> None:
+        errors = {}
+        if not self.applicant_name.strip():
+            errors["applicant_name"] = _("The applicant needs a name.")
+        if self.eligibility != self.Eligibility.PENDING and not self.decision_reason.strip():
+            errors["decision_reason"] = _("A decision needs a reason.")
+        if self.decided_on and self.applied_on and self.decided_on < self.applied_on:
+            errors["decided_on"] = _("A decision cannot come before the application.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class ReceptionDay(models.Model):
+    """A day on which a district leader receives petitioners (接访); a lawyer must sit in."""
+
+    centre = models.ForeignKey(LegalServiceCentre, on_delete=models.PROTECT, related_name="reception_days")
+    date = models.DateField(_("date"))
+    leader = models.CharField(_("receiving leader"), max_length=80, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_rule = ScopeRule(region_path="centre__region__path", also_require=legal_service_staff)
+
+    class Meta:
+        verbose_name = _("petition-reception day")
+        verbose_name_plural = _("petition-reception days")
+        ordering = ["date", "centre_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["centre", "date"], name="reception_day_once_per_centre")
+        ]
+
+
+class DutyShift(models.Model):
+    """A lawyer on duty at a centre on one day."""
+
+    centre = models.ForeignKey(LegalServiceCentre, on_delete=models.PROTECT, related_name="duty_shifts")
+    date = models.DateField(_("date"), db_index=True)
+    lawyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("lawyer"),
+        on_delete=models.PROTECT,
+        related_name="duty_shifts",
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    scope_rule = ScopeRule(region_path="centre__region__path", also_require=legal_service_staff)
+
+    class Meta:
+        verbose_name = _("duty shift")
+        verbose_name_plural = _("duty shifts")
+        ordering = ["date", "centre_id"]
+        constraints = [models.UniqueConstraint(fields=["centre", "date", "lawyer"], name="duty_shift_unique")]

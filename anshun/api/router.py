@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 
 from grids.apis import GridOfficeViewSet, GridViewSet, RegionViewSet
 from special_groups.apis import AccessRecordViewSet, CaseTaskViewSet, EnrollmentViewSet, MetricsViewSet
+from mediation import apis as mediation_apis
 
 router = DefaultRouter()
 router.register("regions", RegionViewSet, basename="region")
@@ -13,3 +14,13 @@ router.register("special-enrollments", EnrollmentViewSet, basename="special-enro
 router.register("special-tasks", CaseTaskViewSet, basename="special-task")
 router.register("special-access-records", AccessRecordViewSet, basename="special-access-record")
 router.register("special-metrics", MetricsViewSet, basename="special-metrics")
+router.register("mediation/committees", mediation_apis.CommitteeViewSet, basename="mediation-committee")
+router.register("mediation/cases", mediation_apis.CaseViewSet, basename="mediation-case")
+router.register("mediation/sessions", mediation_apis.SessionViewSet, basename="mediation-session")
+router.register("mediation/agreements", mediation_apis.AgreementViewSet, basename="mediation-agreement")
+router.register(
+    "mediation/confirmations", mediation_apis.ConfirmationViewSet, basename="mediation-confirmation"
+)
+router.register("legal/consultations", mediation_apis.ConsultationViewSet, basename="legal-consultation")
+router.register("legal/aid", mediation_apis.LegalAidViewSet, basename="legal-aid")
+router.register("legal/roster", mediation_apis.DutyShiftViewSet, basename="legal-roster")

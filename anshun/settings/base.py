@@ -190,6 +190,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "special_groups.tasks.plan_special_group_tasks",
         "schedule": 3600.0,
     },
+    "mediation-deadlines": {
+        "task": "mediation.tasks.check_deadlines",
+        "schedule": 3600.0,
+    },
 }
 
 REST_FRAMEWORK = {
