@@ -49,6 +49,11 @@ def suppress_small(count: int) -> tuple[int | None, bool]:
 
 
 def collect_tiles(*, actor, region) -> list[Tile]:
+    """Every app's tiles for ``region``; nothing at all for a region outside the actor's scope."""
+    from grids.models import Region
+
+    if not Region.objects.visible_to(actor).filter(pk=region.pk).exists():
+        return []
     tiles: list[Tile] = []
     for config in apps.get_app_configs():
         provider = getattr(config, "dashboard_tiles", None)

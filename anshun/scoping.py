@@ -99,9 +99,9 @@ class ScopedQuerySet(models.QuerySet):
         rule: ScopeRule | None = getattr(self.model, "scope_rule", None)
         if rule is None:
             raise ImproperlyConfigured(f"{self.model.__name__} has no scope_rule.")
+        # Every lookup is a forward join or an ``__in`` subquery, so no row is repeated
+        # and no DISTINCT is needed (selectors stay free to combine querysets with ``|``).
         scoped = self.filter(rule.q_for(actor))
-        if rule.grid_office is None and Jurisdiction.of(actor).grid_office_id is not None:
-            scoped = scoped.distinct()
         scoped._scoped_for = getattr(actor, "pk", None) or 0
         return scoped
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
+from anshun.charts import bar_chart, dataset
 from anshun.exports import table_response
 from anshun.views import ScopedPageMixin
 from mediation import deadlines, forms, selectors, services
@@ -326,15 +327,32 @@ class DashboardView(ScopedPageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["stats"] = self.stats
-        context["chart"] = {
-            "labels": [
-                s.committee.name.removeprefix("安顺市").removesuffix("人民调解委员会") for s in self.stats
-            ],
-            "total": [s.total for s in self.stats],
-            "open": [s.open for s in self.stats],
-            "success": [s.success_rate for s in self.stats],
-            "days": [s.average_days for s in self.stats],
-            "confirmation": [s.confirmation_rate for s in self.stats],
+        labels = [s.committee.name.removeprefix("安顺市").removesuffix("人民调解委员会") for s in self.stats]
+        context["charts"] = {
+            "caseload": bar_chart(
+                labels,
+                [
+                    dataset(_("Cases"), [s.total for s in self.stats], index=1),
+                    dataset(_("Open"), [s.open for s in self.stats], index=3),
+                ],
+                horizontal=True,
+            ),
+            "rates": bar_chart(
+                labels,
+                [
+                    dataset(_("Success rate (%)"), [s.success_rate for s in self.stats], index=2),
+                    dataset(_("Confirmation rate (%)"), [s.confirmation_rate for s in self.stats], index=4),
+                ],
+                horizontal=True,
+                y_max=100,
+            ),
+            "days": bar_chart(
+                labels,
+                [
+                    dataset(_("Average days to agreement"), [s.average_days for s in self.stats], index=5),
+                ],
+                horizontal=True,
+            ),
         }
         return context
 

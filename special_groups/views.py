@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView, TemplateView
 
 from accounts.roles import SpecialProject
+from anshun.charts import bar_chart, dataset, line_chart
 from anshun.exports import table_response
 from anshun.views import ScopedPageMixin
 from grids.selectors import regions_visible_to
@@ -216,9 +217,28 @@ class ProjectDashboardView(ScopedPageMixin, TemplateView):
             year_tiles=selectors.project_tiles(
                 actor=user, region=region, start=date(year, 1, 1), end=date(year, 12, 31)
             ),
-            series=selectors.monthly_series(region=region, year=year),
+            charts=_project_charts(selectors.monthly_series(region=region, year=year)),
         )
         return context
+
+
+def _project_charts(series: dict) -> dict:
+    return {
+        "rates": line_chart(
+            series["months"],
+            [
+                dataset(_("Pick-up rate") + " %", series["pickup_rate"], index=0),
+                dataset(_("Visit compliance") + " %", series["visit_compliance"], index=1),
+            ],
+            y_max=100,
+        ),
+        "subsidy": bar_chart(
+            series["months"],
+            [
+                dataset(_("Subsidy paid") + " ¥", series["subsidy_paid"], color="#ef9a9a"),
+            ],
+        ),
+    }
 
 
 class AccessLogView(ScopedPageMixin, ListView):

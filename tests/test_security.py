@@ -41,6 +41,8 @@ def test_production_settings_pass_check_deploy_without_warnings():
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         DJANGO_ALLOWED_HOSTS="pingan.example.cn",
         DJANGO_ALLOW_ASYNC_UNSAFE=None,  # set by the test runner for Playwright, never in production
+        PII_ENCRYPTION_KEYS="cHJvZHVjdGlvbi1jaGVjay1vbmx5LWtleS0wMDAwMDA=",
+        PII_LOOKUP_KEY="production-check-only-lookup-key",
     )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
@@ -175,3 +177,24 @@ def test_metrics_count_requests_and_are_private(client):
     assert "anshun_celery_queue_length" in after
     assert "anshun_http_request_duration_seconds_bucket" in after
     assert client.get("/metrics", REMOTE_ADDR="10.1.2.3").status_code == 403
+
+
+def test_no_template_carries_inline_script_or_style():
+    """The CSP forbids them; a template that needs behaviour or style loads a static file."""
+    import re
+
+    offences = []
+    templates = [
+        p
+        for p in ROOT.glob("**/templates/**/*.html")
+        if ".venv" not in p.parts and "node_modules" not in p.parts
+    ]
+    assert len(templates) > 10
+    for path in templates:
+        text = path.read_text(encoding="utf-8")
+        for tag in re.findall(r"<script\b[^>]*>", text):
+            if "src=" not in tag and "application/json" not in tag:
+                offences.append(f"{path.relative_to(ROOT)}: {tag}")
+        for pattern in (r"<style\b", r"\sstyle=\"", r"\son[a-z]+=\""):
+            offences += [f"{path.relative_to(ROOT)}: {m}" for m in re.findall(pattern, text)]
+    assert offences == []

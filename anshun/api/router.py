@@ -3,8 +3,8 @@
 from rest_framework.routers import DefaultRouter
 
 from grids.apis import GridOfficeViewSet, GridViewSet, RegionViewSet
-from special_groups.apis import AccessRecordViewSet, CaseTaskViewSet, EnrollmentViewSet, MetricsViewSet
 from mediation import apis as mediation_apis
+from special_groups.apis import AccessRecordViewSet, CaseTaskViewSet, EnrollmentViewSet, MetricsViewSet
 
 router = DefaultRouter()
 router.register("regions", RegionViewSet, basename="region")

@@ -232,6 +232,13 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # The schema and its viewers are for signed-in users and sync clients only.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Several models name their workflow states "status"; give each enum its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "EnrollmentStatusEnum": "special_groups.models.Enrollment.Status",
+        "MediationCaseStatusEnum": "mediation.models.MediationCase.Status",
+        "IncidentStatusEnum": "incidents.models.Incident.Status",
+        "GridImportStatusEnum": "grids.models.GridImport.Status",
+    },
 }
 
 # Special-population personal data (names, ID numbers, phones, addresses) is encrypted at

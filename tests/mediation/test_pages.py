@@ -3,6 +3,7 @@ agreement, the committees' dashboard, the roster calendar, the incident panel an
 
 import io
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -104,7 +105,14 @@ def test_the_agreement_is_generated_from_its_template_for_printing(client, open_
         actor=mediator, case=case, terms="被申请人赔偿申请人5000元", signed_on=date(2026, 3, 9)
     )
     page = client.get(reverse("mediation:agreement", args=[case.pk])).content.decode()
-    assert "人民调解协议书" in page and "被申请人赔偿申请人5000元" in page and "@media print" in page
+    assert (
+        "人民调解协议书" in page
+        and "被申请人赔偿申请人5000元" in page
+        and "mediation/agreement_print.css" in page
+    )
+    from django.contrib.staticfiles import finders
+
+    assert "@media print" in Path(finders.find("mediation/agreement_print.css")).read_text()
     assert "张三" in page and "某运输公司" in page and "2026年3月9日" in page
 
 

@@ -48,7 +48,7 @@ def test_officials_see_overdue_counts_suppressed_and_charts(client, overdue_pati
     tiles = {t.key: t for t in response.context["tiles"]}
     assert tiles["special_groups.overdue_tasks"].display == "<5"
     body = response.content.decode()
-    assert "vendor/chartjs/chart.umd.min.js" in body and 'id="series-data"' in body
+    assert "vendor/chartjs/chart.umd.min.js" in body and 'data-chart="rates-config"' in body
     # An official cannot open another county's dashboard.
     assert client.get(reverse("special_groups:dashboard"), {"region": "520425"}).status_code == 403
 
