@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "special_groups",
     "safety_cells",
     "incidents",
+    "surveys",
 ]
 
 MIDDLEWARE = [
@@ -140,6 +141,10 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stalled-grid-imports": {
         "task": "grids.tasks.requeue_stalled_grid_imports",
         "schedule": 600.0,
+    },
+    "rollup-survey-metrics": {
+        "task": "surveys.tasks.rollup_surveys",
+        "schedule": 300.0,
     },
 }
 
