@@ -59,16 +59,26 @@ ROLE_JURISDICTION = {
 # the whole permission picture stays in one table.
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.GRID_WORKER: frozenset({"map.view", "incident.report"}),
-    Role.GRID_OFFICE_HEAD: frozenset({"map.view", "incident.report", "incident.verify"}),
-    Role.TOWNSHIP_OFFICIAL: frozenset({"map.view", "dashboard.view"}),
-    Role.COUNTY_OFFICIAL: frozenset({"map.view", "dashboard.view"}),
-    Role.CITY_OFFICIAL: frozenset({"map.view", "dashboard.view"}),
+    Role.GRID_OFFICE_HEAD: frozenset({"map.view", "incident.report", "incident.verify", "surveys.view"}),
+    Role.TOWNSHIP_OFFICIAL: frozenset({"map.view", "dashboard.view", "surveys.view"}),
+    Role.COUNTY_OFFICIAL: frozenset({"map.view", "dashboard.view", "surveys.view"}),
+    Role.CITY_OFFICIAL: frozenset({"map.view", "dashboard.view", "surveys.view", "surveys.import"}),
     Role.DISPATCHER: frozenset({"map.view", "incident.dispatch", "incident.verify"}),
     Role.MEDIATOR: frozenset({"map.view", "mediation.handle"}),
     Role.LAWYER: frozenset({"map.view", "legal.serve"}),
     Role.CASE_OFFICER: frozenset({"map.view", "special_groups.handle"}),
-    Role.AUDITOR: frozenset({"map.view", "audit.view"}),
-    Role.ADMIN: frozenset({"map.view", "dashboard.view", "grids.import", "audit.view", "incident.dispatch"}),
+    Role.AUDITOR: frozenset({"map.view", "audit.view", "surveys.view"}),
+    Role.ADMIN: frozenset(
+        {
+            "map.view",
+            "dashboard.view",
+            "grids.import",
+            "audit.view",
+            "incident.dispatch",
+            "surveys.view",
+            "surveys.import",
+        }
+    ),
 }
 
 

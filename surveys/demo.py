@@ -85,7 +85,9 @@ def _weighted_sample(rng: random.Random, weights: list[float], k: int) -> set[in
 
 def demo_rows(wave) -> list[dict]:
     rng = random.Random(2017)
-    villages = list(Region.objects.filter(level=Region.Level.VILLAGE).order_by("code").values_list("code", "path"))
+    villages = list(
+        Region.objects.filter(level=Region.Level.VILLAGE).order_by("code").values_list("code", "path")
+    )
     grids_by_village: dict[str, list[str]] = {}
     for code, village_code in Grid.objects.order_by("code").values_list("code", "village__code"):
         grids_by_village.setdefault(village_code, []).append(code)

@@ -116,7 +116,12 @@ class Response(models.Model):
         "grids.Region", verbose_name=_("community / village"), on_delete=models.PROTECT, related_name="+"
     )
     grid = models.ForeignKey(
-        "grids.Grid", verbose_name=_("grid"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "grids.Grid",
+        verbose_name=_("grid"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     grid_office = models.ForeignKey(
         "grids.GridOffice",
@@ -159,8 +164,13 @@ class Answer(models.Model):
     class Meta:
         verbose_name = _("answer")
         verbose_name_plural = _("answers")
-        constraints = [models.UniqueConstraint(fields=["response", "item"], name="surveys_one_answer_per_item")]
+        constraints = [
+            models.UniqueConstraint(fields=["response", "item"], name="surveys_one_answer_per_item")
+        ]
         indexes = [models.Index(fields=["wave", "village"])]
+
+    def __str__(self) -> str:
+        return f"{self.response_id}/{self.item_id}: {self.choice}"
 
 
 class DirtyVillage(models.Model):
@@ -172,6 +182,9 @@ class DirtyVillage(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["wave", "village"], name="surveys_dirty_once")]
+
+    def __str__(self) -> str:
+        return f"{self.wave_id}/{self.village_id}"
 
 
 class Cell(models.Model):
@@ -189,6 +202,9 @@ class Cell(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["wave", "village"]), models.Index(fields=["wave", "grid_office"])]
+
+    def __str__(self) -> str:
+        return f"{self.wave_id}/{self.village_id}/{self.month}: {self.choice}×{self.count}"
 
 
 class Level(models.TextChoices):
@@ -234,6 +250,9 @@ class RegionMetric(models.Model):
             )
         ]
         indexes = [models.Index(fields=["region", "wave"])]
+
+    def __str__(self) -> str:
+        return f"{self.wave_id} {self.level} {self.region_id} {self.month or ''}: {self.rate}"
 
 
 class RollupRun(models.Model):

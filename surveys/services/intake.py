@@ -35,7 +35,11 @@ class RowError:
     reason: str
 
     def __str__(self) -> str:
-        return _("row %(row)s, %(field)s: %(reason)s") % {"row": self.row, "field": self.field, "reason": self.reason}
+        return _("row %(row)s, %(field)s: %(reason)s") % {
+            "row": self.row,
+            "field": self.field,
+            "reason": self.reason,
+        }
 
 
 class ResponsesRejected(ValidationError):
@@ -90,12 +94,16 @@ def _place_index(rows: list[dict], actor) -> tuple[dict, dict, dict]:
     }
     grids = {
         g.code: g
-        for g in Grid.objects.visible_to(actor).filter(code__in=grid_codes).only("id", "code", "village_id", "office_id")
+        for g in Grid.objects.visible_to(actor)
+        .filter(code__in=grid_codes)
+        .only("id", "code", "village_id", "office_id")
     }
     # A community-only answer belongs to a grid office when one office serves the whole community.
     needed = {v.id for v in villages.values()}
     offices: dict[int, set[int]] = {}
-    for village_id, office_id in Grid.objects.filter(village_id__in=needed).values_list("village_id", "office_id"):
+    for village_id, office_id in Grid.objects.filter(village_id__in=needed).values_list(
+        "village_id", "office_id"
+    ):
         offices.setdefault(village_id, set()).add(office_id)
     sole_office = {vid: next(iter(ids)) for vid, ids in offices.items() if len(ids) == 1}
     return villages, grids, sole_office
@@ -111,7 +119,9 @@ def _check_rows(rows: list[dict], *, wave: Wave, items: list[Item], actor):
         row_errors: list[RowError] = []
         raw_id = str(row.get("client_id") or "").strip()
         try:
-            client_uuid = uuid.UUID(raw_id) if raw_id else uuid.uuid5(uuid.NAMESPACE_OID, f"{wave.code}:{number}:{row}")
+            client_uuid = (
+                uuid.UUID(raw_id) if raw_id else uuid.uuid5(uuid.NAMESPACE_OID, f"{wave.code}:{number}:{row}")
+            )
         except ValueError:
             row_errors.append(RowError(number, "client_id", _("not a UUID")))
             client_uuid = None
@@ -233,8 +243,4 @@ def read_table(*, name: str, content: bytes) -> list[dict]:
     if not header:
         raise ValidationError({"file": [_("The file is empty.")]})
     keys = [str(h or "").strip() for h in header]
-    return [
-        dict(zip(keys, row, strict=False))
-        for row in iterator
-        if any(v not in (None, "") for v in row)
-    ]
+    return [dict(zip(keys, row, strict=False)) for row in iterator if any(v not in (None, "") for v in row)]

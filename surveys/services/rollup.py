@@ -61,7 +61,6 @@ CROSS JOIN LATERAL (
 """
 
 
-
 def _sets(*keys: str) -> str:
     """Month rows and whole-wave rows (month NULL) in one pass."""
     keys_sql = ", ".join(keys)
@@ -73,7 +72,7 @@ SELECT c.wave_id, c.item_id, c.village_id AS region_id, NULL::bigint AS grid_off
        sum(c.count) AS k
 FROM surveys_cell c JOIN rollup_villages t ON t.wave_id = c.wave_id AND t.region_id = c.village_id
 GROUP BY {_sets("c.wave_id", "c.item_id", "c.village_id")}
-"""
+"""  # noqa: S608 - only module constants are interpolated
 
 _FROM_CELLS_BY_OFFICE = f"""
 SELECT c.wave_id, c.item_id, o.seat_id AS region_id, c.grid_office_id, c.month, c.choice, sum(c.count) AS k
@@ -81,7 +80,7 @@ FROM surveys_cell c
 JOIN rollup_offices t ON t.wave_id = c.wave_id AND t.office_id = c.grid_office_id
 JOIN grids_gridoffice o ON o.id = c.grid_office_id
 GROUP BY {_sets("c.wave_id", "c.item_id", "o.seat_id", "c.grid_office_id")}
-"""
+"""  # noqa: S608 - only module constants are interpolated
 
 # A level from the rows of the level below it (sums of counts; rates recomputed).
 _FROM_CHILD_METRICS = """
@@ -138,14 +137,14 @@ def _rebuild_cells(cursor, *, full: bool) -> None:
     touched = "JOIN rollup_villages t ON t.wave_id = {a}.wave_id AND t.region_id = {a}.village_id"
     # Offices serving a touched village, before and after: their rows change too.
     cursor.execute(
-        "INSERT INTO rollup_offices "
+        "INSERT INTO rollup_offices "  # noqa: S608 - constants only
         f"SELECT c.wave_id, c.grid_office_id FROM surveys_cell c {touched.format(a='c')} "
         "WHERE c.grid_office_id IS NOT NULL "
         f"UNION SELECT a.wave_id, a.grid_office_id FROM surveys_answer a {touched.format(a='a')} "
         "WHERE a.grid_office_id IS NOT NULL"
     )
     # The offices' other villages: their counts are current, so nothing to rebuild there.
-    cursor.execute(f"DELETE FROM surveys_cell c USING rollup_villages t WHERE {_on('c')}")
+    cursor.execute(f"DELETE FROM surveys_cell c USING rollup_villages t WHERE {_on('c')}")  # noqa: S608 - constants only
     cursor.execute(insert + select.format(join=touched.format(a="a")))
 
 
@@ -161,7 +160,7 @@ def _replace_metrics(cursor, *, full: bool, run_id: int) -> int:
         ("rollup_city", "rollup_counties"),
     ):
         cursor.execute(
-            f"INSERT INTO {parent_table} SELECT DISTINCT t.wave_id, r.parent_id FROM {child_table} t "
+            f"INSERT INTO {parent_table} SELECT DISTINCT t.wave_id, r.parent_id FROM {child_table} t "  # noqa: S608 - constants only
             "JOIN grids_region r ON r.id = t.region_id WHERE r.parent_id IS NOT NULL"
         )
     if full:
@@ -174,7 +173,7 @@ def _replace_metrics(cursor, *, full: bool, run_id: int) -> int:
             ("city", "rollup_city"),
         ):
             cursor.execute(
-                f"DELETE FROM surveys_regionmetric m USING {table} t WHERE m.level = %s "
+                f"DELETE FROM surveys_regionmetric m USING {table} t WHERE m.level = %s "  # noqa: S608 - constants only
                 "AND m.wave_id = t.wave_id AND m.region_id = t.region_id",
                 [level],
             )

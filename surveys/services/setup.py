@@ -30,7 +30,9 @@ def item_ensure(*, code: str, metric: str, question: str, scale: list[str], cant
 
 
 @transaction.atomic
-def counting_rule_set(*, wave: Wave, item: Item, counted: list[int], cant_say_in_denominator: bool) -> CountingRule:
+def counting_rule_set(
+    *, wave: Wave, item: Item, counted: list[int], cant_say_in_denominator: bool
+) -> CountingRule:
     """Changing a wave's rule changes its published rates: the next full rollup applies it."""
     rule = CountingRule.objects.select_for_update().filter(wave=wave, item=item).first()
     rule = rule or CountingRule(wave=wave, item=item)
@@ -44,7 +46,9 @@ def counting_rule_set(*, wave: Wave, item: Item, counted: list[int], cant_say_in
 def indicator_set(
     *, region: Region, year: int, kind: str, growth_pct: Decimal, source: str = ""
 ) -> EconomicIndicator:
-    indicator = EconomicIndicator.objects.select_for_update().filter(region=region, year=year, kind=kind).first()
+    indicator = (
+        EconomicIndicator.objects.select_for_update().filter(region=region, year=year, kind=kind).first()
+    )
     indicator = indicator or EconomicIndicator(region=region, year=year, kind=kind)
     indicator.growth_pct, indicator.source = Decimal(growth_pct), source
     indicator.full_clean()
