@@ -197,6 +197,10 @@ def _replace_metrics(cursor, *, full: bool, run_id: int) -> int:
 
 
 def _create_work_tables(cursor) -> None:
+    # Dropped first: inside an outer transaction (tests, the demo loader) ON COMMIT has not come yet.
+    cursor.execute(
+        "DROP TABLE IF EXISTS rollup_villages, rollup_townships, rollup_counties, rollup_city, rollup_offices"
+    )
     for table in ("rollup_villages", "rollup_townships", "rollup_counties", "rollup_city"):
         cursor.execute(
             f"CREATE TEMP TABLE {table} (wave_id bigint, region_id bigint, PRIMARY KEY (wave_id, region_id)) "
