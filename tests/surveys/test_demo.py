@@ -27,7 +27,9 @@ def test_demo_responses_roll_up_to_the_published_2017_rates():
     assert min(counties) > 90
     villages = RegionMetric.objects.filter(level="village", month__isnull=True, item__metric="satisfaction")
     assert villages.filter(rate__lt=100).exists() and villages.filter(rate=100).exists()
-    assert EconomicIndicator.objects.get(region__code="5204", year=2017, kind="gdp").growth_pct == Decimal("12.3")
+    assert EconomicIndicator.objects.get(region__code="5204", year=2017, kind="gdp").growth_pct == Decimal(
+        "12.3"
+    )
     count = Response.objects.count()
     load_demo_surveys()  # idempotent
     assert Response.objects.count() == count == 10_000
