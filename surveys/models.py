@@ -152,12 +152,12 @@ class Answer(models.Model):
     (responses never move), so the rollup groups one table without joins."""
 
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
-    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="+")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="+", db_index=False)
     choice = models.PositiveSmallIntegerField(_("answer"))
-    wave = models.ForeignKey(Wave, on_delete=models.PROTECT, related_name="+")
-    village = models.ForeignKey("grids.Region", on_delete=models.PROTECT, related_name="+")
+    wave = models.ForeignKey(Wave, on_delete=models.PROTECT, related_name="+", db_index=False)
+    village = models.ForeignKey("grids.Region", on_delete=models.PROTECT, related_name="+", db_index=False)
     grid_office = models.ForeignKey(
-        "grids.GridOffice", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "grids.GridOffice", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     month = models.DateField(_("month"))
 
@@ -167,7 +167,14 @@ class Answer(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["response", "item"], name="surveys_one_answer_per_item")
         ]
-        indexes = [models.Index(fields=["wave", "village"])]
+        # Covers the incremental rollup's recount of a community (an index-only scan).
+        indexes = [
+            models.Index(
+                fields=["wave", "village"],
+                include=["item", "grid_office", "month", "choice"],
+                name="surveys_answer_rollup",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.response_id}/{self.item_id}: {self.choice}"
@@ -188,13 +195,30 @@ class DirtyVillage(models.Model):
 
 
 class Cell(models.Model):
-    """Answer counts per wave, item, village, grid office, month and answer: the rollup's base."""
+    """Answer counts per wave, item, village, grid office, month and answer: the rollup's base.
 
-    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="+")
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
-    village = models.ForeignKey("grids.Region", on_delete=models.CASCADE, related_name="+")
+    Derived rows, rebuilt from ``Answer`` (whose keys are constrained) by every run: the
+    foreign keys carry no database constraint or index of their own, so a full rollup
+    writes them at the speed of a plain GROUP BY.
+    """
+
+    wave = models.ForeignKey(
+        Wave, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    item = models.ForeignKey(
+        Item, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    village = models.ForeignKey(
+        "grids.Region", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     grid_office = models.ForeignKey(
-        "grids.GridOffice", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        "grids.GridOffice",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     month = models.DateField()
     choice = models.PositiveSmallIntegerField()
@@ -217,14 +241,29 @@ class Level(models.TextChoices):
 
 class RegionMetric(models.Model):
     """A rolled-up rate for one place, wave and item, over the whole wave (``month`` empty)
-    or one month. Grid-office rows are placed at the office's seat for scoping."""
+    or one month. Grid-office rows are placed at the office's seat for scoping.
 
-    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="metrics")
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+    Derived like ``Cell``: no database constraints on the keys; the unique constraint and
+    the (region, wave) index serve every read and the run's deletes.
+    """
+
+    wave = models.ForeignKey(
+        Wave, on_delete=models.CASCADE, related_name="metrics", db_constraint=False, db_index=False
+    )
+    item = models.ForeignKey(
+        Item, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     level = models.CharField(_("level"), max_length=12, choices=Level.choices)
-    region = models.ForeignKey("grids.Region", on_delete=models.CASCADE, related_name="+")
+    region = models.ForeignKey(
+        "grids.Region", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     grid_office = models.ForeignKey(
-        "grids.GridOffice", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        "grids.GridOffice",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
     )
     month = models.DateField(_("month"), null=True, blank=True)
     n = models.PositiveIntegerField(_("responses"))
