@@ -3,7 +3,6 @@
  * the ones the page already shows in its table. */
 (function () {
   "use strict";
-  const gettext = window.gettext || ((s) => s);
   const config = JSON.parse(document.getElementById("choropleth-config").textContent);
   const COLOURS = ["#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"];
   const values = Object.values(config.values);
@@ -53,7 +52,7 @@
       document.body.dataset.mapReady = config.region;
     }
     const legend = document.getElementById("legend");
-    if (values.length) legend.textContent = `${gettext("Lighter: lower rate")} ${low.toFixed(2)}% – ${high.toFixed(2)}% ${gettext("darker: higher")}`;
+    if (values.length) legend.textContent = `${legend.dataset.label} ${low.toFixed(2)}% – ${high.toFixed(2)}%`;
   }
   load();
 
