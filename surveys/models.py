@@ -194,6 +194,20 @@ class DirtyVillage(models.Model):
         return f"{self.wave_id}/{self.village_id}"
 
 
+def derived_key(to, *, related_name: str = "+", null: bool = False, db_index: bool = False):
+    """A key of a derived row (``Cell``, ``RegionMetric``): rebuilt from ``Answer``, whose keys
+    are constrained, by every rollup; no database constraint, and an index only where asked."""
+    return models.ForeignKey(
+        to,
+        on_delete=models.CASCADE,
+        null=null,
+        blank=null,
+        related_name=related_name,
+        db_constraint=False,
+        db_index=db_index,
+    )
+
+
 class Cell(models.Model):
     """Answer counts per wave, item, village, grid office, month and answer: the rollup's base.
 
@@ -202,24 +216,10 @@ class Cell(models.Model):
     writes them at the speed of a plain GROUP BY.
     """
 
-    wave = models.ForeignKey(
-        Wave, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
-    )
-    item = models.ForeignKey(
-        Item, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
-    )
-    village = models.ForeignKey(
-        "grids.Region", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
-    )
-    grid_office = models.ForeignKey(
-        "grids.GridOffice",
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_constraint=False,
-        db_index=False,
-    )
+    wave = derived_key(Wave)
+    item = derived_key(Item)
+    village = derived_key("grids.Region")
+    grid_office = derived_key("grids.GridOffice", null=True)
     month = models.DateField()
     choice = models.PositiveSmallIntegerField()
     count = models.PositiveIntegerField()
@@ -247,24 +247,11 @@ class RegionMetric(models.Model):
     the (region, wave) index serve every read and the run's deletes.
     """
 
-    wave = models.ForeignKey(
-        Wave, on_delete=models.CASCADE, related_name="metrics", db_constraint=False, db_index=False
-    )
-    item = models.ForeignKey(
-        Item, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
-    )
+    wave = derived_key(Wave, related_name="metrics")
+    item = derived_key(Item)
     level = models.CharField(_("level"), max_length=12, choices=Level.choices)
-    region = models.ForeignKey(
-        "grids.Region", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
-    )
-    grid_office = models.ForeignKey(
-        "grids.GridOffice",
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_constraint=False,
-    )
+    region = derived_key("grids.Region")
+    grid_office = derived_key("grids.GridOffice", null=True, db_index=True)
     month = models.DateField(_("month"), null=True, blank=True)
     n = models.PositiveIntegerField(_("responses"))
     counts = models.JSONField(_("count per answer"), default=dict)

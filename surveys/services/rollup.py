@@ -275,6 +275,7 @@ def request_rollup(*, full: bool = False, requested_by=None) -> RollupRun:
     from surveys.tasks import rollup_surveys
 
     run = RollupRun.objects.create(full=full, requested_by=requested_by)
+    _set_progress(run.pk, 0)
     transaction.on_commit(lambda: rollup_surveys.delay(run_id=run.pk))
     return run
 
