@@ -134,18 +134,20 @@ def _rebuild_cells(cursor, *, full: bool) -> None:
         )
         cursor.execute("ANALYZE rollup_villages, rollup_offices")
         return
-    touched = "JOIN rollup_villages t ON t.wave_id = {a}.wave_id AND t.region_id = {a}.village_id"
-    # Offices serving a touched village, before and after: their rows change too.
+    touched = "JOIN rollup_villages t ON t.wave_id = a.wave_id AND t.region_id = a.village_id"
+    # Offices serving a touched village, before and after, change too; they are collected from
+    # the cells this run removes and adds. Their other villages' counts are current already.
     cursor.execute(
-        "INSERT INTO rollup_offices "  # noqa: S608 - constants only
-        f"SELECT c.wave_id, c.grid_office_id FROM surveys_cell c {touched.format(a='c')} "
-        "WHERE c.grid_office_id IS NOT NULL "
-        f"UNION SELECT a.wave_id, a.grid_office_id FROM surveys_answer a {touched.format(a='a')} "
-        "WHERE a.grid_office_id IS NOT NULL"
+        "WITH gone AS (DELETE FROM surveys_cell c USING rollup_villages t "  # noqa: S608 - constants only
+        f"WHERE {_on('c')} RETURNING c.wave_id, c.grid_office_id) "
+        "INSERT INTO rollup_offices SELECT DISTINCT wave_id, grid_office_id FROM gone "
+        "WHERE grid_office_id IS NOT NULL ON CONFLICT DO NOTHING"
     )
-    # The offices' other villages: their counts are current, so nothing to rebuild there.
-    cursor.execute(f"DELETE FROM surveys_cell c USING rollup_villages t WHERE {_on('c')}")  # noqa: S608 - constants only
-    cursor.execute(insert + select.format(join=touched.format(a="a")))
+    cursor.execute(
+        f"WITH added AS ({insert}{select.format(join=touched)} RETURNING wave_id, grid_office_id) "  # noqa: S608
+        "INSERT INTO rollup_offices SELECT DISTINCT wave_id, grid_office_id FROM added "
+        "WHERE grid_office_id IS NOT NULL ON CONFLICT DO NOTHING"
+    )
 
 
 def _on(alias: str) -> str:
@@ -209,8 +211,8 @@ def _create_work_tables(cursor) -> None:
         )
         cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - constants only
     cursor.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS rollup_offices (wave_id bigint, office_id bigint) "
-        "ON COMMIT DELETE ROWS"
+        "CREATE TEMP TABLE IF NOT EXISTS rollup_offices (wave_id bigint, office_id bigint, "
+        "PRIMARY KEY (wave_id, office_id)) ON COMMIT DELETE ROWS"
     )
     cursor.execute("DELETE FROM rollup_offices")
 
