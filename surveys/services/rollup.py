@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from surveys.models import RollupRun
+from surveys.models import DirtyVillage, RollupRun
 from surveys.stats import Z95
 
 # pg_advisory_xact_lock key: one rollup at a time ("SURV" in ASCII).
@@ -220,6 +220,8 @@ def _create_work_tables(cursor) -> None:
 def run_rollup(*, run_id: int | None = None, full: bool = False) -> RollupResult:
     """Recompute what changed since the last run (or everything with ``full``); idempotent."""
     if run_id is None:
+        if not full and not DirtyVillage.objects.exists():
+            return RollupResult(0, 0, 0)  # the scheduled run with nothing to do leaves no trace
         run = RollupRun.objects.create(full=full)
     else:
         run = RollupRun.objects.get(pk=run_id)
