@@ -94,9 +94,8 @@ def phone_page(browser):
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def celery_worker_process(anshun_tree, tmp_path):
-    """A real `celery worker` subprocess bound to the test database, through the real Redis."""
+def _start_celery_worker(log_path: Path, name: str) -> subprocess.Popen:
+    """Start a `celery worker` subprocess on the test database and wait until it answers pings."""
     from anshun.celery import app as celery_app
 
     db = connection.settings_dict
@@ -105,7 +104,7 @@ def celery_worker_process(anshun_tree, tmp_path):
         "DJANGO_SETTINGS_MODULE": "anshun.settings.test",
         "DATABASE_URL": f"postgis://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
     }
-    log = (tmp_path / "worker.log").open("w")
+    log = log_path.open("w")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -121,22 +120,46 @@ def celery_worker_process(anshun_tree, tmp_path):
             "--loglevel",
             "info",
             "--hostname",
-            f"test-{os.getpid()}@%h",
+            f"{name}-{os.getpid()}@%h",
         ],
         cwd=ROOT,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    log.close()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if celery_app.control.ping(timeout=0.5):
             break
-        assert process.poll() is None, (tmp_path / "worker.log").read_text()
+        assert process.poll() is None, log_path.read_text()
     else:
         process.kill()
         pytest.fail("the Celery worker did not come up")
+    return process
+
+
+@pytest.fixture
+def celery_worker_process(anshun_tree, tmp_path):
+    """A real `celery worker` subprocess bound to the test database, through the real Redis."""
+    process = _start_celery_worker(tmp_path / "worker.log", "test")
     yield process
     process.terminate()
     process.wait(timeout=30)
-    log.close()
+
+
+@pytest.fixture
+def celery_worker_factory(anshun_tree, tmp_path):
+    """Start real workers on demand (for tests that kill one and need the next); stops what is left."""
+    started: list[subprocess.Popen] = []
+
+    def start(name: str = "worker") -> subprocess.Popen:
+        process = _start_celery_worker(tmp_path / f"{name}-{len(started)}.log", f"{name}{len(started)}")
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)

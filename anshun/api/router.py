@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 from grids.apis import GridOfficeViewSet, GridViewSet, RegionViewSet
 from mediation import apis as mediation_apis
 from special_groups.apis import AccessRecordViewSet, CaseTaskViewSet, EnrollmentViewSet, MetricsViewSet
+from surveys.apis import SurveyMetricViewSet, SurveyResponseViewSet
 
 router = DefaultRouter()
 router.register("regions", RegionViewSet, basename="region")
@@ -24,3 +25,5 @@ router.register(
 router.register("legal/consultations", mediation_apis.ConsultationViewSet, basename="legal-consultation")
 router.register("legal/aid", mediation_apis.LegalAidViewSet, basename="legal-aid")
 router.register("legal/roster", mediation_apis.DutyShiftViewSet, basename="legal-roster")
+router.register("survey-metrics", SurveyMetricViewSet, basename="survey-metric")
+router.register("survey-responses", SurveyResponseViewSet, basename="survey-response")

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "special_groups",
     "safety_cells",
     "incidents",
+    "surveys",
 ]
 
 MIDDLEWARE = [
@@ -182,18 +183,14 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_TIME_LIMIT = 60 * 30
 # Periodic jobs; django-celery-beat copies them into its tables, where admins can edit them.
 CELERY_BEAT_SCHEDULE = {
-    "requeue-stalled-grid-imports": {
-        "task": "grids.tasks.requeue_stalled_grid_imports",
-        "schedule": 600.0,
-    },
+    # One line per job, so that apps adding jobs never touch each other's lines.
+    "requeue-stalled-grid-imports": {"task": "grids.tasks.requeue_stalled_grid_imports", "schedule": 600.0},
     "special-groups-daily-tasks": {
         "task": "special_groups.tasks.plan_special_group_tasks",
         "schedule": 3600.0,
     },
-    "mediation-deadlines": {
-        "task": "mediation.tasks.check_deadlines",
-        "schedule": 3600.0,
-    },
+    "mediation-deadlines": {"task": "mediation.tasks.check_deadlines", "schedule": 3600.0},
+    "rollup-survey-metrics": {"task": "surveys.tasks.rollup_surveys", "schedule": 300.0},
 }
 
 REST_FRAMEWORK = {

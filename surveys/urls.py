@@ -1,0 +1,11 @@
+from django.urls import path
+
+from surveys import views
+
+app_name = "surveys"
+
+urlpatterns = [
+    path("", views.DashboardView.as_view(), name="dashboard"),
+    path("report/", views.ReportView.as_view(), name="report"),
+    path("assessment/", views.AssessmentView.as_view(), name="assessment"),
+]

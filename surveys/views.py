@@ -1,0 +1,216 @@
+"""Officials' dashboard pages: KPI tiles, choropleth, trends, drill-down, the
+"same planning, same assessment" view and the printable report for the on-site meeting.
+
+Every table on these pages is also an XLSX/CSV download (``?export=xlsx&table=...``),
+built from the same rows the page shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.http import Http404
+from django.utils.translation import gettext as _
+from django.views.generic import TemplateView
+
+from anshun.dashboard import collect_tiles
+from anshun.exports import table_response
+from anshun.views import ScopedPageMixin
+from grids.selectors import regions_visible_to
+from surveys import selectors
+from surveys.models import EconomicIndicator, Metric
+
+
+@dataclass
+class Table:
+    key: str
+    title: str
+    headers: list[str]
+    rows: list[list]
+
+
+def _rate_cells(metric) -> list:
+    if metric is None or metric.rate is None:
+        return [None, None, None, metric.denominator if metric else None]
+    return [round(metric.rate, 2), round(metric.ci_low, 2), round(metric.ci_high, 2), metric.denominator]
+
+
+def _rate_headers() -> list[str]:
+    headers = []
+    for _key, label in Metric.choices:
+        headers += [f"{label} (%)", _("95% CI low"), _("95% CI high"), _("n")]
+    return headers
+
+
+def places_table(places, title: str) -> Table:
+    return Table(
+        "places",
+        title,
+        [_("Code"), _("Place"), *_rate_headers()],
+        [
+            [p.code, p.name, *[c for key, _l in Metric.choices for c in _rate_cells(p.rates.get(key))]]
+            for p in places
+        ],
+    )
+
+
+def trend_table(points) -> Table:
+    return Table(
+        "trend",
+        _("Trend over waves and months"),
+        [_("Wave or month"), *_rate_headers()],
+        [
+            [p["label"], *[c for key, _l in Metric.choices for c in _rate_cells(p["rates"].get(key))]]
+            for p in points
+        ],
+    )
+
+
+def assessment_table(rows) -> Table:
+    kinds = EconomicIndicator.Kind.choices
+    return Table(
+        "assessment",
+        _("Same planning, same assessment"),
+        [_("Code"), _("Place"), *_rate_headers(), *[f"{label} (%)" for _k, label in kinds]],
+        [
+            [
+                row["region"].code,
+                row["region"].name,
+                *[c for key, _l in Metric.choices for c in _rate_cells(row["rates"].get(key))],
+                *[row["indicators"].get(kind) for kind, _l in kinds],
+            ]
+            for row in rows
+        ],
+    )
+
+
+class ExportMixin:
+    """``?export=xlsx|csv&table=<key>`` answers the named table as a spreadsheet."""
+
+    def get(self, request, *args, **kwargs):
+        export = request.GET.get("export")
+        if export not in ("xlsx", "csv"):
+            return super().get(request, *args, **kwargs)
+        context = self.get_context_data(**kwargs)
+        tables = {t.key: t for t in context["tables"]}
+        table = tables.get(request.GET.get("table") or next(iter(tables), ""))
+        if table is None:
+            raise Http404
+        filename = f"{context.get('file_stem', 'anshun')}-{table.key}"
+        return table_response(export_format=export, filename=filename, headers=table.headers, rows=table.rows)
+
+
+class DashboardContextMixin(ScopedPageMixin):
+    capability = "dashboard.view"
+    selector = staticmethod(regions_visible_to)
+
+    def dashboard_context(self) -> dict:
+        self.get_queryset()  # the viewer's regions: proves the page reads through a scoped selector
+        user = self.request.user
+        region = selectors.dashboard_region(actor=user, code=self.request.GET.get("region"))
+        waves = selectors.waves_with_figures()
+        wave_code = self.request.GET.get("wave")
+        wave = next((w for w in waves if w.code == wave_code), waves[-1] if waves else None)
+        places = selectors.child_figures(actor=user, region=region, wave=wave)
+        points = selectors.trend(actor=user, region=region)
+        return {
+            "region": region,
+            "crumbs": selectors.breadcrumb(actor=user, region=region),
+            "waves": waves,
+            "wave": wave,
+            "places": places,
+            "points": points,
+            "tiles": collect_tiles(actor=user, region=region),
+            "tables": [
+                places_table(places, _("Places in %(region)s") % {"region": region.name}),
+                trend_table(points),
+            ],
+            "file_stem": f"anshun-{region.code}-{wave.code if wave else 'none'}",
+        }
+
+
+class DashboardView(ExportMixin, DashboardContextMixin, TemplateView):
+    template_name = "surveys/dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(self.dashboard_context())
+        metric = self.request.GET.get("metric")
+        metric = metric if metric in Metric.values else Metric.SECURITY_SENSE
+        context["metric"] = metric
+        context["metrics"] = Metric.choices
+        context["map_config"] = {
+            "region": context["region"].code,
+            "level": context["region"].level,
+            "metric": metric,
+            "values": {
+                p.code: round(p.rates[metric].rate, 2)
+                for p in context["places"]
+                if metric in p.rates and p.rates[metric].rate is not None
+            },
+            "tileUrl": settings.MAP_TILE_URL,
+            "tileAttribution": settings.MAP_TILE_ATTRIBUTION,
+            "center": settings.LEAFLET_CONFIG["DEFAULT_CENTER"],
+            "zoom": settings.LEAFLET_CONFIG["DEFAULT_ZOOM"],
+        }
+        context["chart_config"] = {
+            "labels": [p["label"] for p in context["points"]],
+            "series": [
+                {
+                    "label": str(label),
+                    "data": [
+                        round(p["rates"][key].rate, 2) if key in p["rates"] and p["rates"][key].rate else None
+                        for p in context["points"]
+                    ],
+                }
+                for key, label in Metric.choices
+            ],
+        }
+        return context
+
+
+class ReportView(DashboardContextMixin, TemplateView):
+    """A printable page for the twice-yearly on-site meeting (browser print → PDF or paper)."""
+
+    template_name = "surveys/report.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(self.dashboard_context())
+        year = context["wave"].year if context["wave"] else None
+        if year:
+            context["tables"].append(
+                assessment_table(selectors.assessment_rows(actor=self.request.user, year=year))
+            )
+        return context
+
+
+class AssessmentView(ExportMixin, ScopedPageMixin, TemplateView):
+    """Each county's safety figures beside its published economic indicators (同安排、同部署、同考核)."""
+
+    template_name = "surveys/assessment.html"
+    capability = "dashboard.view"
+    selector = staticmethod(regions_visible_to)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        self.get_queryset()
+        years = selectors.indicator_years()
+        try:
+            year = int(self.request.GET.get("year") or (years[-1] if years else 0))
+        except ValueError as exc:
+            raise Http404 from exc
+        rows = selectors.assessment_rows(actor=self.request.user, year=year)
+        context.update(
+            {
+                "year": year,
+                "years": years,
+                "rows": rows,
+                "kinds": EconomicIndicator.Kind.choices,
+                "metrics": Metric.choices,
+                "tables": [assessment_table(rows)],
+                "file_stem": f"anshun-assessment-{year}",
+            }
+        )
+        return context
