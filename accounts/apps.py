@@ -5,3 +5,18 @@ from django.utils.translation import gettext_lazy as _
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = _("Accounts and roles")
+
+    def ready(self) -> None:
+        """Give the anonymous user the same small interface as ``User`` (a null object):
+        it can do nothing and has no jurisdiction, so selectors and permission checks
+        need no special case for it (schema generation and anonymous requests call them)."""
+        from django.contrib.auth.models import AnonymousUser
+
+        AnonymousUser.can = lambda self, capability: False
+        AnonymousUser.is_platform_admin = False
+        AnonymousUser.role = ""
+        AnonymousUser.region = None
+        AnonymousUser.region_id = None
+        AnonymousUser.grid_office = None
+        AnonymousUser.grid_office_id = None
+        AnonymousUser.special_project = ""

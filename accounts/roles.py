@@ -58,17 +58,104 @@ ROLE_JURISDICTION = {
 # Capabilities per role. Feature apps add their own capability names here, so that
 # the whole permission picture stays in one table.
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
-    Role.GRID_WORKER: frozenset({"map.view", "incident.report"}),
-    Role.GRID_OFFICE_HEAD: frozenset({"incident.report", "incident.verify", "map.view", "mediation.refer", "surveys.view"}),
-    Role.TOWNSHIP_OFFICIAL: frozenset({"dashboard.view", "map.view", "mediation.refer", "mediation.view", "special_groups.dashboard", "surveys.view"}),
-    Role.COUNTY_OFFICIAL: frozenset({"dashboard.view", "map.view", "mediation.view", "special_groups.dashboard", "surveys.view"}),
-    Role.CITY_OFFICIAL: frozenset({"dashboard.view", "map.view", "mediation.view", "special_groups.dashboard", "surveys.import", "surveys.view"}),
-    Role.DISPATCHER: frozenset({"incident.dispatch", "incident.verify", "map.view", "mediation.refer"}),
-    Role.MEDIATOR: frozenset({"map.view", "mediation.handle", "mediation.refer", "mediation.view"}),
-    Role.LAWYER: frozenset({"legal.roster", "legal.serve", "map.view"}),
-    Role.CASE_OFFICER: frozenset({"map.view", "special_groups.dashboard", "special_groups.export", "special_groups.handle"}),
-    Role.AUDITOR: frozenset({"audit.view", "map.view", "mediation.view", "special_groups.dashboard", "surveys.view"}),
-    Role.ADMIN: frozenset({"audit.view", "dashboard.view", "grids.import", "incident.dispatch", "legal.roster", "legal.serve", "map.view", "mediation.handle", "mediation.refer", "mediation.view", "surveys.import", "surveys.view"}),
+    Role.GRID_WORKER: frozenset(
+        {
+            "incident.report",
+            "map.view",
+        }
+    ),
+    Role.GRID_OFFICE_HEAD: frozenset(
+        {
+            "incident.report",
+            "incident.verify",
+            "map.view",
+            "mediation.refer",
+            "surveys.view",
+        }
+    ),
+    Role.TOWNSHIP_OFFICIAL: frozenset(
+        {
+            "dashboard.view",
+            "map.view",
+            "mediation.refer",
+            "mediation.view",
+            "special_groups.dashboard",
+            "surveys.view",
+        }
+    ),
+    Role.COUNTY_OFFICIAL: frozenset(
+        {
+            "dashboard.view",
+            "map.view",
+            "mediation.view",
+            "special_groups.dashboard",
+            "surveys.view",
+        }
+    ),
+    Role.CITY_OFFICIAL: frozenset(
+        {
+            "dashboard.view",
+            "map.view",
+            "mediation.view",
+            "special_groups.dashboard",
+            "surveys.import",
+            "surveys.view",
+        }
+    ),
+    Role.DISPATCHER: frozenset(
+        {
+            "incident.dispatch",
+            "incident.verify",
+            "map.view",
+            "mediation.refer",
+        }
+    ),
+    Role.MEDIATOR: frozenset(
+        {
+            "map.view",
+            "mediation.handle",
+            "mediation.refer",
+            "mediation.view",
+        }
+    ),
+    Role.LAWYER: frozenset(
+        {
+            "legal.roster",
+            "legal.serve",
+            "map.view",
+        }
+    ),
+    Role.CASE_OFFICER: frozenset(
+        {
+            "map.view",
+            "special_groups.dashboard",
+            "special_groups.export",
+            "special_groups.handle",
+        }
+    ),
+    Role.AUDITOR: frozenset(
+        {
+            "audit.view",
+            "map.view",
+            "mediation.view",
+            "special_groups.dashboard",
+            "surveys.view",
+        }
+    ),
+    Role.ADMIN: frozenset(
+        {
+            "audit.view",
+            "dashboard.view",
+            "grids.import",
+            "incident.dispatch",
+            "legal.roster",
+            "legal.serve",
+            "map.view",
+            "mediation.handle",
+            "mediation.refer",
+            "mediation.view",
+            "surveys.import",
+            "surveys.view",
         }
     ),
 }
