@@ -71,6 +71,20 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset({"map.view", "dashboard.view", "grids.import", "audit.view", "incident.dispatch"}),
 }
 
+# Safe cells and "1+4" prevention (safety_cells app): who reads the registry and coverage,
+# who keeps the registry, evaluations and meetings, who logs patrols.
+for _role, _capabilities in {
+    Role.GRID_WORKER: {"safety.view", "patrol.log"},
+    Role.GRID_OFFICE_HEAD: {"safety.view", "patrol.log"},
+    Role.TOWNSHIP_OFFICIAL: {"safety.view", "safety.manage", "patrol.log"},
+    Role.COUNTY_OFFICIAL: {"safety.view", "safety.manage"},
+    Role.CITY_OFFICIAL: {"safety.view", "safety.manage"},
+    Role.DISPATCHER: {"safety.view"},
+    Role.AUDITOR: {"safety.view"},
+    Role.ADMIN: {"safety.view", "safety.manage", "patrol.log"},
+}.items():
+    ROLE_CAPABILITIES[_role] = ROLE_CAPABILITIES[_role] | _capabilities
+
 
 def role_can(role: str, capability: str) -> bool:
     return capability in ROLE_CAPABILITIES.get(role, frozenset())

@@ -1,0 +1,36 @@
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from accounts.roles import Role
+from grids.models import Grid
+from incidents.models import Duty, Incident, IncidentCategory
+from safety_cells.demo import load_demo
+from tests.factories import user_for_role
+
+
+@pytest.fixture
+def safety_demo(db):
+    """The app's demo records (named cells, units, patrols, cameras, devices), rolled back after the test."""
+    admin = user_for_role(Role.ADMIN, username="safety-demo-admin")
+    load_demo()
+    return admin
+
+
+@pytest.fixture
+def make_incident(db):
+    category, _ = IncidentCategory.objects.get_or_create(
+        code="test-public-order", defaults={"name": "治安隐患", "duty": Duty.PUBLIC_ORDER}
+    )
+
+    def make(*, grid: Grid, location=None, days_ago: float = 1) -> Incident:
+        return Incident.objects.create(
+            category=category,
+            description="test",
+            grid=grid,
+            location=location if location is not None else grid.geometry.point_on_surface,
+            reported_at=timezone.now() - datetime.timedelta(days=days_ago),
+        )
+
+    return make
