@@ -49,7 +49,15 @@ CRITERIA = {
     "hospital": ["医疗纠纷调解机制", "警务室设置"],
     "scenic_area": ["旅游纠纷调解", "游客安全保障"],
 }
-EXTRA_TYPES = {"hospital": "平安医院", "scenic_area": "平安景区"}
+# The article's four types (also seeded by migration 0002) and two the city added later.
+TYPES = {
+    "family": "平安家庭",
+    "village": "平安村居",
+    "campus": "平安校园",
+    "estate": "平安小区",
+    "hospital": "平安医院",
+    "scenic_area": "平安景区",
+}
 
 ZONE_TOWNSHIP = ("520471001", "开发区直管片区")
 ZONE_COMMUNITY = ("520471001001", "星光社区")
@@ -113,7 +121,7 @@ def ensure_zone_places() -> Region:
 
 def ensure_cell_types() -> dict[str, CellType]:
     types = {t.code: t for t in CellType.objects.all()}
-    for code, name in EXTRA_TYPES.items():
+    for code, name in TYPES.items():
         if code not in types:
             types[code] = CellType.objects.create(code=code, name=name)
     for code, names in CRITERIA.items():

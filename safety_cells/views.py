@@ -56,7 +56,7 @@ class SafetyCellRegistryView(ScopedPageMixin, ListView):
                 export_format=export,
                 filename="safety-cells",
                 headers=[
-                    _("Name"),
+                    _("Safe cell"),
                     _("Type"),
                     _("Region code"),
                     _("Region"),
@@ -264,7 +264,11 @@ class CoverageView(ScopedPageMixin, TemplateView):
         gaps = list(selectors.grid_patrol_gaps(actor=user, days=days)[:200])
         context["gaps"] = gaps
         context["devices"] = selectors.devices_by_village(actor=user)[:200]
-        cameras = selectors.cameras_visible_to(actor=user).only("code", "status", "location")[:20000]
+        cameras = (
+            selectors.cameras_visible_to(actor=user)
+            .select_related(None)
+            .only("code", "status", "location")[:20000]
+        )
         context["map_data"] = {
             **_map_config(),
             "cameras": [[round(c.location.y, 6), round(c.location.x, 6), c.status] for c in cameras],

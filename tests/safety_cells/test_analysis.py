@@ -59,13 +59,17 @@ def test_coverage_changes_when_a_team_is_disbanded_and_is_scoped(safety_demo):
 def test_villages_with_an_idle_patrol_team(safety_demo):
     official = user_for_role(Role.COUNTY_OFFICIAL)
     since = timezone.now() - datetime.timedelta(days=3)
-    idle = set(selectors.villages_with_idle_patrol_team(actor=official, days=3).values_list("code", flat=True))
+    idle = set(
+        selectors.villages_with_idle_patrol_team(actor=official, days=3).values_list("code", flat=True)
+    )
     expected = {
         unit.region.code
         for unit in PreventionUnit.objects.filter(
             kind="patrol_team", is_active=True, region__level="village", region__code__startswith="520402"
         ).select_related("region")
-        if not PatrolLog.objects.filter(unit__region=unit.region, unit__kind="patrol_team", ended_at__gte=since).exists()
+        if not PatrolLog.objects.filter(
+            unit__region=unit.region, unit__kind="patrol_team", ended_at__gte=since
+        ).exists()
     }
     assert idle == expected and idle
 
@@ -108,7 +112,9 @@ def test_cameras_within_radius_match_a_haversine_check(safety_demo):
             location=Point(centre.x + metres * metre_in_lon, centre.y, srid=4326),
             village=grid.village,
         )
-    found = set(selectors.cameras_near(actor=official, point=centre, metres=300).values_list("code", flat=True))
+    found = set(
+        selectors.cameras_near(actor=official, point=centre, metres=300).values_list("code", flat=True)
+    )
     expected = {c.code for c in Camera.objects.all() if _metres(centre, c.location) <= 300}
     assert "NEAR-290" in found and "FAR-310" not in found
     assert found == expected
@@ -132,7 +138,9 @@ def test_camera_query_uses_the_spatial_index(safety_demo):
 
 def test_camera_coverage_per_grid_counts_online_cameras(safety_demo):
     official = user_for_role(Role.TOWNSHIP_OFFICIAL)
-    rows = {g.code: (g.camera_count, g.cameras_online) for g in selectors.camera_coverage_by_grid(actor=official)}
+    rows = {
+        g.code: (g.camera_count, g.cameras_online) for g in selectors.camera_coverage_by_grid(actor=official)
+    }
     assert rows and all(code.startswith("520402005") for code in rows)
     for code, (total, online) in list(rows.items())[:10]:
         cameras = Camera.objects.filter(grid__code=code)
@@ -149,7 +157,9 @@ def test_devices_per_community_add_up_every_batch(safety_demo):
     DeviceDistribution.objects.create(village=community, device="fishing_alarm", quantity=7)
     rows = {r["village__code"]: r for r in selectors.devices_by_village(actor=official)}
     alarms = sum(
-        DeviceDistribution.objects.filter(village=community, device="fishing_alarm").values_list("quantity", flat=True)
+        DeviceDistribution.objects.filter(village=community, device="fishing_alarm").values_list(
+            "quantity", flat=True
+        )
     )
     assert rows[community.code]["fishing_alarms"] == alarms
     assert all(code.startswith("520402005") for code in rows)
@@ -169,7 +179,10 @@ def test_dashboard_tiles_are_computed_in_scope(safety_demo):
     city = user_for_role(Role.CITY_OFFICIAL)
     tiles = {t.key: t for t in selectors.dashboard_tiles(actor=city, region=None)}
     assert tiles["safety_cells.demonstration_sites"].value == 5
-    assert tiles["safety_cells.joint_defence_coverage"].value == selectors.joint_defence_coverage(actor=city).rate
+    assert (
+        tiles["safety_cells.joint_defence_coverage"].value
+        == selectors.joint_defence_coverage(actor=city).rate
+    )
     assert tiles["safety_cells.cameras_online"].value == Camera.objects.filter(status="online").count()
     ziyun = Region.objects.get(code="520425")
     tiles = {t.key: t for t in selectors.dashboard_tiles(actor=city, region=ziyun)}

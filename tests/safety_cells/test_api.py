@@ -19,7 +19,10 @@ pytestmark = pytest.mark.django_db
 # endpoint basename -> (model queryset, path of the row's region)
 ENDPOINTS = {
     "safety-cell": (lambda: SafetyCell.objects.select_related("region"), lambda o: o.region.path),
-    "safety-evaluation": (lambda: Evaluation.objects.select_related("cell__region"), lambda o: o.cell.region.path),
+    "safety-evaluation": (
+        lambda: Evaluation.objects.select_related("cell__region"),
+        lambda o: o.cell.region.path,
+    ),
     "prevention-unit": (lambda: PreventionUnit.objects.select_related("region"), lambda o: o.region.path),
     "patrol-log": (lambda: PatrolLog.objects.select_related("unit__region"), lambda o: o.unit.region.path),
     "camera": (lambda: Camera.objects.select_related("village"), lambda o: o.village.path),
@@ -36,7 +39,11 @@ def _allowed(user, path: str, served: set[str]) -> bool:
 
 
 def _list_ids(api_client, basename) -> set[int]:
-    ids, url, params = set(), reverse(f"{basename}-list"), {"page_size": 5000 if basename == "camera" else 1000}
+    ids, url, params = (
+        set(),
+        reverse(f"{basename}-list"),
+        {"page_size": 5000 if basename == "camera" else 1000},
+    )
     while url:
         response = api_client.get(url, params)
         assert response.status_code == 200, response.content[:300]
@@ -52,11 +59,15 @@ def test_role_endpoint_matrix(api_client, safety_demo, role):
     user = user_for_role(role)
     # Evaluations inside and outside 西秀区 exist in the demo (东关, 塔山 vs 紫云, 平坝, zone).
     assert Evaluation.objects.count() == 5
-    Camera.objects.exclude(grid__code__endswith="001").delete()  # keep the matrix quick: ~1 camera per village
+    Camera.objects.exclude(
+        grid__code__endswith="001"
+    ).delete()  # keep the matrix quick: ~1 camera per village
     served = set()
     if user.grid_office_id:
         served = set(
-            Region.objects.filter(grids__office_id=user.grid_office_id).values_list("path", flat=True).distinct()
+            Region.objects.filter(grids__office_id=user.grid_office_id)
+            .values_list("path", flat=True)
+            .distinct()
         )
     api_client.force_authenticate(user)
     for basename, (objects, path_of) in ENDPOINTS.items():
@@ -197,7 +208,9 @@ def test_only_officials_register_cells_and_outside_locations_are_400(api_client,
         format="json",
     )
     assert bad.status_code == 400 and "location" in bad.json()
-    other_region = api_client.post(reverse("safety-cell-list"), {**payload, "region": "520425101"}, format="json")
+    other_region = api_client.post(
+        reverse("safety-cell-list"), {**payload, "region": "520425101"}, format="json"
+    )
     assert other_region.status_code == 400 and "region" in other_region.json()
     assert not SafetyCell.objects.filter(name="新平安小区").exists()
     ok = api_client.post(reverse("safety-cell-list"), payload, format="json")
@@ -210,12 +223,16 @@ def test_evaluation_api_scores_and_rejects_out_of_range(api_client, safety_demo)
     criteria = list(cell.cell_type.criteria.all())
     api_client.force_authenticate(user_for_role(Role.TOWNSHIP_OFFICIAL))
     scores = [{"criterion": c.pk, "score": c.max_score} for c in criteria]
-    ok = api_client.post(reverse("safety-evaluation-list"), {"cell": cell.pk, "scores": scores}, format="json")
+    ok = api_client.post(
+        reverse("safety-evaluation-list"), {"cell": cell.pk, "scores": scores}, format="json"
+    )
     assert ok.status_code == 201, ok.content
     assert ok.json()["total_score"] == ok.json()["max_total"] == sum(c.max_score for c in criteria)
     before = Evaluation.objects.count()
     scores[0]["score"] = criteria[0].max_score + 1
-    bad = api_client.post(reverse("safety-evaluation-list"), {"cell": cell.pk, "scores": scores}, format="json")
+    bad = api_client.post(
+        reverse("safety-evaluation-list"), {"cell": cell.pk, "scores": scores}, format="json"
+    )
     assert bad.status_code == 400 and "scores" in bad.json()
     assert Evaluation.objects.count() == before
     foreign = SafetyCell.objects.get(name="紫云自治县格凸河镇")

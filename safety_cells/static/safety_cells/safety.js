@@ -25,7 +25,9 @@ window.SafetyMaps = (function () {
       L.circleMarker(m.latlng, {
         radius: m.demo ? 9 : 6, color: m.demo ? "#b71c1c" : "#1565c0", weight: 2, fillOpacity: 0.7,
         className: "cell-marker",
-      }).bindPopup(`<a href="/safety/cells/${m.id}/">${escapeHtml(m.name)}</a><br>${escapeHtml(m.type || "")}`).addTo(map);
+      }).bindPopup(`<a href="/safety/cells/${m.id}/">${escapeHtml(m.name)}</a><br>${escapeHtml(m.type || "")}`)
+        .bindTooltip(escapeHtml(m.name), { permanent: markers.length <= 12, direction: "right" })
+        .addTo(map);
       points.push(m.latlng);
     }
     if (points.length > 1) map.fitBounds(points, { padding: [20, 20] });
