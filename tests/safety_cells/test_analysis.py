@@ -128,7 +128,8 @@ def test_camera_query_uses_the_spatial_index(safety_demo):
         cursor.execute("SET LOCAL enable_seqscan = off")  # a small table: make the planner show its choice
         plan = queryset.explain()
         cursor.execute(
-            "SELECT indexname FROM pg_indexes WHERE tablename = 'safety_cells_camera' AND indexdef LIKE '%%gist%%'"
+            "SELECT indexname FROM pg_indexes "
+            "WHERE tablename = 'safety_cells_camera' AND indexdef LIKE '%%gist%%'"
         )
         (index,) = cursor.fetchone()
     # The ST_DWithin on geography is sargable: the GiST index answers the bounding-box test.
