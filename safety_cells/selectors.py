@@ -9,7 +9,19 @@ from dataclasses import dataclass
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
-from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -161,6 +173,26 @@ def cameras_near(*, actor, point: Point, metres: float = DEFAULT_CAMERA_RADIUS_M
         .filter(location__dwithin=(point, D(m=metres)))
         .only("id", "code", "name", "phase", "status", "owner", "location")
         .order_by("code")
+    )
+
+
+def incidents_with_nearby_cameras(
+    *, actor, metres: float = DEFAULT_CAMERA_RADIUS_M, region: Region | None = None
+) -> QuerySet[Incident]:
+    """Incidents in scope, each with the number of Skynet cameras (in scope) within ``metres``:
+    where footage may exist, and which incidents no camera watches. One query; each incident
+    probes the cameras' GiST index."""
+    nearby = (
+        Camera.objects.visible_to(actor)
+        .filter(location__dwithin=(OuterRef("location"), D(m=metres)))
+        .order_by()
+        .annotate(n=Func(F("pk"), function="COUNT"))
+        .values("n")
+    )
+    incidents = Incident.objects.visible_to(actor).filter(location__isnull=False)
+    incidents = _within(incidents, "grid__village__path", region)
+    return incidents.annotate(cameras_nearby=Subquery(nearby, output_field=IntegerField())).order_by(
+        "-reported_at", "-id"
     )
 
 

@@ -211,3 +211,20 @@ def test_incident_panel_lists_nearby_cameras_in_scope(safety_demo, make_incident
     assert hook(actor=outsider, incident=incident)["context"]["cameras"] == []
     incident.location = None
     assert hook(actor=worker, incident=incident) is None
+
+
+def test_every_incident_counts_the_cameras_within_the_radius(safety_demo, make_incident):
+    official = user_for_role(Role.COUNTY_OFFICIAL)
+    grids = Grid.objects.filter(village__code__startswith="520402005").order_by("code")[:4]
+    incidents = [make_incident(grid=grid) for grid in grids]
+    far = make_incident(grid=Grid.objects.filter(village__code__startswith="520425").first())
+    Camera.objects.create(
+        code="AT-INCIDENT", phase=2, owner="test", location=incidents[0].location, village=grids[0].village
+    )
+    counted = {i.pk: i.cameras_nearby for i in selectors.incidents_with_nearby_cameras(actor=official)}
+    assert far.pk not in counted  # outside the county: not listed
+    cameras = list(Camera.objects.filter(village__path__startswith="5204/520402/"))
+    for incident in incidents:
+        expected = sum(1 for c in cameras if _metres(incident.location, c.location) <= 300)
+        assert counted[incident.pk] == expected
+    assert counted[incidents[0].pk] >= 1
