@@ -16,6 +16,7 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from anshun.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
 from grids.models import Region
+from incidents.models import Incident
 from safety_cells import selectors, services
 from safety_cells.models import Camera, CellType, Evaluation, PatrolLog, PreventionUnit, SafetyCell
 
@@ -295,6 +296,9 @@ class PatrolLogInputSerializer(serializers.Serializer):
     ended_at = serializers.DateTimeField()
     route = serializers.JSONField(help_text="GeoJSON LineString (longitude, latitude).")
     observations = serializers.CharField(required=False, allow_blank=True, default="")
+    incidents = serializers.ListField(
+        child=serializers.IntegerField(), required=False, default=list, help_text="Ids of incidents raised."
+    )
 
 
 @extend_schema_view(list=extend_schema(parameters=[WITHIN]))
@@ -312,6 +316,10 @@ class PatrolLogViewSet(WithinMixin, mixins.ListModelMixin, mixins.RetrieveModelM
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         values["unit"] = _in_scope(selectors.patrol_units_for(actor=request.user), "unit", values["unit"])
+        wanted = set(values["incidents"])
+        values["incidents"] = list(Incident.objects.visible_to(request.user).filter(pk__in=wanted))
+        if len(values["incidents"]) != len(wanted):
+            raise serializers.ValidationError({"incidents": ["Not found in your jurisdiction."]})
         log = services.patrol_log(logged_by=request.user, **values)
         return Response(self.get_serializer(self.get_queryset().get(pk=log.pk)).data, status=201)
 

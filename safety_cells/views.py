@@ -10,8 +10,9 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import DetailView, FormView, ListView, TemplateView
@@ -19,7 +20,7 @@ from django.views.generic import DetailView, FormView, ListView, TemplateView
 from anshun.exports import table_response
 from anshun.views import ScopedPageMixin
 from safety_cells import selectors, services
-from safety_cells.models import CellType
+from safety_cells.models import CellType, SafetyCell
 
 EXPORT_FORMATS = ("xlsx", "csv")
 
@@ -100,6 +101,7 @@ class SafetyCellRegistryView(ScopedPageMixin, ListView):
         ]
         context["map_config"] = _map_config()
         context["query"] = self.request.GET.urlencode()
+        context["meetings"] = selectors.meetings_visible_to(actor=self.request.user)[:8]
         return context
 
 
@@ -119,6 +121,71 @@ class SafetyCellDetailView(ScopedPageMixin, DetailView):
         ]
         context["map_config"] = _map_config()
         return context
+
+
+class EvaluationForm(forms.Form):
+    """One score field per criterion of the cell's type; the service checks them again."""
+
+    evaluated_on = forms.DateField(
+        label=gettext_lazy("Evaluated on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    notes = forms.CharField(
+        label=gettext_lazy("Notes"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    photo = forms.FileField(label=gettext_lazy("Evidence photo"), required=False)
+
+    def __init__(self, *args, criteria=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.criteria = list(criteria)
+        for criterion in self.criteria:
+            self.fields[f"score_{criterion.pk}"] = forms.IntegerField(
+                label=f"{criterion.name} (0–{criterion.max_score})",
+                widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+            )
+
+    def scores(self) -> dict[int, int]:
+        return {c.pk: self.cleaned_data[f"score_{c.pk}"] for c in self.criteria}
+
+
+class EvaluationCreateView(ScopedPageMixin, FormView):
+    """Score a safe cell against its checklist, with an evidence photo."""
+
+    template_name = "safety_cells/evaluation_form.html"
+    capability = "safety.manage"
+    selector = staticmethod(selectors.safety_cells_visible_to)
+    form_class = EvaluationForm
+
+    @cached_property
+    def cell(self) -> SafetyCell:
+        return get_object_or_404(self.get_queryset().select_related("cell_type"), pk=self.kwargs["pk"])
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "criteria": self.cell.cell_type.criteria.all()}
+
+    def get_initial(self):
+        return {"evaluated_on": timezone.localdate()}
+
+    def form_valid(self, form):
+        photo = form.cleaned_data["photo"]
+        try:
+            services.evaluation_record(
+                cell=self.cell,
+                evaluator=self.request.user,
+                scores=form.scores(),
+                evaluated_on=form.cleaned_data["evaluated_on"],
+                notes=form.cleaned_data["notes"],
+                photos=[photo] if photo else [],
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error("photo" if field == "photos" else None, error)
+            return self.form_invalid(form)
+        messages.success(self.request, _("Evaluation saved."))
+        return redirect("safety_cells:cell", pk=self.cell.pk)
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "cell": self.cell}
 
 
 class PatrolLogForm(forms.Form):
@@ -242,6 +309,14 @@ class CoverageView(ScopedPageMixin, TemplateView):
         return super().get(request, *args, **kwargs)
 
     def _export(self, export_format: str):
+        if self.request.GET.get("table") == "grids":
+            grids = selectors.camera_coverage_by_grid(actor=self.request.user).defer("geometry")
+            return table_response(
+                export_format=export_format,
+                filename="camera-coverage-by-grid",
+                headers=[_("Grid code"), _("Grid"), _("Skynet cameras"), _("Online")],
+                rows=([g.code, g.name, g.camera_count, g.cameras_online] for g in grids),
+            )
         rows = selectors.joint_defence_by_township(actor=self.request.user)
         return table_response(
             export_format=export_format,

@@ -240,3 +240,24 @@ def test_evaluation_api_scores_and_rejects_out_of_range(api_client, safety_demo)
         reverse("safety-evaluation-list"), {"cell": foreign.pk, "scores": scores}, format="json"
     )
     assert response.status_code == 400 and "cell" in response.json()
+
+
+def test_a_patrol_records_the_incidents_it_raised_in_scope_only(api_client, safety_demo, make_incident):
+    worker = user_for_role(Role.GRID_WORKER)
+    grid = Grid.objects.filter(office=worker.grid_office).first()
+    team = PreventionUnit.objects.get(region=grid.village, kind="patrol_team")
+    own = make_incident(grid=grid)
+    foreign = make_incident(grid=Grid.objects.filter(village__code__startswith="520425").first())
+    api_client.force_authenticate(worker)
+    payload = {
+        "unit": team.pk,
+        "started_at": "2021-01-01T10:00:00+08:00",
+        "ended_at": "2021-01-01T12:00:00+08:00",
+        "route": _route(grid.village),
+        "incidents": [own.pk, foreign.pk],
+    }
+    refused = api_client.post(reverse("patrol-log-list"), payload, format="json")
+    assert refused.status_code == 400 and "incidents" in refused.json()
+    created = api_client.post(reverse("patrol-log-list"), {**payload, "incidents": [own.pk]}, format="json")
+    assert created.status_code == 201 and created.json()["properties"]["incident_count"] == 1
+    assert list(PatrolLog.objects.get(pk=created.json()["id"]).incidents.all()) == [own]

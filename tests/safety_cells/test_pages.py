@@ -133,3 +133,48 @@ def test_patrol_list_is_scoped_and_exports(client, safety_demo):
     rows = list(load_workbook(io.BytesIO(export.content)).active.values)
     expected = PatrolLog.objects.filter(unit__region__path__startswith="5204/520402/520402005/").count()
     assert len(rows) == 1 + expected
+
+
+def test_official_evaluates_a_cell_with_a_photo(client, safety_demo, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    cell = SafetyCell.objects.get(name="家运天城平安智慧小区")
+    criteria = list(cell.cell_type.criteria.all())
+    client.force_login(user_for_role(Role.GRID_WORKER))
+    assert client.get(reverse("safety_cells:evaluate", args=[cell.pk])).status_code == 403
+    client.force_login(user_for_role(Role.TOWNSHIP_OFFICIAL))
+    foreign = SafetyCell.objects.get(name="紫云自治县格凸河镇")
+    assert client.get(reverse("safety_cells:evaluate", args=[foreign.pk])).status_code == 404
+    data = {"evaluated_on": "2026-11-01", "notes": "复核"}
+    data |= {f"score_{c.pk}": c.max_score + 1 for c in criteria}  # out of range
+    before = cell.evaluations.count()
+    response = client.post(reverse("safety_cells:evaluate", args=[cell.pk]), data)
+    assert response.status_code == 200 and response.context["form"].non_field_errors()
+    assert cell.evaluations.count() == before
+    data |= {f"score_{c.pk}": c.max_score - 1 for c in criteria}
+    data["photo"] = SimpleUploadedFile("door.jpg", b"\xff\xd8\xff", content_type="image/jpeg")
+    response = client.post(reverse("safety_cells:evaluate", args=[cell.pk]), data)
+    assert response.status_code == 302
+    evaluation = cell.evaluations.order_by("-id").first()
+    assert evaluation.total_score == sum(c.max_score - 1 for c in criteria)
+    assert (tmp_path / evaluation.photos.get().image.name).exists()
+    page = client.get(reverse("safety_cells:cell", args=[cell.pk]))
+    assert str(evaluation.total_score) in page.content.decode()
+
+
+def test_registry_shows_the_on_site_meetings(client, safety_demo):
+    client.force_login(user_for_role(Role.CITY_OFFICIAL))
+    page = client.get(reverse("safety_cells:registry"))
+    assert len(page.context["meetings"]) == 4  # twice a year, 2016 and 2017
+    assert "2017年第2次平安细胞工程现场会" in page.content.decode()
+
+
+def test_camera_coverage_per_grid_export(client, safety_demo):
+    client.force_login(user_for_role(Role.TOWNSHIP_OFFICIAL))
+    export = client.get(reverse("safety_cells:coverage"), {"export": "xlsx", "table": "grids"})
+    rows = list(load_workbook(io.BytesIO(export.content)).active.values)[1:]
+    assert len(rows) == Grid.objects.filter(village__code__startswith="520402005").count()
+    code, _name, total, online = rows[0]
+    assert total == Camera.objects.filter(grid__code=code).count()
+    assert online == Camera.objects.filter(grid__code=code, status="online").count()
