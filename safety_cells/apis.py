@@ -7,7 +7,7 @@ from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
-from rest_framework import mixins, serializers, status
+from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework_gis.fields import GeometryField
@@ -47,6 +47,20 @@ def _in_scope(queryset, field: str, value):
 class WithinMixin:
     def selector_arguments(self) -> dict:
         return {"region": selectors.region_by_code(self.request.query_params.get("within"))}
+
+
+class CreateThroughServiceMixin:
+    """Create actions: check the capability, validate the input's shape, answer 201 with the
+    new row read back through the scoped selector (so the reply shows what the caller may see)."""
+
+    def validated_input(self, serializer_class, capability: str) -> dict:
+        _require(self.request.user, capability)
+        data = serializer_class(data=self.request.data)
+        data.is_valid(raise_exception=True)
+        return dict(data.validated_data)
+
+    def created(self, obj) -> Response:
+        return Response(self.get_serializer(self.get_queryset().get(pk=obj.pk)).data, status=201)
 
 
 # --- safe cells ---------------------------------------------------------------------------------
@@ -111,7 +125,13 @@ class SafetyCellInputSerializer(serializers.Serializer):
 
 
 @extend_schema_view(list=extend_schema(parameters=[WITHIN]))
-class SafetyCellViewSet(WithinMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):
+class SafetyCellViewSet(
+    WithinMixin,
+    CreateThroughServiceMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    ScopedModelViewSet,
+):
     """Safe cells as GeoJSON points with their latest evaluation score; officials register new ones."""
 
     selector = staticmethod(selectors.safety_cells_visible_to)
@@ -120,16 +140,11 @@ class SafetyCellViewSet(WithinMixin, mixins.ListModelMixin, mixins.RetrieveModel
 
     @extend_schema(request=SafetyCellInputSerializer, responses={201: SafetyCellOutputSerializer})
     def create(self, request):
-        _require(request.user, "safety.manage")
-        data = SafetyCellInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
+        fields = self.validated_input(SafetyCellInputSerializer, "safety.manage")
         fields["region"] = Region.objects.visible_to(request.user).filter(code=fields["region"]).first()
         if fields["region"] is None:
             raise serializers.ValidationError({"region": ["Not found in your jurisdiction."]})
-        cell = services.safety_cell_create(**fields)
-        cell = self.get_queryset().get(pk=cell.pk)
-        return Response(self.get_serializer(cell).data, status=status.HTTP_201_CREATED)
+        return self.created(services.safety_cell_create(**fields))
 
 
 class ScoreSerializer(serializers.Serializer):
@@ -179,7 +194,9 @@ class EvaluationInputSerializer(serializers.Serializer):
 @extend_schema_view(
     list=extend_schema(parameters=[OpenApiParameter("cell", OpenApiTypes.INT, description="Safe cell id.")])
 )
-class EvaluationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):
+class EvaluationViewSet(
+    CreateThroughServiceMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet
+):
     """Scored evaluations of safe cells against their type's checklist."""
 
     selector = staticmethod(selectors.evaluations_visible_to)
@@ -191,10 +208,7 @@ class EvaluationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
 
     @extend_schema(request=EvaluationInputSerializer, responses={201: EvaluationOutputSerializer})
     def create(self, request):
-        _require(request.user, "safety.manage")
-        data = EvaluationInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = self.validated_input(EvaluationInputSerializer, "safety.manage")
         cell = _in_scope(
             SafetyCell.objects.visible_to(request.user).select_related("cell_type"), "cell", values["cell"]
         )
@@ -206,7 +220,7 @@ class EvaluationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
             notes=values["notes"],
             photos=values["photos"],
         )
-        return Response(self.get_serializer(self.get_queryset().get(pk=evaluation.pk)).data, status=201)
+        return self.created(evaluation)
 
 
 # --- prevention ---------------------------------------------------------------------------------
@@ -302,7 +316,13 @@ class PatrolLogInputSerializer(serializers.Serializer):
 
 
 @extend_schema_view(list=extend_schema(parameters=[WITHIN]))
-class PatrolLogViewSet(WithinMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):
+class PatrolLogViewSet(
+    WithinMixin,
+    CreateThroughServiceMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    ScopedModelViewSet,
+):
     """Patrol logs with their routes (GeoJSON lines). Retrying with the same ``client_uuid`` is safe."""
 
     selector = staticmethod(selectors.patrol_logs_visible_to)
@@ -311,17 +331,13 @@ class PatrolLogViewSet(WithinMixin, mixins.ListModelMixin, mixins.RetrieveModelM
 
     @extend_schema(request=PatrolLogInputSerializer, responses={201: PatrolLogOutputSerializer})
     def create(self, request):
-        _require(request.user, "patrol.log")
-        data = PatrolLogInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        values = self.validated_input(PatrolLogInputSerializer, "patrol.log")
         values["unit"] = _in_scope(selectors.patrol_units_for(actor=request.user), "unit", values["unit"])
         wanted = set(values["incidents"])
         values["incidents"] = list(Incident.objects.visible_to(request.user).filter(pk__in=wanted))
         if len(values["incidents"]) != len(wanted):
             raise serializers.ValidationError({"incidents": ["Not found in your jurisdiction."]})
-        log = services.patrol_log(logged_by=request.user, **values)
-        return Response(self.get_serializer(self.get_queryset().get(pk=log.pk)).data, status=201)
+        return self.created(services.patrol_log(logged_by=request.user, **values))
 
 
 class CameraOutputSerializer(GeoFeatureModelSerializer):

@@ -88,35 +88,28 @@ def _square(centre: tuple[float, float], half: float) -> MultiPolygon:
     return MultiPolygon(Polygon(ring), srid=4326)
 
 
+def _platform_place(code: str, name: str, parent: Region, level: str, half_size: float) -> Region:
+    region, _ = Region.objects.get_or_create(
+        code=code,
+        defaults={
+            "name": name,
+            "level": level,
+            "kind": Region.Kind.MANAGEMENT_ZONE,
+            "parent": parent,
+            "path": f"{parent.path}{code}/",
+            "is_community": level == Region.Level.VILLAGE,
+            "boundary": _square(ZONE_CENTRE, half_size),
+            "boundary_is_demo": True,
+        },
+    )
+    return region
+
+
 def ensure_zone_places() -> Region:
     """The platform-coded township and community under the development zone (see module doc)."""
     zone = Region.objects.get(code="520471")
-    township, _ = Region.objects.get_or_create(
-        code=ZONE_TOWNSHIP[0],
-        defaults={
-            "name": ZONE_TOWNSHIP[1],
-            "level": Region.Level.TOWNSHIP,
-            "kind": Region.Kind.MANAGEMENT_ZONE,
-            "parent": zone,
-            "path": f"{zone.path}{ZONE_TOWNSHIP[0]}/",
-            "boundary": _square(ZONE_CENTRE, 0.02),
-            "boundary_is_demo": True,
-        },
-    )
-    community, _ = Region.objects.get_or_create(
-        code=ZONE_COMMUNITY[0],
-        defaults={
-            "name": ZONE_COMMUNITY[1],
-            "level": Region.Level.VILLAGE,
-            "kind": Region.Kind.MANAGEMENT_ZONE,
-            "parent": township,
-            "path": f"{township.path}{ZONE_COMMUNITY[0]}/",
-            "is_community": True,
-            "boundary": _square(ZONE_CENTRE, 0.006),
-            "boundary_is_demo": True,
-        },
-    )
-    return community
+    township = _platform_place(*ZONE_TOWNSHIP, zone, Region.Level.TOWNSHIP, 0.02)
+    return _platform_place(*ZONE_COMMUNITY, township, Region.Level.VILLAGE, 0.006)
 
 
 def ensure_cell_types() -> dict[str, CellType]:

@@ -1,6 +1,8 @@
 import datetime
+import importlib
 
 import pytest
+from django.apps import apps as django_apps
 from django.utils import timezone
 
 from accounts.roles import Role
@@ -8,6 +10,15 @@ from grids.models import Grid
 from incidents.models import Duty, Incident, IncidentCategory
 from safety_cells.demo import load_demo
 from tests.factories import user_for_role
+
+SEED_MIGRATION = importlib.import_module("safety_cells.migrations.0002_types_evaluations_prevention")
+
+
+@pytest.fixture(autouse=True)
+def article_cell_types(db):
+    """The four types the data migration seeds. A transactional test's flush removes them from a
+    reused test database, so put them back the way the migration does."""
+    SEED_MIGRATION.seed_cell_types(django_apps, None)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ import datetime
 import uuid
 
 import pytest
+from django.apps import apps as django_apps
 from django.contrib.gis.geos import LineString, Point, Polygon
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -51,8 +52,12 @@ def cell(estate_type, dongguan):
     )
 
 
-def test_the_four_article_types_are_seeded_and_more_can_be_added():
-    assert set(CellType.objects.values_list("code", flat=True)) >= {"family", "village", "campus", "estate"}
+def test_the_migration_seeds_the_four_article_types_and_more_can_be_added():
+    from tests.safety_cells.conftest import SEED_MIGRATION
+
+    CellType.objects.all().delete()
+    SEED_MIGRATION.seed_cell_types(django_apps, None)
+    assert set(CellType.objects.values_list("code", flat=True)) == {"family", "village", "campus", "estate"}
     hospital = CellType.objects.create(code="hospital-test", name="平安医院")
     assert hospital.pk
 
