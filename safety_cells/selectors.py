@@ -4,9 +4,11 @@ officials use: joint-defence coverage, patrol gaps, cameras near a place, camera
 from __future__ import annotations
 
 import datetime
+import json
 from dataclasses import dataclass
 
-from django.contrib.gis.db.models.functions import Distance
+from django.contrib.gis.db.models import GeometryField
+from django.contrib.gis.db.models.functions import AsGeoJSON, Distance
 from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
 from django.db.models import (
@@ -21,6 +23,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    Value,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -245,6 +248,24 @@ def joint_defence_by_township(*, actor, region: Region | None = None) -> list[di
     return [
         {**row, "rate": round(100 * row["covered"] / row["villages"], 2) if row["villages"] else None}
         for row in rows
+    ]
+
+
+def township_coverage_map(*, actor, region: Region | None = None) -> list[dict]:
+    """Townships in scope as simplified GeoJSON outlines with their joint-defence coverage rate."""
+    rates = {row["parent__code"]: row for row in joint_defence_by_township(actor=actor, region=region)}
+    townships = _within(Region.objects.visible_to(actor).filter(level=Region.Level.TOWNSHIP), "path", region)
+    outlines = townships.filter(code__in=rates, boundary__isnull=False).annotate(
+        outline=AsGeoJSON(
+            Func(
+                "boundary", Value(0.002), function="ST_SimplifyPreserveTopology", output_field=GeometryField()
+            ),
+            precision=5,
+        )
+    )
+    return [
+        {"code": t.code, "name": t.name, "rate": rates[t.code]["rate"], "geometry": json.loads(t.outline)}
+        for t in outlines.only("code", "name").order_by("code")
     ]
 
 

@@ -349,6 +349,7 @@ class CoverageView(ScopedPageMixin, TemplateView):
         )
         context["map_data"] = {
             **_map_config(),
+            "townships": selectors.township_coverage_map(actor=user),
             "cameras": [[round(c.location.y, 6), round(c.location.x, 6), c.status] for c in cameras],
             "gaps": [
                 {

@@ -178,3 +178,21 @@ def test_camera_coverage_per_grid_export(client, safety_demo):
     code, _name, total, online = rows[0]
     assert total == Camera.objects.filter(grid__code=code).count()
     assert online == Camera.objects.filter(grid__code=code, status="online").count()
+
+
+def test_coverage_map_shades_each_township_in_scope(client, safety_demo):
+    client.force_login(user_for_role(Role.COUNTY_OFFICIAL))
+    page = client.get(reverse("safety_cells:coverage"))
+    townships = page.context["map_data"]["townships"]
+    by_code = {row["parent__code"]: row["rate"] for row in page.context["townships"]}
+    assert (
+        {t["code"] for t in townships}
+        == set(by_code)
+        == set(
+            Region.objects.filter(level="township", code__startswith="520402").values_list("code", flat=True)
+        )
+    )
+    assert all(
+        t["rate"] == by_code[t["code"]] and t["geometry"]["type"] in ("Polygon", "MultiPolygon")
+        for t in townships
+    )

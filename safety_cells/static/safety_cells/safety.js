@@ -38,6 +38,16 @@ window.SafetyMaps = (function () {
   function coverage(elementId) {
     const { map, config } = baseMap(elementId);
     const renderer = L.canvas();
+    // Townships shaded by joint-defence coverage: the paler, the more villages still lack a team.
+    const shade = (rate) => (rate === null ? "#9e9e9e" : rate >= 99 ? "#1b5e20" : rate >= 95 ? "#43a047" : rate >= 90 ? "#fbc02d" : "#e53935");
+    const townships = L.geoJSON(
+      { type: "FeatureCollection", features: config.townships.map((t) => ({ type: "Feature", geometry: t.geometry, properties: t })) },
+      {
+        style: (f) => ({ color: "#555", weight: 1, fillColor: shade(f.properties.rate), fillOpacity: 0.35, className: "township-coverage" }),
+        onEachFeature: (f, layer) => layer.bindTooltip(`${escapeHtml(f.properties.name)}: ${f.properties.rate ?? "–"}%`),
+      },
+    ).addTo(map);
+    if (config.townships.length) map.fitBounds(townships.getBounds());
     const colours = { online: "#2e7d32", offline: "#757575", building: "#ef6c00" };
     for (const [lat, lng, status] of config.cameras) {
       L.circleMarker([lat, lng], { renderer, radius: 2, color: colours[status], weight: 1 }).addTo(map);
@@ -46,7 +56,7 @@ window.SafetyMaps = (function () {
       { type: "FeatureCollection", features: config.gaps.map((g) => ({ type: "Feature", geometry: g.geometry, properties: g })) },
       { style: { color: "#b71c1c", weight: 1, fillOpacity: 0.35 }, onEachFeature: (f, layer) => layer.bindTooltip(`${escapeHtml(f.properties.name)}: ${f.properties.incidents}`) },
     ).addTo(map);
-    if (config.gaps.length) map.fitBounds(gaps.getBounds());
+    if (config.gaps.length && !config.townships.length) map.fitBounds(gaps.getBounds());
     document.body.dataset.mapReady = "1";
   }
 
