@@ -3,6 +3,7 @@
 import pytest
 
 from accounts.roles import Role
+from grids.models import Region
 from safety_cells.demo import NAMED_CELLS, load_demo
 from safety_cells.models import PatrolLog
 from tests.factories import user_for_role
@@ -63,4 +64,10 @@ def test_the_five_named_examples_on_the_map(demo_records, live_server, browser):
     for name, *_rest in NAMED_CELLS:
         assert name in table
     page.screenshot(path=str(live_server_artifact("safe-cells-map.png")))
+    # The coverage map: every township shaded by its computed joint-defence coverage.
+    page.goto(f"{live_server.url}/safety/coverage/")
+    page.wait_for_selector("body[data-map-ready='1']")
+    townships = Region.objects.filter(level="township", boundary__isnull=False).count()
+    assert page.locator("path.township-coverage").count() == townships
+    page.screenshot(path=str(live_server_artifact("coverage-map.png")))
     context.close()
