@@ -180,7 +180,11 @@ def cameras_near(*, actor, point: Point, metres: float = DEFAULT_CAMERA_RADIUS_M
 
 
 def incidents_with_nearby_cameras(
-    *, actor, metres: float = DEFAULT_CAMERA_RADIUS_M, region: Region | None = None
+    *,
+    actor,
+    metres: float = DEFAULT_CAMERA_RADIUS_M,
+    region: Region | None = None,
+    days: int | None = None,
 ) -> QuerySet[Incident]:
     """Incidents in scope, each with the number of Skynet cameras (in scope) within ``metres``:
     where footage may exist, and which incidents no camera watches. One query; each incident
@@ -194,6 +198,8 @@ def incidents_with_nearby_cameras(
     )
     incidents = Incident.objects.visible_to(actor).filter(location__isnull=False)
     incidents = _within(incidents, "grid__village__path", region)
+    if days is not None:
+        incidents = incidents.filter(reported_at__gte=timezone.now() - datetime.timedelta(days=days))
     return incidents.annotate(cameras_nearby=Subquery(nearby, output_field=IntegerField())).order_by(
         "-reported_at", "-id"
     )

@@ -342,6 +342,8 @@ class CoverageView(ScopedPageMixin, TemplateView):
         gaps = list(selectors.grid_patrol_gaps(actor=user, days=days)[:200])
         context["gaps"] = gaps
         context["devices"] = selectors.devices_by_village(actor=user)[:200]
+        unwatched = selectors.incidents_with_nearby_cameras(actor=user, days=days).filter(cameras_nearby=0)
+        context["unwatched"] = list(unwatched.select_related("category", "grid")[:50])
         cameras = (
             selectors.cameras_visible_to(actor=user)
             .select_related(None)

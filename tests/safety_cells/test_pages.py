@@ -196,3 +196,19 @@ def test_coverage_map_shades_each_township_in_scope(client, safety_demo):
         t["rate"] == by_code[t["code"]] and t["geometry"]["type"] in ("Polygon", "MultiPolygon")
         for t in townships
     )
+
+
+def test_coverage_page_lists_recent_incidents_no_camera_watches(client, safety_demo, make_incident):
+    grid = Grid.objects.filter(village__code__startswith="520402005").order_by("code").first()
+    watched = make_incident(grid=grid)
+    Camera.objects.create(
+        code="AT-WATCHED", phase=1, owner="t", location=watched.location, village=grid.village
+    )
+    Camera.objects.filter(grid__village__code__startswith="520402005").exclude(code="AT-WATCHED").delete()
+    unwatched = make_incident(
+        grid=Grid.objects.filter(village__code__startswith="520402005").order_by("code").last()
+    )
+    old = make_incident(grid=unwatched.grid, days_ago=40)
+    client.force_login(user_for_role(Role.TOWNSHIP_OFFICIAL))
+    listed = {i.pk for i in client.get(reverse("safety_cells:coverage"), {"days": 7}).context["unwatched"]}
+    assert unwatched.pk in listed and watched.pk not in listed and old.pk not in listed
