@@ -62,6 +62,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
         {
             "incident.report",
             "map.view",
+            "patrol.log",
+            "safety.view",
         }
     ),
     Role.GRID_OFFICE_HEAD: frozenset(
@@ -70,6 +72,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "incident.verify",
             "map.view",
             "mediation.refer",
+            "patrol.log",
+            "safety.view",
             "surveys.view",
         }
     ),
@@ -79,6 +83,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "map.view",
             "mediation.refer",
             "mediation.view",
+            "patrol.log",
+            "safety.manage",
+            "safety.view",
             "special_groups.dashboard",
             "surveys.view",
         }
@@ -88,6 +95,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "dashboard.view",
             "map.view",
             "mediation.view",
+            "safety.manage",
+            "safety.view",
             "special_groups.dashboard",
             "surveys.view",
         }
@@ -97,6 +106,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "dashboard.view",
             "map.view",
             "mediation.view",
+            "safety.manage",
+            "safety.view",
             "special_groups.dashboard",
             "surveys.import",
             "surveys.view",
@@ -108,6 +119,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "incident.verify",
             "map.view",
             "mediation.refer",
+            "safety.view",
         }
     ),
     Role.MEDIATOR: frozenset(
@@ -138,6 +150,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "audit.view",
             "map.view",
             "mediation.view",
+            "safety.view",
             "special_groups.dashboard",
             "surveys.view",
         }
@@ -154,6 +167,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "mediation.handle",
             "mediation.refer",
             "mediation.view",
+            "patrol.log",
+            "safety.manage",
+            "safety.view",
             "surveys.import",
             "surveys.view",
         }

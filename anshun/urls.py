@@ -21,6 +21,7 @@ urlpatterns = [
     path("special-groups/", include("special_groups.urls")),
     path("mediation/", include("mediation.urls")),
     path("dashboard/", include("surveys.urls")),
+    path("safety/", include("safety_cells.urls")),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

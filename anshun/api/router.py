@@ -4,6 +4,13 @@ from rest_framework.routers import DefaultRouter
 
 from grids.apis import GridOfficeViewSet, GridViewSet, RegionViewSet
 from mediation import apis as mediation_apis
+from safety_cells.apis import (
+    CameraViewSet,
+    EvaluationViewSet,
+    PatrolLogViewSet,
+    PreventionUnitViewSet,
+    SafetyCellViewSet,
+)
 from special_groups.apis import AccessRecordViewSet, CaseTaskViewSet, EnrollmentViewSet, MetricsViewSet
 from surveys.apis import SurveyMetricViewSet, SurveyResponseViewSet
 
@@ -27,3 +34,9 @@ router.register("legal/aid", mediation_apis.LegalAidViewSet, basename="legal-aid
 router.register("legal/roster", mediation_apis.DutyShiftViewSet, basename="legal-roster")
 router.register("survey-metrics", SurveyMetricViewSet, basename="survey-metric")
 router.register("survey-responses", SurveyResponseViewSet, basename="survey-response")
+
+router.register("safety-cells", SafetyCellViewSet, basename="safety-cell")
+router.register("safety-evaluations", EvaluationViewSet, basename="safety-evaluation")
+router.register("prevention-units", PreventionUnitViewSet, basename="prevention-unit")
+router.register("patrol-logs", PatrolLogViewSet, basename="patrol-log")
+router.register("cameras", CameraViewSet, basename="camera")

@@ -33,7 +33,8 @@ def _figures() -> tuple[int, int, int]:
 def _waiting_on_a_lock() -> int:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
         )
         return cursor.fetchone()[0]
 

@@ -1,0 +1,398 @@
+"""REST endpoints for safe cells and "1+4" prevention. Thin: input serializers check shape,
+services validate and write, selectors read (always scoped to the caller)."""
+
+from __future__ import annotations
+
+from django.contrib.gis.geos import Point
+from django.core.exceptions import PermissionDenied
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
+from rest_framework import mixins, serializers
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework_gis.fields import GeometryField
+from rest_framework_gis.pagination import GeoJsonPagination
+from rest_framework_gis.serializers import GeoFeatureModelSerializer
+
+from anshun.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
+from grids.models import Region
+from incidents.models import Incident
+from safety_cells import selectors, services
+from safety_cells.models import Camera, CellType, Evaluation, PatrolLog, PreventionUnit, SafetyCell
+
+WITHIN = OpenApiParameter(
+    "within", OpenApiTypes.STR, description="Only rows inside the region with this code."
+)
+
+
+class GeoPagination(GeoJsonPagination):
+    page_size = 200
+    page_size_query_param = "page_size"
+    max_page_size = 5000
+
+
+def _require(user, capability: str) -> None:
+    if not user.can(capability):
+        raise PermissionDenied
+
+
+def _in_scope(queryset, field: str, value):
+    """The object with pk ``value`` if the caller may see it; otherwise a field error (nothing written)."""
+    obj = queryset.filter(pk=value).first()
+    if obj is None:
+        raise serializers.ValidationError({field: ["Not found in your jurisdiction."]})
+    return obj
+
+
+class WithinMixin:
+    def selector_arguments(self) -> dict:
+        return {"region": selectors.region_by_code(self.request.query_params.get("within"))}
+
+
+class CreateThroughServiceMixin:
+    """Create actions: check the capability, validate the input's shape, answer 201 with the
+    new row read back through the scoped selector (so the reply shows what the caller may see)."""
+
+    def validated_input(self, serializer_class, capability: str) -> dict:
+        _require(self.request.user, capability)
+        data = serializer_class(data=self.request.data)
+        data.is_valid(raise_exception=True)
+        return dict(data.validated_data)
+
+    def created(self, obj) -> Response:
+        return Response(self.get_serializer(self.get_queryset().get(pk=obj.pk)).data, status=201)
+
+
+# --- safe cells ---------------------------------------------------------------------------------
+
+
+class SafetyCellOutputSerializer(GeoFeatureModelSerializer):
+    cell_type = serializers.CharField(source="cell_type.code", read_only=True)
+    cell_type_name = serializers.CharField(source="cell_type.name", read_only=True)
+    region = serializers.CharField(source="region.code", read_only=True)
+    region_name = serializers.CharField(source="region.name", read_only=True)
+    evaluation_count = serializers.IntegerField(read_only=True)
+    latest_score = serializers.IntegerField(read_only=True, allow_null=True)
+    latest_max = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = SafetyCell
+        geo_field = "location"
+        fields = [
+            "id",
+            "name",
+            "cell_type",
+            "cell_type_name",
+            "region",
+            "region_name",
+            "address",
+            "is_demonstration_site",
+            "designated_on",
+            "valid_until",
+            "evaluation_count",
+            "latest_score",
+            "latest_max",
+        ]
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": "GeoJSON Point (longitude, latitude)",
+        "example": {"type": "Point", "coordinates": [105.94, 26.25]},
+    }
+)
+class GeoJsonPointField(GeometryField):
+    pass
+
+
+class SafetyCellInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=150)
+    cell_type = serializers.SlugRelatedField(
+        slug_field="code", queryset=CellType.objects.filter(is_active=True)
+    )
+    region = serializers.CharField()
+    location = GeoJsonPointField()
+    address = serializers.CharField(required=False, allow_blank=True, default="")
+    is_demonstration_site = serializers.BooleanField(required=False, default=False)
+    designated_on = serializers.DateField(required=False, allow_null=True, default=None)
+    valid_until = serializers.DateField(required=False, allow_null=True, default=None)
+
+    def validate_location(self, value):
+        if not isinstance(value, Point):
+            raise serializers.ValidationError("The location must be a point.")
+        return value
+
+
+@extend_schema_view(list=extend_schema(parameters=[WITHIN]))
+class SafetyCellViewSet(
+    WithinMixin,
+    CreateThroughServiceMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    ScopedModelViewSet,
+):
+    """Safe cells as GeoJSON points with their latest evaluation score; officials register new ones."""
+
+    selector = staticmethod(selectors.safety_cells_visible_to)
+    serializer_class = SafetyCellOutputSerializer
+    pagination_class = GeoPagination
+
+    @extend_schema(request=SafetyCellInputSerializer, responses={201: SafetyCellOutputSerializer})
+    def create(self, request):
+        fields = self.validated_input(SafetyCellInputSerializer, "safety.manage")
+        fields["region"] = Region.objects.visible_to(request.user).filter(code=fields["region"]).first()
+        if fields["region"] is None:
+            raise serializers.ValidationError({"region": ["Not found in your jurisdiction."]})
+        return self.created(services.safety_cell_create(**fields))
+
+
+class ScoreSerializer(serializers.Serializer):
+    criterion = serializers.IntegerField()
+    criterion_name = serializers.CharField(source="criterion.name", read_only=True)
+    score = serializers.IntegerField()
+
+
+class EvaluationOutputSerializer(serializers.ModelSerializer):
+    cell = serializers.IntegerField(source="cell_id", read_only=True)
+    evaluator = serializers.CharField(source="evaluator.username", read_only=True)
+    scores = serializers.SerializerMethodField()
+    photos = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Evaluation
+        fields = [
+            "id",
+            "cell",
+            "evaluator",
+            "evaluated_on",
+            "total_score",
+            "max_total",
+            "notes",
+            "scores",
+            "photos",
+        ]
+
+    def get_scores(self, obj) -> list[dict]:
+        return [
+            {"criterion": s.criterion_id, "name": s.criterion.name, "score": s.score}
+            for s in obj.scores.all()
+        ]
+
+    def get_photos(self, obj) -> list[str]:
+        return [p.image.url for p in obj.photos.all()]
+
+
+class EvaluationInputSerializer(serializers.Serializer):
+    cell = serializers.IntegerField()
+    evaluated_on = serializers.DateField(required=False)
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    scores = serializers.ListField(child=ScoreSerializer(), allow_empty=False)
+    photos = serializers.ListField(child=serializers.FileField(), required=False, default=list)
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[OpenApiParameter("cell", OpenApiTypes.INT, description="Safe cell id.")])
+)
+class EvaluationViewSet(
+    CreateThroughServiceMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet
+):
+    """Scored evaluations of safe cells against their type's checklist."""
+
+    selector = staticmethod(selectors.evaluations_visible_to)
+    serializer_class = EvaluationOutputSerializer
+
+    def selector_arguments(self) -> dict:
+        cell = self.request.query_params.get("cell")
+        return {"cell_id": int(cell) if cell and cell.isdigit() else None}
+
+    @extend_schema(request=EvaluationInputSerializer, responses={201: EvaluationOutputSerializer})
+    def create(self, request):
+        values = self.validated_input(EvaluationInputSerializer, "safety.manage")
+        cell = _in_scope(
+            SafetyCell.objects.visible_to(request.user).select_related("cell_type"), "cell", values["cell"]
+        )
+        evaluation = services.evaluation_record(
+            cell=cell,
+            evaluator=request.user,
+            scores={s["criterion"]: s["score"] for s in values["scores"]},
+            evaluated_on=values.get("evaluated_on"),
+            notes=values["notes"],
+            photos=values["photos"],
+        )
+        return self.created(evaluation)
+
+
+# --- prevention ---------------------------------------------------------------------------------
+
+
+class PreventionUnitOutputSerializer(serializers.ModelSerializer):
+    region = serializers.CharField(source="region.code", read_only=True)
+    region_name = serializers.CharField(source="region.name", read_only=True)
+    member_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = PreventionUnit
+        fields = ["id", "name", "level", "kind", "region", "region_name", "is_active", "member_count"]
+
+
+class TownshipCoverageSerializer(serializers.Serializer):
+    township = serializers.CharField(source="parent__code")
+    township_name = serializers.CharField(source="parent__name")
+    villages = serializers.IntegerField()
+    covered = serializers.IntegerField()
+    rate = serializers.FloatField(allow_null=True)
+
+
+class CoverageSerializer(serializers.Serializer):
+    villages = serializers.IntegerField()
+    covered = serializers.IntegerField()
+    rate = serializers.FloatField(allow_null=True)
+    townships = TownshipCoverageSerializer(many=True)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("level", OpenApiTypes.STR, enum=PreventionUnit.Level.values),
+            OpenApiParameter("kind", OpenApiTypes.STR, enum=PreventionUnit.Kind.values),
+        ]
+    )
+)
+class PreventionUnitViewSet(ScopedReadOnlyViewSet):
+    """The four levels of "1+4" prevention as units; ``coverage`` is the joint-defence rate."""
+
+    selector = staticmethod(selectors.prevention_units_visible_to)
+    serializer_class = PreventionUnitOutputSerializer
+
+    def selector_arguments(self) -> dict:
+        params = self.request.query_params
+        return {"level": params.get("level"), "kind": params.get("kind")}
+
+    @extend_schema(parameters=[WITHIN], responses=CoverageSerializer)
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def coverage(self, request):
+        """Villages with both a security committee and a patrol team, overall and per township."""
+        region = selectors.region_by_code(request.query_params.get("within"))
+        total = selectors.joint_defence_coverage(actor=request.user, region=region)
+        rows = selectors.joint_defence_by_township(actor=request.user, region=region)
+        body = {"villages": total.villages, "covered": total.covered, "rate": total.rate, "townships": rows}
+        return Response(CoverageSerializer(body).data)
+
+
+class PatrolLogOutputSerializer(GeoFeatureModelSerializer):
+    unit_name = serializers.CharField(source="unit.name", read_only=True)
+    region = serializers.CharField(source="unit.region.code", read_only=True)
+    logged_by = serializers.CharField(source="logged_by.username", read_only=True)
+    incident_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = PatrolLog
+        geo_field = "route"
+        fields = [
+            "id",
+            "client_uuid",
+            "unit",
+            "unit_name",
+            "region",
+            "started_at",
+            "ended_at",
+            "observations",
+            "logged_by",
+            "incident_count",
+        ]
+
+
+class PatrolLogInputSerializer(serializers.Serializer):
+    client_uuid = serializers.UUIDField(required=False)
+    unit = serializers.IntegerField()
+    started_at = serializers.DateTimeField()
+    ended_at = serializers.DateTimeField()
+    route = serializers.JSONField(help_text="GeoJSON LineString (longitude, latitude).")
+    observations = serializers.CharField(required=False, allow_blank=True, default="")
+    incidents = serializers.ListField(
+        child=serializers.IntegerField(), required=False, default=list, help_text="Ids of incidents raised."
+    )
+
+
+@extend_schema_view(list=extend_schema(parameters=[WITHIN]))
+class PatrolLogViewSet(
+    WithinMixin,
+    CreateThroughServiceMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    ScopedModelViewSet,
+):
+    """Patrol logs with their routes (GeoJSON lines). Retrying with the same ``client_uuid`` is safe."""
+
+    selector = staticmethod(selectors.patrol_logs_visible_to)
+    serializer_class = PatrolLogOutputSerializer
+    pagination_class = GeoPagination
+
+    @extend_schema(request=PatrolLogInputSerializer, responses={201: PatrolLogOutputSerializer})
+    def create(self, request):
+        values = self.validated_input(PatrolLogInputSerializer, "patrol.log")
+        values["unit"] = _in_scope(selectors.patrol_units_for(actor=request.user), "unit", values["unit"])
+        wanted = set(values["incidents"])
+        values["incidents"] = list(Incident.objects.visible_to(request.user).filter(pk__in=wanted))
+        if len(values["incidents"]) != len(wanted):
+            raise serializers.ValidationError({"incidents": ["Not found in your jurisdiction."]})
+        return self.created(services.patrol_log(logged_by=request.user, **values))
+
+
+class CameraOutputSerializer(GeoFeatureModelSerializer):
+    village = serializers.CharField(source="village.code", read_only=True)
+
+    class Meta:
+        model = Camera
+        geo_field = "location"
+        fields = ["id", "code", "name", "phase", "status", "owner", "village"]
+
+
+NEAR = [
+    OpenApiParameter("near", OpenApiTypes.STR, description="lon,lat: only cameras within `radius` metres."),
+    OpenApiParameter("radius", OpenApiTypes.NUMBER, description="Metres (default 300, at most 5000)."),
+    OpenApiParameter("status", OpenApiTypes.STR, enum=Camera.Status.values),
+]
+
+
+@extend_schema_view(list=extend_schema(parameters=[WITHIN, *NEAR]))
+class CameraViewSet(ScopedReadOnlyViewSet):
+    """Skynet camera points (GeoJSON); ``near=lon,lat&radius=300`` uses the spatial index."""
+
+    selector = staticmethod(selectors.cameras_visible_to)
+    serializer_class = CameraOutputSerializer
+    pagination_class = GeoPagination
+
+    def selector_arguments(self) -> dict:
+        params = self.request.query_params
+        return {
+            "region": selectors.region_by_code(params.get("within")),
+            "status": params.get("status"),
+            "near": _parse_near(params.get("near")),
+            "metres": _parse_radius(params.get("radius")),
+        }
+
+
+def _parse_near(value: str | None) -> Point | None:
+    if not value:
+        return None
+    try:
+        lon, lat = (float(part) for part in value.split(","))
+    except ValueError:
+        raise serializers.ValidationError({"near": ["Give longitude,latitude."]}) from None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise serializers.ValidationError({"near": ["Give longitude,latitude."]})
+    return Point(lon, lat, srid=4326)
+
+
+def _parse_radius(value: str | None) -> float:
+    if not value:
+        return selectors.DEFAULT_CAMERA_RADIUS_M
+    try:
+        radius = float(value)
+    except ValueError:
+        radius = -1
+    if not 0 < radius <= 5000:
+        raise serializers.ValidationError({"radius": ["Give metres between 0 and 5000."]})
+    return radius

@@ -1,0 +1,413 @@
+"""Reads for safe cells and prevention, always scoped to the actor, plus the gap analyses
+officials use: joint-defence coverage, patrol gaps, cameras near a place, camera coverage."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from dataclasses import dataclass
+
+from django.contrib.gis.db.models import GeometryField
+from django.contrib.gis.db.models.functions import AsGeoJSON, Distance
+from django.contrib.gis.geos import Point
+from django.contrib.gis.measure import D
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from anshun.dashboard import Tile
+from grids.models import Grid, Region
+from incidents.models import Incident
+from safety_cells.models import (
+    Camera,
+    DeviceDistribution,
+    Evaluation,
+    EvaluationScore,
+    OnSiteMeeting,
+    PatrolLog,
+    PreventionUnit,
+    SafetyCell,
+)
+
+DEFAULT_CAMERA_RADIUS_M = 300
+
+
+def _within(queryset: QuerySet, path_lookup: str, region: Region | None) -> QuerySet:
+    if region is None:
+        return queryset
+    return queryset.filter(**{f"{path_lookup}__startswith": region.path})
+
+
+def region_by_code(code: str | None) -> Region | None:
+    if not code:
+        return None
+    return Region.objects.defer("boundary").filter(code=code).first()
+
+
+def safety_cells_visible_to(
+    *,
+    actor,
+    region: Region | None = None,
+    cell_type: str | None = None,
+    demonstration_only: bool = False,
+) -> QuerySet[SafetyCell]:
+    latest = Evaluation.objects.filter(cell=OuterRef("pk")).order_by("-evaluated_on", "-id")
+    cells = (
+        SafetyCell.objects.visible_to(actor)
+        .select_related("cell_type", "region", "region__parent")
+        .defer("region__boundary", "region__parent__boundary")
+        .annotate(
+            evaluation_count=Count("evaluations", distinct=True),
+            latest_score=Subquery(latest.values("total_score")[:1]),
+            latest_max=Subquery(latest.values("max_total")[:1]),
+        )
+    )
+    cells = _within(cells, "region__path", region)
+    if cell_type:
+        cells = cells.filter(cell_type__code=cell_type)
+    if demonstration_only:
+        cells = current_demonstration_sites(cells)
+    return cells.order_by("region__code", "name")
+
+
+def current_demonstration_sites(cells: QuerySet[SafetyCell], on: datetime.date | None = None):
+    on = on or timezone.localdate()
+    return cells.filter(is_demonstration_site=True, designated_on__lte=on).filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gte=on)
+    )
+
+
+def evaluations_visible_to(*, actor, cell_id: int | None = None) -> QuerySet[Evaluation]:
+    evaluations = (
+        Evaluation.objects.visible_to(actor)
+        .select_related("cell", "evaluator")
+        .prefetch_related(
+            Prefetch("scores", queryset=EvaluationScore.objects.select_related("criterion")), "photos"
+        )
+    )
+    if cell_id is not None:
+        evaluations = evaluations.filter(cell_id=cell_id)
+    return evaluations.order_by("-evaluated_on", "-id")
+
+
+def meetings_visible_to(*, actor) -> QuerySet[OnSiteMeeting]:
+    return (
+        OnSiteMeeting.objects.visible_to(actor)
+        .select_related("host_region")
+        .defer("host_region__boundary")
+        .prefetch_related(Prefetch("sites_visited", queryset=SafetyCell.objects.only("id", "name")))
+        .order_by("-held_on")
+    )
+
+
+def prevention_units_visible_to(
+    *, actor, level: str | None = None, kind: str | None = None
+) -> QuerySet[PreventionUnit]:
+    units = (
+        PreventionUnit.objects.visible_to(actor)
+        .select_related("region")
+        .defer("region__boundary")
+        .annotate(member_count=Count("members", distinct=True))
+    )
+    if level:
+        units = units.filter(level=level)
+    if kind:
+        units = units.filter(kind=kind)
+    return units.order_by("region__code", "level", "name")
+
+
+def patrol_units_for(*, actor) -> QuerySet[PreventionUnit]:
+    """Units the actor may log a patrol for: active patrol teams and commands in scope."""
+    return (
+        PreventionUnit.objects.visible_to(actor)
+        .filter(is_active=True)
+        .exclude(kind=PreventionUnit.Kind.SECURITY_COMMITTEE)
+        .select_related("region")
+        .defer("region__boundary")
+        .order_by("region__code", "name")
+    )
+
+
+def patrol_logs_visible_to(*, actor, region: Region | None = None) -> QuerySet[PatrolLog]:
+    logs = (
+        PatrolLog.objects.visible_to(actor)
+        .select_related("unit", "unit__region", "logged_by")
+        .defer("unit__region__boundary")
+        .annotate(incident_count=Count("incidents", distinct=True))
+    )
+    return _within(logs, "unit__region__path", region).order_by("-ended_at", "-id")
+
+
+def cameras_visible_to(
+    *,
+    actor,
+    region: Region | None = None,
+    status: str | None = None,
+    near: Point | None = None,
+    metres: float = 300,
+) -> QuerySet[Camera]:
+    cameras = Camera.objects.visible_to(actor).select_related("village").defer("village__boundary")
+    if status:
+        cameras = cameras.filter(status=status)
+    if near is not None:
+        cameras = cameras.filter(location__dwithin=(near, D(m=metres)))
+    return _within(cameras, "village__path", region).order_by("code")
+
+
+def cameras_near(*, actor, point: Point, metres: float = DEFAULT_CAMERA_RADIUS_M) -> QuerySet[Camera]:
+    """Cameras within ``metres`` of ``point``: ST_DWithin on the geography column, served by
+    its GiST index (see bench/bench_cameras.py for the plan)."""
+    return (
+        Camera.objects.visible_to(actor)
+        .filter(location__dwithin=(point, D(m=metres)))
+        .only("id", "code", "name", "phase", "status", "owner", "location")
+        .order_by("code")
+    )
+
+
+def incidents_with_nearby_cameras(
+    *,
+    actor,
+    metres: float = DEFAULT_CAMERA_RADIUS_M,
+    region: Region | None = None,
+    days: int | None = None,
+) -> QuerySet[Incident]:
+    """Incidents in scope, each with the number of Skynet cameras (in scope) within ``metres``:
+    where footage may exist, and which incidents no camera watches. One query; each incident
+    probes the cameras' GiST index."""
+    nearby = (
+        Camera.objects.visible_to(actor)
+        .filter(location__dwithin=(OuterRef("location"), D(m=metres)))
+        .order_by()
+        .annotate(n=Func(F("pk"), function="COUNT"))
+        .values("n")
+    )
+    incidents = Incident.objects.visible_to(actor).filter(location__isnull=False)
+    incidents = _within(incidents, "grid__village__path", region)
+    if days is not None:
+        incidents = incidents.filter(reported_at__gte=timezone.now() - datetime.timedelta(days=days))
+    return incidents.annotate(cameras_nearby=Subquery(nearby, output_field=IntegerField())).order_by(
+        "-reported_at", "-id"
+    )
+
+
+# --- coverage ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Coverage:
+    villages: int
+    covered: int
+
+    @property
+    def rate(self) -> float | None:
+        return round(100 * self.covered / self.villages, 2) if self.villages else None
+
+
+def _unit_exists(kind: str) -> Exists:
+    return Exists(PreventionUnit.objects.filter(region=OuterRef("pk"), kind=kind, is_active=True))
+
+
+def villages_with_joint_defence(*, actor, region: Region | None = None) -> QuerySet[Region]:
+    """Villages in scope, each marked with whether it has a security committee and a patrol team."""
+    villages = Region.objects.visible_to(actor).filter(level=Region.Level.VILLAGE)
+    villages = _within(villages, "path", region).defer("boundary")
+    return villages.annotate(
+        has_committee=_unit_exists(PreventionUnit.Kind.SECURITY_COMMITTEE),
+        has_patrol_team=_unit_exists(PreventionUnit.Kind.PATROL_TEAM),
+    ).order_by("code")
+
+
+def joint_defence_coverage(*, actor, region: Region | None = None) -> Coverage:
+    """Share of villages with both a security committee (治保会) and a patrol team (巡防队)."""
+    totals = villages_with_joint_defence(actor=actor, region=region).aggregate(
+        villages=Count("pk"), covered=Count("pk", filter=Q(has_committee=True, has_patrol_team=True))
+    )
+    return Coverage(villages=totals["villages"], covered=totals["covered"])
+
+
+def joint_defence_by_township(*, actor, region: Region | None = None) -> list[dict]:
+    """Coverage per township (one query), for the coverage table and export."""
+    rows = (
+        villages_with_joint_defence(actor=actor, region=region)
+        .values("parent__code", "parent__name")
+        .annotate(
+            villages=Count("pk"),
+            covered=Count("pk", filter=Q(has_committee=True, has_patrol_team=True)),
+        )
+        .order_by("parent__code")
+    )
+    return [
+        {**row, "rate": round(100 * row["covered"] / row["villages"], 2) if row["villages"] else None}
+        for row in rows
+    ]
+
+
+def township_coverage_map(*, actor, region: Region | None = None) -> list[dict]:
+    """Townships in scope as simplified GeoJSON outlines with their joint-defence coverage rate."""
+    rates = {row["parent__code"]: row for row in joint_defence_by_township(actor=actor, region=region)}
+    townships = _within(Region.objects.visible_to(actor).filter(level=Region.Level.TOWNSHIP), "path", region)
+    outlines = townships.filter(code__in=rates, boundary__isnull=False).annotate(
+        outline=AsGeoJSON(
+            Func(
+                "boundary", Value(0.002), function="ST_SimplifyPreserveTopology", output_field=GeometryField()
+            ),
+            precision=5,
+        )
+    )
+    return [
+        {"code": t.code, "name": t.name, "rate": rates[t.code]["rate"], "geometry": json.loads(t.outline)}
+        for t in outlines.only("code", "name").order_by("code")
+    ]
+
+
+def villages_with_idle_patrol_team(*, actor, days: int, region: Region | None = None) -> QuerySet[Region]:
+    """Villages that have a patrol team which logged no patrol in the last ``days`` days."""
+    since = timezone.now() - datetime.timedelta(days=days)
+    last_patrol = (
+        PatrolLog.objects.filter(unit__region=OuterRef("pk"), unit__kind=PreventionUnit.Kind.PATROL_TEAM)
+        .order_by("-ended_at")
+        .values("ended_at")[:1]
+    )
+    return (
+        villages_with_joint_defence(actor=actor, region=region)
+        .filter(has_patrol_team=True)
+        .annotate(last_patrol_at=Subquery(last_patrol))
+        .filter(Q(last_patrol_at__isnull=True) | Q(last_patrol_at__lt=since))
+        .select_related("parent")
+        .defer("parent__boundary")
+    )
+
+
+def grid_patrol_gaps(
+    *, actor, days: int, min_incidents: int = 1, region: Region | None = None
+) -> QuerySet[Grid]:
+    """Grids where incidents cluster (at least ``min_incidents`` reported in ``days`` days) and
+    no patrol route passed through in that time — where patrols should go next."""
+    since = timezone.now() - datetime.timedelta(days=days)
+    recent_patrol = PatrolLog.objects.filter(route__intersects=OuterRef("geometry"), ended_at__gte=since)
+    grids = Grid.objects.visible_to(actor).select_related("village").defer("village__boundary")
+    grids = _within(grids, "village__path", region)
+    return (
+        grids.annotate(
+            recent_incidents=Coalesce(
+                Subquery(
+                    Incident.objects.filter(grid=OuterRef("pk"), reported_at__gte=since)
+                    .order_by()
+                    .values("grid")
+                    .annotate(n=Count("pk"))
+                    .values("n"),
+                    output_field=IntegerField(),
+                ),
+                0,
+            ),
+            patrolled=Exists(recent_patrol),
+        )
+        .filter(recent_incidents__gte=min_incidents, patrolled=False)
+        .order_by("-recent_incidents", "code")
+    )
+
+
+def camera_coverage_by_grid(*, actor, region: Region | None = None) -> QuerySet[Grid]:
+    """Each grid in scope with its Skynet cameras, total and online."""
+    grids = Grid.objects.visible_to(actor).select_related("village").defer("village__boundary")
+    grids = _within(grids, "village__path", region)
+    return grids.annotate(
+        camera_count=Count("cameras"),
+        cameras_online=Count("cameras", filter=Q(cameras__status=Camera.Status.ONLINE)),
+    ).order_by("code")
+
+
+def camera_grid_coverage(*, actor, region: Region | None = None) -> Coverage:
+    """Share of grids with at least one online camera (reusing ``Coverage``: villages = grids)."""
+    totals = camera_coverage_by_grid(actor=actor, region=region).aggregate(
+        grids=Count("pk", distinct=True),
+        covered=Count("pk", distinct=True, filter=Q(cameras__status=Camera.Status.ONLINE)),
+    )
+    return Coverage(villages=totals["grids"], covered=totals["covered"])
+
+
+def devices_by_village(*, actor, region: Region | None = None) -> list[dict]:
+    """Small technical-prevention devices per community, one row per village."""
+    rows = DeviceDistribution.objects.visible_to(actor)
+    rows = _within(rows, "village__path", region)
+    return list(
+        rows.values("village__code", "village__name")
+        .annotate(
+            fishing_alarms=Coalesce(
+                Sum("quantity", filter=Q(device=DeviceDistribution.Device.FISHING_ALARM)), 0
+            ),
+            super_b_locks=Coalesce(
+                Sum("quantity", filter=Q(device=DeviceDistribution.Device.SUPER_B_LOCK)), 0
+            ),
+        )
+        .order_by("village__code")
+    )
+
+
+# --- hooks for other apps ------------------------------------------------------------------------
+
+
+def dashboard_tiles(*, actor, region) -> list[Tile]:
+    """Demonstration sites, joint-defence coverage and cameras online, inside the actor's scope."""
+    sites = current_demonstration_sites(_within(SafetyCell.objects.visible_to(actor), "region__path", region))
+    coverage = joint_defence_coverage(actor=actor, region=region)
+    cameras = _within(Camera.objects.visible_to(actor), "village__path", region).aggregate(
+        total=Count("pk"), online=Count("pk", filter=Q(status=Camera.Status.ONLINE))
+    )
+    group = _("Safe cells and prevention")
+    return [
+        Tile(
+            key="safety_cells.demonstration_sites",
+            label=_("Demonstration sites"),
+            value=sites.count(),
+            url="/safety/",
+            group=group,
+        ),
+        Tile(
+            key="safety_cells.joint_defence_coverage",
+            label=_("Villages with security committee and patrol team"),
+            value=coverage.rate,
+            unit="%",
+            detail=f"{coverage.covered}/{coverage.villages}",
+            url="/safety/coverage/",
+            group=group,
+        ),
+        Tile(
+            key="safety_cells.cameras_online",
+            label=_("Skynet cameras online"),
+            value=cameras["online"],
+            detail=f"{cameras['online']}/{cameras['total']}",
+            url="/safety/coverage/",
+            group=group,
+        ),
+    ]
+
+
+def incident_camera_panel(*, actor, incident) -> dict | None:
+    """The incident page's panel: Skynet cameras within 300 m that may have seen it."""
+    if incident.location is None:
+        return None
+    cameras = list(
+        cameras_near(actor=actor, point=incident.location, metres=DEFAULT_CAMERA_RADIUS_M)
+        .annotate(distance=Distance("location", incident.location))
+        .order_by("distance")
+    )
+    return {
+        "template": "safety_cells/incident_cameras_panel.html",
+        "context": {"cameras": cameras, "radius": DEFAULT_CAMERA_RADIUS_M},
+    }

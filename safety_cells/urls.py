@@ -1,0 +1,14 @@
+from django.urls import path
+
+from safety_cells import views
+
+app_name = "safety_cells"
+
+urlpatterns = [
+    path("", views.SafetyCellRegistryView.as_view(), name="registry"),
+    path("cells/<int:pk>/", views.SafetyCellDetailView.as_view(), name="cell"),
+    path("cells/<int:pk>/evaluate/", views.EvaluationCreateView.as_view(), name="evaluate"),
+    path("patrols/", views.PatrolLogListView.as_view(), name="patrols"),
+    path("patrols/new/", views.PatrolLogCreateView.as_view(), name="patrol-new"),
+    path("coverage/", views.CoverageView.as_view(), name="coverage"),
+]

@@ -1,0 +1,367 @@
+"""Pages: the safe-cell registry with its map and evaluations, the phone patrol-log form,
+and the prevention coverage page. All read through scoped selectors."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.generic import DetailView, FormView, ListView, TemplateView
+
+from anshun.exports import table_response
+from anshun.views import ScopedPageMixin
+from safety_cells import selectors, services
+from safety_cells.models import CellType, SafetyCell
+
+EXPORT_FORMATS = ("xlsx", "csv")
+
+
+def _map_config() -> dict:
+    return {
+        "tileUrl": settings.MAP_TILE_URL,
+        "tileAttribution": settings.MAP_TILE_ATTRIBUTION,
+        "center": settings.LEAFLET_CONFIG["DEFAULT_CENTER"],
+        "zoom": settings.LEAFLET_CONFIG["DEFAULT_ZOOM"],
+    }
+
+
+def _point(geometry) -> list[float] | None:
+    return [geometry.y, geometry.x] if geometry is not None else None
+
+
+def _with_service_errors(form: forms.Form, exc: ValidationError, fields: dict[str, str] | None = None):
+    """Show a service's field errors on the form: on the matching field, else above the form."""
+    for field, errors in exc.message_dict.items():
+        field = (fields or {}).get(field, field)
+        for error in errors:
+            form.add_error(field if field in form.fields else None, error)
+    return form
+
+
+class SafetyCellRegistryView(ScopedPageMixin, ListView):
+    """Every safe cell in the viewer's jurisdiction, on a map and in a table (exportable)."""
+
+    template_name = "safety_cells/registry.html"
+    capability = "safety.view"
+    selector = staticmethod(selectors.safety_cells_visible_to)
+    context_object_name = "cells"
+
+    def selector_arguments(self) -> dict:
+        params = self.request.GET
+        return {"cell_type": params.get("type") or None, "demonstration_only": params.get("demo") == "1"}
+
+    def get(self, request, *args, **kwargs):
+        export = request.GET.get("export")
+        if export in EXPORT_FORMATS:
+            return table_response(
+                export_format=export,
+                filename="safety-cells",
+                headers=[
+                    _("Safe cell"),
+                    _("Type"),
+                    _("Region code"),
+                    _("Region"),
+                    _("Demonstration site"),
+                    _("Designated on"),
+                    _("Valid until"),
+                    _("Latest score"),
+                    _("Maximum"),
+                ],
+                rows=(
+                    [
+                        c.name,
+                        c.cell_type.name,
+                        c.region.code,
+                        c.region.name,
+                        c.is_demonstration_site,
+                        c.designated_on,
+                        c.valid_until,
+                        c.latest_score,
+                        c.latest_max,
+                    ]
+                    for c in self.get_queryset()
+                ),
+            )
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        cells = context["cells"]
+        context["types"] = CellType.objects.filter(is_active=True)
+        context["markers"] = [
+            {
+                "id": c.pk,
+                "name": c.name,
+                "type": c.cell_type.name,
+                "demo": c.is_current_demonstration_site(),
+                "latlng": _point(c.location),
+            }
+            for c in cells
+            if c.location is not None
+        ]
+        context["map_config"] = _map_config()
+        context["query"] = self.request.GET.urlencode()
+        context["meetings"] = selectors.meetings_visible_to(actor=self.request.user)[:8]
+        return context
+
+
+class SafetyCellDetailView(ScopedPageMixin, DetailView):
+    template_name = "safety_cells/cell_detail.html"
+    capability = "safety.view"
+    selector = staticmethod(selectors.safety_cells_visible_to)
+    context_object_name = "cell"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        cell = context["cell"]
+        context["evaluations"] = selectors.evaluations_visible_to(actor=self.request.user, cell_id=cell.pk)
+        context["criteria"] = cell.cell_type.criteria.all()
+        context["markers"] = [
+            {"id": cell.pk, "name": cell.name, "latlng": _point(cell.location), "demo": True}
+        ]
+        context["map_config"] = _map_config()
+        return context
+
+
+class EvaluationForm(forms.Form):
+    """One score field per criterion of the cell's type; the service checks them again."""
+
+    evaluated_on = forms.DateField(
+        label=gettext_lazy("Evaluated on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    notes = forms.CharField(
+        label=gettext_lazy("Notes"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    photo = forms.FileField(label=gettext_lazy("Evidence photo"), required=False)
+
+    def __init__(self, *args, criteria=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.criteria = list(criteria)
+        for criterion in self.criteria:
+            self.fields[f"score_{criterion.pk}"] = forms.IntegerField(
+                label=f"{criterion.name} (0–{criterion.max_score})",
+                widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+            )
+
+    def scores(self) -> dict[int, int]:
+        return {c.pk: self.cleaned_data[f"score_{c.pk}"] for c in self.criteria}
+
+
+class EvaluationCreateView(ScopedPageMixin, FormView):
+    """Score a safe cell against its checklist, with an evidence photo."""
+
+    template_name = "safety_cells/evaluation_form.html"
+    capability = "safety.manage"
+    selector = staticmethod(selectors.safety_cells_visible_to)
+    form_class = EvaluationForm
+
+    @cached_property
+    def cell(self) -> SafetyCell:
+        return get_object_or_404(self.get_queryset().select_related("cell_type"), pk=self.kwargs["pk"])
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "criteria": self.cell.cell_type.criteria.all()}
+
+    def get_initial(self):
+        return {"evaluated_on": timezone.localdate()}
+
+    def form_valid(self, form):
+        photo = form.cleaned_data["photo"]
+        try:
+            services.evaluation_record(
+                cell=self.cell,
+                evaluator=self.request.user,
+                scores=form.scores(),
+                evaluated_on=form.cleaned_data["evaluated_on"],
+                notes=form.cleaned_data["notes"],
+                photos=[photo] if photo else [],
+            )
+        except ValidationError as exc:
+            return self.form_invalid(_with_service_errors(form, exc, {"photos": "photo"}))
+        messages.success(self.request, _("Evaluation saved."))
+        return redirect("safety_cells:cell", pk=self.cell.pk)
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "cell": self.cell}
+
+
+class PatrolLogForm(forms.Form):
+    unit = forms.ModelChoiceField(label=gettext_lazy("Unit"), queryset=None)
+    started_at = forms.DateTimeField(
+        label=gettext_lazy("Started at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    ended_at = forms.DateTimeField(
+        label=gettext_lazy("Ended at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    route = forms.CharField(widget=forms.HiddenInput, required=False)
+    observations = forms.CharField(
+        label=gettext_lazy("Observations"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+    client_uuid = forms.UUIDField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, units=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = units
+
+
+class PatrolLogCreateView(ScopedPageMixin, FormView):
+    """A patrol log on a phone: pick the unit, the start and end, and draw or record the route."""
+
+    template_name = "safety_cells/patrol_form.html"
+    capability = "patrol.log"
+    selector = staticmethod(selectors.patrol_units_for)
+    form_class = PatrolLogForm
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs["units"] = self.get_queryset()
+        return kwargs
+
+    def get_initial(self):
+        return {"client_uuid": uuid.uuid4()}
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            log = services.patrol_log(
+                unit=data["unit"],
+                logged_by=self.request.user,
+                started_at=data["started_at"],
+                ended_at=data["ended_at"],
+                route=data["route"] or None,
+                observations=data["observations"],
+                client_uuid=data["client_uuid"],
+            )
+        except ValidationError as exc:
+            return self.form_invalid(_with_service_errors(form, exc))
+        messages.success(self.request, _("Patrol logged: %(unit)s.") % {"unit": log.unit})
+        return redirect("safety_cells:patrols")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["map_config"] = _map_config()
+        return context
+
+
+class PatrolLogListView(ScopedPageMixin, ListView):
+    template_name = "safety_cells/patrol_list.html"
+    capability = "safety.view"
+    selector = staticmethod(selectors.patrol_logs_visible_to)
+    context_object_name = "logs"
+    paginate_by = 50
+
+    def get(self, request, *args, **kwargs):
+        export = request.GET.get("export")
+        if export in EXPORT_FORMATS:
+            return table_response(
+                export_format=export,
+                filename="patrol-logs",
+                headers=[
+                    _("Unit"),
+                    _("Region code"),
+                    _("Started at"),
+                    _("Ended at"),
+                    _("Observations"),
+                    _("Incidents"),
+                ],
+                rows=(
+                    [
+                        p.unit.name,
+                        p.unit.region.code,
+                        p.started_at,
+                        p.ended_at,
+                        p.observations,
+                        p.incident_count,
+                    ]
+                    for p in self.get_queryset().defer("route")
+                ),
+            )
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["can_log"] = self.request.user.can("patrol.log")
+        return context
+
+
+def _days(value: str | None, default: int = 7) -> int:
+    return int(value) if value and value.isdigit() and 0 < int(value) <= 365 else default
+
+
+class CoverageView(ScopedPageMixin, TemplateView):
+    """Joint-defence coverage per township, patrol gaps, and Skynet coverage per grid."""
+
+    template_name = "safety_cells/coverage.html"
+    capability = "safety.view"
+    selector = staticmethod(selectors.prevention_units_visible_to)
+
+    def get(self, request, *args, **kwargs):
+        self.get_queryset()  # the scope check every page makes
+        export = request.GET.get("export")
+        if export in EXPORT_FORMATS:
+            return self._export(export)
+        return super().get(request, *args, **kwargs)
+
+    def _export(self, export_format: str):
+        if self.request.GET.get("table") == "grids":
+            grids = selectors.camera_coverage_by_grid(actor=self.request.user).defer("geometry")
+            return table_response(
+                export_format=export_format,
+                filename="camera-coverage-by-grid",
+                headers=[_("Grid code"), _("Grid"), _("Skynet cameras"), _("Online")],
+                rows=([g.code, g.name, g.camera_count, g.cameras_online] for g in grids),
+            )
+        rows = selectors.joint_defence_by_township(actor=self.request.user)
+        return table_response(
+            export_format=export_format,
+            filename="joint-defence-coverage",
+            headers=[_("Township code"), _("Township"), _("Villages"), _("Covered"), _("Coverage (%)")],
+            rows=(
+                [r["parent__code"], r["parent__name"], r["villages"], r["covered"], r["rate"]] for r in rows
+            ),
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        days = _days(self.request.GET.get("days"))
+        context["days"] = days
+        context["coverage"] = selectors.joint_defence_coverage(actor=user)
+        context["townships"] = selectors.joint_defence_by_township(actor=user)
+        context["camera_coverage"] = selectors.camera_grid_coverage(actor=user)
+        context["idle_villages"] = list(selectors.villages_with_idle_patrol_team(actor=user, days=days)[:200])
+        gaps = list(selectors.grid_patrol_gaps(actor=user, days=days)[:200])
+        context["gaps"] = gaps
+        context["devices"] = selectors.devices_by_village(actor=user)[:200]
+        unwatched = selectors.incidents_with_nearby_cameras(actor=user, days=days).filter(cameras_nearby=0)
+        context["unwatched"] = list(unwatched.select_related("category", "grid")[:50])
+        cameras = (
+            selectors.cameras_visible_to(actor=user)
+            .select_related(None)
+            .only("code", "status", "location")[:20000]
+        )
+        context["map_data"] = {
+            **_map_config(),
+            "townships": selectors.township_coverage_map(actor=user),
+            "cameras": [[round(c.location.y, 6), round(c.location.x, 6), c.status] for c in cameras],
+            "gaps": [
+                {
+                    "code": g.code,
+                    "name": g.name,
+                    "incidents": g.recent_incidents,
+                    "geometry": json.loads(g.geometry.geojson),
+                }
+                for g in gaps
+            ],
+        }
+        context["now"] = timezone.now()
+        return context
