@@ -114,3 +114,11 @@ window.SafetyMaps = (function () {
 
   return { cells, coverage, routeInput };
 })();
+
+/* Start the maps the page asks for through data attributes (no inline script under the CSP):
+ *   <div id="cell-map" data-safety-map="cells" data-source="cell-markers">
+ *   <div id="coverage-map" data-safety-map="coverage">
+ *   <div id="route-map" data-safety-map="routeInput" data-source="id_route"> */
+document.querySelectorAll("[data-safety-map]").forEach((element) => {
+  window.SafetyMaps[element.dataset.safetyMap](element.id, element.dataset.source);
+});
