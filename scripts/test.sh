@@ -10,5 +10,5 @@ echo "== lint"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 echo "== translations"
-.venv/bin/python manage.py compilemessages -v0 --ignore=.venv --ignore=.local
+DJANGO_SETTINGS_MODULE=anshun.settings.dev .venv/bin/python manage.py compilemessages -v0 --ignore=.venv --ignore=.local --ignore=node_modules
 exec scripts/with_services.sh 55432 56379 scripts/pytest_in_services.sh "$@"
