@@ -58,17 +58,32 @@ ROLE_JURISDICTION = {
 # Capabilities per role. Feature apps add their own capability names here, so that
 # the whole permission picture stays in one table.
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
-    Role.GRID_WORKER: frozenset({"map.view", "incident.report"}),
-    Role.GRID_OFFICE_HEAD: frozenset({"map.view", "incident.report", "incident.verify"}),
+    Role.GRID_WORKER: frozenset({"map.view", "incident.report", "incident.handle"}),
+    Role.GRID_OFFICE_HEAD: frozenset({"map.view", "incident.report", "incident.handle", "incident.verify"}),
     Role.TOWNSHIP_OFFICIAL: frozenset({"map.view", "dashboard.view"}),
     Role.COUNTY_OFFICIAL: frozenset({"map.view", "dashboard.view"}),
     Role.CITY_OFFICIAL: frozenset({"map.view", "dashboard.view"}),
-    Role.DISPATCHER: frozenset({"map.view", "incident.dispatch", "incident.verify"}),
+    Role.DISPATCHER: frozenset(
+        {"map.view", "incident.report", "incident.dispatch", "incident.verify", "incident.close"}
+    ),
     Role.MEDIATOR: frozenset({"map.view", "mediation.handle"}),
     Role.LAWYER: frozenset({"map.view", "legal.serve"}),
     Role.CASE_OFFICER: frozenset({"map.view", "special_groups.handle"}),
     Role.AUDITOR: frozenset({"map.view", "audit.view"}),
-    Role.ADMIN: frozenset({"map.view", "dashboard.view", "grids.import", "audit.view", "incident.dispatch"}),
+    Role.ADMIN: frozenset(
+        {
+            "map.view",
+            "dashboard.view",
+            "grids.import",
+            "audit.view",
+            "incident.report",
+            "incident.dispatch",
+            "incident.handle",
+            "incident.verify",
+            "incident.close",
+            "incident.delete",
+        }
+    ),
 }
 
 
