@@ -24,7 +24,7 @@ def grid_at(*, location: Point) -> Grid | None:
     return Grid.objects.filter(geometry__contains=location).select_related("village").order_by("code").first()
 
 
-def _place(*, actor, location: Point | None, grid: Grid | None) -> Grid:
+def place_for(*, actor, location: Point | None, grid: Grid | None) -> Grid:
     if location is not None:
         if location.srid not in (None, 4326):
             location.transform(4326)
@@ -75,7 +75,7 @@ def report_incident(
     if not category.is_active:
         raise ValidationError({"category": _("This category is no longer in use.")})
     checked_files = check_attachments(attachments)
-    place = _place(actor=actor, location=location, grid=grid)
+    place = place_for(actor=actor, location=location, grid=grid)
     incident = Incident(
         client_uuid=client_uuid,
         category=category,

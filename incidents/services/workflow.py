@@ -106,7 +106,7 @@ def lock_incident(*, actor, incident_id: int) -> Incident:
         Incident.objects.visible_to(actor)
         .select_for_update(of=("self",))
         .select_related("category")
-        .filter(pk=incident_id)
+        .filter(pk=incident_id, deleted_at__isnull=True)
         .first()
     )
     if incident is None:
