@@ -13,6 +13,7 @@ from grids.views import GridMapView
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
     path("map/", GridMapView.as_view(), name="grid-map"),
+    path("incidents/", include("incidents.urls")),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from incidents.models import Incident, IncidentCategory, Notification
@@ -86,3 +86,76 @@ def notifications_for(*, actor) -> QuerySet[Notification]:
     return (
         Notification.objects.filter(recipient=actor).select_related("incident").order_by("-created_at", "-id")
     )
+
+
+def incident_metrics(*, actor, region=None, now=None) -> dict:
+    """Open, overdue, closure rate and on-time rate inside the actor's scope (and ``region``).
+
+    After DOMAIN.md: closure rate = closed / due, on-time rate = closed on time / due. An
+    incident is *due* once its deadline has passed, or earlier if it was already closed (so
+    that an early closure counts in both numerator and denominator); it is *closed on time*
+    when it was closed no later than its deadline.
+    """
+    now = now or timezone.now()
+    incidents = Incident.objects.visible_to(actor).filter(deleted_at__isnull=True)
+    if region is not None:
+        incidents = incidents.filter(grid__village__path__startswith=region.path)
+    closed = Q(status=Incident.Status.CLOSED)
+    due = Q(due_at__lte=now) | Q(closed, due_at__isnull=False)
+    figures = incidents.aggregate(
+        open=Count("pk", filter=~closed),
+        overdue=Count("pk", filter=Q(status__in=RUNNING_STATUSES, due_at__lt=now)),
+        due=Count("pk", filter=due),
+        closed=Count("pk", filter=due & closed),
+        closed_on_time=Count("pk", filter=due & closed & Q(closed_at__lte=F("due_at"))),
+    )
+    figures["closure_rate"] = _percent(figures["closed"], figures["due"])
+    figures["on_time_rate"] = _percent(figures["closed_on_time"], figures["due"])
+    return figures
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 2) if whole else None
+
+
+def dashboard_tiles(*, actor, region) -> list:
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    from anshun.dashboard import Tile
+
+    m = incident_metrics(actor=actor, region=region)
+    url = reverse("incidents:list")
+    group = _("Grid incidents")
+    due_detail = _("closed %(closed)d / due %(due)d")
+    return [
+        Tile(
+            key="incidents.open", label=_("Open incidents"), value=m["open"], unit="件", url=url, group=group
+        ),
+        Tile(
+            key="incidents.overdue",
+            label=_("Overdue incidents"),
+            value=m["overdue"],
+            unit="件",
+            url=f"{url}?overdue=true",
+            group=group,
+        ),
+        Tile(
+            key="incidents.closure_rate",
+            label=_("Closure rate"),
+            value=m["closure_rate"],
+            unit="%",
+            detail=due_detail % {"closed": m["closed"], "due": m["due"]},
+            url=url,
+            group=group,
+        ),
+        Tile(
+            key="incidents.on_time_rate",
+            label=_("On-time rate"),
+            value=m["on_time_rate"],
+            unit="%",
+            detail=due_detail % {"closed": m["closed_on_time"], "due": m["due"]},
+            url=url,
+            group=group,
+        ),
+    ]

@@ -141,6 +141,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "grids.tasks.requeue_stalled_grid_imports",
         "schedule": 600.0,
     },
+    "escalate-overdue-incidents": {
+        "task": "incidents.tasks.escalate_overdue_incidents",
+        "schedule": 300.0,
+    },
 }
 
 REST_FRAMEWORK = {

@@ -18,6 +18,8 @@ WORK_PERIODS = ((time(9), time(12)), (time(13), time(18)))
 def add_working_hours(start: datetime, hours: float) -> datetime:
     """The moment ``hours`` working hours after ``start`` (aware in, aware UTC-comparable out)."""
     remaining = timedelta(hours=hours)
+    if remaining <= timedelta(0):
+        return start
     moment = start.astimezone(LOCAL)
     while True:
         day = moment.date()

@@ -19,6 +19,14 @@ def point_in(grid: Grid) -> Point:
 
 
 @pytest.fixture
+def incident_tree(anshun_tree):
+    """For transactional tests: the Anshun tree and the default categories, after the flush."""
+    from incidents.categories import seed_categories
+
+    seed_categories()
+
+
+@pytest.fixture
 def home_office(db):
     return GridOffice.objects.filter(seat__code__startswith=HOME_OFFICE_PREFIX).order_by("code").first()
 
@@ -46,6 +54,11 @@ def far_grid(db):
 
 @pytest.fixture
 def category(db):
+    # A reused test database may have been flushed by an earlier transactional test, which
+    # takes the migration's categories with it: seed them again (idempotent).
+    from incidents.categories import seed_categories
+
+    seed_categories()
     return IncidentCategory.objects.get(code="exposed-rubbish")
 
 

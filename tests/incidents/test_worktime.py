@@ -22,3 +22,8 @@ def test_one_working_day_from_friday_afternoon_ends_on_monday():
 
 def test_a_start_at_night_counts_from_the_next_morning():
     assert add_working_hours(local(2026, 11, 23, 22, 0), 1) == local(2026, 11, 24, 10, 0)
+
+
+def test_zero_hours_is_the_start_itself():
+    evening = local(2026, 11, 23, 18, 0)
+    assert add_working_hours(evening, 0) == evening
