@@ -43,6 +43,19 @@ EXPORT_HEADERS = [
 ]
 
 
+REPORT_STRINGS = {
+    "Place chosen": gettext_lazy("Place chosen"),
+    "Your position is not available; tap the map.": gettext_lazy(
+        "Your position is not available; tap the map."
+    ),
+    "Not accepted": gettext_lazy("Not accepted"),
+    "waiting": gettext_lazy("waiting"),
+    "Discard": gettext_lazy("Discard"),
+    "Tap the map or use your location.": gettext_lazy("Tap the map or use your location."),
+    "Describe what you saw.": gettext_lazy("Describe what you saw."),
+}
+
+
 def map_config(**extra) -> dict:
     return {
         "tileUrl": settings.MAP_TILE_URL,
@@ -210,7 +223,11 @@ class ReportView(ScopedPageMixin, TemplateView):
             categories=selectors.categories_for(actor=user),
             priorities=Incident.Priority.choices,
             client_uuid=uuid.uuid4(),
-            map_config=map_config(office=user.grid_office.code if user.grid_office_id else None, api="/api/"),
+            map_config=map_config(
+                office=user.grid_office.code if user.grid_office_id else None,
+                api="/api/",
+                strings={key: str(value) for key, value in REPORT_STRINGS.items()},
+            ),
             errors=kwargs.get("errors", {}),
         )
         return context

@@ -5,9 +5,10 @@
    returns; a retry of one already received comes back as the same incident, never twice. */
 (function () {
   "use strict";
-  var t = window.gettext || function (s) { return s; };
   var form = document.getElementById("report-form");
   var config = JSON.parse(document.getElementById("map-config").textContent);
+  var strings = config.strings || {};
+  function t(s) { return strings[s] || s; }
   var csrf = form.querySelector("[name=csrfmiddlewaretoken]").value;
   var lon = document.getElementById("longitude");
   var lat = document.getElementById("latitude");
