@@ -21,7 +21,8 @@ def login(page, live_server, user):
 
 def tap_map_at(page, point):
     position = page.evaluate(
-        "([lat, lng]) => { const p = window.reportMap.latLngToContainerPoint([lat, lng]); return {x: p.x, y: p.y}; }",
+        "([lat, lng]) => {"
+        " const p = window.reportMap.latLngToContainerPoint([lat, lng]); return {x: p.x, y: p.y}; }",
         [point.y, point.x],
     )
     page.locator("#report-map").tap(position=position)
