@@ -14,6 +14,7 @@ urlpatterns = [
     path("", HomeView.as_view(), name="home"),
     path("map/", GridMapView.as_view(), name="grid-map"),
     path("incidents/", include("incidents.urls")),
+    path("open311/v2/", include("incidents.open311_urls")),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

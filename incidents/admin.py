@@ -7,6 +7,7 @@ from incidents.models import (
     IncidentCategory,
     IncidentEvent,
     Notification,
+    Open311Client,
 )
 
 
@@ -52,3 +53,11 @@ class IncidentAdmin(admin.ModelAdmin):
 class NotificationAdmin(admin.ModelAdmin):
     list_display = ("recipient", "message", "created_at", "read_at")
     raw_id_fields = ("recipient", "incident")
+
+
+@admin.register(Open311Client)
+class Open311ClientAdmin(admin.ModelAdmin):
+    """API keys are generated on creation; deactivate a client to revoke its key."""
+
+    list_display = ("name", "is_active", "created_at")
+    readonly_fields = ("api_key", "created_at")

@@ -1,3 +1,4 @@
+import secrets
 import uuid
 
 from django.conf import settings
@@ -120,6 +121,14 @@ class Incident(models.Model):
         _("priority"), max_length=8, choices=Priority.choices, default=Priority.NORMAL
     )
     source = models.CharField(_("source"), max_length=12, choices=Source.choices, default=Source.GRID_WORKER)
+    open311_client = models.ForeignKey(
+        "incidents.Open311Client",
+        verbose_name=_("Open311 client"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="incidents",
+    )
     reporter = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("reporter"),
@@ -247,3 +256,24 @@ class Notification(models.Model):
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
+
+
+def new_api_key() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Open311Client(models.Model):
+    """A system allowed to submit Open311 service requests, with its own API key (issued in admin)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    api_key = models.CharField(_("API key"), max_length=64, unique=True, default=new_api_key)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("Open311 client")
+        verbose_name_plural = _("Open311 clients")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

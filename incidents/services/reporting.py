@@ -59,6 +59,7 @@ def report_incident(
     address: str = "",
     reported_at=None,
     attachments: Sequence[UploadedFile] = (),
+    open311_client=None,
 ) -> tuple[Incident, bool]:
     """Create an incident, or return the one already made with ``client_uuid`` (created=False).
 
@@ -86,6 +87,7 @@ def report_incident(
         priority=priority,
         source=source,
         reporter=actor,
+        open311_client=open311_client,
         reported_at=reported_at or timezone.now(),
     )
     incident.full_clean(exclude=["client_uuid"])
