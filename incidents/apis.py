@@ -14,8 +14,6 @@ from datetime import datetime
 
 from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -32,6 +30,7 @@ from incidents import selectors
 from incidents.filters import IncidentFilter
 from incidents.models import Incident, IncidentCategory
 from incidents.services import editing, workflow
+from incidents.services.bulk import ItemResult, report_incidents_bulk
 from incidents.services.reporting import report_incident
 from incidents.services.workflow import StaleVersion
 
@@ -76,6 +75,28 @@ class IncidentInputSerializer(PlaceInputMixin):
         if value == Incident.Source.OPEN311:
             raise serializers.ValidationError(_("Open311 requests come through /open311/v2/."))
         return value
+
+
+class PreloadedSlugField(serializers.Field):
+    """A code looked up in a dict the view loaded for the whole batch (no query per item)."""
+
+    def __init__(self, context_key: str, **kwargs):
+        self.context_key = context_key
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        found = self.context[self.context_key].get(str(data))
+        if found is None:
+            raise serializers.ValidationError(_("Unknown code “%(code)s”.") % {"code": data})
+        return found
+
+    def to_representation(self, value):
+        return value.code
+
+
+class BulkItemSerializer(IncidentInputSerializer):
+    category = PreloadedSlugField("categories")
+    grid = PreloadedSlugField("grids", required=False)
 
 
 class IncidentUpdateSerializer(PlaceInputMixin):
@@ -242,12 +263,6 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         return moment, int(pk)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise exceptions.ValidationError({"cursor": _("Not a cursor this API gave out.")}) from None
-
-
-def _item_errors(exc: Exception) -> dict:
-    if isinstance(exc, DjangoValidationError):
-        return exc.message_dict if hasattr(exc, "message_dict") else {"non_field_errors": exc.messages}
-    return {"non_field_errors": [str(exc) or _("Not allowed.")]}
 
 
 TRANSITION_PARAMS = [
@@ -456,25 +471,43 @@ class IncidentViewSet(ScopedModelViewSet):
             )
         if not request.user.can("incident.report"):
             raise exceptions.PermissionDenied
-        return Response({"results": [self._bulk_item(index, item) for index, item in enumerate(items)]})
-
-    def _bulk_item(self, index: int, item) -> dict:
-        result = {"index": index, "client_uuid": None, "result": "error", "id": None}
-        if not isinstance(item, dict):
-            return {**result, "errors": {"non_field_errors": [_("Each item is an object.")]}}
-        data = IncidentInputSerializer(data={k: v for k, v in item.items() if k != "attachments"})
-        if not data.is_valid():
-            return {**result, "client_uuid": item.get("client_uuid"), "errors": data.errors}
-        values = data.validated_data
-        result["client_uuid"] = str(values["client_uuid"]) if values.get("client_uuid") else None
-        try:
-            with transaction.atomic():
-                incident, created = report_incident(actor=self.request.user, **values)
-        except (DjangoValidationError, DjangoPermissionDenied) as exc:
-            return {**result, "errors": _item_errors(exc)}
-        return {
-            **result,
-            "client_uuid": str(incident.client_uuid),
-            "result": "created" if created else "duplicate",
-            "id": incident.pk,
+        objects = [item for item in items if isinstance(item, dict)]
+        context = {
+            "categories": IncidentCategory.objects.in_bulk(
+                [str(i.get("category")) for i in objects], field_name="code"
+            ),
+            "grids": Grid.objects.defer("geometry").in_bulk(
+                [str(i["grid"]) for i in objects if i.get("grid")], field_name="code"
+            ),
         }
+        values, results = [], []
+        for index, item in enumerate(items):
+            result = ItemResult(index=index)
+            results.append(result)
+            values.append(None)
+            if not isinstance(item, dict):
+                result.errors = {"non_field_errors": [_("Each item is an object.")]}
+                continue
+            data = BulkItemSerializer(
+                data={k: v for k, v in item.items() if k != "attachments"}, context=context
+            )
+            if not data.is_valid():
+                result.client_uuid = item.get("client_uuid")
+                result.errors = data.errors
+                continue
+            values[index] = {k: v for k, v in data.validated_data.items() if k != "attachments"}
+        report_incidents_bulk(actor=request.user, items=values, results=results)
+        return Response(
+            {
+                "results": [
+                    {
+                        "index": r.index,
+                        "client_uuid": str(r.client_uuid) if r.client_uuid else None,
+                        "result": r.result,
+                        "id": r.incident_id,
+                        **({"errors": r.errors} if r.result == "error" else {}),
+                    }
+                    for r in results
+                ]
+            }
+        )

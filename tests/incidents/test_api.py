@@ -281,3 +281,33 @@ def test_every_role_reads_only_its_jurisdiction(role, spread, api_client, home_o
                 404,
             )
     assert Incident.objects.filter(description="x").count() == 0
+
+
+def test_bulk_queries_do_not_grow_with_the_batch(as_worker, home_grid):
+    counts = []
+    for size in (2, 40):
+        items = [payload(home_grid) for _ in range(size)]
+        with CaptureQueriesContext(connection) as queries:
+            response = as_worker.post("/api/incidents/bulk/", {"items": items}, format="json")
+        assert [r["result"] for r in response.json()["results"]] == ["created"] * size
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+    assert Incident.objects.count() == 42 and IncidentEvent.objects.count() == 42
+    assert all(i.offices.get() == home_grid.office for i in Incident.objects.all()[:3])
+
+
+def test_bulk_falls_back_item_by_item_when_a_key_appears_meanwhile(as_worker, home_grid, worker, monkeypatch):
+    from incidents.services import bulk
+
+    taken = payload(home_grid)
+    real_bulk = bulk._bulk
+
+    def racing(*, actor, items, results):
+        # Another request stores one of the keys between our look-up and our insert.
+        bulk.report_incident(actor=worker, **{k: v for k, v in items[0].items() if not k.startswith("_")})
+        return real_bulk(actor=actor, items=items, results=results)
+
+    monkeypatch.setattr(bulk, "_bulk", racing)
+    response = as_worker.post("/api/incidents/bulk/", {"items": [taken, payload(home_grid)]}, format="json")
+    assert [r["result"] for r in response.json()["results"]] == ["duplicate", "created"]
+    assert Incident.objects.count() == 2
