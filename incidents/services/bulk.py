@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grids.models import Grid
-from incidents.models import Incident, IncidentEvent
+from incidents.models import Incident
 from incidents.services.reporting import CITY_CODE, report_incident
 
 CHECKED_IN_BULK = ["client_uuid", "category", "grid", "reporter"]
@@ -108,6 +108,48 @@ def _one_by_one(*, actor, items, results):
     return results
 
 
+def _insert(head: str, template: str, rows: list[tuple], returning: str = "") -> list[tuple]:
+    """Multi-row INSERTs, 1000 rows a statement, rendered by the driver (through Django's cursor,
+    so they are counted and logged like every other query)."""
+    fetched: list[tuple] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 1000):
+            chunk = rows[start : start + 1000]
+            values = b",".join(cursor.cursor.mogrify(template, row) for row in chunk).decode()
+            cursor.execute(head + values.replace("%", "%%") + returning)
+            if returning:
+                fetched.extend(cursor.fetchall())
+    return fetched
+
+
+def _insert_incidents(incidents: list[Incident], *, now) -> dict[uuid.UUID, int]:
+    rows = [
+        (
+            str(i.client_uuid),
+            i.category_id,
+            i.description,
+            i.location.ewkt if i.location else None,
+            i.address,
+            i.grid_id,
+            i.status,
+            i.priority,
+            i.source,
+            i.reporter_id,
+            i.reported_at,
+            now,
+        )
+        for i in incidents
+    ]
+    returned = _insert(
+        "INSERT INTO incidents_incident (client_uuid, category_id, description, location, address, grid_id,"
+        " status, priority, source, reporter_id, reported_at, updated_at, version, escalation_level) VALUES ",
+        "(%s, %s, %s, ST_GeomFromEWKT(%s), %s, %s, %s, %s, %s, %s, %s, %s, 1, 0)",
+        rows,
+        returning=" RETURNING client_uuid, id",
+    )
+    return {uuid.UUID(str(key)): pk for key, pk in returned}
+
+
 def _bulk(*, actor, items, results):
     live = [(values, result) for values, result in zip(items, results, strict=True) if values is not None]
     for values, result in live:
@@ -189,18 +231,20 @@ def _bulk(*, actor, items, results):
         first_of[key] = result
         new.append((incident, result))
 
-    created = Incident.objects.bulk_create([incident for incident, _r in new], batch_size=1000)
-    Through = Incident.offices.through
-    Through.objects.bulk_create(
-        [Through(incident_id=i.pk, gridoffice_id=visible_grids[i.grid_id]) for i in created], batch_size=1000
+    ids = _insert_incidents([incident for incident, _r in new], now=now)
+    _insert(
+        "INSERT INTO incidents_incident_offices (incident_id, gridoffice_id) VALUES ",
+        "(%s, %s)",
+        [(ids[i.client_uuid], visible_grids[i.grid_id]) for i, _r in new],
     )
-    IncidentEvent.objects.bulk_create(
-        [
-            IncidentEvent(incident_id=i.pk, actor=actor, at=i.reported_at, to_status=Incident.Status.REPORTED)
-            for i in created
-        ],
-        batch_size=1000,
+    _insert(
+        "INSERT INTO incidents_incidentevent (incident_id, actor_id, at, from_status, to_status, note)"
+        " VALUES ",
+        "(%s, %s, %s, '', %s, '')",
+        [(ids[i.client_uuid], actor.pk, i.reported_at, Incident.Status.REPORTED) for i, _r in new],
     )
+    for incident, _result in new:
+        incident.pk = ids[incident.client_uuid]
     for incident, result in new:
         result.result, result.incident_id = "created", incident.pk
     for values, result in live:

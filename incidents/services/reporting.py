@@ -34,14 +34,19 @@ def place_for(*, actor, location: Point | None, grid: Grid | None) -> Grid:
         if found is None:
             inside_city = Region.objects.filter(code=CITY_CODE, boundary__contains=location).exists()
             if not inside_city:
-                raise ValidationError({"location": _("This point is outside Anshun.")})
-            raise ValidationError({"location": _("No grid covers this point yet.")})
+                raise ValidationError(
+                    {"location": ValidationError(_("This point is outside Anshun."), code="outside_city")}
+                )
+            raise ValidationError(
+                {"location": ValidationError(_("No grid covers this point yet."), code="no_grid")}
+            )
         grid = found
     elif grid is None:
         raise ValidationError({"location": _("Give a location or choose a grid.")})
     if actor is not None and not Grid.objects.visible_to(actor).filter(pk=grid.pk).exists():
         field = "location" if location is not None else "grid"
-        raise ValidationError({field: _("This place is outside your jurisdiction.")})
+        message = _("This place is outside your jurisdiction.")
+        raise ValidationError({field: ValidationError(message, code="outside_jurisdiction")})
     return grid
 
 

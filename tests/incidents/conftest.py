@@ -27,7 +27,7 @@ def incident_tree(anshun_tree):
 
 
 @pytest.fixture
-def home_office(db):
+def home_office(category):
     return GridOffice.objects.filter(seat__code__startswith=HOME_OFFICE_PREFIX).order_by("code").first()
 
 
