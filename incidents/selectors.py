@@ -140,22 +140,19 @@ def dashboard_tiles(*, actor, region) -> list:
             url=f"{url}?overdue=true",
             group=group,
         ),
-        Tile(
-            key="incidents.closure_rate",
-            label=_("Closure rate"),
-            value=m["closure_rate"],
-            unit="%",
-            detail=due_detail % {"closed": m["closed"], "due": m["due"]},
-            url=url,
-            group=group,
-        ),
-        Tile(
-            key="incidents.on_time_rate",
-            label=_("On-time rate"),
-            value=m["on_time_rate"],
-            unit="%",
-            detail=due_detail % {"closed": m["closed_on_time"], "due": m["due"]},
-            url=url,
-            group=group,
+        *(
+            Tile(
+                key=f"incidents.{key}",
+                label=label,
+                value=m[key],
+                unit="%",
+                detail=due_detail % {"closed": m[closed], "due": m["due"]},
+                url=url,
+                group=group,
+            )
+            for key, label, closed in (
+                ("closure_rate", _("Closure rate"), "closed"),
+                ("on_time_rate", _("On-time rate"), "closed_on_time"),
+            )
         ),
     ]

@@ -4,19 +4,12 @@ import pytest
 
 from accounts.roles import Role
 from incidents.models import Incident
-from tests.factories import TEST_PASSWORD, user_for_role
+from tests.factories import user_for_role
 from tests.incidents.conftest import HOME_OFFICE_PREFIX, point_in
+from tests.test_browser import _login as login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 TIMEOUT = 30_000
-
-
-def login(page, live_server, user):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", TEST_PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(f"{live_server.url}/")
 
 
 def tap_map_at(page, point):

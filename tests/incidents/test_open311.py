@@ -36,6 +36,18 @@ REQUEST_FIELDS = {
 }
 
 
+def request_body(api_key, grid, **extra):
+    point = point_in(grid)
+    return {
+        "api_key": api_key,
+        "service_code": "exposed-rubbish",
+        "lat": point.y,
+        "long": point.x,
+        "description": "x",
+        **extra,
+    }
+
+
 @pytest.fixture
 def api_key(category):
     return Open311Client.objects.create(name="12345 热线").api_key
@@ -43,15 +55,7 @@ def api_key(category):
 
 @pytest.fixture
 def posted(client, api_key, home_grid):
-    point = point_in(home_grid)
-    body = {
-        "api_key": api_key,
-        "service_code": "exposed-rubbish",
-        "lat": point.y,
-        "long": point.x,
-        "description": "小区门口垃圾",
-        "address_string": "东关街道",
-    }
+    body = request_body(api_key, home_grid, description="小区门口垃圾", address_string="东关街道")
     response = client.post(f"{BASE}requests.json", body)
     assert response.status_code == 201, response.content
     return response.json()
@@ -115,15 +119,7 @@ def test_post_creates_a_request_and_answers_the_spec_fields(posted, home_grid):
     ],
 )
 def test_post_errors_use_the_spec_body_and_write_nothing(client, api_key, home_grid, change, status):
-    point = point_in(home_grid)
-    body = {
-        "api_key": api_key,
-        "service_code": "exposed-rubbish",
-        "lat": point.y,
-        "long": point.x,
-        "description": "x",
-    }
-    body = {k: v for k, v in {**body, **change}.items() if v is not None}
+    body = {k: v for k, v in {**request_body(api_key, home_grid), **change}.items() if v is not None}
     response = client.post(f"{BASE}requests.json", body)
     assert response.status_code == status
     [err] = response.json()
@@ -133,15 +129,7 @@ def test_post_errors_use_the_spec_body_and_write_nothing(client, api_key, home_g
 
 def test_a_revoked_key_is_refused(client, api_key, home_grid):
     Open311Client.objects.update(is_active=False)
-    point = point_in(home_grid)
-    body = {
-        "api_key": api_key,
-        "service_code": "exposed-rubbish",
-        "lat": point.y,
-        "long": point.x,
-        "description": "x",
-    }
-    assert client.post(f"{BASE}requests.xml", body).status_code == 403
+    assert client.post(f"{BASE}requests.xml", request_body(api_key, home_grid)).status_code == 403
 
 
 def test_request_by_id_field_by_field(client, posted, home_grid):
