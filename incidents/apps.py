@@ -9,5 +9,6 @@ class IncidentsConfig(AppConfig):
         (_("Report"), "incidents:report", "incident.report"),
         (_("Incidents"), "incidents:list", None),
         (_("Dispatch queue"), "incidents:queue", "incident.dispatch"),
+        (_("Notifications"), "incidents:notifications", None),
     )
     dashboard_tiles = "incidents.selectors.dashboard_tiles"

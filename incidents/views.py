@@ -7,6 +7,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
@@ -25,7 +26,7 @@ from incidents.filters import IncidentFilter
 from incidents.models import Incident
 from incidents.panels import render_panels
 from incidents.services import workflow
-from incidents.services.reporting import report_incident
+from incidents.services.reporting import mark_notifications_read, report_incident
 
 EXPORT_HEADERS = [
     gettext_lazy("ID"),
@@ -275,3 +276,18 @@ def service_worker(request):
     response["Service-Worker-Allowed"] = "/incidents/"
     response["Cache-Control"] = "no-cache"
     return response
+
+
+class NotificationListView(LoginRequiredMixin, ListView):
+    """The user's own in-app notifications (escalations); opening the page marks them read."""
+
+    template_name = "incidents/notifications.html"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return selectors.notifications_for(actor=self.request.user)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        mark_notifications_read(actor=self.request.user)
+        return context

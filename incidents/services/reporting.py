@@ -120,3 +120,9 @@ def _existing(*, actor, client_uuid) -> Incident | None:
     if actor is not None and not Incident.objects.visible_to(actor).filter(pk=incident.pk).exists():
         raise ValidationError({"client_uuid": _("This client id is already used by another incident.")})
     return incident
+
+
+def mark_notifications_read(*, actor) -> int:
+    from incidents.models import Notification
+
+    return Notification.objects.filter(recipient=actor, read_at__isnull=True).update(read_at=timezone.now())

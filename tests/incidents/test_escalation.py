@@ -121,3 +121,14 @@ def test_metrics_follow_the_domain_definitions(make_incident, dispatcher, worker
     # Outside the actor's scope nothing is counted.
     elsewhere = user_for_role(Role.COUNTY_OFFICIAL, region=Region.objects.get(code="520425"))
     assert incident_metrics(actor=elsewhere)["due"] == 0
+
+
+def test_notifications_show_in_the_app_and_are_marked_read(client, dispatched, dispatcher):
+    escalate_overdue(now=dispatched.due_at + timedelta(minutes=1))
+    client.force_login(dispatcher)
+    page = client.get("/incidents/notifications/")
+    assert page.status_code == 200 and f"#{dispatched.pk}" in page.content.decode()
+    assert not Notification.objects.filter(recipient=dispatcher, read_at__isnull=True).exists()
+    other = user_for_role(Role.CITY_OFFICIAL)
+    client.force_login(other)
+    assert f"#{dispatched.pk}" not in client.get("/incidents/notifications/").content.decode()
