@@ -22,8 +22,6 @@ from grids.models import Grid
 from incidents.models import Incident
 from incidents.services.reporting import CITY_CODE, report_incident
 
-CHECKED_IN_BULK = ["client_uuid", "category", "grid", "reporter"]
-
 
 @dataclass
 class ItemResult:
@@ -122,29 +120,49 @@ def _insert(head: str, template: str, rows: list[tuple], returning: str = "") ->
     return fetched
 
 
-def _insert_incidents(incidents: list[Incident], *, now) -> dict[uuid.UUID, int]:
-    rows = [
+def _clean_row(values: dict, *, now) -> dict:
+    """The model's own field checks (length, choices, blank) for the fields a client sends."""
+    row = {
+        "description": values["description"],
+        "address": values.get("address", ""),
+        "priority": values.get("priority", Incident.Priority.NORMAL),
+        "source": values.get("source", Incident.Source.SYNC_CLIENT),
+        "reported_at": values.get("reported_at") or now,
+    }
+    errors = {}
+    for name, value in row.items():
+        try:
+            row[name] = Incident._meta.get_field(name).clean(value, None)
+        except ValidationError as exc:
+            errors[name] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    return row
+
+
+def _insert_incidents(rows: list[dict], *, reporter_id: int, now) -> dict[uuid.UUID, int]:
+    values = [
         (
-            str(i.client_uuid),
-            i.category_id,
-            i.description,
-            i.location.ewkt if i.location else None,
-            i.address,
-            i.grid_id,
-            i.status,
-            i.priority,
-            i.source,
-            i.reporter_id,
-            i.reported_at,
+            str(r["client_uuid"]),
+            r["category_id"],
+            r["description"],
+            r["location"].ewkt if r["location"] else None,
+            r["address"],
+            r["grid_id"],
+            Incident.Status.REPORTED,
+            r["priority"],
+            r["source"],
+            reporter_id,
+            r["reported_at"],
             now,
         )
-        for i in incidents
+        for r in rows
     ]
     returned = _insert(
         "INSERT INTO incidents_incident (client_uuid, category_id, description, location, address, grid_id,"
         " status, priority, source, reporter_id, reported_at, updated_at, version, escalation_level) VALUES ",
         "(%s, %s, %s, ST_GeomFromEWKT(%s), %s, %s, %s, %s, %s, %s, %s, %s, 1, 0)",
-        rows,
+        values,
         returning=" RETURNING client_uuid, id",
     )
     return {uuid.UUID(str(key)): pk for key, pk in returned}
@@ -184,7 +202,7 @@ def _bulk(*, actor, items, results):
     )
 
     now = timezone.now()
-    new: list[tuple[Incident, ItemResult]] = []
+    new: list[tuple[dict, ItemResult]] = []
     first_of: dict[uuid.UUID, ItemResult] = {}
     for values, result in live:
         key = values["client_uuid"]
@@ -210,43 +228,38 @@ def _bulk(*, actor, items, results):
             field_name = "location" if values.get("location") is not None else "grid"
             result.errors = {field_name: [_("This place is outside your jurisdiction.")]}
             continue
-        incident = Incident(
-            client_uuid=key,
-            category=values["category"],
-            description=values["description"],
-            location=values.get("location"),
-            address=values.get("address", ""),
-            grid_id=grid_id,
-            priority=values.get("priority", Incident.Priority.NORMAL),
-            source=values.get("source", Incident.Source.SYNC_CLIENT),
-            reporter=actor,
-            reported_at=values.get("reported_at") or now,
-        )
         try:
-            # Foreign keys and uniqueness were checked above in bulk; the rest per item.
-            incident.full_clean(exclude=CHECKED_IN_BULK, validate_unique=False)
+            # Foreign keys, places and uniqueness were checked above for the whole batch.
+            row = _clean_row(values, now=now)
         except ValidationError as exc:
             result.errors = exc.message_dict
             continue
+        row.update(
+            client_uuid=key,
+            category_id=values["category"].pk,
+            grid_id=grid_id,
+            location=values.get("location"),
+        )
         first_of[key] = result
-        new.append((incident, result))
+        new.append((row, result))
 
-    ids = _insert_incidents([incident for incident, _r in new], now=now)
+    ids = _insert_incidents([row for row, _r in new], reporter_id=actor.pk, now=now)
     _insert(
         "INSERT INTO incidents_incident_offices (incident_id, gridoffice_id) VALUES ",
         "(%s, %s)",
-        [(ids[i.client_uuid], visible_grids[i.grid_id]) for i, _r in new],
+        [(ids[row["client_uuid"]], visible_grids[row["grid_id"]]) for row, _r in new],
     )
     _insert(
         "INSERT INTO incidents_incidentevent (incident_id, actor_id, at, from_status, to_status, note)"
         " VALUES ",
         "(%s, %s, %s, '', %s, '')",
-        [(ids[i.client_uuid], actor.pk, i.reported_at, Incident.Status.REPORTED) for i, _r in new],
+        [
+            (ids[row["client_uuid"]], actor.pk, row["reported_at"], Incident.Status.REPORTED)
+            for row, _r in new
+        ],
     )
-    for incident, _result in new:
-        incident.pk = ids[incident.client_uuid]
-    for incident, result in new:
-        result.result, result.incident_id = "created", incident.pk
+    for row, result in new:
+        result.result, result.incident_id = "created", ids[row["client_uuid"]]
     for values, result in live:
         if result.result == "duplicate" and result.incident_id is None:
             result.incident_id = first_of[values["client_uuid"]].incident_id
