@@ -43,10 +43,21 @@ class IncidentAttachmentInline(admin.TabularInline):
 class IncidentAdmin(admin.ModelAdmin):
     list_display = ("pk", "category", "status", "priority", "grid", "reported_at", "due_at")
     list_filter = ("status", "priority", "source", "category__duty")
-    raw_id_fields = ("grid", "reporter", "category", "handling_office", "handler", "offices")
+    raw_id_fields = ("grid", "reporter", "category", "offices")
     list_select_related = ("category", "grid")
     inlines = [IncidentEventInline, IncidentAttachmentInline]
-    readonly_fields = ("version", "escalation_level", "client_uuid")
+    # The workflow moves only through the services, which keep the timeline; not by hand here.
+    readonly_fields = (
+        "client_uuid",
+        "version",
+        "status",
+        "handling_office",
+        "handler",
+        "due_at",
+        "closed_at",
+        "escalation_level",
+        "deleted_at",
+    )
 
 
 @admin.register(Notification)

@@ -158,3 +158,19 @@ def test_the_dashboard_tiles_follow_the_contract(dispatcher, several):
     tiles = {t.key: t for t in collect_tiles(actor=dispatcher, region=dispatcher.region)}
     assert tiles["incidents.open"].value == 3 and tiles["incidents.overdue"].value == 1
     assert tiles["incidents.closure_rate"].value == 0.0 and "1" in tiles["incidents.closure_rate"].detail
+
+
+def test_admin_pages_for_categories_incidents_and_open311_keys(client, make_incident):
+    from incidents.models import Open311Client
+
+    incident = make_incident()
+    key = Open311Client.objects.create(name="hotline")
+    client.force_login(user_for_role(Role.ADMIN))
+    for url in (
+        "/admin/incidents/incidentcategory/",
+        f"/admin/incidents/incident/{incident.pk}/change/",
+        f"/admin/incidents/open311client/{key.pk}/change/",
+        "/admin/incidents/open311client/add/",
+    ):
+        assert client.get(url).status_code == 200, url
+    assert key.api_key in client.get(f"/admin/incidents/open311client/{key.pk}/change/").content.decode()
