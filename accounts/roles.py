@@ -60,6 +60,7 @@ ROLE_JURISDICTION = {
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.GRID_WORKER: frozenset(
         {
+            "incident.handle",
             "incident.report",
             "map.view",
             "patrol.log",
@@ -68,6 +69,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     ),
     Role.GRID_OFFICE_HEAD: frozenset(
         {
+            "incident.handle",
             "incident.report",
             "incident.verify",
             "map.view",
@@ -115,7 +117,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     ),
     Role.DISPATCHER: frozenset(
         {
+            "incident.close",
             "incident.dispatch",
+            "incident.report",
             "incident.verify",
             "map.view",
             "mediation.refer",
@@ -160,7 +164,12 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "audit.view",
             "dashboard.view",
             "grids.import",
+            "incident.close",
+            "incident.delete",
             "incident.dispatch",
+            "incident.handle",
+            "incident.report",
+            "incident.verify",
             "legal.roster",
             "legal.serve",
             "map.view",
@@ -172,6 +181,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "safety.view",
             "surveys.import",
             "surveys.view",
+        }
+    ),
         }
     ),
 }

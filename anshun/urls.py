@@ -22,6 +22,8 @@ urlpatterns = [
     path("mediation/", include("mediation.urls")),
     path("dashboard/", include("surveys.urls")),
     path("safety/", include("safety_cells.urls")),
+    path("incidents/", include("incidents.urls")),
+    path("open311/v2/", include("incidents.open311_urls")),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -1,10 +1,25 @@
 from django.contrib import admin
 
-from incidents.models import Incident, IncidentCategory, IncidentEvent
+from incidents.models import (
+    CategoryTimeLimit,
+    Incident,
+    IncidentAttachment,
+    IncidentCategory,
+    IncidentEvent,
+    Notification,
+    Open311Client,
+)
+
+
+class CategoryTimeLimitInline(admin.TabularInline):
+    model = CategoryTimeLimit
+    extra = 0
 
 
 @admin.register(IncidentCategory)
 class IncidentCategoryAdmin(admin.ModelAdmin):
+    inlines = [CategoryTimeLimitInline]
+    list_editable = ("handling_limit_hours", "is_active")
     list_display = ("code", "name", "duty", "handling_limit_hours", "is_active")
     list_filter = ("duty", "is_active")
     search_fields = ("code", "name")
@@ -17,10 +32,43 @@ class IncidentEventInline(admin.TabularInline):
     can_delete = False
 
 
+class IncidentAttachmentInline(admin.TabularInline):
+    model = IncidentAttachment
+    extra = 0
+    readonly_fields = ("file", "content_type", "size", "uploaded_by", "uploaded_at", "event")
+    can_delete = False
+
+
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
     list_display = ("pk", "category", "status", "priority", "grid", "reported_at", "due_at")
     list_filter = ("status", "priority", "source", "category__duty")
-    raw_id_fields = ("grid", "reporter", "category")
+    raw_id_fields = ("grid", "reporter", "category", "offices")
     list_select_related = ("category", "grid")
-    inlines = [IncidentEventInline]
+    inlines = [IncidentEventInline, IncidentAttachmentInline]
+    # The workflow moves only through the services, which keep the timeline; not by hand here.
+    readonly_fields = (
+        "client_uuid",
+        "version",
+        "status",
+        "handling_office",
+        "handler",
+        "due_at",
+        "closed_at",
+        "escalation_level",
+        "deleted_at",
+    )
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("recipient", "message", "created_at", "read_at")
+    raw_id_fields = ("recipient", "incident")
+
+
+@admin.register(Open311Client)
+class Open311ClientAdmin(admin.ModelAdmin):
+    """API keys are generated on creation; deactivate a client to revoke its key."""
+
+    list_display = ("name", "is_active", "created_at")
+    readonly_fields = ("api_key", "created_at")

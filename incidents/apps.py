@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class IncidentsConfig(AppConfig):
     name = "incidents"
     verbose_name = _("Grid incidents")
+    nav_items = (
+        (_("Report"), "incidents:report", "incident.report"),
+        (_("Incidents"), "incidents:list", None),
+        (_("Dispatch queue"), "incidents:queue", "incident.dispatch"),
+        (_("Notifications"), "incidents:notifications", None),
+    )
+    dashboard_tiles = "incidents.selectors.dashboard_tiles"

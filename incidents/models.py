@@ -1,3 +1,4 @@
+import secrets
 import uuid
 
 from django.conf import settings
@@ -17,6 +18,16 @@ class Duty(models.TextChoices):
     PUBLIC_ORDER = "public_order", _("Public order")
     MASS_WORK = "mass_work", _("Mass work and services")
     ENVIRONMENT = "environment", _("Environment supervision")
+
+
+class Priority(models.TextChoices):
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
+
+
+PRIORITY_CHOICES = Priority.choices
 
 
 class IncidentCategory(models.Model):
@@ -42,6 +53,24 @@ class IncidentCategory(models.Model):
         return self.name
 
 
+class CategoryTimeLimit(models.Model):
+    """A handling limit for one priority of a category, overriding the category's default."""
+
+    category = models.ForeignKey(IncidentCategory, on_delete=models.CASCADE, related_name="time_limits")
+    priority = models.CharField(_("priority"), max_length=8, choices=PRIORITY_CHOICES)
+    handling_limit_hours = models.PositiveIntegerField(_("handling limit (working hours)"))
+
+    class Meta:
+        verbose_name = _("time limit")
+        verbose_name_plural = _("time limits")
+        constraints = [
+            models.UniqueConstraint(fields=["category", "priority"], name="incidents_one_limit_per_priority")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category} / {self.priority}: {self.handling_limit_hours}h"
+
+
 class Incident(models.Model):
     """Something a grid worker (or a citizen, hotline, Open311 or sync client) reports,
     carried through register → dispatch → handle → verify → close."""
@@ -56,11 +85,13 @@ class Incident(models.Model):
         CLOSED = "closed", _("Closed")
         RETURNED = "returned", _("Returned to dispatcher")
 
-    class Priority(models.TextChoices):
-        LOW = "low", _("Low")
-        NORMAL = "normal", _("Normal")
-        HIGH = "high", _("High")
-        URGENT = "urgent", _("Urgent")
+    Priority = Priority
+
+    class EscalationLevel(models.IntegerChoices):
+        COMMUNITY = 0, _("Grid / community")
+        TOWNSHIP = 1, _("Township")
+        COUNTY = 2, _("County")
+        CITY = 3, _("City command centre")
 
     class Source(models.TextChoices):
         GRID_WORKER = "grid_worker", _("Grid worker")
@@ -90,6 +121,14 @@ class Incident(models.Model):
         _("priority"), max_length=8, choices=Priority.choices, default=Priority.NORMAL
     )
     source = models.CharField(_("source"), max_length=12, choices=Source.choices, default=Source.GRID_WORKER)
+    open311_client = models.ForeignKey(
+        "incidents.Open311Client",
+        verbose_name=_("Open311 client"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="incidents",
+    )
     reporter = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("reporter"),
@@ -107,15 +146,41 @@ class Incident(models.Model):
         default=1,
         help_text=_("Raised on every change; the ETag for optimistic concurrency."),
     )
+    handling_office = models.ForeignKey(
+        "grids.GridOffice",
+        verbose_name=_("handling unit"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="handled_incidents",
+    )
+    handler = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("handler"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="handling_incidents",
+    )
+    # Grid-office staff see incidents of every office involved: the grid's own office and
+    # the units it was dispatched to. One scope lookup (see anshun.scoping) serves both.
+    offices = models.ManyToManyField("grids.GridOffice", related_name="involved_incidents", blank=True)
+    escalation_level = models.PositiveSmallIntegerField(
+        _("escalation level"), choices=EscalationLevel.choices, default=EscalationLevel.COMMUNITY
+    )
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()
-    scope_rule = ScopeRule(region_path="grid__village__path", grid_office="grid__office_id")
+    scope_rule = ScopeRule(region_path="grid__village__path", grid_office="offices")
 
     class Meta:
         verbose_name = _("incident")
         verbose_name_plural = _("incidents")
         ordering = ["-reported_at", "-id"]
-        indexes = [models.Index(fields=["status", "due_at"])]
+        indexes = [
+            models.Index(fields=["status", "due_at"]),
+            models.Index(fields=["updated_at", "id"], name="incidents_sync_cursor"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.category}"
@@ -132,11 +197,83 @@ class IncidentEvent(models.Model):
     from_status = models.CharField(_("from"), max_length=12, choices=Incident.Status.choices, blank=True)
     to_status = models.CharField(_("to"), max_length=12, choices=Incident.Status.choices)
     note = models.TextField(_("note"), blank=True)
+    escalation_level = models.PositiveSmallIntegerField(_("escalated to"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("timeline entry")
         verbose_name_plural = _("timeline entries")
         ordering = ["at", "id"]
+        constraints = [
+            # The database itself refuses a second escalation of one incident to the same level.
+            models.UniqueConstraint(
+                fields=["incident", "escalation_level"],
+                condition=models.Q(escalation_level__isnull=False),
+                name="incidents_escalate_each_level_once",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.incident_id}: {self.from_status} → {self.to_status}"
+
+
+class IncidentAttachment(models.Model):
+    """A photo or document attached to an incident, optionally to one timeline entry."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="attachments")
+    event = models.ForeignKey(
+        IncidentEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="attachments"
+    )
+    file = models.FileField(_("file"), upload_to="incidents/%Y/%m/")
+    content_type = models.CharField(_("type"), max_length=80)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["uploaded_at", "id"]
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+
+class Notification(models.Model):
+    """An in-app message to one user; other channels are delivery backends (see incidents.notify)."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    message = models.CharField(_("message"), max_length=300)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+
+
+def new_api_key() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Open311Client(models.Model):
+    """A system allowed to submit Open311 service requests, with its own API key (issued in admin)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    api_key = models.CharField(_("API key"), max_length=64, unique=True, default=new_api_key)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("Open311 client")
+        verbose_name_plural = _("Open311 clients")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -13,6 +13,7 @@ from safety_cells.apis import (
 )
 from special_groups.apis import AccessRecordViewSet, CaseTaskViewSet, EnrollmentViewSet, MetricsViewSet
 from surveys.apis import SurveyMetricViewSet, SurveyResponseViewSet
+from incidents.apis import IncidentViewSet
 
 router = DefaultRouter()
 router.register("regions", RegionViewSet, basename="region")
@@ -40,3 +41,4 @@ router.register("safety-evaluations", EvaluationViewSet, basename="safety-evalua
 router.register("prevention-units", PreventionUnitViewSet, basename="prevention-unit")
 router.register("patrol-logs", PatrolLogViewSet, basename="patrol-log")
 router.register("cameras", CameraViewSet, basename="camera")
+router.register("incidents", IncidentViewSet, basename="incident")

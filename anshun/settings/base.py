@@ -191,6 +191,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "mediation-deadlines": {"task": "mediation.tasks.check_deadlines", "schedule": 3600.0},
     "rollup-survey-metrics": {"task": "surveys.tasks.rollup_surveys", "schedule": 300.0},
+    "escalate-overdue-incidents": {"task": "incidents.tasks.escalate_overdue_incidents", "schedule": 300.0},
 }
 
 REST_FRAMEWORK = {

@@ -1,0 +1,82 @@
+"""Changing an incident's facts (not its status) and deleting it, with optimistic concurrency."""
+
+from __future__ import annotations
+
+from django.contrib.gis.geos import Point
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from grids.models import Grid
+from incidents.models import Incident, IncidentCategory, IncidentEvent
+from incidents.services.reporting import place_for
+from incidents.services.workflow import StaleVersion, lock_incident
+
+EDITABLE = ("category", "description", "priority", "address")
+
+
+@transaction.atomic
+def update_incident(
+    *,
+    actor,
+    incident_id: int,
+    expected_version: int | None = None,
+    category: IncidentCategory | None = None,
+    description: str | None = None,
+    priority: str | None = None,
+    address: str | None = None,
+    location: Point | None = None,
+    grid: Grid | None = None,
+) -> Incident:
+    """Correct what was reported; the place may move only before dispatch."""
+    if not (actor.can("incident.report") or actor.can("incident.dispatch")):
+        raise PermissionDenied(_("Your role cannot change incidents."))
+    incident = lock_incident(actor=actor, incident_id=incident_id)
+    if expected_version is not None and expected_version != incident.version:
+        raise StaleVersion(incident.version)
+    if incident.status == Incident.Status.CLOSED:
+        raise ValidationError({"status": _("A closed incident cannot be changed.")})
+    values = {"category": category, "description": description, "priority": priority, "address": address}
+    changed = [
+        name for name, value in values.items() if value is not None and getattr(incident, name) != value
+    ]
+    for name in changed:
+        setattr(incident, name, values[name])
+    if location is not None or grid is not None:
+        if incident.status not in (Incident.Status.REPORTED, Incident.Status.REGISTERED):
+            raise ValidationError({"location": _("The place cannot change after dispatch.")})
+        incident.grid = place_for(actor=actor, location=location, grid=grid)
+        incident.location = location
+        incident.offices.add(incident.grid.office_id)
+        changed += ["grid", "location"]
+    if not changed:
+        return incident
+    if category is not None and not category.is_active:
+        raise ValidationError({"category": _("This category is no longer in use.")})
+    incident.full_clean(exclude=["client_uuid", "offices"])
+    incident.version += 1
+    incident.save(update_fields=[*changed, "version", "updated_at"])
+    IncidentEvent.objects.create(
+        incident=incident,
+        actor=actor,
+        from_status=incident.status,
+        to_status=incident.status,
+        note=_("Changed: %(fields)s") % {"fields": ", ".join(changed)},
+    )
+    return incident
+
+
+@transaction.atomic
+def delete_incident(*, actor, incident_id: int, expected_version: int | None = None) -> Incident:
+    """Soft delete: sync clients must learn of it, so the row stays as a tombstone."""
+    if not actor.can("incident.delete"):
+        raise PermissionDenied(_("Your role cannot delete incidents."))
+    incident = lock_incident(actor=actor, incident_id=incident_id)
+    if expected_version is not None and expected_version != incident.version:
+        raise StaleVersion(incident.version)
+    if incident.deleted_at is None:
+        incident.deleted_at = timezone.now()
+        incident.version += 1
+        incident.save(update_fields=["deleted_at", "version", "updated_at"])
+    return incident

@@ -1,0 +1,270 @@
+"""The incident workflow: one service per transition.
+
+Each service takes the row lock, checks the actor's capability and scope and the
+incident's current status, then changes the incident, raises its ``version`` and
+appends one timeline entry — all in one transaction. Two people acting on the same
+incident at once queue on the lock; the second one finds the status already moved
+and gets a validation error, so both cannot win. Pass ``expected_version`` (the
+client's ETag) to turn a stale view into ``StaleVersion`` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from grids.models import GridOffice
+from incidents.models import CategoryTimeLimit, Incident, IncidentEvent
+from incidents.services.attachments import check_attachments, store_attachments
+from incidents.services.worktime import add_working_hours
+
+S = Incident.Status
+
+
+class StaleVersion(Exception):
+    """The client changed an incident it last saw at an older version (HTTP 412)."""
+
+    def __init__(self, current: int):
+        super().__init__(f"incident is at version {current}")
+        self.current = current
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    capability: str
+    sources: frozenset[str]
+    target: str
+    needs_note: bool = False
+    by_handling_unit: bool = False
+
+
+TRANSITIONS: dict[str, Transition] = {
+    t.name: t
+    for t in (
+        Transition("register", "incident.dispatch", frozenset({S.REPORTED}), S.REGISTERED),
+        Transition("dispatch", "incident.dispatch", frozenset({S.REGISTERED, S.RETURNED}), S.DISPATCHED),
+        Transition("take", "incident.handle", frozenset({S.DISPATCHED}), S.HANDLING, by_handling_unit=True),
+        Transition(
+            "report_handled", "incident.handle", frozenset({S.HANDLING}), S.HANDLED, by_handling_unit=True
+        ),
+        Transition(
+            "return",
+            "incident.handle",
+            frozenset({S.DISPATCHED, S.HANDLING}),
+            S.RETURNED,
+            needs_note=True,
+            by_handling_unit=True,
+        ),
+        Transition("verify", "incident.verify", frozenset({S.HANDLED}), S.VERIFIED),
+        Transition("reopen", "incident.verify", frozenset({S.HANDLED}), S.HANDLING, needs_note=True),
+        Transition("close", "incident.close", frozenset({S.VERIFIED}), S.CLOSED),
+    )
+}
+
+
+def available_transitions(*, actor, incident: Incident) -> list[str]:
+    """What ``actor`` may do next with ``incident``, for buttons and the API's ``actions`` field."""
+    names = []
+    for transition in TRANSITIONS.values():
+        try:
+            _check(actor=actor, incident=incident, transition=transition)
+        except (PermissionDenied, ValidationError):
+            continue
+        names.append(transition.name)
+    return names
+
+
+def _check(*, actor, incident: Incident, transition: Transition) -> None:
+    if not actor.can(transition.capability):
+        raise PermissionDenied(_("Your role cannot do this."))
+    if incident.deleted_at is not None or incident.status not in transition.sources:
+        message = _("A %(status)s incident cannot be sent to “%(action)s”.") % {
+            "status": incident.get_status_display(),
+            "action": transition.name,
+        }
+        raise ValidationError({"status": ValidationError(message, code="invalid_transition")})
+    if (
+        transition.by_handling_unit
+        and not actor.is_platform_admin
+        and actor.grid_office_id != incident.handling_office_id
+    ):
+        raise PermissionDenied(_("Only the handling unit can do this."))
+    if transition.capability == "incident.verify" and actor.pk == incident.handler_id:
+        raise PermissionDenied(_("The handler cannot verify their own work."))
+
+
+def lock_incident(*, actor, incident_id: int) -> Incident:
+    incident = (
+        Incident.objects.visible_to(actor)
+        .select_for_update(of=("self",))
+        .select_related("category")
+        .filter(pk=incident_id, deleted_at__isnull=True)
+        .first()
+    )
+    if incident is None:
+        raise Http404
+    return incident
+
+
+def handling_limit_hours(incident: Incident) -> int:
+    limit = (
+        CategoryTimeLimit.objects.filter(category_id=incident.category_id, priority=incident.priority)
+        .values_list("handling_limit_hours", flat=True)
+        .first()
+    )
+    return limit if limit is not None else incident.category.handling_limit_hours
+
+
+@transaction.atomic
+def _apply(
+    *,
+    actor,
+    incident_id: int,
+    name: str,
+    note: str = "",
+    expected_version: int | None = None,
+    attachments: Sequence[UploadedFile] = (),
+    change: Callable[[Incident], list[str]] | None = None,
+) -> Incident:
+    transition = TRANSITIONS[name]
+    incident = lock_incident(actor=actor, incident_id=incident_id)
+    if expected_version is not None and expected_version != incident.version:
+        raise StaleVersion(incident.version)
+    _check(actor=actor, incident=incident, transition=transition)
+    if transition.needs_note and not note.strip():
+        raise ValidationError({"note": _("Give the reason.")})
+    files = check_attachments(attachments)
+    from_status = incident.status
+    changed = change(incident) if change else []
+    incident.status = transition.target
+    incident.version += 1
+    incident.save(update_fields=["status", "version", "updated_at", *changed])
+    event = IncidentEvent.objects.create(
+        incident=incident, actor=actor, from_status=from_status, to_status=transition.target, note=note
+    )
+    store_attachments(incident=incident, event=event, files=files, actor=actor)
+    return incident
+
+
+def register_incident(*, actor, incident_id: int, note: str = "", expected_version: int | None = None):
+    return _apply(
+        actor=actor, incident_id=incident_id, name="register", note=note, expected_version=expected_version
+    )
+
+
+def dispatch_incident(
+    *,
+    actor,
+    incident_id: int,
+    handling_office: GridOffice | None = None,
+    note: str = "",
+    expected_version: int | None = None,
+) -> Incident:
+    """Send to a handling unit (the grid's own office by default) and start its time limit."""
+
+    def change(incident: Incident) -> list[str]:
+        office = handling_office or incident.grid.office
+        if not GridOffice.objects.visible_to(actor).filter(pk=office.pk).exists():
+            raise ValidationError({"handling_office": _("This unit is outside your jurisdiction.")})
+        incident.handling_office = office
+        incident.handler = None
+        incident.due_at = add_working_hours(timezone.now(), handling_limit_hours(incident))
+        incident.offices.add(office)
+        return ["handling_office", "handler", "due_at"]
+
+    return _apply(
+        actor=actor,
+        incident_id=incident_id,
+        name="dispatch",
+        note=note,
+        expected_version=expected_version,
+        change=change,
+    )
+
+
+def take_incident(*, actor, incident_id: int, note: str = "", expected_version: int | None = None):
+    def change(incident: Incident) -> list[str]:
+        incident.handler = actor
+        return ["handler"]
+
+    return _apply(
+        actor=actor,
+        incident_id=incident_id,
+        name="take",
+        note=note,
+        expected_version=expected_version,
+        change=change,
+    )
+
+
+def report_handled(
+    *,
+    actor,
+    incident_id: int,
+    note: str = "",
+    attachments: Sequence[UploadedFile] = (),
+    expected_version: int | None = None,
+) -> Incident:
+    return _apply(
+        actor=actor,
+        incident_id=incident_id,
+        name="report_handled",
+        note=note,
+        attachments=attachments,
+        expected_version=expected_version,
+    )
+
+
+def return_incident(*, actor, incident_id: int, note: str, expected_version: int | None = None) -> Incident:
+    """Back to the dispatcher: the unit was the wrong one (the reason is required)."""
+    return _apply(
+        actor=actor, incident_id=incident_id, name="return", note=note, expected_version=expected_version
+    )
+
+
+def verify_incident(*, actor, incident_id: int, note: str = "", expected_version: int | None = None):
+    return _apply(
+        actor=actor, incident_id=incident_id, name="verify", note=note, expected_version=expected_version
+    )
+
+
+def reopen_incident(*, actor, incident_id: int, note: str, expected_version: int | None = None) -> Incident:
+    """Verification failed: back to the handling unit, with what is still wrong."""
+    return _apply(
+        actor=actor, incident_id=incident_id, name="reopen", note=note, expected_version=expected_version
+    )
+
+
+def close_incident(*, actor, incident_id: int, note: str = "", expected_version: int | None = None):
+    def change(incident: Incident) -> list[str]:
+        incident.closed_at = timezone.now()
+        return ["closed_at"]
+
+    return _apply(
+        actor=actor,
+        incident_id=incident_id,
+        name="close",
+        note=note,
+        expected_version=expected_version,
+        change=change,
+    )
+
+
+SERVICES = {
+    "register": register_incident,
+    "dispatch": dispatch_incident,
+    "take": take_incident,
+    "report_handled": report_handled,
+    "return": return_incident,
+    "verify": verify_incident,
+    "reopen": reopen_incident,
+    "close": close_incident,
+}

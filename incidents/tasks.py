@@ -1,0 +1,21 @@
+"""Celery tasks of the incidents app: thin wrappers that pass ids to services."""
+
+from celery import shared_task
+
+from incidents.models import Notification
+from incidents.notifications import backends
+from incidents.services.escalation import escalate_overdue
+
+
+@shared_task(name="incidents.tasks.escalate_overdue_incidents", acks_late=True)
+def escalate_overdue_incidents() -> int:
+    """Safe to run twice at once or again after a crash: each step happens at most once."""
+    return escalate_overdue()
+
+
+@shared_task(name="incidents.tasks.deliver_notifications", acks_late=True)
+def deliver_notifications(notification_ids: list[int]) -> int:
+    notifications = list(Notification.objects.filter(pk__in=notification_ids).select_related("recipient"))
+    for backend in backends():
+        backend.send(notifications)
+    return len(notifications)

@@ -1,0 +1,293 @@
+"""Pages for incidents: the phone report form, lists with map and export, the dispatcher's
+queue and the incident's own page. Every read goes through a scoped selector."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.gis.geos import Point
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+from django.views.generic import DetailView, ListView, TemplateView
+
+from anshun.exports import table_response
+from anshun.views import ScopedPageMixin
+from grids.models import GridOffice
+from incidents import selectors
+from incidents.filters import IncidentFilter
+from incidents.models import Incident
+from incidents.panels import render_panels
+from incidents.services import workflow
+from incidents.services.reporting import mark_notifications_read, report_incident
+
+EXPORT_HEADERS = [
+    gettext_lazy("ID"),
+    gettext_lazy("Status"),
+    gettext_lazy("Category"),
+    gettext_lazy("Priority"),
+    gettext_lazy("Description"),
+    gettext_lazy("Grid"),
+    gettext_lazy("Handling unit"),
+    gettext_lazy("Reported at"),
+    gettext_lazy("Due at"),
+    gettext_lazy("Closed at"),
+    gettext_lazy("Longitude"),
+    gettext_lazy("Latitude"),
+]
+
+
+REPORT_STRINGS = {
+    "Place chosen": gettext_lazy("Place chosen"),
+    "Your position is not available; tap the map.": gettext_lazy(
+        "Your position is not available; tap the map."
+    ),
+    "Not accepted": gettext_lazy("Not accepted"),
+    "waiting": gettext_lazy("waiting"),
+    "Discard": gettext_lazy("Discard"),
+    "Tap the map or use your location.": gettext_lazy("Tap the map or use your location."),
+    "Describe what you saw.": gettext_lazy("Describe what you saw."),
+}
+
+
+def map_config(**extra) -> dict:
+    return {
+        "tileUrl": settings.MAP_TILE_URL,
+        "tileAttribution": settings.MAP_TILE_ATTRIBUTION,
+        "center": settings.LEAFLET_CONFIG["DEFAULT_CENTER"],
+        "zoom": settings.LEAFLET_CONFIG["DEFAULT_ZOOM"],
+        **extra,
+    }
+
+
+def incident_points(incidents) -> list[dict]:
+    return [
+        {
+            "id": i.pk,
+            "lat": i.location.y,
+            "lng": i.location.x,
+            "status": i.status,
+            "label": f"#{i.pk} {i.category.name} · {i.get_status_display()}",
+            "url": reverse("incidents:detail", args=[i.pk]),
+        }
+        for i in incidents
+        if i.location
+    ]
+
+
+class IncidentListView(ScopedPageMixin, ListView):
+    """Any filtered list, on a map and as XLSX/CSV; grid workers see their own grids' incidents."""
+
+    template_name = "incidents/list.html"
+    selector = staticmethod(selectors.incidents_visible_to)
+    paginate_by = 50
+    title = gettext_lazy("Incidents")
+
+    def get(self, request, *args, **kwargs):
+        self.filterset = IncidentFilter(request.GET or None, queryset=self.get_queryset(), request=request)
+        if request.GET.get("export") in ("xlsx", "csv"):
+            return self.export(request.GET["export"])
+        return super().get(request, *args, **kwargs)
+
+    def filtered(self):
+        if not self.filterset.is_bound:
+            return self.filterset.queryset
+        return self.filterset.qs if self.filterset.is_valid() else self.filterset.queryset.none()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(object_list=self.filtered(), **kwargs)
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        query.pop("export", None)
+        context.update(
+            filter=self.filterset,
+            title=self.title,
+            query=query.urlencode(),
+            points=incident_points(context["object_list"]),
+            map_config=map_config(),
+        )
+        return context
+
+    def export(self, export_format: str):
+        rows = (
+            (
+                i.pk,
+                i.get_status_display(),
+                i.category.name,
+                i.get_priority_display(),
+                i.description,
+                i.grid.code,
+                i.handling_office.name if i.handling_office else "",
+                i.reported_at,
+                i.due_at,
+                i.closed_at,
+                i.location.x if i.location else None,
+                i.location.y if i.location else None,
+            )
+            for i in self.filtered().iterator(chunk_size=2000)
+        )
+        return table_response(
+            export_format=export_format,
+            filename="incidents",
+            headers=[str(h) for h in EXPORT_HEADERS],
+            rows=rows,
+        )
+
+
+class DispatchQueueView(IncidentListView):
+    """The command centre's work: not yet dispatched first, then overdue, then oldest."""
+
+    selector = staticmethod(selectors.dispatcher_queue)
+    capability = "incident.dispatch"
+    title = gettext_lazy("Dispatch queue")
+
+
+class IncidentDetailView(ScopedPageMixin, DetailView):
+    template_name = "incidents/detail.html"
+    selector = staticmethod(selectors.incident_detail)
+    context_object_name = "incident"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        incident = self.object
+        user = self.request.user
+        context.update(
+            actions=workflow.available_transitions(actor=user, incident=incident),
+            offices=GridOffice.objects.visible_to(user).filter(seat__parent=incident.grid.village.parent)
+            if user.can("incident.dispatch")
+            else [],
+            panels=render_panels(request=self.request, incident=incident),
+            points=incident_points([incident]),
+            map_config=map_config(),
+        )
+        return context
+
+
+class IncidentTransitionView(ScopedPageMixin, View):
+    """The buttons on the incident page; the service decides whether the move is allowed."""
+
+    selector = staticmethod(selectors.incidents_visible_to)
+
+    def post(self, request, pk: int, name: str):
+        if name not in workflow.SERVICES:
+            raise Http404
+        arguments = {"actor": request.user, "incident_id": pk, "note": request.POST.get("note", "")}
+        if request.POST.get("version", "").isdigit():
+            arguments["expected_version"] = int(request.POST["version"])
+        if name == "dispatch" and request.POST.get("handling_office"):
+            office = (
+                GridOffice.objects.visible_to(request.user)
+                .filter(code=request.POST["handling_office"])
+                .first()
+            )
+            if office is None:
+                raise Http404
+            arguments["handling_office"] = office
+        if name == "report_handled":
+            arguments["attachments"] = request.FILES.getlist("attachments")
+        try:
+            workflow.SERVICES[name](**arguments)
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        except workflow.StaleVersion:
+            messages.error(request, _("Someone changed this incident meanwhile; here is the current state."))
+        except PermissionDenied as exc:
+            messages.error(request, str(exc) or _("You cannot do this."))
+        else:
+            messages.success(request, _("Done."))
+        return redirect("incidents:detail", pk=pk)
+
+
+class ReportView(ScopedPageMixin, TemplateView):
+    """One-handed report on a phone: tap the map or use the phone's position, add a photo.
+
+    With JavaScript the form posts to the API and keeps unsent reports in an outbox
+    (static/js/incident_outbox.js); without it, it posts here.
+    """
+
+    template_name = "incidents/report.html"
+    capability = "incident.report"
+    selector = staticmethod(selectors.incidents_visible_to)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        context.update(
+            categories=selectors.categories_for(actor=user),
+            priorities=Incident.Priority.choices,
+            client_uuid=uuid.uuid4(),
+            map_config=map_config(
+                office=user.grid_office.code if user.grid_office_id else None,
+                api="/api/",
+                strings={key: str(value) for key, value in REPORT_STRINGS.items()},
+            ),
+            errors=kwargs.get("errors", {}),
+        )
+        return context
+
+    def post(self, request):
+        post = request.POST
+        try:
+            category = selectors.categories_for(actor=request.user).get(code=post.get("category"))
+        except Exception:  # noqa: BLE001 - any bad code is the same field error
+            return self.render_to_response(
+                self.get_context_data(errors={"category": [_("Choose a category.")]})
+            )
+        location = None
+        try:
+            if post.get("longitude") and post.get("latitude"):
+                location = Point(float(post["longitude"]), float(post["latitude"]), srid=4326)
+            incident, _created = report_incident(
+                actor=request.user,
+                category=category,
+                description=post.get("description", ""),
+                location=location,
+                priority=post.get("priority") or Incident.Priority.NORMAL,
+                client_uuid=uuid.UUID(post["client_uuid"]) if post.get("client_uuid") else None,
+                attachments=request.FILES.getlist("attachments"),
+                source=Incident.Source.GRID_WORKER,
+            )
+        except ValidationError as exc:
+            errors = exc.message_dict if hasattr(exc, "message_dict") else {"__all__": exc.messages}
+            return self.render_to_response(self.get_context_data(errors=errors))
+        except ValueError:
+            return self.render_to_response(
+                self.get_context_data(errors={"location": [_("Not a valid place.")]})
+            )
+        messages.success(request, _("Incident #%(id)s reported.") % {"id": incident.pk})
+        return redirect("incidents:detail", pk=incident.pk)
+
+
+def service_worker(request):
+    """Served under /incidents/ so that its scope covers the report form."""
+    from django.contrib.staticfiles import finders
+
+    path = finders.find("js/incident_sw.js")
+    with open(path, encoding="utf-8") as handle:
+        response = HttpResponse(handle.read(), content_type="application/javascript")
+    response["Service-Worker-Allowed"] = "/incidents/"
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+class NotificationListView(LoginRequiredMixin, ListView):
+    """The user's own in-app notifications (escalations); opening the page marks them read."""
+
+    template_name = "incidents/notifications.html"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return selectors.notifications_for(actor=self.request.user)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        mark_notifications_read(actor=self.request.user)
+        return context
