@@ -183,8 +183,6 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "surveys.view",
         }
     ),
-        }
-    ),
 }
 
 

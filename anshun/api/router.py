@@ -3,6 +3,7 @@
 from rest_framework.routers import DefaultRouter
 
 from grids.apis import GridOfficeViewSet, GridViewSet, RegionViewSet
+from incidents.apis import IncidentViewSet
 from mediation import apis as mediation_apis
 from safety_cells.apis import (
     CameraViewSet,
@@ -13,7 +14,6 @@ from safety_cells.apis import (
 )
 from special_groups.apis import AccessRecordViewSet, CaseTaskViewSet, EnrollmentViewSet, MetricsViewSet
 from surveys.apis import SurveyMetricViewSet, SurveyResponseViewSet
-from incidents.apis import IncidentViewSet
 
 router = DefaultRouter()
 router.register("regions", RegionViewSet, basename="region")
