@@ -34,6 +34,16 @@ EXPLICIT_RULES = {
     "api-schema": "signed-in",
     "api-docs": "signed-in",
     "api-redoc": "signed-in",
+    # The signed-in user's own notifications: filtered by recipient, not by jurisdiction.
+    "incidents:notifications": "signed-in",
+    # The offline outbox's service worker script: code, no data.
+    "incidents:sw": "public",
+    # Open311 GeoReport v2: public by the spec; it shows only requests that came in through
+    # Open311 itself, and POST needs a per-client api_key.
+    "open311-services": "public",
+    "open311-service": "public",
+    "open311-requests": "public",
+    "open311-request": "public",
 }
 ROLES = list(Role)
 

@@ -236,6 +236,8 @@ SPECTACULAR_SETTINGS = {
         "MediationCaseStatusEnum": "mediation.models.MediationCase.Status",
         "IncidentStatusEnum": "incidents.models.Incident.Status",
         "GridImportStatusEnum": "grids.models.GridImport.Status",
+        "IncidentSourceEnum": "incidents.models.Incident.Source",
+        "MediationCaseSourceEnum": "mediation.models.MediationCase.Source",
     },
 }
 

@@ -1,6 +1,7 @@
 """Phone flows in headless Chromium: report by tapping the map, offline outbox, dispatch and map."""
 
 import pytest
+from playwright.sync_api import expect
 
 from accounts.roles import Role
 from incidents.models import Incident
@@ -19,7 +20,8 @@ def tap_map_at(page, point):
         [point.y, point.x],
     )
     page.locator("#report-map").tap(position=position)
-    page.wait_for_function("document.getElementById('latitude').value !== ''")
+    # Locator assertions rather than wait_for_function: the CSP forbids the eval the latter needs.
+    expect(page.locator("#latitude")).not_to_have_value("")
 
 
 def report(page, point, text):
@@ -54,7 +56,7 @@ def test_worker_reports_online_and_offline_and_the_dispatcher_dispatches(
     assert "离线时记录的垃圾" in page.inner_text("#outbox")
     assert Incident.objects.count() == 1
     page.context.set_offline(False)
-    page.wait_for_function("document.querySelectorAll('#sent li').length === 2", timeout=TIMEOUT)
+    expect(page.locator("#sent li")).to_have_count(2, timeout=TIMEOUT)
     page.wait_for_selector("body[data-outbox='0']", timeout=TIMEOUT)
     page.screenshot(path=str(artifact("incident-report-phone.png")))
 

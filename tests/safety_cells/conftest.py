@@ -36,12 +36,14 @@ def make_incident(db):
     )
 
     def make(*, grid: Grid, location=None, days_ago: float = 1) -> Incident:
-        return Incident.objects.create(
+        incident = Incident.objects.create(
             category=category,
             description="test",
             grid=grid,
             location=location if location is not None else grid.geometry.point_on_surface,
             reported_at=timezone.now() - datetime.timedelta(days=days_ago),
         )
+        incident.offices.add(grid.office_id)  # as the reporting service does: the grid's office is involved
+        return incident
 
     return make
