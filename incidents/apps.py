@@ -12,3 +12,4 @@ class IncidentsConfig(AppConfig):
         (_("Notifications"), "incidents:notifications", None),
     )
     dashboard_tiles = "incidents.selectors.dashboard_tiles"
+    demo_loader = "incidents.demo.load_demo_incidents"
