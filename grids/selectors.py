@@ -60,7 +60,11 @@ def grids_visible_to(
 
 def jurisdiction_summary(*, actor) -> dict[str, int]:
     """Counts for the home page: what the actor's jurisdiction holds."""
-    regions = Region.objects.visible_to(actor)
+    # Townships and villages are the statutory ones (92 and 1231 city-wide); areas that a
+    # management zone administers under platform codes are counted with their zone.
+    regions = Region.objects.visible_to(actor).exclude(
+        kind=Region.Kind.MANAGEMENT_ZONE, level__in=[Region.Level.TOWNSHIP, Region.Level.VILLAGE]
+    )
     by_level = dict(regions.values_list("level").annotate(n=Count("pk")).order_by())
     return {
         "counties": by_level.get(Region.Level.COUNTY, 0),

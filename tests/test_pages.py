@@ -36,6 +36,17 @@ def test_login_then_home_shows_the_jurisdiction_counts(client):
     assert "安顺市" in html
 
 
+def test_home_counts_statutory_divisions_even_with_zone_areas(client):
+    """The safe-cell demo adds a platform-coded township and community under the development zone."""
+    from safety_cells.demo import ensure_zone_places
+
+    ensure_zone_places()
+    client.force_login(user_for_role(Role.CITY_OFFICIAL))
+    html = client.get(reverse("home")).content.decode()
+    for count in (">8<", ">92<", ">1231<", ">388<"):
+        assert count in html
+
+
 @pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
 def test_every_role_has_a_home_page_and_the_map(client, role):
     user = user_for_role(role)
