@@ -287,6 +287,18 @@ def ensure_devices() -> int:
 
 
 @transaction.atomic
+def _refresh_statistics() -> None:
+    """Thousands of rows arrive at once; without fresh statistics the planner takes the camera
+    and patrol tables for empty and picks nested-loop plans that crawl (seen in the suite)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ANALYZE safety_cells_camera, safety_cells_patrollog, safety_cells_preventionunit, "
+            "safety_cells_devicedistribution"
+        )
+
+
 def load_demo() -> str:
     types = ensure_cell_types()
     cells = ensure_named_cells(types)
@@ -297,6 +309,7 @@ def load_demo() -> str:
     patrols = ensure_patrols(actor)
     cameras = ensure_cameras()
     devices = ensure_devices()
+    _refresh_statistics()
     return (
         f"{len(cells)} named safe cells, {PreventionUnit.objects.count()} prevention units, "
         f"{patrols} patrol logs, {cameras} Skynet cameras, {devices} device distributions"
