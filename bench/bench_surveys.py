@@ -79,10 +79,10 @@ def _generate_incidents() -> None:
             WITH g AS (SELECT array_agg(id ORDER BY code) AS ids FROM grids_grid),
                  c AS (SELECT id FROM incidents_incidentcategory WHERE code = 'bench-rubbish')
             INSERT INTO incidents_incident (client_uuid, category_id, description, address, grid_id,
-                status, priority, source, reported_at, updated_at, version)
+                status, priority, source, reported_at, updated_at, version, escalation_level)
             SELECT gen_random_uuid(), c.id, 'bench', '', g.ids[1 + (i %% array_length(g.ids, 1))],
                    (ARRAY['reported', 'dispatched', 'closed'])[1 + (i %% 3)], 'normal', 'grid_worker',
-                   now() - make_interval(mins => i), now(), 1
+                   now() - make_interval(mins => i), now(), 1, 0
             FROM g, c, generate_series(1, %s) AS i
             """,
             [INCIDENTS],
