@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from anshun.uploads import PHOTO_TYPES, sniff_type
 from grids.models import Grid, Region
 from safety_cells.models import (
     Camera,
@@ -149,6 +150,11 @@ def evaluation_record(
             EvaluationPhoto._meta.get_field("image").run_validators(photo)
         except ValidationError as exc:
             errors.setdefault("photos", []).extend(f"{index + 1}: {m}" for m in exc.messages)
+            continue
+        if sniff_type(photo) not in PHOTO_TYPES:  # the bytes decide, not the name
+            errors.setdefault("photos", []).append(
+                f"{index + 1}: " + _("this file is not a JPEG, PNG, WebP or HEIC photo.")
+            )
     if errors:
         raise ValidationError(errors)
 

@@ -9,34 +9,14 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 
+from anshun.uploads import sniff_type
 from incidents.models import Incident, IncidentAttachment, IncidentEvent
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
-# The type is read from the file's first bytes: a phone's or client's declared
-# content type is not trusted.
-SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
-    (b"\xff\xd8\xff", 0, "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
-    (b"WEBP", 8, "image/webp"),
-    (b"%PDF-", 0, "application/pdf"),
-)
-
 
 def max_attachment_bytes() -> int:
     return getattr(settings, "INCIDENT_ATTACHMENT_MAX_BYTES", DEFAULT_MAX_BYTES)
-
-
-def sniff_type(upload: UploadedFile) -> str | None:
-    upload.seek(0)
-    head = upload.read(16)
-    upload.seek(0)
-    for signature, offset, content_type in SIGNATURES:
-        if head[offset : offset + len(signature)] == signature:
-            if content_type == "image/webp" and not head.startswith(b"RIFF"):
-                continue
-            return content_type
-    return None
 
 
 def check_attachments(files: Iterable[UploadedFile]) -> list[tuple[UploadedFile, str]]:
@@ -45,7 +25,7 @@ def check_attachments(files: Iterable[UploadedFile]) -> list[tuple[UploadedFile,
     limit = max_attachment_bytes()
     for upload in files:
         content_type = sniff_type(upload)
-        if content_type is None:
+        if content_type is None or content_type == "image/heic":
             problems.append(
                 _("%(name)s: only JPEG, PNG, WebP photos and PDF documents are accepted.")
                 % {"name": upload.name}

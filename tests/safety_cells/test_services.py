@@ -255,3 +255,14 @@ def test_a_camera_is_placed_in_its_village_and_grid():
     assert "phase" in error.value.message_dict
     with pytest.raises(ValidationError):
         services.camera_register(code="T-3", phase=1, location=Point(0, 0, srid=4326), owner="x")
+
+
+def test_a_photo_is_judged_by_its_bytes_not_its_name(cell, estate_type):
+    scores = {c.pk: 1 for c in estate_type.criteria.all()}
+    disguised = SimpleUploadedFile("gate.jpg", b"MZ\x90\x00 not a picture", content_type="image/jpeg")
+    with pytest.raises(ValidationError) as error:
+        services.evaluation_record(
+            cell=cell, evaluator=user_for_role(Role.ADMIN), scores=scores, photos=[disguised]
+        )
+    assert "photos" in error.value.message_dict
+    assert not Evaluation.objects.exists()
