@@ -2,13 +2,14 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help setup run test lint format bench backup restore messages
+.PHONY: help setup run test lint format bench load backup restore messages
 
 help:
 	@echo "make run    install what is missing, start Postgres/PostGIS + Redis, migrate, load Anshun, serve"
 	@echo "make test   the same set-up against throwaway services, run every test, stop them"
 	@echo "make lint   ruff check + format check"
 	@echo "make bench  benchmarks (ratios against a same-run baseline)"
+	@echo "make load   Locust: 100 users for 5 minutes against gunicorn + a worker (USERS=, DURATION=)"
 	@echo "make backup / make restore BACKUP=backups/<timestamp>  database + uploaded files"
 
 setup:
@@ -30,6 +31,9 @@ format: setup
 
 bench: setup
 	@scripts/bench.sh
+
+load: setup
+	@scripts/load.sh
 
 backup: setup
 	@scripts/backup.sh
