@@ -1,9 +1,19 @@
 """Skynet cameras within 300 m of incidents, with 100,000 cameras: the platform's scoped
 selectors against the same PostGIS queries written by hand, on the same incidents.
 
-``incidents_with_nearby_cameras`` (every incident in scope with its camera count, one query)
-carries the 1.2 target; ``cameras_near`` (the incident page's panel, one incident) is reported.
-The printed plans show the cameras' GiST index answering ST_DWithin on geography."""
+Two comparisons carry the 1.2 target:
+
+- ``cameras_near`` (the incident page's panel, one incident): the SQL the selector generates, executed
+  for each incident, against the hand-written query. This is the comparison of the two *queries*: it
+  shows the ORM's scoped ST_DWithin on geography is as good as hand-written PostGIS.
+- ``incidents_with_nearby_cameras`` (every incident in scope with its camera count, one query),
+  end to end through the ORM.
+
+The single incident is also timed end to end through the ORM (building the queryset, compiling it,
+making model rows) and reported without a target: PostgreSQL answers in about 0.3 ms, so Django's
+fixed cost per query (about 0.6 ms on this machine) sets that ratio, not the query. On the incident
+page that cost is paid once per page view. The printed plans show the cameras' GiST index answering
+ST_DWithin on geography."""
 
 from django.db import connection
 
@@ -103,6 +113,22 @@ def _platform(actor, points: list) -> list:
     return [list(cameras_near(actor=actor, point=point, metres=RADIUS_M)) for point in points]
 
 
+def _platform_sql(actor, points: list) -> list[tuple[str, tuple]]:
+    """The statements the selector sends to PostgreSQL, one per incident, exactly as compiled."""
+    return [
+        cameras_near(actor=actor, point=point, metres=RADIUS_M).query.sql_with_params() for point in points
+    ]
+
+
+def _execute_all(statements: list[tuple[str, tuple]]) -> list:
+    rows = []
+    with connection.cursor() as cursor:
+        for sql, params in statements:
+            cursor.execute(sql, params)
+            rows.append(cursor.fetchall())
+    return rows
+
+
 HAND_WRITTEN_ALL = """
     SELECT i.id, i.reported_at, (
         SELECT COUNT(c.id) FROM safety_cells_camera c JOIN grids_region cv ON cv.id = c.village_id
@@ -132,16 +158,24 @@ def run():
     grids = Grid.objects.filter(village__code__startswith="520402001").order_by("code")[:40]
     points = [grid.geometry.point_on_surface for grid in grids]
     results = []
-    # One incident at a time: each query takes ~0.3 ms in PostgreSQL, so the ORM's fixed cost per
-    # query (building the SQL, the model rows) dominates and the ratio is reported, not targeted.
     for role, code in ((Role.CITY_OFFICIAL, "5204"), (Role.COUNTY_OFFICIAL, "520402")):
         actor = _official(role, code)
         found = _platform(actor, points)
-        assert [len(r) for r in found] == [len(r) for r in _hand_written(actor.region.path, points)]
+        hand = _hand_written(actor.region.path, points)
+        assert [[camera.pk for camera in r] for r in found] == [[row[0] for row in r] for r in hand]
         assert sum(len(r) for r in found) > 0
+        statements = _platform_sql(actor, points)
         results.append(
             compare(
-                f"cameras within {RADIUS_M} m, one incident at a time x{len(points)}, {role.value}",
+                f"cameras within {RADIUS_M} m, platform's SQL, one incident x{len(points)}, {role.value}",
+                lambda statements=statements: _execute_all(statements),
+                lambda path=actor.region.path: _hand_written(path, points),
+                target=1.2,
+            )
+        )
+        results.append(
+            compare(
+                f"  same, end to end through the ORM (reported), {role.value}",
                 lambda actor=actor: _platform(actor, points),
                 lambda path=actor.region.path: _hand_written(path, points),
             )
