@@ -18,4 +18,4 @@ RUN pip install --no-cache-dir --no-deps -e . \
 RUN useradd --system --home /app anshun && mkdir -p /app/media && chown anshun /app/media
 USER anshun
 EXPOSE 8000
-CMD ["gunicorn", "anshun.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60"]
+CMD ["gunicorn", "anshun.wsgi:application", "--config", "gunicorn.conf.py"]

@@ -4,14 +4,27 @@ An app declares ``dashboard_tiles = "app.selectors.function"`` on its AppConfig;
 the function takes ``(*, actor, region)`` and returns a list of ``Tile``, computed
 from records inside both the actor's scope and ``region``. The dashboard page
 collects them without knowing the apps, so each app adds its figures on its own.
+
+An app whose figures are costly aggregates over slowly changing records (the six
+projects' visits and subsidies, mediation deadlines) also sets
+``dashboard_tiles_cached = True``: its tiles are then kept in the cache for
+``settings.DASHBOARD_TILE_CACHE_SECONDS``, per viewer, region and language, so an
+official refreshing the dashboard costs milliseconds instead of a scan. Cheap,
+fast-moving figures (incidents open and overdue) are never cached. The page says how
+old cached figures may be.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import datetime
+from dataclasses import dataclass, field, replace
 
 from django.apps import apps
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import get_language
 
 # Counts below this are shown as "<5" outside the project that owns them
 # (small-count suppression for sensitive personal data).
@@ -29,6 +42,7 @@ class Tile:
     suppressed: bool = False
     group: str = ""  # heading the tile is shown under
     extra: dict = field(default_factory=dict)
+    as_of: datetime.datetime | None = None  # set when the figure comes from the cache
 
     @property
     def display(self) -> str:
@@ -57,6 +71,22 @@ def collect_tiles(*, actor, region) -> list[Tile]:
     tiles: list[Tile] = []
     for config in apps.get_app_configs():
         provider = getattr(config, "dashboard_tiles", None)
-        if provider:
-            tiles.extend(import_string(provider)(actor=actor, region=region))
+        if not provider:
+            continue
+        compute = import_string(provider)
+        max_age = (
+            settings.DASHBOARD_TILE_CACHE_SECONDS if getattr(config, "dashboard_tiles_cached", False) else 0
+        )
+        if max_age <= 0:
+            tiles.extend(compute(actor=actor, region=region))
+            continue
+        # Keyed by the viewer, not their role: two viewers never share figures, whatever their
+        # scope and project, so caching cannot carry a figure across a boundary.
+        key = f"dashboard-tiles:{config.label}:{actor.pk}:{region.pk}:{get_language()}"
+        cached = cache.get(key)
+        if cached is None:
+            now = timezone.now()
+            cached = [replace(tile, as_of=now) for tile in compute(actor=actor, region=region)]
+            cache.set(key, cached, max_age)
+        tiles.extend(cached)
     return tiles

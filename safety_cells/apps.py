@@ -11,6 +11,7 @@ class SafetyCellsConfig(AppConfig):
         (_("Prevention coverage"), "safety_cells:coverage", "safety.view"),
     )
     dashboard_tiles = "safety_cells.selectors.dashboard_tiles"
+    dashboard_tiles_cached = True
     demo_loader = "safety_cells.demo.load_demo"
     # Shown on the incident page by the incidents app: Skynet cameras near the incident.
     incident_panels = "safety_cells.selectors.incident_camera_panel"

@@ -8,7 +8,7 @@ trap cleanup EXIT
 .venv/bin/python manage.py migrate --no-input -v0
 .venv/bin/python manage.py load_anshun --demo -v0
 .venv/bin/python manage.py collectstatic --no-input -v0
-.venv/bin/gunicorn anshun.wsgi:application --bind 127.0.0.1:8765 --workers 3 --threads 2 \
+GUNICORN_BIND=127.0.0.1:8765 .venv/bin/gunicorn anshun.wsgi:application --config gunicorn.conf.py \
   --env DJANGO_SETTINGS_MODULE=anshun.settings.load --log-level warning >"$out/web.log" 2>&1 &
 pids+=($!)
 .venv/bin/celery -A anshun worker --concurrency 1 -l warning >"$out/worker.log" 2>&1 &

@@ -249,6 +249,9 @@ PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS", default=[])
 PII_LOOKUP_KEY = env.str("PII_LOOKUP_KEY", default="")
 
 # Map tiles come from a configurable server; government networks may run their own.
+# How long the costly dashboard figures (see anshun/dashboard.py) may be reused; 0 turns it off.
+DASHBOARD_TILE_CACHE_SECONDS = env.int("DASHBOARD_TILE_CACHE_SECONDS", default=120)
+
 MAP_TILE_URL = env.str("MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="&copy; OpenStreetMap contributors")
 LEAFLET_CONFIG = {
