@@ -172,25 +172,25 @@ def changes_for_model(key: str, records: Sequence[models.Model]) -> list[Change]
 
 
 def load_changes(rows: Iterable[dict]) -> list[Change]:
-    """A page of ``changes_visible_to`` rows as full changes: two queries per model on the page
-    (its rows, then their previous rows), never one per change."""
+    """A page of ``changes_visible_to`` rows as full changes: one query per audited model on the
+    page, loading its changed rows and their previous rows together, never one per change."""
     rows = list(rows)
-    wanted: dict[str, list[int]] = defaultdict(list)
+    wanted: dict[str, set[int]] = defaultdict(set)
     for row in rows:
-        wanted[row["model_key"]].append(row["history_id"])
+        wanted[row["model_key"]].add(row["history_id"])
+        if row["prev_id"]:
+            wanted[row["model_key"]].add(row["prev_id"])
     loaded: dict[tuple[str, int], models.Model] = {}
-    previous: dict = {}
     for key, ids in wanted.items():
         history_model = audited_models()[key]
-        records = list(history_model.objects.filter(history_id__in=ids).select_related("history_user"))
-        prev_of = {row["history_id"]: row["prev_id"] for row in rows if row["model_key"] == key}
-        for record in records:
-            record.prev_id = prev_of[record.history_id]
+        for record in history_model.objects.filter(history_id__in=ids).select_related("history_user"):
             loaded[(key, record.history_id)] = record
-        previous.update(load_previous(key, records))
-    return build_changes(
-        [(r["model_key"], loaded[(r["model_key"], r["history_id"])]) for r in rows], previous
-    )
+    records = []
+    for row in rows:
+        record = loaded[(row["model_key"], row["history_id"])]
+        record.prev_id = row["prev_id"]
+        records.append((row["model_key"], record))
+    return build_changes(records, loaded)
 
 
 EXPORT_HEADERS = (

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django import forms
 from django.http import Http404
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import ListView
 
@@ -76,13 +77,16 @@ class ChangeListView(ScopedPageMixin, ListView):
         return context
 
     def export(self, export_format: str):
+        language = translation.get_language()  # CSV rows are rendered after the view has returned
+
         def rows():
             queryset = self.get_queryset()
-            for start in range(0, EXPORT_LIMIT, 1000):
-                chunk = list(queryset[start : start + 1000])
-                yield from (export_row(change) for change in load_changes(chunk))
-                if len(chunk) < 1000:
-                    return
+            with translation.override(language):
+                for start in range(0, EXPORT_LIMIT, 1000):
+                    chunk = list(queryset[start : start + 1000])
+                    yield from (export_row(change) for change in load_changes(chunk))
+                    if len(chunk) < 1000:
+                        return
 
         return table_response(
             export_format=export_format,

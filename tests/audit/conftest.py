@@ -145,7 +145,9 @@ def counting_rule(db):
         scale=["很安全", "安全", "基本安全", "不太安全", "不安全", "说不清"],
         cant_say=5,
     )
-    rule = counting_rule_set(wave=wave, item=item, counted=[0, 1, 2], cant_say_in_denominator=True, actor=admin)
+    rule = counting_rule_set(
+        wave=wave, item=item, counted=[0, 1, 2], cant_say_in_denominator=True, actor=admin
+    )
     return rule, admin
 
 

@@ -75,7 +75,9 @@ def test_mediation_case_service_page_and_api_record_the_actor(xixiu, client):
     other = user_for_role(Role.MEDIATOR, region=xixiu.mediator.region, username="mediator-api")
     from mediation.models import MediationCommittee
 
-    mediation_services.membership_add(committee=MediationCommittee.objects.get(pk=case.committee_id), user=other)
+    mediation_services.membership_add(
+        committee=MediationCommittee.objects.get(pk=case.committee_id), user=other
+    )
     api = token_client(other)
     second = mediation_services.case_open(
         actor=other,
@@ -96,7 +98,11 @@ def test_mediation_case_service_page_and_api_record_the_actor(xixiu, client):
     from mediation.models import MediationCase
 
     assert trail(MediationCase, case.pk) == [("+", "mediator-xx"), ("~", "mediator-xx"), ("~", "mediator-xx")]
-    assert trail(MediationCase, second_pk) == [("+", "mediator-api"), ("~", "mediator-api"), ("-", "admin-xx")]
+    assert trail(MediationCase, second_pk) == [
+        ("+", "mediator-api"),
+        ("~", "mediator-api"),
+        ("-", "admin-xx"),
+    ]
     closed = MediationCase.history.model.objects.filter(id=case.pk).latest()
     assert closed.status == "withdrawn"
 
@@ -164,11 +170,16 @@ def test_evaluation_service_page_and_api_record_the_evaluator(xixiu, client):
 def test_counting_rule_changes_are_recorded_with_the_actor(counting_rule):
     rule, admin = counting_rule
     city = user_for_role(Role.CITY_OFFICIAL, username="rules-city")
-    counting_rule_set(wave=rule.wave, item=rule.item, counted=[0, 1], cant_say_in_denominator=False, actor=city)
+    counting_rule_set(
+        wave=rule.wave, item=rule.item, counted=[0, 1], cant_say_in_denominator=False, actor=city
+    )
     from surveys.models import CountingRule
 
     history = list(CountingRule.history.model.objects.filter(id=rule.pk).order_by("history_id"))
-    assert [(h.history_type, h.history_user.username) for h in history] == [("+", "rules-admin"), ("~", "rules-city")]
+    assert [(h.history_type, h.history_user.username) for h in history] == [
+        ("+", "rules-admin"),
+        ("~", "rules-city"),
+    ]
     assert (history[0].counted, history[1].counted) == ([0, 1, 2], [0, 1])
     assert history[0].scope_path == "5204/"  # city-wide: placed at the root of the tree
     rule.wave.delete()  # a wave's rules go with it
