@@ -12,6 +12,27 @@ the API (DRF sets the token's user on the underlying request); services, which a
 in tasks and commands, set ``instance._history_user = actor`` before saving, and paths
 that write rows in bulk call ``record_rows`` (one ``INSERT … SELECT``) with the actor.
 
+Write paths and what they record (every one names its actor unless stated):
+
+- incidents: report (page, API, Open311 without a platform user), every workflow
+  transition, edit and soft delete (``save()``, attributed by the service); the beat job's
+  escalation (no user, reason "escalation"); the bulk sync API (raw multi-row insert,
+  recorded by ``record_rows``). The ``offices`` many-to-many is not tracked.
+- mediation cases: ``case_open`` and every ``_change`` of a case (assignment, extension,
+  agreement, closing), from pages, the API and incident referrals.
+- enrolments and persons: ``person_enroll``, visits (last visit), pick-ups and closing.
+- safe-cell evaluations: ``evaluation_record`` (pages, API, the demo loader).
+- survey counting rules: ``counting_rule_set`` (``actor`` None for the set-up loaders) and
+  the Django admin's inline (the signed-in admin, through the middleware).
+- Deletions through the ORM or the admin (including cascades) are recorded by the
+  library's ``post_delete`` signal.
+
+Deliberately not recorded: the demo loaders' ``bulk_create`` of incidents, mediation
+cases, persons and enrolments (synthetic records, loaded in seconds; their first recorded
+change is then a "changed" row with no earlier record), and ``rotate_pii_keys``, whose
+``bulk_update`` re-encrypts unchanged values (it rotates the tokens held in
+``HistoricalPerson`` as well, so retiring an old key never makes history unreadable).
+
 Encrypted fields (``special_groups.crypto.EncryptedTextField``) are copied into the
 historical table as the same field class, so history, too, holds Fernet tokens only;
 they are listed in ``sensitive_fields`` and the audit views show them as "changed"
