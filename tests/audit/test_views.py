@@ -218,3 +218,29 @@ def test_every_audited_model_has_an_api_endpoint_in_the_schema(api_client):
     assert len(audited_models()) == 6
     parameters = {p["name"] for p in schema["paths"]["/api/audit/incidents/"]["get"]["parameters"]}
     assert {"object_id", "user", "change_type", "since", "until"} <= parameters
+
+
+def test_key_rotation_re_encrypts_the_history_too(xixiu, settings):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    from special_groups.models import Person
+
+    person_id = xixiu.enrollment.person_id
+    history = Person.history.model
+
+    def raw() -> tuple:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT name, phone FROM special_groups_historicalperson WHERE id = %s", [person_id]
+            )
+            return cursor.fetchone()
+
+    before = raw()
+    old_key = settings.PII_ENCRYPTION_KEYS[0]
+    new_key = Fernet.generate_key().decode()
+    settings.PII_ENCRYPTION_KEYS = [new_key, old_key]
+    call_command("rotate_pii_keys", stdout=io.StringIO())
+    assert all(a != b for a, b in zip(raw(), before, strict=True))
+    settings.PII_ENCRYPTION_KEYS = [new_key]  # the old key is retired; the trail still reads
+    assert history.objects.get(id=person_id).name == "王秘密"
