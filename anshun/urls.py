@@ -23,6 +23,7 @@ urlpatterns = [
     path("dashboard/", include("surveys.urls")),
     path("safety/", include("safety_cells.urls")),
     path("incidents/", include("incidents.urls")),
+    path("audit/", include("audit.urls")),
     path("open311/v2/", include("incidents.open311_urls")),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", LogoutView.as_view(), name="logout"),

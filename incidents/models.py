@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from anshun.scoping import ScopedQuerySet, ScopeRule
+from audit.history import AuditedHistory
 
 
 class Duty(models.TextChoices):
@@ -172,6 +173,9 @@ class Incident(models.Model):
 
     objects = ScopedQuerySet.as_manager()
     scope_rule = ScopeRule(region_path="grid__village__path", grid_office="offices")
+    # Changes are placed by the grid the incident was in at the time (dispatch offices are an m2m,
+    # which history does not carry), so grid-office staff see changes in the villages they serve.
+    history = AuditedHistory(scope_rule=ScopeRule(region_path="grid__village__path"))
 
     class Meta:
         verbose_name = _("incident")

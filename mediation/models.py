@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from anshun.scoping import ScopedQuerySet, ScopeRule
+from audit.history import AuditedHistory
 
 
 class MediationCommittee(models.Model):
@@ -168,6 +169,7 @@ class MediationCase(models.Model):
 
     objects = ScopedQuerySet.as_manager()
     scope_rule = ScopeRule(region_path="region__path", also_require=mediator_committees())
+    history = AuditedHistory(scope_rule=ScopeRule(region_path="region__path"))
 
     class Meta:
         verbose_name = _("mediation case")

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.history import attribute
 from incidents.models import Duty, Incident
 from mediation import deadlines
 from mediation.models import (
@@ -63,8 +64,10 @@ def _create(instance):
     return instance
 
 
-def _change(instance, **fields):
-    """Set ``fields``, validate the whole row, and write only those columns."""
+def _change(instance, *, by=None, **fields):
+    """Set ``fields``, validate the whole row, and write only those columns (``by``: the actor,
+    for the audit trail of audited models)."""
+    attribute(instance, by)
     for name, value in fields.items():
         setattr(instance, name, value)
     instance.full_clean()
@@ -154,6 +157,7 @@ def case_open(
             errors.setdefault(field, []).extend(messages)
     if errors:
         raise ValidationError(errors)
+    attribute(case, actor)
     case.save()
     rows = [Party(case=case, **party.__dict__) for party in parties]
     for row in rows:
@@ -214,7 +218,7 @@ def mediator_assign(*, actor, case: MediationCase, mediator) -> MediationCase:
     _require(actor, "mediation.handle")
     case = _locked(case)
     _check_mediator(committee=case.committee, mediator=mediator)
-    _change(case, mediator=mediator)
+    _change(case, by=actor, mediator=mediator)
     _log(case=case, actor=actor, kind="assigned", note=str(mediator))
     return case
 
@@ -228,7 +232,7 @@ def mediation_extend(*, actor, case: MediationCase, days: int, reason: str) -> M
         raise ValidationError({"days": _("Only a case still in mediation can be extended.")})
     if days <= 0:
         raise ValidationError({"days": _("An extension is a positive number of days.")})
-    _change(case, extension_days=case.extension_days + days, extension_reason=reason)
+    _change(case, by=actor, extension_days=case.extension_days + days, extension_reason=reason)
     _log(case=case, actor=actor, kind="extended", note=f"+{days} · {reason}")
     return case
 
@@ -278,7 +282,7 @@ def agreement_record(
         case=case, terms=terms, signed_on=signed_on, effective_on=effective_on or signed_on
     )
     _create(agreement)
-    _change(case, status=MediationCase.Status.AGREEMENT, closed_on=signed_on)
+    _change(case, by=actor, status=MediationCase.Status.AGREEMENT, closed_on=signed_on)
     _log(
         case=case,
         actor=actor,
@@ -303,7 +307,7 @@ def case_close(*, actor, case: MediationCase, status: str, closed_on: date, note
         raise ValidationError({"status": _("Choose no agreement, withdrawn or referred on.")})
     if case.status != MediationCase.Status.IN_MEDIATION:
         raise ValidationError({"status": _("The case is no longer in mediation.")})
-    _change(case, status=status, closed_on=closed_on, outcome_note=note)
+    _change(case, by=actor, status=status, closed_on=closed_on, outcome_note=note)
     _log(
         case=case,
         actor=actor,

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from anshun.scoping import ScopedQuerySet, ScopeRule
+from audit.history import AuditedHistory
 
 
 class CellType(models.Model):
@@ -116,6 +117,7 @@ class Evaluation(models.Model):
 
     objects = ScopedQuerySet.as_manager()
     scope_rule = ScopeRule(region_path="cell__region__path")
+    history = AuditedHistory(scope_rule=ScopeRule(region_path="cell__region__path"))
 
     class Meta:
         verbose_name = _("evaluation")

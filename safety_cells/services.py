@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from anshun.uploads import PHOTO_TYPES, sniff_type
+from audit.history import attribute
 from grids.models import Grid, Region
 from safety_cells.models import (
     Camera,
@@ -168,6 +169,7 @@ def evaluation_record(
     if evaluated_on is not None:
         evaluation.evaluated_on = evaluated_on
     evaluation.full_clean()
+    attribute(evaluation, evaluator)
     evaluation.save()
     EvaluationScore.objects.bulk_create(
         EvaluationScore(evaluation=evaluation, criterion_id=cid, score=score) for cid, score in scores.items()

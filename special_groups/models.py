@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import Role, SpecialProject
 from anshun.scoping import NOTHING, ScopedQuerySet, ScopeRule
+from audit.history import AuditedHistory
 from special_groups.crypto import EncryptedTextField
 
 
@@ -96,6 +97,9 @@ class Person(models.Model):
 
     objects = ScopedQuerySet.as_manager()
     scope_rule = ScopeRule(region_path="region__path", also_require=_project_rule("enrollments__"))
+    # Auditors see that personal data changed, never what it is: the encrypted fields (and the
+    # lookup hash) are masked in every audit view; history stores the Fernet tokens only.
+    history = AuditedHistory(scope_rule=ScopeRule(region_path="region__path"), sensitive=("id_number_hash",))
 
     class Meta:
         verbose_name = _("person")
@@ -160,6 +164,7 @@ class Enrollment(models.Model):
 
     objects = ScopedQuerySet.as_manager()
     scope_rule = ScopeRule(region_path="person__region__path", also_require=_project_rule(""))
+    history = AuditedHistory(scope_rule=ScopeRule(region_path="person__region__path"))
 
     class Meta:
         verbose_name = _("enrolment")

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.roles import Role, SpecialProject
+from audit.history import attribute
 from grids.models import Region
 from special_groups.crypto import is_valid_id_number, lookup_hash
 from special_groups.models import (
@@ -94,6 +95,7 @@ def person_enroll(
             region=region,
         )
         person.full_clean()
+        attribute(person, actor)
         person.save()
     if Enrollment.objects.filter(person=person, project=project).exists():
         raise ValidationError({"id_number": _("This person is already enrolled in this project.")})
@@ -108,6 +110,7 @@ def person_enroll(
         facility=facility,
     )
     enrollment.full_clean()
+    attribute(enrollment, actor)
     enrollment.save()
     return enrollment
 
@@ -162,6 +165,7 @@ def visit_record(
     visit.save()
     if enrollment.last_visit_on is None or visited_on > enrollment.last_visit_on:
         enrollment.last_visit_on = visited_on
+        attribute(enrollment, actor)
         enrollment.save(update_fields=["last_visit_on"])
     CaseTask.objects.filter(enrollment=enrollment, kind=CaseTask.Kind.VISIT, done_on__isnull=True).update(
         done_on=visited_on
@@ -188,6 +192,7 @@ def pickup_record(*, actor, enrollment: Enrollment, outcome: str, on: date | Non
         raise ValidationError(errors)
     enrollment.pickup_outcome = outcome
     enrollment.picked_up_on = on if outcome == Enrollment.PickupOutcome.PICKED_UP else None
+    attribute(enrollment, actor)
     enrollment.save(update_fields=["pickup_outcome", "picked_up_on"])
     CaseTask.objects.filter(enrollment=enrollment, kind=CaseTask.Kind.PICKUP, done_on__isnull=True).update(
         done_on=on
@@ -217,6 +222,7 @@ def enrollment_close(*, actor, enrollment: Enrollment, on: date | None = None) -
     _require_officer_of(actor, enrollment.project)
     enrollment = _locked_active(enrollment.pk)
     enrollment.status, enrollment.closed_on = Enrollment.Status.CLOSED, on or timezone.localdate()
+    attribute(enrollment, actor)
     enrollment.save(update_fields=["status", "closed_on"])
     return enrollment
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from anshun.scoping import ScopedQuerySet, ScopeRule
+from audit.history import AuditedHistory
 
 
 class Metric(models.TextChoices):
@@ -84,6 +85,9 @@ class CountingRule(models.Model):
         help_text=_("Positions in the item's scale, e.g. 0,1,2 for the top three levels."),
     )
     cant_say_in_denominator = models.BooleanField(_("'can't say' stays in the denominator"), default=True)
+
+    # City-wide settings: their changes are placed at the root of the tree.
+    history = AuditedHistory(scope_rule=ScopeRule(region_path="scope_path"), city_wide=True)
 
     class Meta:
         verbose_name = _("counting rule")

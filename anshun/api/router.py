@@ -2,6 +2,7 @@
 
 from rest_framework.routers import DefaultRouter
 
+from audit.apis import register as register_audit
 from grids.apis import GridOfficeViewSet, GridViewSet, RegionViewSet
 from incidents.apis import IncidentViewSet
 from mediation import apis as mediation_apis
@@ -42,3 +43,4 @@ router.register("prevention-units", PreventionUnitViewSet, basename="prevention-
 router.register("patrol-logs", PatrolLogViewSet, basename="patrol-log")
 router.register("cameras", CameraViewSet, basename="camera")
 router.register("incidents", IncidentViewSet, basename="incident")
+register_audit(router)

@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "safety_cells",
     "incidents",
     "surveys",
+    "simple_history",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -50,6 +52,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "anshun.middleware.IdleTimeoutMiddleware",
+    # Makes the signed-in user (session, or a DRF token once authenticated) the author of history rows.
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: it turns a lockout into the lockout response.

@@ -18,6 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.history import record_rows
 from grids.models import Grid
 from incidents.models import Incident
 from incidents.services.reporting import CITY_CODE, report_incident
@@ -244,6 +245,8 @@ def _bulk(*, actor, items, results):
         new.append((row, result))
 
     ids = _insert_incidents([row for row, _r in new], reporter_id=actor.pk, now=now)
+    # The raw insert bypasses save(), so the audit trail gets the same rows in one INSERT … SELECT.
+    record_rows(model=Incident, pks=ids.values(), actor=actor, history_type="+", at=now)
     _insert(
         "INSERT INTO incidents_incident_offices (incident_id, gridoffice_id) VALUES ",
         "(%s, %s)",

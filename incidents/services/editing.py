@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.history import attribute
 from grids.models import Grid
 from incidents.models import Incident, IncidentCategory, IncidentEvent
 from incidents.services.reporting import place_for
@@ -56,6 +57,7 @@ def update_incident(
         raise ValidationError({"category": _("This category is no longer in use.")})
     incident.full_clean(exclude=["client_uuid", "offices"])
     incident.version += 1
+    attribute(incident, actor)
     incident.save(update_fields=[*changed, "version", "updated_at"])
     IncidentEvent.objects.create(
         incident=incident,
@@ -78,5 +80,6 @@ def delete_incident(*, actor, incident_id: int, expected_version: int | None = N
     if incident.deleted_at is None:
         incident.deleted_at = timezone.now()
         incident.version += 1
+        attribute(incident, actor)
         incident.save(update_fields=["deleted_at", "version", "updated_at"])
     return incident

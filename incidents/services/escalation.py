@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.roles import Role
+from audit.history import attribute
 from grids.models import Region
 from incidents.models import Incident, IncidentEvent
 from incidents.notifications import notify
@@ -85,6 +86,7 @@ def escalate_incident(*, incident_id: int, now: datetime | None = None) -> bool:
         return False
     incident.escalation_level = next_level
     incident.version += 1
+    attribute(incident, None, reason="escalation")
     incident.save(update_fields=["escalation_level", "version", "updated_at"])
     level_name = LEVEL(next_level).label
     IncidentEvent.objects.create(

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.history import attribute
 from grids.models import Grid, Region
 from incidents.models import Incident, IncidentCategory, IncidentEvent
 from incidents.services.attachments import check_attachments, store_attachments
@@ -98,6 +99,7 @@ def report_incident(
     incident.full_clean(exclude=["client_uuid"])
     try:
         with transaction.atomic():
+            attribute(incident, actor)
             incident.save()
     except IntegrityError:
         # Another request with the same key won the race: answer with its incident.

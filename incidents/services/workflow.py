@@ -20,6 +20,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.history import attribute
 from grids.models import GridOffice
 from incidents.models import CategoryTimeLimit, Incident, IncidentEvent
 from incidents.services.attachments import check_attachments, store_attachments
@@ -146,6 +147,7 @@ def _apply(
     changed = change(incident) if change else []
     incident.status = transition.target
     incident.version += 1
+    attribute(incident, actor)
     incident.save(update_fields=["status", "version", "updated_at", *changed])
     event = IncidentEvent.objects.create(
         incident=incident, actor=actor, from_status=from_status, to_status=transition.target, note=note

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from audit.history import attribute
 from grids.models import Region
 from surveys.models import CountingRule, EconomicIndicator, Item, Wave
 
@@ -31,13 +32,15 @@ def item_ensure(*, code: str, metric: str, question: str, scale: list[str], cant
 
 @transaction.atomic
 def counting_rule_set(
-    *, wave: Wave, item: Item, counted: list[int], cant_say_in_denominator: bool
+    *, wave: Wave, item: Item, counted: list[int], cant_say_in_denominator: bool, actor=None
 ) -> CountingRule:
-    """Changing a wave's rule changes its published rates: the next full rollup applies it."""
+    """Changing a wave's rule changes its published rates: the next full rollup applies it.
+    ``actor`` (None for the demo and set-up loaders) is recorded in the rule's audit trail."""
     rule = CountingRule.objects.select_for_update().filter(wave=wave, item=item).first()
     rule = rule or CountingRule(wave=wave, item=item)
     rule.counted, rule.cant_say_in_denominator = sorted(set(counted)), cant_say_in_denominator
     rule.full_clean()
+    attribute(rule, actor)
     rule.save()
     return rule
 

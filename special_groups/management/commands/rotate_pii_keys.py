@@ -25,6 +25,9 @@ class Command(BaseCommand):
                 (Person, ["name", "id_number", "phone", "address", "id_number_hash"]),
                 (Guardian, ["name", "phone"]),
                 (Visit, ["note"]),
+                # The audit trail keeps Fernet tokens too: rotate them, or retiring the old key
+                # would leave past changes unreadable.
+                (Person.history.model, ["name", "id_number", "phone", "address"]),
             ):
                 rows = []
                 for row in model.objects.select_for_update().order_by("pk").iterator(chunk_size=BATCH):

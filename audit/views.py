@@ -1,0 +1,143 @@
+"""The auditor's pages: the change list (filterable, exportable), one change, one object's history.
+
+Thin: the scoped selectors decide what may be read, ``audit.changes`` renders it.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.http import Http404
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import ListView
+
+from anshun.exports import table_response
+from anshun.views import ScopedPageMixin
+from audit import selectors
+from audit.changes import CHANGE_TYPES, EXPORT_HEADERS, changes_for_model, export_row, load_changes
+
+EXPORT_LIMIT = 50_000
+
+
+class ChangeFilterForm(forms.Form):
+    model = forms.ChoiceField(label=_("Record"), required=False)
+    object_id = forms.IntegerField(label=_("Object id"), required=False, min_value=1)
+    user = forms.CharField(label=_("By (user name)"), required=False, max_length=150)
+    change_type = forms.ChoiceField(
+        label=_("Change"), required=False, choices=[("", "—"), *CHANGE_TYPES.items()]
+    )
+    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["model"].choices = [("", "—")] + [
+            (key, history.instance_type._meta.verbose_name)
+            for key, history in selectors.audited_models().items()
+        ]
+
+    def change_filter(self) -> selectors.ChangeFilter:
+        if not self.is_bound:
+            return selectors.ChangeFilter()
+        if not self.is_valid():
+            return selectors.ChangeFilter(model="-")  # invalid filters show nothing rather than everything
+        return selectors.ChangeFilter(**{k: v for k, v in self.cleaned_data.items() if v not in (None, "")})
+
+
+class ChangeListView(ScopedPageMixin, ListView):
+    """Every recorded change in the auditor's jurisdiction, newest first."""
+
+    template_name = "audit/change_list.html"
+    capability = "audit.view"
+    paginate_by = 50
+
+    def get(self, request, *args, **kwargs):
+        self.form = ChangeFilterForm(request.GET or None)
+        if request.GET.get("export") in ("xlsx", "csv"):
+            return self.export(request.GET["export"])
+        return super().get(request, *args, **kwargs)
+
+    def get_paginate_by(self, queryset):
+        try:
+            return max(1, min(int(self.request.GET.get("page_size", self.paginate_by)), 500))
+        except ValueError:
+            return self.paginate_by
+
+    selector = staticmethod(selectors.changes_visible_to)
+
+    def selector_arguments(self) -> dict:
+        return {"filters": self.form.change_filter()}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        query.pop("export", None)
+        context.update(form=self.form, changes=load_changes(context["object_list"]), query=query.urlencode())
+        return context
+
+    def export(self, export_format: str):
+        language = translation.get_language()  # CSV rows are rendered after the view has returned
+
+        def rows():
+            queryset = self.get_queryset()
+            with translation.override(language):
+                for start in range(0, EXPORT_LIMIT, 1000):
+                    chunk = list(queryset[start : start + 1000])
+                    yield from (export_row(change) for change in load_changes(chunk))
+                    if len(chunk) < 1000:
+                        return
+
+        return table_response(
+            export_format=export_format,
+            filename="audit-trail",
+            headers=[str(h) for h in EXPORT_HEADERS],
+            rows=rows(),
+        )
+
+
+class ChangeDetailView(ScopedPageMixin, ListView):
+    """One change in full: its diff against the previous row, and who, when, why."""
+
+    template_name = "audit/change_detail.html"
+    capability = "audit.view"
+
+    selector = staticmethod(selectors.change_visible_to)
+
+    def selector_arguments(self) -> dict:
+        return {"model_key": self.kwargs["model_key"], "history_id": self.kwargs["history_id"]}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        records = list(context["object_list"])
+        if not records:
+            raise Http404
+        context["change"] = changes_for_model(self.kwargs["model_key"], records)[0]
+        return context
+
+
+class ObjectHistoryView(ScopedPageMixin, ListView):
+    """One object's changes, linked from its own page; auditors may also reach deleted objects."""
+
+    template_name = "audit/object_history.html"
+    paginate_by = 100
+
+    selector = staticmethod(selectors.object_history_visible_to)
+
+    def selector_arguments(self) -> dict:
+        return {"model_key": self.kwargs["model_key"], "object_id": self.kwargs["object_id"]}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        changes = changes_for_model(self.kwargs["model_key"], list(context["object_list"]))
+        model = selectors.history_model_for(self.kwargs["model_key"]).instance_type
+        user = self.request.user
+        if not changes and not model.objects.visible_to(user).filter(pk=self.kwargs["object_id"]).exists():
+            raise Http404  # neither its history nor the object itself is in the user's scope
+        context.update(
+            changes=changes,
+            model_label=model._meta.verbose_name,
+            object_id=self.kwargs["object_id"],
+            can_audit=self.request.user.can("audit.view"),
+        )
+        return context
