@@ -37,6 +37,7 @@ class LoginView(auth_views.LoginView):
     def form_valid(self, form):
         user = form.get_user()
         if not two_factor.has_confirmed_device(user):
+            two_factor.pending_clear(self.request)  # someone else's unfinished code step
             return super().form_valid(form)
         two_factor.pending_begin(self.request, user)
         query = urlencode({"next": self.get_redirect_url()}) if self.get_redirect_url() else ""

@@ -126,6 +126,8 @@ SESSION_IDLE_TIMEOUT_FIELD = env.int("SESSION_IDLE_TIMEOUT_FIELD", default=12 * 
 # (comma-separated role codes, e.g. "admin,city_official") must enrol before they can work.
 TWO_FACTOR_REQUIRED_ROLES = env.list("TWO_FACTOR_REQUIRED_ROLES", default=[])
 OTP_TOTP_ISSUER = "Ping'an Anshun"
+# Admins may delete a user's devices (a lost phone) but never read their keys or backup codes.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = False  # the offline outbox reads it to send queued reports

@@ -204,6 +204,21 @@ def test_the_admin_requires_the_code_step(client, enrolled):
     assert client.get("/admin/").status_code == 200
 
 
+def test_admins_can_remove_a_lost_device_but_never_read_its_secrets(client, enrolled):
+    official = user_for_role(Role.COUNTY_OFFICIAL)
+    device, codes = enrolled(official)
+    admin = user_for_role(Role.ADMIN)
+    _password(client, admin)
+    listing = client.get("/admin/otp_totp/totpdevice/")
+    assert listing.status_code == 200 and official.username in listing.content.decode()
+    change = client.get(f"/admin/otp_totp/totpdevice/{device.pk}/change/").content.decode()
+    assert device.key not in change
+    static = official.staticdevice_set.get()
+    assert codes[0] not in client.get(f"/admin/otp_static/staticdevice/{static.pk}/change/").content.decode()
+    client.post(f"/admin/otp_totp/totpdevice/{device.pk}/delete/", {"post": "yes"})
+    assert not TOTPDevice.objects.filter(user=official).exists()
+
+
 def test_an_admin_without_a_device_still_reaches_the_admin(client):
     admin = user_for_role(Role.ADMIN)
     _password(client, admin)
