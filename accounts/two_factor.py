@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import time
+from base64 import b32encode
 from dataclasses import dataclass
 
 import segno
@@ -53,6 +54,11 @@ def has_confirmed_device(user: User) -> bool:
 
 def totp_device(user: User) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+
+
+def unconfirmed_totp_device(user: User) -> TOTPDevice | None:
+    """The device being set up; its key is shown only until the first code confirms it."""
+    return TOTPDevice.objects.filter(user=user, confirmed=False).first()
 
 
 def backup_codes_left(user: User) -> int:
@@ -152,8 +158,6 @@ def qr_svg(device: TOTPDevice) -> bytes:
 
 
 def secret_for_manual_entry(device: TOTPDevice) -> str:
-    from base64 import b32encode
-
     secret = b32encode(device.bin_key).decode()
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 

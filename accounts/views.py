@@ -18,7 +18,6 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import TemplateView
 from django_otp import login as otp_login
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
@@ -128,7 +127,12 @@ class TwoFactorSetupView(LoginRequiredMixin, View):
 
     template_name = "accounts/two_factor_setup.html"
 
-    def _render(self, request, form, device):
+    def _render(self, request, form):
+        try:
+            device = two_factor.totp_enrolment_start(user=request.user)
+        except ValidationError as error:  # already on (e.g. the confirming form sent twice)
+            messages.info(request, " ".join(error.messages))
+            return redirect("account")
         context = {
             "form": form,
             "secret": two_factor.secret_for_manual_entry(device),
@@ -137,12 +141,7 @@ class TwoFactorSetupView(LoginRequiredMixin, View):
         return render(request, self.template_name, context)
 
     def get(self, request):
-        try:
-            device = two_factor.totp_enrolment_start(user=request.user)
-        except ValidationError as error:
-            messages.info(request, " ".join(error.messages))
-            return redirect("account")
-        return self._render(request, CodeForm(), device)
+        return self._render(request, CodeForm())
 
     def post(self, request):
         form = CodeForm(request.POST)
@@ -156,14 +155,14 @@ class TwoFactorSetupView(LoginRequiredMixin, View):
             else:
                 otp_login(request, device)  # this session has just proved the second factor
                 return render(request, "accounts/two_factor_backup_codes.html", {"codes": codes})
-        return self._render(request, form, two_factor.totp_enrolment_start(user=request.user))
+        return self._render(request, form)
 
 
 class TwoFactorQRView(LoginRequiredMixin, View):
     """The QR code of the device being set up, as an image so the CSP needs no exception."""
 
     def get(self, request):
-        device = TOTPDevice.objects.filter(user=request.user, confirmed=False).first()
+        device = two_factor.unconfirmed_totp_device(request.user)
         if device is None:
             raise Http404
         response = HttpResponse(two_factor.qr_svg(device), content_type="image/svg+xml")

@@ -54,8 +54,12 @@ def test_enrolment_confirms_only_with_a_valid_code(client):
     assert all(code in shown.content.decode() for code in codes)
     # The session that proved the code stays signed in; the account page says two-factor is on.
     account = client.get(reverse("account"))
-    assert account.status_code == 200 and "10" in account.content.decode()
+    assert account.status_code == 200 and "剩余 10 个备用码" in account.content.decode()
     assert client.get(reverse("two-factor-qr")).status_code == 404  # no secret once confirmed
+    # The confirming form sent again (a reload) neither fails nor makes new codes.
+    again = client.post(reverse("two-factor-setup"), {"code": next_code(device)})
+    assert again.status_code == 302 and again["Location"] == reverse("account")
+    assert set(StaticToken.objects.filter(device__user=user).values_list("token", flat=True)) == set(codes)
 
 
 @pytest.mark.parametrize("role", [Role.GRID_WORKER, Role.MEDIATOR, Role.CASE_OFFICER])
