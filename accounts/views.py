@@ -48,7 +48,7 @@ class LogoutView(auth_views.LogoutView):
 
 
 class CodeForm(forms.Form):
-    code = forms.CharField(label=_("Code"), max_length=32, strip=True)
+    code = forms.CharField(label=_("Verification code"), max_length=32, strip=True)
 
 
 def _safe_next(request) -> str:
