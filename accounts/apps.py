@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = _("Accounts and roles")
+    nav_items = ((_("Account security"), "account", "account.two_factor"),)
 
     def ready(self) -> None:
         """Give the anonymous user the same small interface as ``User`` (a null object):

@@ -81,6 +81,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     ),
     Role.TOWNSHIP_OFFICIAL: frozenset(
         {
+            "account.two_factor",
             "dashboard.view",
             "map.view",
             "mediation.refer",
@@ -94,6 +95,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     ),
     Role.COUNTY_OFFICIAL: frozenset(
         {
+            "account.two_factor",
             "dashboard.view",
             "map.view",
             "mediation.view",
@@ -105,6 +107,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     ),
     Role.CITY_OFFICIAL: frozenset(
         {
+            "account.two_factor",
             "dashboard.view",
             "map.view",
             "mediation.view",
@@ -117,6 +120,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     ),
     Role.DISPATCHER: frozenset(
         {
+            "account.two_factor",
             "incident.close",
             "incident.dispatch",
             "incident.report",
@@ -161,6 +165,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     ),
     Role.ADMIN: frozenset(
         {
+            "account.two_factor",
             "audit.view",
             "dashboard.view",
             "grids.import",

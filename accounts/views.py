@@ -1,17 +1,205 @@
-"""Sign-in pages (Django's own auth views with our templates) and API tokens."""
+"""Sign-in pages (Django's own auth views with our templates), two-factor pages and API tokens."""
 
+from urllib.parse import urlencode
+
+from axes.handlers.proxy import AxesProxyHandler
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.signals import user_login_failed
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+from django.views.generic import TemplateView
+from django_otp import login as otp_login
+from rest_framework import serializers
+from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.response import Response
+
+from accounts import two_factor
 
 
 class LoginView(auth_views.LoginView):
+    """The password step. Users with a confirmed device are not signed in yet: they go on to
+    the code page, and only a right code there completes the login."""
+
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        user = form.get_user()
+        if not two_factor.has_confirmed_device(user):
+            two_factor.pending_clear(self.request)  # someone else's unfinished code step
+            return super().form_valid(form)
+        two_factor.pending_begin(self.request, user)
+        query = urlencode({"next": self.get_redirect_url()}) if self.get_redirect_url() else ""
+        return redirect(f"{reverse('login-verify')}?{query}" if query else reverse("login-verify"))
 
 
 class LogoutView(auth_views.LogoutView):
     pass
 
 
+class CodeForm(forms.Form):
+    code = forms.CharField(label=_("Verification code"), max_length=32, strip=True)
+
+
+def _safe_next(request) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return reverse("home")
+
+
+class LoginVerifyView(View):
+    """The second step: a code from the authenticator app or a backup code.
+
+    A wrong code is throttled by django-otp and is reported to django-axes as a failed login,
+    so guessing codes locks the account like guessing passwords does.
+    """
+
+    template_name = "accounts/login_verify.html"
+
+    def _render(self, request, form):
+        return render(request, self.template_name, {"form": form, "next": _safe_next(request)})
+
+    def get(self, request):
+        if two_factor.pending_user(request) is None:
+            return redirect("login")
+        return self._render(request, CodeForm())
+
+    def post(self, request):
+        user = two_factor.pending_user(request)
+        if user is None:
+            return redirect("login")
+        credentials = {"username": user.get_username()}
+        form = CodeForm(request.POST)
+        if not AxesProxyHandler.is_allowed(request, credentials):
+            return self._locked_out(request, credentials, form)
+        if form.is_valid():
+            try:
+                user.otp_device = two_factor.second_factor_verify(user=user, token=form.cleaned_data["code"])
+            except ValidationError as error:
+                form.add_error(None, error.message_dict["code"])
+            else:
+                two_factor.pending_clear(request)
+                auth_login(request, user, backend=user.backend)  # django-otp marks the session verified
+                return redirect(_safe_next(request))
+        user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+        if getattr(request, "axes_locked_out", False):
+            return self._locked_out(request, credentials, form)
+        return self._render(request, form)
+
+    def _locked_out(self, request, credentials, form):
+        """AxesMiddleware turns this response into the lock-out page."""
+        two_factor.pending_clear(request)
+        request.axes_locked_out = True
+        request.axes_credentials = credentials
+        return self._render(request, form)
+
+
+class AccountView(LoginRequiredMixin, TemplateView):
+    """The signed-in user's own account: role, jurisdiction and two-factor sign-in."""
+
+    template_name = "accounts/account.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        return super().get_context_data(
+            may_enrol=two_factor.may_enrol(user),
+            two_factor_on=two_factor.has_confirmed_device(user),
+            two_factor_required=two_factor.is_required(user),
+            backup_codes_left=two_factor.backup_codes_left(user),
+            form=CodeForm(),
+            **kwargs,
+        )
+
+
+class TwoFactorSetupView(LoginRequiredMixin, View):
+    """Show the QR code and the secret; the first right code turns two-factor on."""
+
+    template_name = "accounts/two_factor_setup.html"
+
+    def _render(self, request, form):
+        try:
+            device = two_factor.totp_enrolment_start(user=request.user)
+        except ValidationError as error:  # already on (e.g. the confirming form sent twice)
+            messages.info(request, " ".join(error.messages))
+            return redirect("account")
+        context = {
+            "form": form,
+            "secret": two_factor.secret_for_manual_entry(device),
+            "required": two_factor.is_required(request.user),
+        }
+        return render(request, self.template_name, context)
+
+    def get(self, request):
+        return self._render(request, CodeForm())
+
+    def post(self, request):
+        form = CodeForm(request.POST)
+        if form.is_valid():
+            try:
+                device, codes = two_factor.totp_enrolment_confirm(
+                    user=request.user, token=form.cleaned_data["code"]
+                )
+            except ValidationError as error:
+                form.add_error(None, error.messages)
+            else:
+                otp_login(request, device)  # this session has just proved the second factor
+                return render(request, "accounts/two_factor_backup_codes.html", {"codes": codes})
+        return self._render(request, form)
+
+
+class TwoFactorQRView(LoginRequiredMixin, View):
+    """The QR code of the device being set up, as an image so the CSP needs no exception."""
+
+    def get(self, request):
+        device = two_factor.unconfirmed_totp_device(request.user)
+        if device is None:
+            raise Http404
+        response = HttpResponse(two_factor.qr_svg(device), content_type="image/svg+xml")
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class TwoFactorDisableView(LoginRequiredMixin, View):
+    def post(self, request):
+        if not two_factor.has_confirmed_device(request.user):
+            raise PermissionDenied
+        form = CodeForm(request.POST)
+        if form.is_valid():
+            try:
+                two_factor.two_factor_disable(user=request.user, token=form.cleaned_data["code"])
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(request, _("Two-factor sign-in is off."))
+        return redirect("account")
+
+
 class TokenView(ObtainAuthToken):
-    """POST username and password, get the token a sync client sends as ``Authorization: Token …``."""
+    """POST username and password, get the token a sync client sends as ``Authorization: Token …``.
+
+    Tokens are for systems (sync clients) whose accounts an admin sets up; a program cannot answer
+    a code prompt, so token requests never ask for one. For the same reason a person who signs in
+    with two factors cannot trade the password alone for a token here: that would skip the code.
+    Tokens already issued keep working until an admin revokes them (see accounts.two_factor)."""
+
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = serializer.validated_data["user"]
+        if two_factor.has_confirmed_device(user) or two_factor.is_required(user):
+            raise serializers.ValidationError(
+                {"non_field_errors": [_("Accounts with two-factor sign-in cannot get API tokens here.")]}
+            )
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})

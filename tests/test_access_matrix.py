@@ -29,6 +29,13 @@ EXPLICIT_RULES = {
     "healthz": "public",
     "metrics": "monitoring-network",
     "api-token": "public",
+    # The code step of the login: answers only a session that has just passed the password step.
+    "login-verify": "public",
+    # The signed-in user's own account and two-factor devices: filtered by user, not jurisdiction.
+    "account": "signed-in",
+    "two-factor-setup": "signed-in",
+    "two-factor-qr": "signed-in",
+    "two-factor-disable": "signed-in",
     "home": "signed-in",
     "api-root": "signed-in",
     "api-schema": "signed-in",

@@ -13,7 +13,8 @@ DEBUG = False
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin behind the two-step login (accounts.admin_site).
+    "accounts.admin_site.AnshunAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -29,6 +30,9 @@ INSTALLED_APPS = [
     "leaflet",
     "django_celery_beat",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "accounts",
     "grids",
     "mediation",
@@ -51,10 +55,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "anshun.middleware.IdleTimeoutMiddleware",
     # Makes the signed-in user (session, or a DRF token once authenticated) the author of history rows.
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: it turns a lockout into the lockout response.
     "axes.middleware.AxesMiddleware",
@@ -120,6 +126,12 @@ AXES_VERBOSE = False
 # Idle session timeouts (seconds), see anshun.middleware.IdleTimeoutMiddleware.
 SESSION_IDLE_TIMEOUT_PRIVILEGED = env.int("SESSION_IDLE_TIMEOUT_PRIVILEGED", default=30 * 60)
 SESSION_IDLE_TIMEOUT_FIELD = env.int("SESSION_IDLE_TIMEOUT_FIELD", default=12 * 60 * 60)
+# Two-factor sign-in (accounts.two_factor): optional for officials and admins; roles listed here
+# (comma-separated role codes, e.g. "admin,city_official") must enrol before they can work.
+TWO_FACTOR_REQUIRED_ROLES = env.list("TWO_FACTOR_REQUIRED_ROLES", default=[])
+OTP_TOTP_ISSUER = "Ping'an Anshun"
+# Admins may delete a user's devices (a lost phone) but never read their keys or backup codes.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = False  # the offline outbox reads it to send queued reports

@@ -1,0 +1,183 @@
+"""Two-factor sign-in: TOTP authenticator apps (django-otp) with single-use backup codes.
+
+Officials and admins may enrol (capability ``account.two_factor``); an operator can make it
+mandatory for roles listed in ``TWO_FACTOR_REQUIRED_ROLES``. Whoever holds a confirmed device
+must give a code after the password, whatever their role is today, so that a role change never
+silently drops the second factor. API tokens are not affected: an admin issues them to systems
+(sync clients), which cannot answer a code prompt; revoking the token is how such access ends.
+
+Every write happens here; the views only translate requests. django-otp throttles wrong codes
+per device (1, 2, 4 … seconds); the login step also counts them toward the django-axes lock-out.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from base64 import b32encode
+from dataclasses import dataclass
+
+import segno
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+from django_otp import devices_for_user, user_has_device
+from django_otp.models import Device
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import User
+
+CAPABILITY = "account.two_factor"
+BACKUP_CODE_COUNT = 10
+# The password step has passed; the user waits for the code page. Kept in the (anonymous) session.
+PENDING_SESSION_KEY = "two_factor_pending"
+PENDING_MAX_AGE = 5 * 60
+
+INVALID_CODE = _("That code is not valid. Check your authenticator app and try again.")
+THROTTLED = _("Too many wrong codes. Wait a little before trying again.")
+
+
+def is_required(user: User) -> bool:
+    """Whether the operator made two-factor sign-in mandatory for this user's role."""
+    return user.role in settings.TWO_FACTOR_REQUIRED_ROLES
+
+
+def may_enrol(user: User) -> bool:
+    return user.can(CAPABILITY) or is_required(user)
+
+
+def has_confirmed_device(user: User) -> bool:
+    return user_has_device(user, confirmed=True)
+
+
+def totp_device(user: User) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+
+
+def unconfirmed_totp_device(user: User) -> TOTPDevice | None:
+    """The device being set up; its key is shown only until the first code confirms it."""
+    return TOTPDevice.objects.filter(user=user, confirmed=False).first()
+
+
+def backup_codes_left(user: User) -> int:
+    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+
+
+def _normalise(token: str) -> str:
+    return "".join(str(token).split()).lower()
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    device: Device | None
+    throttled: bool
+
+    def raise_unless_verified(self) -> Device:
+        """Raised outside the transaction, so that django-otp's failure count is kept."""
+        if self.device is None:
+            raise ValidationError({"code": THROTTLED if self.throttled else INVALID_CODE})
+        return self.device
+
+
+def _try_devices(devices, token: str) -> _Outcome:
+    throttled = False
+    for device in devices:
+        if not device.verify_is_allowed()[0]:
+            throttled = True
+            continue
+        if device.verify_token(token):
+            return _Outcome(device, False)
+    return _Outcome(None, throttled)
+
+
+def second_factor_verify(*, user: User, token: str) -> Device:
+    """Check a code against the user's confirmed devices: six digits go to the authenticator,
+    anything else is taken as a backup code (which is then used up)."""
+    token = _normalise(token)
+    model = TOTPDevice if token.isdigit() and len(token) == 6 else StaticDevice
+    with transaction.atomic():
+        devices = model.objects.devices_for_user(user, confirmed=True).select_for_update()
+        outcome = _try_devices(devices, token)
+    return outcome.raise_unless_verified()
+
+
+@transaction.atomic
+def totp_enrolment_start(*, user: User) -> TOTPDevice:
+    """The unconfirmed device whose key the QR code shows; reused until it is confirmed."""
+    if not may_enrol(user):
+        raise PermissionDenied
+    if totp_device(user) is not None:
+        raise ValidationError(_("Two-factor sign-in is already on for this account."))
+    device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice(user=user, name=str(_("Authenticator app")), confirmed=False)
+        device.full_clean()
+        device.save()
+    return device
+
+
+def totp_enrolment_confirm(*, user: User, token: str) -> tuple[TOTPDevice, list[str]]:
+    """Turn two-factor on once the first code proves the app holds the key; returns the
+    backup codes, which are shown once and replace any earlier ones."""
+    with transaction.atomic():
+        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+        if device is None:
+            raise ValidationError(_("Start the set-up again: no authenticator is waiting for a code."))
+        outcome = _try_devices([device], _normalise(token))
+        codes: list[str] = []
+        if outcome.device is not None:
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            StaticDevice.objects.filter(user=user).delete()
+            backup = StaticDevice(user=user, name=str(_("Backup codes")), confirmed=True)
+            backup.full_clean()
+            backup.save()
+            codes = [StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT)]
+            StaticToken.objects.bulk_create(StaticToken(device=backup, token=code) for code in codes)
+    outcome.raise_unless_verified()
+    return device, codes
+
+
+def two_factor_disable(*, user: User, token: str) -> None:
+    """Turn two-factor off after a fresh code (authenticator or backup code)."""
+    if is_required(user):
+        raise ValidationError(_("Two-factor sign-in is mandatory for your role and cannot be turned off."))
+    second_factor_verify(user=user, token=token)
+    with transaction.atomic():
+        for device in list(devices_for_user(user, confirmed=None, for_verify=True)):
+            device.delete()
+
+
+def qr_svg(device: TOTPDevice) -> bytes:
+    """The provisioning URI as an SVG QR code, drawn here so no third party sees the secret."""
+    buffer = io.BytesIO()
+    segno.make(device.config_url, error="m").save(buffer, kind="svg", scale=5, border=2, xmldecl=False)
+    return buffer.getvalue()
+
+
+def secret_for_manual_entry(device: TOTPDevice) -> str:
+    secret = b32encode(device.bin_key).decode()
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+# The pending step between password and code.
+
+
+def pending_begin(request, user: User) -> None:
+    request.session[PENDING_SESSION_KEY] = {"user": user.pk, "backend": user.backend, "since": time.time()}
+
+
+def pending_user(request) -> User | None:
+    pending = request.session.get(PENDING_SESSION_KEY)
+    if not pending or time.time() - pending["since"] > PENDING_MAX_AGE:
+        return None
+    user = User.objects.filter(pk=pending["user"], is_active=True).first()
+    if user is not None:
+        user.backend = pending["backend"]
+    return user
+
+
+def pending_clear(request) -> None:
+    request.session.pop(PENDING_SESSION_KEY, None)
