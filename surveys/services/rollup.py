@@ -34,9 +34,10 @@ LOCK_KEY = 0x53555256
 PROGRESS_TTL = 3600
 
 # Counts to a metric row under the wave's counting rule, with the 95% Wilson interval.
-# ``{agg}`` yields (wave_id, item_id, level, region_id, grid_office_id, month, choice, k).
+# ``{agg}`` is a list of CTEs ending with ``agg``, which yields
+# (wave_id, item_id, level, region_id, grid_office_id, month, choice, k).
 _METRIC_INSERT = """
-WITH agg AS ({agg}),
+WITH {agg},
 per_unit AS (
     SELECT agg.wave_id, agg.item_id, agg.level, agg.region_id, agg.grid_office_id, agg.month,
            sum(agg.k)::bigint AS n,
@@ -82,28 +83,34 @@ def _sets(*keys: str) -> str:
 
 
 _VILLAGES_FROM_CELLS = f"""
-SELECT c.wave_id, c.item_id, 'village' AS level, c.village_id AS region_id, NULL::bigint AS grid_office_id,
-       c.month, c.choice, sum(c.count) AS k
-FROM surveys_cell c
-GROUP BY {_sets("c.wave_id", "c.item_id", "c.village_id")}
+agg AS (
+    SELECT c.wave_id, c.item_id, 'village' AS level, c.village_id AS region_id,
+           NULL::bigint AS grid_office_id, c.month, c.choice, sum(c.count) AS k
+    FROM surveys_cell c
+    GROUP BY {_sets("c.wave_id", "c.item_id", "c.village_id")}
+)
 """  # noqa: S608 - only module constants are interpolated
 
 _OFFICES_FROM_CELLS = f"""
-SELECT c.wave_id, c.item_id, 'grid_office' AS level, o.seat_id AS region_id, c.grid_office_id, c.month,
-       c.choice, sum(c.count) AS k
-FROM surveys_cell c JOIN grids_gridoffice o ON o.id = c.grid_office_id
-GROUP BY {_sets("c.wave_id", "c.item_id", "o.seat_id", "c.grid_office_id")}
+agg AS (
+    SELECT c.wave_id, c.item_id, 'grid_office' AS level, o.seat_id AS region_id, c.grid_office_id, c.month,
+           c.choice, sum(c.count) AS k
+    FROM surveys_cell c JOIN grids_gridoffice o ON o.id = c.grid_office_id
+    GROUP BY {_sets("c.wave_id", "c.item_id", "o.seat_id", "c.grid_office_id")}
+)
 """  # noqa: S608 - only module constants are interpolated
 
 # A level from the rows of the level below it (sums of counts; rates recomputed).
 _FROM_CHILD_METRICS = """
-SELECT m.wave_id, m.item_id, '{level}' AS level, p.parent_id AS region_id, NULL::bigint AS grid_office_id,
-       m.month, e.key::int AS choice, sum(e.value::bigint) AS k
-FROM surveys_regionmetric m
-JOIN grids_region p ON p.id = m.region_id
-CROSS JOIN LATERAL jsonb_each_text(m.counts) e
-WHERE m.level = '{child_level}' AND p.parent_id IS NOT NULL
-GROUP BY m.wave_id, m.item_id, p.parent_id, m.month, e.key
+agg AS (
+    SELECT m.wave_id, m.item_id, '{level}' AS level, p.parent_id AS region_id, NULL::bigint AS grid_office_id,
+           m.month, e.key::int AS choice, sum(e.value::bigint) AS k
+    FROM surveys_regionmetric m
+    JOIN grids_region p ON p.id = m.region_id
+    CROSS JOIN LATERAL jsonb_each_text(m.counts) e
+    WHERE m.level = '{child_level}' AND p.parent_id IS NOT NULL
+    GROUP BY m.wave_id, m.item_id, p.parent_id, m.month, e.key
+)
 """
 
 _LEVELS_ABOVE = (("township", "village"), ("county", "township"), ("city", "county"))
@@ -119,6 +126,7 @@ WITH taken AS (
 INSERT INTO rollup_delta
 SELECT wave_id, item_id, village_id, grid_office_id, month, choice, sum(delta)
 FROM taken GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(delta) <> 0
+RETURNING wave_id, village_id, k < 0
 """
 
 _SAME_CELL = (
@@ -144,57 +152,71 @@ _DROP_EMPTY_CELLS = f"""
 DELETE FROM surveys_cell c USING rollup_delta d WHERE d.k < 0 AND c.count = 0 AND {_SAME_CELL}
 """  # noqa: S608 - only module constants are interpolated
 
+_SAME_METRIC = (
+    "m.wave_id = t.wave_id AND m.item_id = t.item_id AND m.level = t.level AND m.region_id = t.region_id"
+    " AND m.grid_office_id IS NOT DISTINCT FROM t.grid_office_id AND m.month IS NOT DISTINCT FROM t.month"
+)
+
 # Each cell delta moves the metric rows of its village, township, county and city and of its
 # grid office (placed at the office's seat, as the full run places them), per month and for
-# the whole wave.
-_METRIC_DELTAS = """
-INSERT INTO rollup_metric_delta
-SELECT d.wave_id, d.item_id, x.level, x.region_id, x.grid_office_id, m.month, d.choice, sum(d.k)
-FROM rollup_delta d
-JOIN grids_region v ON v.id = d.village_id
-LEFT JOIN grids_region t ON t.id = v.parent_id
-LEFT JOIN grids_region c ON c.id = t.parent_id
-LEFT JOIN grids_gridoffice o ON o.id = d.grid_office_id
-CROSS JOIN LATERAL (VALUES
-    ('village', d.village_id, NULL::bigint),
-    ('township', v.parent_id, NULL::bigint),
-    ('county', t.parent_id, NULL::bigint),
-    ('city', c.parent_id, NULL::bigint),
-    ('grid_office', o.seat_id, o.id)
-) AS x(level, region_id, grid_office_id)
-CROSS JOIN LATERAL (VALUES (d.month), (NULL::date)) AS m(month)
-WHERE x.region_id IS NOT NULL
-GROUP BY 1, 2, 3, 4, 5, 6, 7
-"""
-
-# The metric rows those deltas move are taken out, their counts joining the deltas ...
-_TAKE_MOVED_METRICS = """
-WITH moved AS (
-    SELECT DISTINCT wave_id, item_id, level, region_id, grid_office_id, month FROM rollup_metric_delta
+# the whole wave. Added to those rows' current counts, they give the rows' new counts, which
+# are written over the old rows (or as new rows); a row whose counts all come to 0 goes.
+_MOVED_METRICS = f"""
+delta AS (
+    SELECT d.wave_id, d.item_id, x.level, x.region_id, x.grid_office_id, span.month, d.choice, sum(d.k) AS k
+    FROM rollup_delta d
+    JOIN grids_region v ON v.id = d.village_id
+    LEFT JOIN grids_region t ON t.id = v.parent_id
+    LEFT JOIN grids_region c ON c.id = t.parent_id
+    LEFT JOIN grids_gridoffice o ON o.id = d.grid_office_id
+    CROSS JOIN LATERAL (VALUES
+        ('village', d.village_id, NULL::bigint),
+        ('township', v.parent_id, NULL::bigint),
+        ('county', t.parent_id, NULL::bigint),
+        ('city', c.parent_id, NULL::bigint),
+        ('grid_office', o.seat_id, o.id)
+    ) AS x(level, region_id, grid_office_id)
+    CROSS JOIN LATERAL (VALUES (d.month), (NULL::date)) AS span(month)
+    WHERE x.region_id IS NOT NULL
+    GROUP BY 1, 2, 3, 4, 5, 6, 7
 ),
-gone AS (
-    DELETE FROM surveys_regionmetric m USING moved k
-    WHERE m.wave_id = k.wave_id AND m.item_id = k.item_id AND m.level = k.level AND m.region_id = k.region_id
-      AND m.grid_office_id IS NOT DISTINCT FROM k.grid_office_id AND m.month IS NOT DISTINCT FROM k.month
-    RETURNING m.wave_id, m.item_id, m.level, m.region_id, m.grid_office_id, m.month, m.counts
-)
-INSERT INTO rollup_metric_delta
-SELECT g.wave_id, g.item_id, g.level, g.region_id, g.grid_office_id, g.month, e.key::int, e.value::bigint
-FROM gone g CROSS JOIN LATERAL jsonb_each_text(g.counts) e
+moved AS (SELECT DISTINCT wave_id, item_id, level, region_id, grid_office_id, month FROM delta),
+summed AS (
+    SELECT wave_id, item_id, level, region_id, grid_office_id, month, choice, sum(k) AS k
+    FROM (
+        SELECT * FROM delta
+        UNION ALL
+        SELECT m.wave_id, m.item_id, m.level, m.region_id, m.grid_office_id, m.month,
+               e.key::int, e.value::bigint
+        FROM moved t JOIN surveys_regionmetric m ON {_SAME_METRIC}
+        CROSS JOIN LATERAL jsonb_each_text(m.counts) e
+    ) current_and_delta
+    GROUP BY 1, 2, 3, 4, 5, 6, 7
+),
+emptied AS (
+    DELETE FROM surveys_regionmetric m USING (
+        SELECT wave_id, item_id, level, region_id, grid_office_id, month FROM summed
+        GROUP BY 1, 2, 3, 4, 5, 6 HAVING every(k = 0)
+    ) t
+    WHERE {_SAME_METRIC}
+),
+agg AS (SELECT * FROM summed WHERE k <> 0)
+"""  # noqa: S608 - only module constants are interpolated
+
+_OVERWRITE = """
+ON CONFLICT (wave_id, item_id, level, region_id, grid_office_id, month) DO UPDATE SET
+    n = excluded.n, counts = excluded.counts, numerator = excluded.numerator,
+    denominator = excluded.denominator, rate = excluded.rate,
+    ci_low = excluded.ci_low, ci_high = excluded.ci_high
 """
 
-# ... and written back with their new counts (a row whose counts all reach 0 is not).
-_MOVED_METRICS = """
-SELECT wave_id, item_id, level, region_id, grid_office_id, month, choice, sum(k) AS k
-FROM rollup_metric_delta GROUP BY 1, 2, 3, 4, 5, 6, 7 HAVING sum(k) <> 0
+# Session-local, created once per connection and emptied by every commit; emptied here too,
+# since inside an outer transaction (tests, the demo loader) no commit has come yet.
+_WORK_TABLE = """
+CREATE TEMP TABLE IF NOT EXISTS rollup_delta (wave_id bigint, item_id bigint, village_id bigint,
+    grid_office_id bigint, month date, choice smallint, k bigint) ON COMMIT DELETE ROWS;
+DELETE FROM rollup_delta
 """
-
-_WORK_TABLES = {
-    "rollup_delta": "wave_id bigint, item_id bigint, village_id bigint, grid_office_id bigint, month date, "
-    "choice smallint, k bigint",
-    "rollup_metric_delta": "wave_id bigint, item_id bigint, level varchar(12), region_id bigint, "
-    "grid_office_id bigint, month date, choice smallint, k bigint",
-}
 
 
 @dataclass(frozen=True)
@@ -217,6 +239,9 @@ def _set_progress(run_id: int, percent: int) -> None:
 
 
 def _full(cursor, *, run_id: int) -> tuple[int, int]:
+    _set_progress(run_id, 10)
+    # The aggregations fit in memory instead of spilling to disk.
+    cursor.execute("SET LOCAL work_mem = '64MB'")
     # Writers queue their deltas before they commit, so with the queue locked against them
     # every statement below sees the same answers: those whose deltas are discarded here.
     cursor.execute("LOCK TABLE surveys_answerdelta IN EXCLUSIVE MODE")
@@ -237,63 +262,49 @@ def _full(cursor, *, run_id: int) -> tuple[int, int]:
         agg = _FROM_CHILD_METRICS.format(level=level, child_level=child_level)
         cursor.execute(_METRIC_INSERT.format(agg=agg), params)
         rows += cursor.rowcount
+    _set_progress(run_id, 95)
     return villages, rows
 
 
 def _incremental(cursor, *, run_id: int) -> tuple[int, int]:
-    for table, columns in _WORK_TABLES.items():
-        # Session-local, created once per connection and emptied by every commit; emptied
-        # here too, since inside an outer transaction (tests, the demo loader) none has come yet.
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({columns}) ON COMMIT DELETE ROWS")
-        cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - constants only
+    cursor.execute(_WORK_TABLE)
     cursor.execute(_TAKE_DELTAS)
-    if not cursor.rowcount:
+    deltas = cursor.fetchall()
+    if not deltas:
         return 0, 0  # nothing queued, or changes that cancel out: only the queue moves
+    # A few dozen rows: with their statistics the planner walks the unique indexes.
+    cursor.execute("ANALYZE rollup_delta")
     cursor.execute(_ADD_TO_CELLS)
-    cursor.execute(_DROP_EMPTY_CELLS)
-    cursor.execute(_METRIC_DELTAS)
+    if any(removal for _wave, _village, removal in deltas):
+        cursor.execute(_DROP_EMPTY_CELLS)
     _set_progress(run_id, 50)
-    cursor.execute(_TAKE_MOVED_METRICS)
-    cursor.execute(_METRIC_INSERT.format(agg=_MOVED_METRICS), {"z": Z95})
-    rows = cursor.rowcount
-    cursor.execute("SELECT count(*) FROM (SELECT DISTINCT wave_id, village_id FROM rollup_delta) v")
-    return cursor.fetchone()[0], rows
+    cursor.execute(_METRIC_INSERT.format(agg=_MOVED_METRICS) + _OVERWRITE, {"z": Z95})
+    return len({(wave, village) for wave, village, _removal in deltas}), cursor.rowcount
 
 
 def run_rollup(*, run_id: int | None = None, full: bool = False) -> RollupResult:
     """Apply the changes queued since the last run (or recompute everything with ``full``); idempotent."""
+    running = {"status": RollupRun.Status.RUNNING, "started_at": timezone.now()}
     if run_id is None:
         if not full and not AnswerDelta.objects.exists():
             return RollupResult(0, 0, 0)  # the scheduled run with nothing to do leaves no trace
-        run = RollupRun.objects.create(full=full)
+        run = RollupRun.objects.create(full=full, **running)
     else:
         run = RollupRun.objects.get(pk=run_id)
         full = full or run.full
-    RollupRun.objects.filter(pk=run.pk).update(status=RollupRun.Status.RUNNING, started_at=timezone.now())
-    _set_progress(run.pk, 0)
+        RollupRun.objects.filter(pk=run.pk).update(**running)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
-        # The aggregations of a full run fit in memory instead of spilling to disk.
-        cursor.execute("SET LOCAL work_mem = '64MB'")
         # Holding the lock, any other run still marked running lost its worker.
         RollupRun.objects.filter(status=RollupRun.Status.RUNNING).exclude(pk=run.pk).update(
             status=RollupRun.Status.ABANDONED, finished_at=timezone.now()
         )
-        _set_progress(run.pk, 10)
         villages, rows = (_full if full else _incremental)(cursor, run_id=run.pk)
-        _set_progress(run.pk, 95)
-    _finish(run, villages, rows)
-    return RollupResult(run.pk, villages, rows)
-
-
-def _finish(run: RollupRun, villages: int, rows: int) -> None:
-    def done():
+        # Committed with the figures: a run is done exactly when its rows are in.
         RollupRun.objects.filter(pk=run.pk).update(
             status=RollupRun.Status.DONE, finished_at=timezone.now(), villages=villages, rows=rows
         )
-        _set_progress(run.pk, 100)
-
-    transaction.on_commit(done)
+    return RollupResult(run.pk, villages, rows)
 
 
 @transaction.atomic
