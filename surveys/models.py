@@ -195,7 +195,21 @@ def derived_key(to, *, related_name: str = "+", null: bool = False, db_index: bo
     )
 
 
-class Cell(models.Model):
+class CountKey(models.Model):
+    """What an answer count is kept per: wave, item, village, grid office, month and answer."""
+
+    wave = derived_key(Wave)
+    item = derived_key(Item)
+    village = derived_key("grids.Region")
+    grid_office = derived_key("grids.GridOffice", null=True)
+    month = models.DateField()
+    choice = models.PositiveSmallIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class Cell(CountKey):
     """Answer counts per wave, item, village, grid office, month and answer: the rollup's base.
 
     Derived rows: a full run rebuilds them from ``Answer`` (whose keys are constrained), an
@@ -204,12 +218,6 @@ class Cell(models.Model):
     GROUP BY; the one unique index is the key an incremental run adds its deltas on.
     """
 
-    wave = derived_key(Wave)
-    item = derived_key(Item)
-    village = derived_key("grids.Region")
-    grid_office = derived_key("grids.GridOffice", null=True)
-    month = models.DateField()
-    choice = models.PositiveSmallIntegerField()
     count = models.PositiveIntegerField()
 
     class Meta:
@@ -225,7 +233,7 @@ class Cell(models.Model):
         return f"{self.wave_id}/{self.village_id}/{self.month}: {self.choice}×{self.count}"
 
 
-class AnswerDelta(models.Model):
+class AnswerDelta(CountKey):
     """A change to the answer counts that no rollup has applied yet: ``+k`` for answers added
     under a key, ``-k`` for answers removed from it (a corrected answer is one of each).
 
@@ -235,12 +243,6 @@ class AnswerDelta(models.Model):
     publishes the result: applied exactly once, or (if the run dies) left for the next run.
     """
 
-    wave = derived_key(Wave)
-    item = derived_key(Item)
-    village = derived_key("grids.Region")
-    grid_office = derived_key("grids.GridOffice", null=True)
-    month = models.DateField()
-    choice = models.PositiveSmallIntegerField()
     delta = models.IntegerField()
 
     def __str__(self) -> str:

@@ -218,6 +218,25 @@ CREATE TEMP TABLE IF NOT EXISTS rollup_delta (wave_id bigint, item_id bigint, vi
 DELETE FROM rollup_delta
 """
 
+# One run at a time; holding the lock, any other run still marked running lost its worker.
+_START = """
+SELECT pg_advisory_xact_lock(%(lock)s);
+UPDATE surveys_rolluprun SET status = %(abandoned)s, finished_at = now()
+WHERE status = %(running)s AND id <> %(run)s
+"""
+
+# An incremental run is two round trips: its work is small enough that waiting for the
+# database to be scheduled again, once per statement on a busy machine, would dominate it.
+_INCREMENTAL_TAKE = ";".join((_START, _WORK_TABLE, _TAKE_DELTAS))
+_INCREMENTAL_APPLY = ";".join(
+    (
+        "ANALYZE rollup_delta",  # a few dozen rows: with statistics the joins walk the unique indexes
+        _ADD_TO_CELLS,
+        _DROP_EMPTY_CELLS,
+        _METRIC_INSERT.format(agg=_MOVED_METRICS) + _OVERWRITE,
+    )
+)
+
 
 @dataclass(frozen=True)
 class RollupResult:
@@ -238,8 +257,9 @@ def _set_progress(run_id: int, percent: int) -> None:
     cache.set(_progress_key(run_id), percent, PROGRESS_TTL)
 
 
-def _full(cursor, *, run_id: int) -> tuple[int, int]:
+def _full(cursor, *, run_id: int, params: dict) -> tuple[int, int]:
     _set_progress(run_id, 10)
+    cursor.execute(_START, params)
     # The aggregations fit in memory instead of spilling to disk.
     cursor.execute("SET LOCAL work_mem = '64MB'")
     # Writers queue their deltas before they commit, so with the queue locked against them
@@ -252,7 +272,6 @@ def _full(cursor, *, run_id: int) -> tuple[int, int]:
     cursor.execute("SELECT count(*) FROM (SELECT DISTINCT wave_id, village_id FROM surveys_cell) v")
     villages = cursor.fetchone()[0]
     cursor.execute("DELETE FROM surveys_regionmetric")
-    params = {"z": Z95}
     cursor.execute(_METRIC_INSERT.format(agg=_VILLAGES_FROM_CELLS), params)
     rows = cursor.rowcount
     cursor.execute(_METRIC_INSERT.format(agg=_OFFICES_FROM_CELLS), params)
@@ -266,19 +285,13 @@ def _full(cursor, *, run_id: int) -> tuple[int, int]:
     return villages, rows
 
 
-def _incremental(cursor, *, run_id: int) -> tuple[int, int]:
-    cursor.execute(_WORK_TABLE)
-    cursor.execute(_TAKE_DELTAS)
+def _incremental(cursor, *, run_id: int, params: dict) -> tuple[int, int]:
+    cursor.execute(_INCREMENTAL_TAKE, params)
     deltas = cursor.fetchall()
     if not deltas:
         return 0, 0  # nothing queued, or changes that cancel out: only the queue moves
-    # A few dozen rows: with their statistics the planner walks the unique indexes.
-    cursor.execute("ANALYZE rollup_delta")
-    cursor.execute(_ADD_TO_CELLS)
-    if any(removal for _wave, _village, removal in deltas):
-        cursor.execute(_DROP_EMPTY_CELLS)
     _set_progress(run_id, 50)
-    cursor.execute(_METRIC_INSERT.format(agg=_MOVED_METRICS) + _OVERWRITE, {"z": Z95})
+    cursor.execute(_INCREMENTAL_APPLY, params)
     return len({(wave, village) for wave, village, _removal in deltas}), cursor.rowcount
 
 
@@ -293,13 +306,15 @@ def run_rollup(*, run_id: int | None = None, full: bool = False) -> RollupResult
         run = RollupRun.objects.get(pk=run_id)
         full = full or run.full
         RollupRun.objects.filter(pk=run.pk).update(**running)
+    params = {
+        "lock": LOCK_KEY,
+        "run": run.pk,
+        "running": RollupRun.Status.RUNNING.value,
+        "abandoned": RollupRun.Status.ABANDONED.value,
+        "z": Z95,
+    }
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
-        # Holding the lock, any other run still marked running lost its worker.
-        RollupRun.objects.filter(status=RollupRun.Status.RUNNING).exclude(pk=run.pk).update(
-            status=RollupRun.Status.ABANDONED, finished_at=timezone.now()
-        )
-        villages, rows = (_full if full else _incremental)(cursor, run_id=run.pk)
+        villages, rows = (_full if full else _incremental)(cursor, run_id=run.pk, params=params)
         # Committed with the figures: a run is done exactly when its rows are in.
         RollupRun.objects.filter(pk=run.pk).update(
             status=RollupRun.Status.DONE, finished_at=timezone.now(), villages=villages, rows=rows

@@ -6,12 +6,12 @@ import random
 from datetime import date
 
 import pytest
+from django.db import DatabaseError, connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from surveys.demo import SATISFACTION_SCALE, SECURITY_SCALE
 from surveys.models import Answer, AnswerDelta, Cell, Item, RegionMetric, Response
-from surveys.services import rollup
 from surveys.services.intake import import_responses
 from surveys.services.rollup import run_rollup
 from surveys.services.setup import counting_rule_set, wave_ensure
@@ -122,7 +122,7 @@ def _apply(step, *, waves, places, grids, admin) -> None:
         response.delete()  # its answers go with it
         return
     _pick, security, satisfaction, day = args
-    days = dict((w.pk, d) for w, d in waves)[response.wave_id]
+    days = {w.pk: d for w, d in waves}[response.wave_id]
     answered_on = date.fromisoformat(days[day % len(days)])
     Response.objects.filter(pk=response.pk).update(answered_on=answered_on)
     Answer.objects.filter(response=response).update(month=answered_on.replace(day=1))
@@ -180,21 +180,25 @@ def test_corrections_and_deletions_move_every_level(wave, survey_admin, places):
     assert (city.n, city.numerator, city.rate) == (1, 1, 100.0)
 
 
-def test_a_run_that_dies_leaves_its_deltas_queued(wave, survey_admin, places, monkeypatch):
+def test_a_run_that_dies_leaves_its_deltas_queued(wave, survey_admin, places):
     import_responses(actor=survey_admin, wave=wave, rows=[row(p) for p in places])
     run_rollup()
     before, cells = _table(), _cells()
-    import_responses(actor=survey_admin, wave=wave, rows=[row(places[0], "不安全")] * 1)
+    import_responses(actor=survey_admin, wave=wave, rows=[row(places[0], "不安全")])
     queued = sorted(AnswerDelta.objects.values_list("item_id", "choice", "delta"))
-
-    def die(run_id, percent):
-        if percent == 50:  # after the cells have moved, before the metrics are written
-            raise RuntimeError("worker lost")
-
-    monkeypatch.setattr(rollup, "_set_progress", die)
-    with pytest.raises(RuntimeError):
+    # The run dies while it writes the metric rows: after it has taken the deltas off the
+    # queue and moved the cells.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION test_worker_lost() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'worker lost'; END $$; "
+            "CREATE TRIGGER test_worker_lost BEFORE UPDATE ON surveys_regionmetric "
+            "FOR EACH ROW EXECUTE FUNCTION test_worker_lost()"
+        )
+    with pytest.raises(DatabaseError, match="worker lost"):
         run_rollup()
-    monkeypatch.undo()
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER test_worker_lost ON surveys_regionmetric")
     assert (_table(), _cells()) == (before, cells)
     assert sorted(AnswerDelta.objects.values_list("item_id", "choice", "delta")) == queued
     run_rollup()
