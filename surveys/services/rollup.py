@@ -13,9 +13,10 @@ alone, so a run costs what its deltas cost, not what the touched communities hol
 consumed deltas are deleted in the transaction that publishes their effect: applied once,
 or (the run died) still queued.
 
-A full run rebuilds ``Cell`` from ``Answer`` and every metric from the cells, bottom-up.
-It holds the delta queue locked against writers while it reads, so the answers it counts
-are exactly those whose deltas it discards.
+A full run rebuilds ``Cell`` from ``Answer`` and every metric from the cells, bottom-up,
+into a work table, and writes only the metric rows that differ (a rerun over unchanged
+answers rewrites none). It holds the delta queue locked against writers while it reads, so
+the answers it counts are exactly those whose deltas it discards.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ PROGRESS_TTL = 3600
 
 # Counts to a metric row under the wave's counting rule, with the 95% Wilson interval.
 # ``{agg}`` is a list of CTEs ending with ``agg``, which yields
-# (wave_id, item_id, level, region_id, grid_office_id, month, choice, k).
+# (wave_id, item_id, level, region_id, grid_office_id, month, choice, k); ``{target}`` is
+# ``surveys_regionmetric`` or the full run's ``rollup_metric``.
 _METRIC_INSERT = """
 WITH {agg},
 per_unit AS (
@@ -50,7 +52,7 @@ per_unit AS (
     LEFT JOIN surveys_countingrule r ON r.wave_id = agg.wave_id AND r.item_id = agg.item_id
     GROUP BY agg.wave_id, agg.item_id, agg.level, agg.region_id, agg.grid_office_id, agg.month
 )
-INSERT INTO surveys_regionmetric
+INSERT INTO {target}
     (wave_id, item_id, level, region_id, grid_office_id, month, n, counts, numerator, denominator,
      rate, ci_low, ci_high)
 SELECT u.wave_id, u.item_id, u.level, u.region_id, u.grid_office_id, u.month, u.n, u.counts, u.num, u.den,
@@ -68,6 +70,16 @@ CROSS JOIN LATERAL (
 """
 
 # --- full run ------------------------------------------------------------------------------
+
+# A full run computes the metric rows into a session-local table first, then writes only the
+# differences: a rerun over unchanged answers rewrites no metric row, so it leaves no dead row
+# versions for the next incremental run's index lookups to step over.
+_FULL_WORK_TABLE = """
+CREATE TEMP TABLE IF NOT EXISTS rollup_metric (wave_id bigint, item_id bigint, level varchar(12),
+    region_id bigint, grid_office_id bigint, month date, n integer, counts jsonb, numerator integer,
+    denominator integer, rate float8, ci_low float8, ci_high float8) ON COMMIT DELETE ROWS;
+DELETE FROM rollup_metric
+"""
 
 _CELLS_FROM_ANSWERS = """
 INSERT INTO surveys_cell (wave_id, item_id, village_id, grid_office_id, month, choice, count)
@@ -105,7 +117,7 @@ _FROM_CHILD_METRICS = """
 agg AS (
     SELECT m.wave_id, m.item_id, '{level}' AS level, p.parent_id AS region_id, NULL::bigint AS grid_office_id,
            m.month, e.key::int AS choice, sum(e.value::bigint) AS k
-    FROM surveys_regionmetric m
+    FROM rollup_metric m
     JOIN grids_region p ON p.id = m.region_id
     CROSS JOIN LATERAL jsonb_each_text(m.counts) e
     WHERE m.level = '{child_level}' AND p.parent_id IS NOT NULL
@@ -114,6 +126,37 @@ agg AS (
 """
 
 _LEVELS_ABOVE = (("township", "village"), ("county", "township"), ("city", "county"))
+
+# Keys compared with "=" (a NULL office as 0, a NULL month as -infinity), so the joins can hash.
+_COMPARABLE = {
+    "grid_office_id": "coalesce({a}.grid_office_id, 0)",
+    "month": "coalesce({a}.month, '-infinity')",
+}
+
+
+def _sync(table: str, work: str, keys: tuple[str, ...], values: tuple[str, ...]) -> str:
+    """Statements that make ``table`` hold exactly the rows of ``work``, writing only differences."""
+
+    def key(alias: str) -> str:
+        return "(" + ", ".join(_COMPARABLE.get(k, "{a}." + k).format(a=alias) for k in keys) + ")"
+
+    def listed(alias: str, columns: tuple[str, ...]) -> str:
+        return "(" + ", ".join(f"{alias}.{c}" for c in columns) + ")"
+
+    same = f"{key('t')} = {key('w')}"
+    return f"""
+UPDATE {table} t SET {", ".join(f"{v} = w.{v}" for v in values)} FROM {work} w
+WHERE {same} AND {listed("t", values)} IS DISTINCT FROM {listed("w", values)};
+INSERT INTO {table} ({", ".join(keys + values)})
+SELECT {listed("w", keys + values)[1:-1]} FROM {work} w
+WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {same});
+DELETE FROM {table} t WHERE NOT EXISTS (SELECT 1 FROM {work} w WHERE {same})
+"""  # noqa: S608 - only module constants are interpolated
+
+
+_METRIC_KEY = ("wave_id", "item_id", "level", "region_id", "grid_office_id", "month")
+_METRIC_VALUES = ("n", "counts", "numerator", "denominator", "rate", "ci_low", "ci_high")
+_SYNC_METRICS = _sync("surveys_regionmetric", "rollup_metric", _METRIC_KEY, _METRIC_VALUES)
 
 # --- incremental run -----------------------------------------------------------------------
 
@@ -233,7 +276,7 @@ _INCREMENTAL_APPLY = ";".join(
         "ANALYZE rollup_delta",  # a few dozen rows: with statistics the joins walk the unique indexes
         _ADD_TO_CELLS,
         _DROP_EMPTY_CELLS,
-        _METRIC_INSERT.format(agg=_MOVED_METRICS) + _OVERWRITE,
+        _METRIC_INSERT.format(agg=_MOVED_METRICS, target="surveys_regionmetric") + _OVERWRITE,
     )
 )
 
@@ -266,21 +309,22 @@ def _full(cursor, *, run_id: int, params: dict) -> tuple[int, int]:
     # every statement below sees the same answers: those whose deltas are discarded here.
     cursor.execute("LOCK TABLE surveys_answerdelta IN EXCLUSIVE MODE")
     cursor.execute("DELETE FROM surveys_answerdelta")
+    cursor.execute(_FULL_WORK_TABLE)
     cursor.execute("DELETE FROM surveys_cell")
     cursor.execute(_CELLS_FROM_ANSWERS)
     _set_progress(run_id, 50)
     cursor.execute("SELECT count(*) FROM (SELECT DISTINCT wave_id, village_id FROM surveys_cell) v")
     villages = cursor.fetchone()[0]
-    cursor.execute("DELETE FROM surveys_regionmetric")
-    cursor.execute(_METRIC_INSERT.format(agg=_VILLAGES_FROM_CELLS), params)
+    cursor.execute(_METRIC_INSERT.format(agg=_VILLAGES_FROM_CELLS, target="rollup_metric"), params)
     rows = cursor.rowcount
-    cursor.execute(_METRIC_INSERT.format(agg=_OFFICES_FROM_CELLS), params)
+    cursor.execute(_METRIC_INSERT.format(agg=_OFFICES_FROM_CELLS, target="rollup_metric"), params)
     rows += cursor.rowcount
     _set_progress(run_id, 70)
     for level, child_level in _LEVELS_ABOVE:
         agg = _FROM_CHILD_METRICS.format(level=level, child_level=child_level)
-        cursor.execute(_METRIC_INSERT.format(agg=agg), params)
+        cursor.execute(_METRIC_INSERT.format(agg=agg, target="rollup_metric"), params)
         rows += cursor.rowcount
+    cursor.execute(_SYNC_METRICS)
     _set_progress(run_id, 95)
     return villages, rows
 
