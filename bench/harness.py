@@ -25,8 +25,10 @@ class Comparison:
         verdict = ""
         if self.target is not None:
             verdict = "  ok" if self.ratio <= self.target else f"  ABOVE TARGET {self.target}"
+        # Small ratios get a third decimal, so that 0.014 and 0.024 do not both print as 0.01/0.02.
+        ratio = f"{self.ratio:6.3f}" if self.ratio < 0.1 else f"{self.ratio:6.2f}"
         return (
-            f"{self.name:<58} ratio {self.ratio:6.2f}  (platform {self.platform_seconds * 1000:8.1f} ms,"
+            f"{self.name:<58} ratio {ratio}  (platform {self.platform_seconds * 1000:8.1f} ms,"
             f" baseline {self.baseline_seconds * 1000:8.1f} ms){verdict}"
         )
 

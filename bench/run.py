@@ -1,4 +1,7 @@
-"""Run every bench/bench_*.py module and print its ratios (`make bench`)."""
+"""Run every bench/bench_*.py module and print its ratios (`make bench`).
+
+Name topics to run only those: `scripts/with_services.sh 55532 56479 .venv/bin/python bench/run.py surveys`.
+"""
 
 import importlib
 import os
@@ -22,8 +25,11 @@ def main() -> None:
     call_command("load_anshun", verbosity=0)
     import bench
 
+    topics = sys.argv[1:]
     for module in pkgutil.iter_modules(bench.__path__):
         if not module.name.startswith("bench_"):
+            continue
+        if topics and module.name.removeprefix("bench_") not in topics:
             continue
         print(f"== {module.name}")
         for comparison in importlib.import_module(f"bench.{module.name}").run():

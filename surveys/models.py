@@ -1,8 +1,9 @@
 """Public-opinion surveys (安全感 / 满意度) and the rollups officials are judged on.
 
-Raw responses are the only source of a rate: ``Cell`` and ``Metric`` are built from
-them by the rollup (``surveys.services.rollup``) and replaced wholesale per region,
-so every published figure can be traced back to the answers behind it.
+Raw responses are the only source of a rate: ``Cell`` and ``RegionMetric`` are derived
+from their answers by the rollup (``surveys.services.rollup``), rebuilt by a full run
+and moved by the pending ``AnswerDelta`` rows in an incremental one, so every published
+figure can be traced back to the answers behind it.
 """
 
 from __future__ import annotations
@@ -184,23 +185,9 @@ class Answer(models.Model):
         return f"{self.response_id}/{self.item_id}: {self.choice}"
 
 
-class DirtyVillage(models.Model):
-    """A (wave, village) whose responses changed since the last rollup: what the next run recomputes."""
-
-    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="+")
-    village = models.ForeignKey("grids.Region", on_delete=models.CASCADE, related_name="+")
-    marked_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["wave", "village"], name="surveys_dirty_once")]
-
-    def __str__(self) -> str:
-        return f"{self.wave_id}/{self.village_id}"
-
-
 def derived_key(to, *, related_name: str = "+", null: bool = False, db_index: bool = False):
-    """A key of a derived row (``Cell``, ``RegionMetric``): rebuilt from ``Answer``, whose keys
-    are constrained, by every rollup; no database constraint, and an index only where asked."""
+    """A key of a derived row (``Cell``, ``RegionMetric``, ``AnswerDelta``): derived from
+    ``Answer``, whose keys are constrained; no database constraint, and an index only where asked."""
     return models.ForeignKey(
         to,
         on_delete=models.CASCADE,
@@ -212,13 +199,8 @@ def derived_key(to, *, related_name: str = "+", null: bool = False, db_index: bo
     )
 
 
-class Cell(models.Model):
-    """Answer counts per wave, item, village, grid office, month and answer: the rollup's base.
-
-    Derived rows, rebuilt from ``Answer`` (whose keys are constrained) by every run: the
-    foreign keys carry no database constraint or index of their own, so a full rollup
-    writes them at the speed of a plain GROUP BY.
-    """
+class CountKey(models.Model):
+    """What an answer count is kept per: wave, item, village, grid office, month and answer."""
 
     wave = derived_key(Wave)
     item = derived_key(Item)
@@ -226,13 +208,49 @@ class Cell(models.Model):
     grid_office = derived_key("grids.GridOffice", null=True)
     month = models.DateField()
     choice = models.PositiveSmallIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class Cell(CountKey):
+    """Answer counts per wave, item, village, grid office, month and answer: the rollup's base.
+
+    Derived rows: a full run rebuilds them from ``Answer`` (whose keys are constrained), an
+    incremental run adds the pending ``AnswerDelta`` rows to them. The foreign keys carry no
+    database constraint of their own, so a full rollup writes them at the speed of a plain
+    GROUP BY; the one unique index is the key an incremental run adds its deltas on.
+    """
+
     count = models.PositiveIntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["wave", "village"]), models.Index(fields=["wave", "grid_office"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["wave", "village", "item", "grid_office", "month", "choice"],
+                name="surveys_cell_unique",
+                nulls_distinct=False,
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.wave_id}/{self.village_id}/{self.month}: {self.choice}×{self.count}"
+
+
+class AnswerDelta(CountKey):
+    """A change to the answer counts that no rollup has applied yet: ``+k`` for answers added
+    under a key, ``-k`` for answers removed from it (a corrected answer is one of each).
+
+    Written by statement-level triggers on ``Answer`` (migration 0002), one row per key and
+    statement, so every way answers change (intake, the admin, a cascading delete, SQL) is
+    counted. An incremental rollup deletes the rows it applies in the transaction that
+    publishes the result: applied exactly once, or (if the run dies) left for the next run.
+    """
+
+    delta = models.IntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.wave_id}/{self.village_id}/{self.month}: {self.choice}{self.delta:+d}"
 
 
 class Level(models.TextChoices):

@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from openpyxl import load_workbook
 
 from grids.models import Grid, Region
 from surveys.models import Answer, Item, Response, Wave
-from surveys.services.rollup import mark_dirty
 
 PLACE_FIELDS = ("community", "grid")
 MAX_ROWS = 200_000
@@ -219,8 +218,6 @@ def import_responses(*, actor, wave: Wave, rows: list[dict]) -> IntakeResult:
         ],
         batch_size=5000,
     )
-    with connection.cursor() as cursor:
-        mark_dirty(cursor, {(wave.pk, r.village_id) for r in responses})
     return IntakeResult(created=len(responses), already_present=len(existing))
 
 

@@ -1,15 +1,22 @@
 """The survey rollup: raw answers → counts per village and grid office → rates at every level.
 
-One run is one transaction. It locks the (wave, village) marks left by intake, rebuilds
-the answer counts (``Cell``) of those villages, then replaces the ``RegionMetric`` rows of
-every place above them: villages and grid offices from the counts, townships from their
-villages, counties from their townships, the city from its counties. Readers see the old
-rows until the commit and the new ones after it, never a mixture; a worker killed
-mid-run rolls the transaction back, leaving the marks for the next run.
+One run is one transaction; readers see the old rows until the commit and the new ones
+after it, never a mixture, and a worker killed mid-run rolls the transaction back.
 
-Marks are locked ``FOR UPDATE`` before anything is read, and intake upserts its marks
-(``ON CONFLICT DO UPDATE``), so a response committed while a run is under way either is
-seen by the run or keeps its mark for the next one.
+An incremental run counts deltas. Triggers on ``Answer`` queue every change to the answer
+counts as ``AnswerDelta`` rows (+k added, -k removed). The run deletes the queued rows (a
+row queued by a transaction that commits after the run's DELETE began stays for the next
+run), adds them to the ``Cell`` counts, and for each metric row whose counts they move
+(the village, its township, county and city, the grid office; whole wave and month) adds
+them to the row's counts and recomputes its rate and interval. Everything else is left
+alone, so a run costs what its deltas cost, not what the touched communities hold. The
+consumed deltas are deleted in the transaction that publishes their effect: applied once,
+or (the run died) still queued.
+
+A full run rebuilds ``Cell`` from ``Answer`` and every metric from the cells, bottom-up,
+into a work table, and writes only the metric rows that differ (a rerun over unchanged
+answers rewrites none). It holds the delta queue locked against writers while it reads, so
+the answers it counts are exactly those whose deltas it discards.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from surveys.models import DirtyVillage, RollupRun
+from surveys.models import AnswerDelta, RollupRun
 from surveys.stats import Z95
 
 # pg_advisory_xact_lock key: one rollup at a time ("SURV" in ASCII).
@@ -28,11 +35,13 @@ LOCK_KEY = 0x53555256
 PROGRESS_TTL = 3600
 
 # Counts to a metric row under the wave's counting rule, with the 95% Wilson interval.
-# ``{agg}`` yields (wave_id, item_id, region_id, grid_office_id, month, choice, k).
+# ``{agg}`` is a list of CTEs ending with ``agg``, which yields
+# (wave_id, item_id, level, region_id, grid_office_id, month, choice, k); ``{target}`` is
+# ``surveys_regionmetric`` or the full run's ``rollup_metric``.
 _METRIC_INSERT = """
-WITH agg AS ({agg}),
+WITH {agg},
 per_unit AS (
-    SELECT agg.wave_id, agg.item_id, agg.region_id, agg.grid_office_id, agg.month,
+    SELECT agg.wave_id, agg.item_id, agg.level, agg.region_id, agg.grid_office_id, agg.month,
            sum(agg.k)::bigint AS n,
            jsonb_object_agg(agg.choice::text, agg.k) AS counts,
            coalesce(sum(agg.k) FILTER (WHERE agg.choice = ANY(r.counted)), 0)::bigint AS num,
@@ -41,12 +50,12 @@ per_unit AS (
     FROM agg
     JOIN surveys_item i ON i.id = agg.item_id
     LEFT JOIN surveys_countingrule r ON r.wave_id = agg.wave_id AND r.item_id = agg.item_id
-    GROUP BY agg.wave_id, agg.item_id, agg.region_id, agg.grid_office_id, agg.month
+    GROUP BY agg.wave_id, agg.item_id, agg.level, agg.region_id, agg.grid_office_id, agg.month
 )
-INSERT INTO surveys_regionmetric
+INSERT INTO {target}
     (wave_id, item_id, level, region_id, grid_office_id, month, n, counts, numerator, denominator,
      rate, ci_low, ci_high)
-SELECT u.wave_id, u.item_id, %(level)s, u.region_id, u.grid_office_id, u.month, u.n, u.counts, u.num, u.den,
+SELECT u.wave_id, u.item_id, u.level, u.region_id, u.grid_office_id, u.month, u.n, u.counts, u.num, u.den,
        CASE WHEN u.den > 0 THEN 100.0 * u.num / u.den END,
        CASE WHEN u.den > 0 THEN 100.0 * greatest(0.0,
             (w.p + w.z2 / (2 * u.den) - w.z * sqrt(w.p * (1 - w.p) / u.den + w.z2 / (4.0 * u.den * u.den)))
@@ -60,6 +69,24 @@ CROSS JOIN LATERAL (
 ) w
 """
 
+# --- full run ------------------------------------------------------------------------------
+
+# A full run computes the metric rows into a session-local table first, then writes only the
+# differences: a rerun over unchanged answers rewrites no metric row, so it leaves no dead row
+# versions for the next incremental run's index lookups to step over.
+_FULL_WORK_TABLE = """
+CREATE TEMP TABLE IF NOT EXISTS rollup_metric (wave_id bigint, item_id bigint, level varchar(12),
+    region_id bigint, grid_office_id bigint, month date, n integer, counts jsonb, numerator integer,
+    denominator integer, rate float8, ci_low float8, ci_high float8) ON COMMIT DELETE ROWS;
+DELETE FROM rollup_metric
+"""
+
+_CELLS_FROM_ANSWERS = """
+INSERT INTO surveys_cell (wave_id, item_id, village_id, grid_office_id, month, choice, count)
+SELECT wave_id, item_id, village_id, grid_office_id, month, choice, count(*)
+FROM surveys_answer GROUP BY 1, 2, 3, 4, 5, 6
+"""
+
 
 def _sets(*keys: str) -> str:
     """Month rows and whole-wave rows (month NULL) in one pass."""
@@ -67,33 +94,191 @@ def _sets(*keys: str) -> str:
     return f"GROUPING SETS (({keys_sql}, c.month, c.choice), ({keys_sql}, c.choice))"
 
 
-_FROM_CELLS_BY_VILLAGE = f"""
-SELECT c.wave_id, c.item_id, c.village_id AS region_id, NULL::bigint AS grid_office_id, c.month, c.choice,
-       sum(c.count) AS k
-FROM surveys_cell c JOIN rollup_villages t ON t.wave_id = c.wave_id AND t.region_id = c.village_id
-GROUP BY {_sets("c.wave_id", "c.item_id", "c.village_id")}
+_VILLAGES_FROM_CELLS = f"""
+agg AS (
+    SELECT c.wave_id, c.item_id, 'village' AS level, c.village_id AS region_id,
+           NULL::bigint AS grid_office_id, c.month, c.choice, sum(c.count) AS k
+    FROM surveys_cell c
+    GROUP BY {_sets("c.wave_id", "c.item_id", "c.village_id")}
+)
 """  # noqa: S608 - only module constants are interpolated
 
-_FROM_CELLS_BY_OFFICE = f"""
-SELECT c.wave_id, c.item_id, o.seat_id AS region_id, c.grid_office_id, c.month, c.choice, sum(c.count) AS k
-FROM surveys_cell c
-JOIN rollup_offices t ON t.wave_id = c.wave_id AND t.office_id = c.grid_office_id
-JOIN grids_gridoffice o ON o.id = c.grid_office_id
-GROUP BY {_sets("c.wave_id", "c.item_id", "o.seat_id", "c.grid_office_id")}
+_OFFICES_FROM_CELLS = f"""
+agg AS (
+    SELECT c.wave_id, c.item_id, 'grid_office' AS level, o.seat_id AS region_id, c.grid_office_id, c.month,
+           c.choice, sum(c.count) AS k
+    FROM surveys_cell c JOIN grids_gridoffice o ON o.id = c.grid_office_id
+    GROUP BY {_sets("c.wave_id", "c.item_id", "o.seat_id", "c.grid_office_id")}
+)
 """  # noqa: S608 - only module constants are interpolated
 
 # A level from the rows of the level below it (sums of counts; rates recomputed).
 _FROM_CHILD_METRICS = """
-SELECT m.wave_id, m.item_id, p.parent_id AS region_id, NULL::bigint AS grid_office_id, m.month,
-       e.key::int AS choice, sum(e.value::bigint) AS k
-FROM {parents} t
-JOIN grids_region p ON p.parent_id = t.region_id
-JOIN surveys_regionmetric m ON m.region_id = p.id AND m.wave_id = t.wave_id AND m.level = '{child_level}'
-CROSS JOIN LATERAL jsonb_each_text(m.counts) e
-GROUP BY m.wave_id, m.item_id, p.parent_id, m.month, e.key
+agg AS (
+    SELECT m.wave_id, m.item_id, '{level}' AS level, p.parent_id AS region_id, NULL::bigint AS grid_office_id,
+           m.month, e.key::int AS choice, sum(e.value::bigint) AS k
+    FROM rollup_metric m
+    JOIN grids_region p ON p.id = m.region_id
+    CROSS JOIN LATERAL jsonb_each_text(m.counts) e
+    WHERE m.level = '{child_level}' AND p.parent_id IS NOT NULL
+    GROUP BY m.wave_id, m.item_id, p.parent_id, m.month, e.key
+)
 """
 
 _LEVELS_ABOVE = (("township", "village"), ("county", "township"), ("city", "county"))
+
+# Keys compared with "=" (a NULL office as 0, a NULL month as -infinity), so the joins can hash.
+_COMPARABLE = {
+    "grid_office_id": "coalesce({a}.grid_office_id, 0)",
+    "month": "coalesce({a}.month, '-infinity')",
+}
+
+
+def _sync(table: str, work: str, keys: tuple[str, ...], values: tuple[str, ...]) -> str:
+    """Statements that make ``table`` hold exactly the rows of ``work``, writing only differences."""
+
+    def key(alias: str) -> str:
+        return "(" + ", ".join(_COMPARABLE.get(k, "{a}." + k).format(a=alias) for k in keys) + ")"
+
+    def listed(alias: str, columns: tuple[str, ...]) -> str:
+        return "(" + ", ".join(f"{alias}.{c}" for c in columns) + ")"
+
+    same = f"{key('t')} = {key('w')}"
+    return f"""
+UPDATE {table} t SET {", ".join(f"{v} = w.{v}" for v in values)} FROM {work} w
+WHERE {same} AND {listed("t", values)} IS DISTINCT FROM {listed("w", values)};
+INSERT INTO {table} ({", ".join(keys + values)})
+SELECT {listed("w", keys + values)[1:-1]} FROM {work} w
+WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {same});
+DELETE FROM {table} t WHERE NOT EXISTS (SELECT 1 FROM {work} w WHERE {same})
+"""  # noqa: S608 - only module constants are interpolated
+
+
+_METRIC_KEY = ("wave_id", "item_id", "level", "region_id", "grid_office_id", "month")
+_METRIC_VALUES = ("n", "counts", "numerator", "denominator", "rate", "ci_low", "ci_high")
+_SYNC_METRICS = _sync("surveys_regionmetric", "rollup_metric", _METRIC_KEY, _METRIC_VALUES)
+
+# --- incremental run -----------------------------------------------------------------------
+
+# The queued deltas, taken off the queue and netted per cell.
+_TAKE_DELTAS = """
+WITH taken AS (
+    DELETE FROM surveys_answerdelta
+    RETURNING wave_id, item_id, village_id, grid_office_id, month, choice, delta
+)
+INSERT INTO rollup_delta
+SELECT wave_id, item_id, village_id, grid_office_id, month, choice, sum(delta)
+FROM taken GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(delta) <> 0
+RETURNING wave_id, village_id, k < 0
+"""
+
+_SAME_CELL = (
+    "c.wave_id = d.wave_id AND c.village_id = d.village_id AND c.item_id = d.item_id"
+    " AND c.grid_office_id IS NOT DISTINCT FROM d.grid_office_id AND c.month = d.month"
+    " AND c.choice = d.choice"
+)
+
+# Existing cells move by their delta; new ones are inserted. (Not ON CONFLICT: the
+# count's CHECK (>= 0) would be applied to a negative delta before the conflict is seen.)
+_ADD_TO_CELLS = f"""
+WITH moved AS (
+    UPDATE surveys_cell c SET count = c.count + d.k FROM rollup_delta d WHERE {_SAME_CELL}
+    RETURNING d.wave_id, d.village_id, d.item_id, d.grid_office_id, d.month, d.choice
+)
+INSERT INTO surveys_cell (wave_id, item_id, village_id, grid_office_id, month, choice, count)
+SELECT d.wave_id, d.item_id, d.village_id, d.grid_office_id, d.month, d.choice, d.k
+FROM rollup_delta d
+WHERE NOT EXISTS (SELECT 1 FROM moved c WHERE {_SAME_CELL})
+"""  # noqa: S608 - only module constants are interpolated
+
+_DROP_EMPTY_CELLS = f"""
+DELETE FROM surveys_cell c USING rollup_delta d WHERE d.k < 0 AND c.count = 0 AND {_SAME_CELL}
+"""  # noqa: S608 - only module constants are interpolated
+
+_SAME_METRIC = (
+    "m.wave_id = t.wave_id AND m.item_id = t.item_id AND m.level = t.level AND m.region_id = t.region_id"
+    " AND m.grid_office_id IS NOT DISTINCT FROM t.grid_office_id AND m.month IS NOT DISTINCT FROM t.month"
+)
+
+# Each cell delta moves the metric rows of its village, township, county and city and of its
+# grid office (placed at the office's seat, as the full run places them), per month and for
+# the whole wave. Added to those rows' current counts, they give the rows' new counts, which
+# are written over the old rows (or as new rows); a row whose counts all come to 0 goes.
+_MOVED_METRICS = f"""
+delta AS (
+    SELECT d.wave_id, d.item_id, x.level, x.region_id, x.grid_office_id, span.month, d.choice, sum(d.k) AS k
+    FROM rollup_delta d
+    JOIN grids_region v ON v.id = d.village_id
+    LEFT JOIN grids_region t ON t.id = v.parent_id
+    LEFT JOIN grids_region c ON c.id = t.parent_id
+    LEFT JOIN grids_gridoffice o ON o.id = d.grid_office_id
+    CROSS JOIN LATERAL (VALUES
+        ('village', d.village_id, NULL::bigint),
+        ('township', v.parent_id, NULL::bigint),
+        ('county', t.parent_id, NULL::bigint),
+        ('city', c.parent_id, NULL::bigint),
+        ('grid_office', o.seat_id, o.id)
+    ) AS x(level, region_id, grid_office_id)
+    CROSS JOIN LATERAL (VALUES (d.month), (NULL::date)) AS span(month)
+    WHERE x.region_id IS NOT NULL
+    GROUP BY 1, 2, 3, 4, 5, 6, 7
+),
+moved AS (SELECT DISTINCT wave_id, item_id, level, region_id, grid_office_id, month FROM delta),
+summed AS (
+    SELECT wave_id, item_id, level, region_id, grid_office_id, month, choice, sum(k) AS k
+    FROM (
+        SELECT * FROM delta
+        UNION ALL
+        SELECT m.wave_id, m.item_id, m.level, m.region_id, m.grid_office_id, m.month,
+               e.key::int, e.value::bigint
+        FROM moved t JOIN surveys_regionmetric m ON {_SAME_METRIC}
+        CROSS JOIN LATERAL jsonb_each_text(m.counts) e
+    ) current_and_delta
+    GROUP BY 1, 2, 3, 4, 5, 6, 7
+),
+emptied AS (
+    DELETE FROM surveys_regionmetric m USING (
+        SELECT wave_id, item_id, level, region_id, grid_office_id, month FROM summed
+        GROUP BY 1, 2, 3, 4, 5, 6 HAVING every(k = 0)
+    ) t
+    WHERE {_SAME_METRIC}
+),
+agg AS (SELECT * FROM summed WHERE k <> 0)
+"""  # noqa: S608 - only module constants are interpolated
+
+_OVERWRITE = """
+ON CONFLICT (wave_id, item_id, level, region_id, grid_office_id, month) DO UPDATE SET
+    n = excluded.n, counts = excluded.counts, numerator = excluded.numerator,
+    denominator = excluded.denominator, rate = excluded.rate,
+    ci_low = excluded.ci_low, ci_high = excluded.ci_high
+"""
+
+# Session-local, created once per connection and emptied by every commit; emptied here too,
+# since inside an outer transaction (tests, the demo loader) no commit has come yet.
+_WORK_TABLE = """
+CREATE TEMP TABLE IF NOT EXISTS rollup_delta (wave_id bigint, item_id bigint, village_id bigint,
+    grid_office_id bigint, month date, choice smallint, k bigint) ON COMMIT DELETE ROWS;
+DELETE FROM rollup_delta
+"""
+
+# One run at a time; holding the lock, any other run still marked running lost its worker.
+_START = """
+SELECT pg_advisory_xact_lock(%(lock)s);
+UPDATE surveys_rolluprun SET status = %(abandoned)s, finished_at = now()
+WHERE status = %(running)s AND id <> %(run)s
+"""
+
+# An incremental run is two round trips: its work is small enough that waiting for the
+# database to be scheduled again, once per statement on a busy machine, would dominate it.
+_INCREMENTAL_TAKE = ";".join((_START, _WORK_TABLE, _TAKE_DELTAS))
+_INCREMENTAL_APPLY = ";".join(
+    (
+        "ANALYZE rollup_delta",  # a few dozen rows: with statistics the joins walk the unique indexes
+        _ADD_TO_CELLS,
+        _DROP_EMPTY_CELLS,
+        _METRIC_INSERT.format(agg=_MOVED_METRICS, target="surveys_regionmetric") + _OVERWRITE,
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -115,162 +300,70 @@ def _set_progress(run_id: int, percent: int) -> None:
     cache.set(_progress_key(run_id), percent, PROGRESS_TTL)
 
 
-def _rebuild_cells(cursor, *, full: bool) -> None:
-    select = (
-        "SELECT a.wave_id, a.item_id, a.village_id, a.grid_office_id, a.month, a.choice, count(*) "
-        "FROM surveys_answer a {join} GROUP BY 1, 2, 3, 4, 5, 6"
-    )
-    insert = "INSERT INTO surveys_cell (wave_id, item_id, village_id, grid_office_id, month, choice, count) "
-    if full:
-        cursor.execute("DELETE FROM surveys_cell")
-        cursor.execute(insert + select.format(join=""))
-        cursor.execute(
-            "INSERT INTO rollup_villages SELECT DISTINCT wave_id, village_id FROM surveys_cell "
-            "ON CONFLICT DO NOTHING"
-        )
-        cursor.execute(
-            "INSERT INTO rollup_offices SELECT DISTINCT wave_id, grid_office_id FROM surveys_cell "
-            "WHERE grid_office_id IS NOT NULL"
-        )
-        cursor.execute("ANALYZE rollup_villages, rollup_offices")
-        return
-    touched = "JOIN rollup_villages t ON t.wave_id = a.wave_id AND t.region_id = a.village_id"
-    # Offices serving a touched village, before and after, change too; they are collected from
-    # the cells this run removes and adds. Their other villages' counts are current already.
-    cursor.execute(
-        "WITH gone AS (DELETE FROM surveys_cell c USING rollup_villages t "  # noqa: S608 - constants only
-        f"WHERE {_on('c')} RETURNING c.wave_id, c.grid_office_id) "
-        "INSERT INTO rollup_offices SELECT DISTINCT wave_id, grid_office_id FROM gone "
-        "WHERE grid_office_id IS NOT NULL ON CONFLICT DO NOTHING"
-    )
-    cursor.execute(
-        f"WITH added AS ({insert}{select.format(join=touched)} RETURNING wave_id, grid_office_id) "  # noqa: S608
-        "INSERT INTO rollup_offices SELECT DISTINCT wave_id, grid_office_id FROM added "
-        "WHERE grid_office_id IS NOT NULL ON CONFLICT DO NOTHING"
-    )
-
-
-def _on(alias: str) -> str:
-    return f"t.wave_id = {alias}.wave_id AND t.region_id = {alias}.village_id"
-
-
-def _replace_metrics(cursor, *, full: bool, run_id: int) -> int:
-    # The places above each touched village.
-    for parent_table, child_table in (
-        ("rollup_townships", "rollup_villages"),
-        ("rollup_counties", "rollup_townships"),
-        ("rollup_city", "rollup_counties"),
-    ):
-        cursor.execute(
-            f"INSERT INTO {parent_table} SELECT DISTINCT t.wave_id, r.parent_id FROM {child_table} t "  # noqa: S608 - constants only
-            "JOIN grids_region r ON r.id = t.region_id WHERE r.parent_id IS NOT NULL"
-        )
-        cursor.execute(f"ANALYZE {parent_table}")  # a few rows: lets the planner walk indexes
-    if full:
-        cursor.execute("DELETE FROM surveys_regionmetric")
-    else:
-        for level, table in (
-            ("village", "rollup_villages"),
-            ("township", "rollup_townships"),
-            ("county", "rollup_counties"),
-            ("city", "rollup_city"),
-        ):
-            cursor.execute(
-                f"DELETE FROM surveys_regionmetric m USING {table} t WHERE m.level = %s "  # noqa: S608 - constants only
-                "AND m.wave_id = t.wave_id AND m.region_id = t.region_id",
-                [level],
-            )
-        cursor.execute(
-            "DELETE FROM surveys_regionmetric m USING rollup_offices t WHERE m.level = 'grid_office' "
-            "AND m.wave_id = t.wave_id AND m.grid_office_id = t.office_id"
-        )
-    rows = 0
-    params = {"z": Z95}
-    cursor.execute(_METRIC_INSERT.format(agg=_FROM_CELLS_BY_VILLAGE), {**params, "level": "village"})
-    rows += cursor.rowcount
-    cursor.execute(_METRIC_INSERT.format(agg=_FROM_CELLS_BY_OFFICE), {**params, "level": "grid_office"})
+def _full(cursor, *, run_id: int, params: dict) -> tuple[int, int]:
+    _set_progress(run_id, 10)
+    cursor.execute(_START, params)
+    # The aggregations fit in memory instead of spilling to disk.
+    cursor.execute("SET LOCAL work_mem = '64MB'")
+    # Writers queue their deltas before they commit, so with the queue locked against them
+    # every statement below sees the same answers: those whose deltas are discarded here.
+    cursor.execute("LOCK TABLE surveys_answerdelta IN EXCLUSIVE MODE")
+    cursor.execute("DELETE FROM surveys_answerdelta")
+    cursor.execute(_FULL_WORK_TABLE)
+    cursor.execute("DELETE FROM surveys_cell")
+    cursor.execute(_CELLS_FROM_ANSWERS)
+    _set_progress(run_id, 50)
+    cursor.execute("SELECT count(*) FROM (SELECT DISTINCT wave_id, village_id FROM surveys_cell) v")
+    villages = cursor.fetchone()[0]
+    cursor.execute(_METRIC_INSERT.format(agg=_VILLAGES_FROM_CELLS, target="rollup_metric"), params)
+    rows = cursor.rowcount
+    cursor.execute(_METRIC_INSERT.format(agg=_OFFICES_FROM_CELLS, target="rollup_metric"), params)
     rows += cursor.rowcount
     _set_progress(run_id, 70)
-    parents = {"township": "rollup_townships", "county": "rollup_counties", "city": "rollup_city"}
     for level, child_level in _LEVELS_ABOVE:
-        agg = _FROM_CHILD_METRICS.format(parents=parents[level], child_level=child_level)
-        cursor.execute(_METRIC_INSERT.format(agg=agg), {**params, "level": level})
+        agg = _FROM_CHILD_METRICS.format(level=level, child_level=child_level)
+        cursor.execute(_METRIC_INSERT.format(agg=agg, target="rollup_metric"), params)
         rows += cursor.rowcount
-    return rows
+    cursor.execute(_SYNC_METRICS)
+    _set_progress(run_id, 95)
+    return villages, rows
 
 
-def _create_work_tables(cursor) -> None:
-    """Session-local work tables, created once per connection and emptied by every commit.
-
-    Emptied here too: inside an outer transaction (tests, the demo loader) no commit has come yet.
-    """
-    for table in ("rollup_villages", "rollup_townships", "rollup_counties", "rollup_city"):
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {table} (wave_id bigint, region_id bigint, "
-            "PRIMARY KEY (wave_id, region_id)) ON COMMIT DELETE ROWS"
-        )
-        cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - constants only
-    cursor.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS rollup_offices (wave_id bigint, office_id bigint, "
-        "PRIMARY KEY (wave_id, office_id)) ON COMMIT DELETE ROWS"
-    )
-    cursor.execute("DELETE FROM rollup_offices")
+def _incremental(cursor, *, run_id: int, params: dict) -> tuple[int, int]:
+    cursor.execute(_INCREMENTAL_TAKE, params)
+    deltas = cursor.fetchall()
+    if not deltas:
+        return 0, 0  # nothing queued, or changes that cancel out: only the queue moves
+    _set_progress(run_id, 50)
+    cursor.execute(_INCREMENTAL_APPLY, params)
+    return len({(wave, village) for wave, village, _removal in deltas}), cursor.rowcount
 
 
 def run_rollup(*, run_id: int | None = None, full: bool = False) -> RollupResult:
-    """Recompute what changed since the last run (or everything with ``full``); idempotent."""
+    """Apply the changes queued since the last run (or recompute everything with ``full``); idempotent."""
+    running = {"status": RollupRun.Status.RUNNING, "started_at": timezone.now()}
     if run_id is None:
-        if not full and not DirtyVillage.objects.exists():
+        if not full and not AnswerDelta.objects.exists():
             return RollupResult(0, 0, 0)  # the scheduled run with nothing to do leaves no trace
-        run = RollupRun.objects.create(full=full)
+        run = RollupRun.objects.create(full=full, **running)
     else:
         run = RollupRun.objects.get(pk=run_id)
         full = full or run.full
-    RollupRun.objects.filter(pk=run.pk).update(status=RollupRun.Status.RUNNING, started_at=timezone.now())
-    _set_progress(run.pk, 0)
+        RollupRun.objects.filter(pk=run.pk).update(**running)
+    params = {
+        "lock": LOCK_KEY,
+        "run": run.pk,
+        "running": RollupRun.Status.RUNNING.value,
+        "abandoned": RollupRun.Status.ABANDONED.value,
+        "z": Z95,
+    }
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
-        # The aggregations of a full run fit in memory instead of spilling to disk.
-        cursor.execute("SET LOCAL work_mem = '64MB'")
-        # Holding the lock, any other run still marked running lost its worker.
-        RollupRun.objects.filter(status=RollupRun.Status.RUNNING).exclude(pk=run.pk).update(
-            status=RollupRun.Status.ABANDONED, finished_at=timezone.now()
-        )
-        cursor.execute("SELECT id, wave_id, village_id FROM surveys_dirtyvillage ORDER BY id FOR UPDATE")
-        marks = cursor.fetchall()
-        _create_work_tables(cursor)
-        if not full:
-            if not marks:
-                villages = rows = 0
-                _finish(run, villages, rows)
-                return RollupResult(run.pk, villages, rows)
-            cursor.execute(
-                "INSERT INTO rollup_villages SELECT * FROM unnest(%s::bigint[], %s::bigint[]) "
-                "ON CONFLICT DO NOTHING",
-                [[m[1] for m in marks], [m[2] for m in marks]],
-            )
-            # Statistics on the work table let the planner use the (wave, village) index on answers.
-            cursor.execute("ANALYZE rollup_villages")
-        _set_progress(run.pk, 10)
-        _rebuild_cells(cursor, full=full)
-        _set_progress(run.pk, 50)
-        cursor.execute("SELECT count(*) FROM rollup_villages")
-        villages = cursor.fetchone()[0]
-        rows = _replace_metrics(cursor, full=full, run_id=run.pk)
-        cursor.execute("DELETE FROM surveys_dirtyvillage WHERE id = ANY(%s)", [[m[0] for m in marks]])
-        _set_progress(run.pk, 95)
-    _finish(run, villages, rows)
-    return RollupResult(run.pk, villages, rows)
-
-
-def _finish(run: RollupRun, villages: int, rows: int) -> None:
-    def done():
+        villages, rows = (_full if full else _incremental)(cursor, run_id=run.pk, params=params)
+        # Committed with the figures: a run is done exactly when its rows are in.
         RollupRun.objects.filter(pk=run.pk).update(
             status=RollupRun.Status.DONE, finished_at=timezone.now(), villages=villages, rows=rows
         )
-        _set_progress(run.pk, 100)
-
-    transaction.on_commit(done)
+    return RollupResult(run.pk, villages, rows)
 
 
 @transaction.atomic
@@ -282,12 +375,3 @@ def request_rollup(*, full: bool = False, requested_by=None) -> RollupRun:
     _set_progress(run.pk, 0)
     transaction.on_commit(lambda: rollup_surveys.delay(run_id=run.pk))
     return run
-
-
-def mark_dirty(cursor, pairs: set[tuple[int, int]]) -> None:
-    """Called by intake inside its transaction: these (wave, village) pairs need a recompute."""
-    cursor.executemany(
-        "INSERT INTO surveys_dirtyvillage (wave_id, village_id, marked_at) VALUES (%s, %s, now()) "
-        "ON CONFLICT (wave_id, village_id) DO UPDATE SET marked_at = excluded.marked_at",
-        sorted(pairs),
-    )

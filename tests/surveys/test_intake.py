@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook
 
 from accounts.roles import Role
-from surveys.models import Answer, DirtyVillage, Response
+from surveys.models import Answer, AnswerDelta, Response
 from tests.factories import user_for_role
 from tests.surveys.conftest import a_grid_in, row, villages_in
 
@@ -18,7 +18,7 @@ URL = "/api/survey-responses/bulk/"
 VILLAGE = "520402001004"
 
 
-def test_bulk_upload_writes_responses_answers_and_marks_the_village(api_client, wave):
+def test_bulk_upload_writes_responses_answers_and_queues_their_counts(api_client, wave):
     api_client.force_authenticate(user_for_role(Role.CITY_OFFICIAL))
     grid = a_grid_in(VILLAGE)
     rows = [
@@ -34,11 +34,22 @@ def test_bulk_upload_writes_responses_answers_and_marks_the_village(api_client, 
         ("satisfaction", 4),
         ("security_sense", 4),
     ]
-    assert DirtyVillage.objects.filter(wave=wave, village__code=VILLAGE).count() == 1
-    # A retry of the same upload adds nothing.
+    queued = sorted(
+        AnswerDelta.objects.filter(wave=wave, village__code=VILLAGE).values_list(
+            "item__code", "choice", "delta"
+        )
+    )
+    assert queued == [
+        ("satisfaction", 0, 1),
+        ("satisfaction", 4, 1),
+        ("security_sense", 0, 1),
+        ("security_sense", 4, 1),
+    ]
+    # A retry of the same upload adds nothing, to the answers or to the rollup's queue.
     again = api_client.post(URL, {"wave": wave.code, "responses": rows}, format="json")
     assert again.json() == {"created": 0, "already_present": 2}
     assert Response.objects.count() == 2
+    assert AnswerDelta.objects.count() == len(queued)
 
 
 def test_every_bad_row_is_reported_and_nothing_is_written(api_client, wave):
@@ -65,7 +76,7 @@ def test_every_bad_row_is_reported_and_nothing_is_written(api_client, wave):
     ]
     assert Response.objects.count() == 0
     assert Answer.objects.count() == 0
-    assert DirtyVillage.objects.count() == 0
+    assert AnswerDelta.objects.count() == 0
 
 
 def test_only_importers_may_upload(api_client, wave):

@@ -6,10 +6,11 @@ import time
 import psycopg2
 import pytest
 from django.db import connection
+from django.db.models import Sum
 
 from accounts.roles import Role
 from surveys.demo import ensure_survey_setup
-from surveys.models import DirtyVillage, RollupRun
+from surveys.models import AnswerDelta, Cell, RollupRun
 from surveys.services.intake import import_responses
 from surveys.services.rollup import request_rollup, rollup_progress, run_rollup
 from tests.factories import user_for_role
@@ -63,7 +64,7 @@ def test_a_worker_killed_mid_rollup_loses_nothing(celery_worker_factory):
     import_responses(actor=admin, wave=wave, rows=[row(v, "不安全") for v in later for _ in range(5)])
 
     # Another session holds the city rows, so the run stops inside its transaction right after
-    # it has deleted the village, township and county rows it is about to replace.
+    # it has taken the queued deltas and moved the cells, while it replaces the metric rows.
     db = connection.settings_dict
     blocker = psycopg2.connect(
         dbname=db["NAME"], user=db["USER"], host=db["HOST"], port=db["PORT"], password=db["PASSWORD"] or None
@@ -98,7 +99,11 @@ def test_a_worker_killed_mid_rollup_loses_nothing(celery_worker_factory):
     read()
     assert len(seen) > 10
     assert set(seen) == {before}, "a reader saw a half-finished rollup"
-    assert DirtyVillage.objects.filter(wave=wave).count() == 2  # the work is still marked
+    # The work is still queued: both communities' deltas, all 10 answers of each.
+    queued = AnswerDelta.objects.filter(wave=wave).values_list("village_id", "delta")
+    assert len({village for village, _delta in queued}) == 2
+    assert sum(delta for _village, delta in queued) == 20
+    assert Cell.objects.aggregate(total=Sum("count"))["total"] == 60  # the moved cells rolled back too
     assert RollupRun.objects.get(pk=killed_run.pk).status == RollupRun.Status.RUNNING
 
     celery_worker_factory("next")
@@ -106,5 +111,6 @@ def test_a_worker_killed_mid_rollup_loses_nothing(celery_worker_factory):
     done = _wait_for(lambda: RollupRun.objects.filter(pk=next_run.pk, status=RollupRun.Status.DONE).first())
     assert done is not None, RollupRun.objects.get(pk=next_run.pk).status
     assert _figures() == (40, 40, 5)
-    assert DirtyVillage.objects.count() == 0
+    assert AnswerDelta.objects.count() == 0
+    assert Cell.objects.aggregate(total=Sum("count"))["total"] == 80
     assert RollupRun.objects.get(pk=killed_run.pk).status == RollupRun.Status.ABANDONED
