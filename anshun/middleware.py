@@ -41,3 +41,31 @@ class IdleTimeoutMiddleware:
                 settings.SESSION_IDLE_TIMEOUT_FIELD if field else settings.SESSION_IDLE_TIMEOUT_PRIVILEGED
             )
         return self.get_response(request)
+
+
+class RequestSizeLimitMiddleware:
+    """Refuses a request whose declared body exceeds ``REQUEST_MAX_BYTES`` before reading it.
+
+    Django caps the non-file part of a body (``DATA_UPLOAD_MAX_MEMORY_SIZE``) but streams
+    uploaded files to disk whatever their size; this is the cap on the whole request. API
+    clients get the 413 as JSON like every other API error.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+        from django.http import HttpResponse, JsonResponse
+        from django.utils.translation import gettext as _
+
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.REQUEST_MAX_BYTES:
+            message = _("The request is larger than %(mb)d MB.") % {"mb": settings.REQUEST_MAX_BYTES // 2**20}
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": message}, status=413)
+            return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
