@@ -450,7 +450,15 @@ class IncidentViewSet(ScopedModelViewSet):
 
     @extend_schema(
         request=inline_serializer(
-            "IncidentBulkInput", fields={"items": serializers.ListField(child=serializers.DictField())}
+            "IncidentBulkInput",
+            fields={
+                "items": serializers.ListField(
+                    child=serializers.JSONField(),
+                    min_length=1,
+                    max_length=BULK_LIMIT,
+                    help_text="Incidents as for create; an item that is not one gets its own error result.",
+                )
+            },
         ),
         responses=inline_serializer(
             "IncidentBulkOutput", fields={"results": serializers.ListField(child=BulkResultSerializer)}

@@ -19,7 +19,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response as ApiResponse
 
-from anshun.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
+from anshun.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet, query_choice
 from surveys import selectors
 from surveys.models import Level, Metric, RegionMetric, Response, Wave
 from surveys.services.intake import import_responses, read_upload
@@ -90,11 +90,11 @@ class SurveyMetricViewSet(ScopedReadOnlyViewSet):
         params = self.request.query_params
         return {
             "wave_code": params.get("wave"),
-            "level": params.get("level"),
+            "level": query_choice(self.request, "level", Level.values),
             "region_code": params.get("region"),
             "within_code": params.get("within"),
             "month": params.get("month"),
-            "metric": params.get("metric"),
+            "metric": query_choice(self.request, "metric", Metric.values),
         }
 
 

@@ -18,6 +18,16 @@ from rest_framework import exceptions, viewsets
 from anshun.scoping import assert_scoped
 
 
+def query_choice(request, name: str, choices) -> str | None:
+    """A query parameter that must be one of ``choices`` when given (documented as an enum)."""
+    values = request.query_params.getlist(name)
+    if not values:
+        return None
+    if len(values) > 1 or values[0] not in choices:
+        raise exceptions.ValidationError({name: [_("Give one of: %(c)s.") % {"c": ", ".join(choices)}]})
+    return values[0]
+
+
 class ScopedViewSetMixin:
     selector: ClassVar[Callable[..., Any]]
 
