@@ -9,6 +9,7 @@ kept; a declared code without a body gets the error body the API really sends.
 
 from __future__ import annotations
 
+from drf_spectacular.contrib.rest_framework_gis import GeoFeatureModelSerializerExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework.permissions import AllowAny
@@ -77,3 +78,16 @@ class AutoSchema(SpectacularAutoSchema):
         component = ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, object=name, schema=schema)
         self.registry.register_on_missing(component)
         return {"description": DESCRIPTIONS[code], "content": {"application/json": {"schema": component.ref}}}
+
+
+class NullableGeometryFeatureExtension(GeoFeatureModelSerializerExtension):
+    """A GeoJSON feature whose model allows no geometry (a region without a boundary yet)
+    says so: its ``geometry`` may be null, as GeoJSON allows."""
+
+    priority = 1
+
+    def map_geo_feature_model_serializer(self, serializer, base_schema):
+        schema = super().map_geo_feature_model_serializer(serializer, base_schema)
+        if serializer.Meta.model._meta.get_field(serializer.Meta.geo_field).null:
+            schema["properties"]["geometry"] = {**schema["properties"]["geometry"], "nullable": True}
+        return schema

@@ -4,6 +4,12 @@ Every operation in ``/api/schema/`` is called in-process through the WSGI app wi
 invalid data, as several roles, against the real test database holding the Anshun tree and
 the demo records (so detail and update paths meet real objects). Each response must not be a
 5xx and must match the schema: status code, content type, body shape.
+
+The module is not transactional: ``load_anshun --demo`` (the tree, as ``anshun_tree`` loads it
+for transactional tests, plus every app's demo records) runs once inside a transaction that is
+rolled back when the module ends, and each role's run is rolled back on its own. The seed is
+fixed and generation derandomized, so CI sends the same cases every time; the number of cases
+and the responses by status are printed in the terminal summary.
 """
 
 from __future__ import annotations
@@ -43,6 +49,9 @@ CONFIG = schemathesis.Config.from_dict(
             "max-examples": EXAMPLES_PER_OPERATION,
             "with-security-parameters": False,
         },
+        # The coverage phase (every boundary of every parameter, unbounded by max-examples)
+        # would multiply the run several times over; explicit schema examples and the
+        # bounded fuzzing phase run.
         "phases": {"coverage": {"enabled": False}},
     }
 )
@@ -109,12 +118,14 @@ def actor_token(request, demo_world):
 
 @pytest.fixture
 def api_schema(db, demo_world, in_process_requests, actor_token):
-    return schemathesis.openapi.from_wsgi(
+    loaded = schemathesis.openapi.from_wsgi(
         "/api/schema/?format=json",
         application,
         config=CONFIG,
         headers={"Authorization": f"Token {actor_token}"},
     )
+    loaded.hook(_mix_in_known(demo_world["known"]))
+    return loaded
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
