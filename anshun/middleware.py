@@ -41,3 +41,36 @@ class IdleTimeoutMiddleware:
                 settings.SESSION_IDLE_TIMEOUT_FIELD if field else settings.SESSION_IDLE_TIMEOUT_PRIVILEGED
             )
         return self.get_response(request)
+
+
+class RequestSizeLimitMiddleware:
+    """Refuses a request whose declared body is over the limit before anything reads it.
+
+    Django caps the non-file part of a body (``DATA_UPLOAD_MAX_MEMORY_SIZE``) only when it
+    parses a form itself; DRF reads JSON from the stream, past that check, and uploaded files
+    stream to disk whatever their size. So: a body that is not a multipart upload may be at
+    most ``DATA_UPLOAD_MAX_MEMORY_SIZE``, an upload at most ``REQUEST_MAX_BYTES``. API clients
+    get the 413 as JSON like every other API error.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+        from django.http import HttpResponse, JsonResponse
+        from django.template.defaultfilters import filesizeformat
+        from django.utils.translation import gettext as _
+
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        upload = request.META.get("CONTENT_TYPE", "").startswith("multipart/")
+        limit = settings.REQUEST_MAX_BYTES if upload else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and length > limit:
+            message = _("The request body is larger than %(limit)s.") % {"limit": filesizeformat(limit)}
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": message}, status=413)
+            return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)

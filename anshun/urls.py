@@ -49,4 +49,5 @@ urlpatterns = [
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
+handler404 = "anshun.views.page_not_found"
 handler500 = "anshun.views.server_error"

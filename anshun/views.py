@@ -90,6 +90,16 @@ def server_error(request):
     return default_server_error(request)
 
 
+def page_not_found(request, exception):
+    """404 handler: API clients get JSON like every other API answer (a path that matches no
+    route, e.g. ``/api/incidents/1.5/``); pages keep Django's page."""
+    from django.views.defaults import page_not_found as default_page_not_found
+
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return default_page_not_found(request, exception)
+
+
 def healthz(request):
     """Liveness and readiness for the load balancer: the database and Redis both answer."""
     checks: dict[str, str] = {}

@@ -1,10 +1,24 @@
+from django import forms
 from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
 from grids.models import Grid, GridImport, GridOffice, Region
-from grids.services.grid_import import start_grid_import
+from grids.services.grid_import import source_problem, start_grid_import
+
+
+class GridImportForm(forms.ModelForm):
+    class Meta:
+        model = GridImport
+        fields = ["source"]
+
+    def clean_source(self):
+        source = self.cleaned_data["source"]
+        problem = source_problem(source)
+        if problem:
+            raise forms.ValidationError(problem)
+        return source
 
 
 @admin.register(Region)
@@ -37,6 +51,8 @@ class GridAdmin(LeafletGeoAdmin):
 @admin.register(GridImport)
 class GridImportAdmin(admin.ModelAdmin):
     """Upload a GeoJSON file of real grids; a Celery worker validates and applies it."""
+
+    form = GridImportForm
 
     list_display = (
         "source",

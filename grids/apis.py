@@ -6,10 +6,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework_gis.pagination import GeoJsonPagination
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from anshun.api.base import ScopedReadOnlyViewSet
+from anshun.api.pagination import GeoPagination as BaseGeoPagination
 from grids import selectors
 from grids.models import Grid, GridOffice, Region
 
@@ -19,7 +19,7 @@ WITHIN = OpenApiParameter(
 
 
 class RegionOutputSerializer(serializers.ModelSerializer):
-    parent = serializers.CharField(source="parent.code", default=None, read_only=True)
+    parent = serializers.CharField(source="parent.code", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = Region
@@ -27,7 +27,7 @@ class RegionOutputSerializer(serializers.ModelSerializer):
 
 
 class RegionDetailSerializer(GeoFeatureModelSerializer):
-    parent = serializers.CharField(source="parent.code", default=None, read_only=True)
+    parent = serializers.CharField(source="parent.code", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = Region
@@ -72,10 +72,8 @@ class RegionFilter(filters.FilterSet):
         fields = ["level", "parent"]
 
 
-class GeoPagination(GeoJsonPagination):
+class GeoPagination(BaseGeoPagination):
     page_size = 500
-    page_size_query_param = "page_size"
-    max_page_size = 5000
 
 
 @extend_schema_view(list=extend_schema(parameters=[WITHIN]))

@@ -128,9 +128,9 @@ class IncidentOutputSerializer(serializers.ModelSerializer):
     grid = serializers.CharField(source="grid.code")
     grid_name = serializers.CharField(source="grid.name")
     village = serializers.CharField(source="grid.village.code")
-    handling_office = serializers.CharField(source="handling_office.code", default=None)
-    reporter = serializers.CharField(source="reporter.username", default=None)
-    handler = serializers.CharField(source="handler.username", default=None)
+    handling_office = serializers.CharField(source="handling_office.code", default=None, allow_null=True)
+    reporter = serializers.CharField(source="reporter.username", default=None, allow_null=True)
+    handler = serializers.CharField(source="handler.username", default=None, allow_null=True)
     is_overdue = serializers.SerializerMethodField()
     actions = serializers.SerializerMethodField()
     deleted = serializers.SerializerMethodField()
@@ -193,7 +193,7 @@ def is_overdue(incident: Incident) -> bool:
 
 class EventOutputSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
-    actor = serializers.CharField(source="actor.username", default=None)
+    actor = serializers.CharField(source="actor.username", default=None, allow_null=True)
     from_status = serializers.CharField()
     to_status = serializers.CharField()
     note = serializers.CharField()
@@ -450,7 +450,15 @@ class IncidentViewSet(ScopedModelViewSet):
 
     @extend_schema(
         request=inline_serializer(
-            "IncidentBulkInput", fields={"items": serializers.ListField(child=serializers.DictField())}
+            "IncidentBulkInput",
+            fields={
+                "items": serializers.ListField(
+                    child=serializers.JSONField(),
+                    min_length=1,
+                    max_length=BULK_LIMIT,
+                    help_text="Incidents as for create; an item that is not one gets its own error result.",
+                )
+            },
         ),
         responses=inline_serializer(
             "IncidentBulkOutput", fields={"results": serializers.ListField(child=BulkResultSerializer)}

@@ -71,7 +71,9 @@ class CaseSerializer(serializers.ModelSerializer):
     number = serializers.CharField(read_only=True)
     committee_name = serializers.CharField(source="committee.name", read_only=True)
     region = serializers.CharField(source="region.code", read_only=True)
-    mediator = serializers.CharField(source="mediator.username", default=None, read_only=True)
+    mediator = serializers.CharField(
+        source="mediator.username", default=None, allow_null=True, read_only=True
+    )
     deadlines = serializers.SerializerMethodField()
 
     class Meta:
@@ -178,7 +180,9 @@ class ConsultationSerializer(serializers.ModelSerializer):
 
 class LegalAidSerializer(serializers.ModelSerializer):
     centre_name = serializers.CharField(source="centre.name", read_only=True)
-    assigned_lawyer = serializers.CharField(source="assigned_lawyer.username", default=None, read_only=True)
+    assigned_lawyer = serializers.CharField(
+        source="assigned_lawyer.username", default=None, allow_null=True, read_only=True
+    )
 
     class Meta:
         model = LegalAidApplication

@@ -11,10 +11,10 @@ from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework_gis.fields import GeometryField
-from rest_framework_gis.pagination import GeoJsonPagination
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from anshun.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
+from anshun.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet, query_choice
+from anshun.api.pagination import GeoPagination
 from grids.models import Region
 from incidents.models import Incident
 from safety_cells import selectors, services
@@ -23,12 +23,6 @@ from safety_cells.models import Camera, CellType, Evaluation, PatrolLog, Prevent
 WITHIN = OpenApiParameter(
     "within", OpenApiTypes.STR, description="Only rows inside the region with this code."
 )
-
-
-class GeoPagination(GeoJsonPagination):
-    page_size = 200
-    page_size_query_param = "page_size"
-    max_page_size = 5000
 
 
 def _require(user, capability: str) -> None:
@@ -266,8 +260,10 @@ class PreventionUnitViewSet(ScopedReadOnlyViewSet):
     serializer_class = PreventionUnitOutputSerializer
 
     def selector_arguments(self) -> dict:
-        params = self.request.query_params
-        return {"level": params.get("level"), "kind": params.get("kind")}
+        return {
+            "level": query_choice(self.request, "level", PreventionUnit.Level.values),
+            "kind": query_choice(self.request, "kind", PreventionUnit.Kind.values),
+        }
 
     @extend_schema(parameters=[WITHIN], responses=CoverageSerializer)
     @action(detail=False, methods=["get"], pagination_class=None)
@@ -368,7 +364,7 @@ class CameraViewSet(ScopedReadOnlyViewSet):
         params = self.request.query_params
         return {
             "region": selectors.region_by_code(params.get("within")),
-            "status": params.get("status"),
+            "status": query_choice(self.request, "status", Camera.Status.values),
             "near": _parse_near(params.get("near")),
             "metres": _parse_radius(params.get("radius")),
         }

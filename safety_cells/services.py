@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from anshun.uploads import PHOTO_TYPES, sniff_type
+from anshun.uploads import PHOTO_TYPES, upload_problem
 from audit.history import attribute
 from grids.models import Grid, Region
 from safety_cells.models import (
@@ -152,9 +152,10 @@ def evaluation_record(
         except ValidationError as exc:
             errors.setdefault("photos", []).extend(f"{index + 1}: {m}" for m in exc.messages)
             continue
-        if sniff_type(photo) not in PHOTO_TYPES:  # the bytes decide, not the name
+        problem = upload_problem(photo, allowed=PHOTO_TYPES)  # the bytes decide, not the name
+        if problem:
             errors.setdefault("photos", []).append(
-                f"{index + 1}: " + _("this file is not a JPEG, PNG, WebP or HEIC photo.")
+                f"{index + 1}: {problem} " + _("Only JPEG, PNG, WebP or HEIC photos are accepted.")
             )
     if errors:
         raise ValidationError(errors)

@@ -222,6 +222,7 @@ class MetricsViewSet(mixins.RetrieveModelMixin, ScopedModelViewSet):
     selector = staticmethod(regions_visible_to)
     lookup_field = "code"
     serializer_class = MetricsTileSerializer
+    pagination_class = None  # one region's tiles, never paged
 
     @extend_schema(
         parameters=[

@@ -6,17 +6,23 @@ its county and the places in it; a grid office head sees its office's rows.
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response as ApiResponse
 
-from anshun.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
+from anshun.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet, query_choice
 from surveys import selectors
 from surveys.models import Level, Metric, RegionMetric, Response, Wave
-from surveys.services.intake import import_responses, read_table
+from surveys.services.intake import import_responses, read_upload
 
 METRIC_PARAMETERS = [
     OpenApiParameter("wave", OpenApiTypes.STR, description="Wave code, e.g. 2017-annual."),
@@ -32,13 +38,18 @@ METRIC_PARAMETERS = [
 ]
 
 
+@extend_schema_field({"type": "string", "pattern": r"^\d{4}-\d{2}$", "nullable": True, "example": "2017-11"})
+class MonthField(serializers.DateField):
+    """A month as ``YYYY-MM``; null for whole-wave figures."""
+
+
 class MetricOutputSerializer(serializers.ModelSerializer):
     wave = serializers.CharField(source="wave.code")
     metric = serializers.CharField(source="item.metric")
     region = serializers.CharField(source="region.code")
     region_name = serializers.CharField(source="region.name")
-    grid_office = serializers.CharField(source="grid_office.code", default=None)
-    month = serializers.DateField(format="%Y-%m", allow_null=True)
+    grid_office = serializers.CharField(source="grid_office.code", default=None, allow_null=True)
+    month = MonthField(format="%Y-%m", allow_null=True)
     counts = serializers.SerializerMethodField()
 
     class Meta:
@@ -79,11 +90,11 @@ class SurveyMetricViewSet(ScopedReadOnlyViewSet):
         params = self.request.query_params
         return {
             "wave_code": params.get("wave"),
-            "level": params.get("level"),
+            "level": query_choice(self.request, "level", Level.values),
             "region_code": params.get("region"),
             "within_code": params.get("within"),
             "month": params.get("month"),
-            "metric": params.get("metric"),
+            "metric": query_choice(self.request, "metric", Metric.values),
         }
 
 
@@ -91,8 +102,8 @@ class ResponseOutputSerializer(serializers.ModelSerializer):
     client_id = serializers.UUIDField(source="client_uuid")
     wave = serializers.CharField(source="wave.code")
     community = serializers.CharField(source="village.code")
-    grid = serializers.CharField(source="grid.code", default=None)
-    grid_office = serializers.CharField(source="grid_office.code", default=None)
+    grid = serializers.CharField(source="grid.code", default=None, allow_null=True)
+    grid_office = serializers.CharField(source="grid_office.code", default=None, allow_null=True)
 
     class Meta:
         model = Response
@@ -155,6 +166,5 @@ class SurveyResponseViewSet(mixins.ListModelMixin, ScopedModelViewSet):
     def import_file(self, request):
         data = ImportInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        upload = data.validated_data["file"]
-        rows = read_table(name=upload.name, content=upload.read())
+        rows = read_upload(data.validated_data["file"])
         return self._intake(wave_code=data.validated_data["wave"], rows=rows)

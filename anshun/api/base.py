@@ -12,9 +12,20 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.core.exceptions import ImproperlyConfigured
-from rest_framework import viewsets
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, viewsets
 
 from anshun.scoping import assert_scoped
+
+
+def query_choice(request, name: str, choices) -> str | None:
+    """A query parameter that must be one of ``choices`` when given (documented as an enum)."""
+    values = request.query_params.getlist(name)
+    if not values:
+        return None
+    if len(values) > 1 or values[0] not in choices:
+        raise exceptions.ValidationError({name: [_("Give one of: %(c)s.") % {"c": ", ".join(choices)}]})
+    return values[0]
 
 
 class ScopedViewSetMixin:
@@ -28,6 +39,15 @@ class ScopedViewSetMixin:
             )
         if cls.__dict__.get("queryset") is not None:
             raise ImproperlyConfigured(f"{cls.__name__} sets a class-level queryset.")
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # PostgreSQL cannot store or compare text with NUL; refuse it before any selector sees it.
+        bad = sorted(
+            {key for key, values in request.query_params.lists() for v in [key, *values] if "\x00" in v}
+        )
+        if bad:
+            raise exceptions.ValidationError({key: [_("Null characters are not allowed.")] for key in bad})
 
     def selector_arguments(self) -> dict:
         """Extra keyword arguments for the selector, usually from query parameters."""

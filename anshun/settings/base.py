@@ -46,6 +46,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "anshun.observability.RequestObservabilityMiddleware",
+    "anshun.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -169,8 +170,16 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Size limits on what a client may send. A non-file body (JSON, form fields) over
+# DATA_UPLOAD_MAX_MEMORY_SIZE is refused (413 on the API); files spill to disk above
+# FILE_UPLOAD_MAX_MEMORY_SIZE, and a whole request over REQUEST_MAX_BYTES is refused before
+# it is read (anshun.middleware.RequestSizeLimitMiddleware). Each upload path also caps its
+# own files (incident attachments, evidence photos, imports), see anshun.uploads.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_BYTES", default=5 * 1024 * 1024)
+REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=60 * 1024 * 1024)
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
 
 REDIS_URL = env.str(
     "REDIS_URL", default=f"redis://127.0.0.1:{_REDIS_PORT}/0" if _REDIS_PORT else "redis://unset:1/0"
@@ -216,10 +225,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["anshun.api.filters.StrictFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "anshun.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "anshun.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "anshun.api.exceptions.exception_handler",
     # Per-token (per-user) and per-address limits; counters live in the Redis cache.
     "DEFAULT_THROTTLE_CLASSES": [

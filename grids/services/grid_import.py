@@ -17,12 +17,14 @@ from datetime import datetime, timedelta
 import shapely
 import shapely.prepared
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from shapely.geometry.base import BaseGeometry
 
+from anshun.uploads import TEXT, max_import_bytes, upload_problem
 from grids.models import Grid, GridImport, GridOffice, Region
 
 GRID_CODE = re.compile(r"^\d{15}$")
@@ -263,10 +265,18 @@ def _apply(checked: list[_CheckedFeature]) -> GridImportResult:
     )
 
 
+def source_problem(source) -> str | None:
+    """Why an uploaded grid file is refused before it is stored: not GeoJSON text, or too large."""
+    return upload_problem(source, allowed={TEXT}, max_bytes=max_import_bytes(), by_name=True)
+
+
 def start_grid_import(*, source, created_by) -> GridImport:
     """Record an uploaded file and queue its import once the row is committed."""
     from grids.tasks import process_grid_import
 
+    problem = source_problem(source)
+    if problem:
+        raise ValidationError({"source": [problem]})
     grid_import = GridImport(source=source, created_by=created_by)
     grid_import.full_clean()
     grid_import.save()

@@ -9,14 +9,14 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 
-from anshun.uploads import sniff_type
+from anshun.uploads import max_upload_bytes, sniff_type, upload_problem
 from incidents.models import Incident, IncidentAttachment, IncidentEvent
 
-DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+ATTACHMENT_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "application/pdf"})
 
 
 def max_attachment_bytes() -> int:
-    return getattr(settings, "INCIDENT_ATTACHMENT_MAX_BYTES", DEFAULT_MAX_BYTES)
+    return getattr(settings, "INCIDENT_ATTACHMENT_MAX_BYTES", max_upload_bytes())
 
 
 def check_attachments(files: Iterable[UploadedFile]) -> list[tuple[UploadedFile, str]]:
@@ -24,18 +24,11 @@ def check_attachments(files: Iterable[UploadedFile]) -> list[tuple[UploadedFile,
     checked, problems = [], []
     limit = max_attachment_bytes()
     for upload in files:
-        content_type = sniff_type(upload)
-        if content_type is None or content_type == "image/heic":
-            problems.append(
-                _("%(name)s: only JPEG, PNG, WebP photos and PDF documents are accepted.")
-                % {"name": upload.name}
-            )
-        elif upload.size > limit:
-            problems.append(
-                _("%(name)s is larger than %(mb)d MB.") % {"name": upload.name, "mb": limit // (1024 * 1024)}
-            )
+        problem = upload_problem(upload, allowed=ATTACHMENT_TYPES, max_bytes=limit)
+        if problem is None:
+            checked.append((upload, sniff_type(upload)))
         else:
-            checked.append((upload, content_type))
+            problems.append(problem + " " + _("Only JPEG, PNG, WebP photos and PDF documents are accepted."))
     if problems:
         raise ValidationError({"attachments": problems})
     return checked

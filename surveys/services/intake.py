@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from openpyxl import load_workbook
 
+from anshun.uploads import TEXT, XLSX, max_import_bytes, upload_problem
 from grids.models import Grid, Region
 from surveys.models import Answer, Item, Response, Wave
 
@@ -219,6 +220,15 @@ def import_responses(*, actor, wave: Wave, rows: list[dict]) -> IntakeResult:
         batch_size=5000,
     )
     return IntakeResult(created=len(responses), already_present=len(existing))
+
+
+def read_upload(upload) -> list[dict]:
+    """Rows of an uploaded CSV or XLSX whose bytes are what its name says, within the size limit."""
+    problem = upload_problem(upload, allowed={TEXT, XLSX}, max_bytes=max_import_bytes(), by_name=True)
+    if problem:
+        raise ValidationError({"file": [problem]})
+    upload.seek(0)
+    return read_table(name=upload.name, content=upload.read())
 
 
 def read_table(*, name: str, content: bytes) -> list[dict]:
