@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from functools import partial
 
-from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission
 
 from anshun.api.base import ScopedReadOnlyViewSet
@@ -67,6 +68,14 @@ class ChangeSerializer(serializers.Serializer):
         return [field.as_dict() for field in change.fields]
 
 
+class ChangeQuerySerializer(serializers.Serializer):
+    object_id = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    user = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    change_type = serializers.ChoiceField(choices=list(CHANGE_TYPES), required=False)
+    since = serializers.DateField(required=False)
+    until = serializers.DateField(required=False)
+
+
 FILTER_PARAMETERS = [
     OpenApiParameter("object_id", OpenApiTypes.INT, description="Only this object's changes."),
     OpenApiParameter("user", OpenApiTypes.STR, description="Only changes by this user name."),
@@ -85,18 +94,20 @@ class ChangeViewSet(ScopedReadOnlyViewSet):
     model_key: str = ""
 
     def selector_arguments(self) -> dict:
+        """The filters, refused with field errors when they are not what the schema documents
+        (an auditor narrowing by a mistyped date must not silently get every change)."""
         params = self.request.query_params
-        object_id = params.get("object_id", "")
-        change_type = params.get("change_type", "")
-        return {
-            "filters": selectors.ChangeFilter(
-                object_id=int(object_id) if object_id.isdigit() else None,
-                user=params.get("user", ""),
-                change_type=change_type if change_type in CHANGE_TYPES else "",
-                since=parse_date(params.get("since", "") or "") if params.get("since") else None,
-                until=parse_date(params.get("until", "") or "") if params.get("until") else None,
-            ),
+        names = ChangeQuerySerializer().fields
+        repeated = {
+            name: [_("Give one value, or leave the filter out.")]
+            for name in names
+            if len(params.getlist(name)) > 1
         }
+        if repeated:
+            raise ValidationError(repeated)
+        query = ChangeQuerySerializer(data={name: params[name] for name in names if name in params})
+        query.is_valid(raise_exception=True)
+        return {"filters": selectors.ChangeFilter(**query.validated_data)}
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "model_key": self.model_key}

@@ -175,7 +175,9 @@ STORAGES = {
 # FILE_UPLOAD_MAX_MEMORY_SIZE, and a whole request over REQUEST_MAX_BYTES is refused before
 # it is read (anshun.middleware.RequestSizeLimitMiddleware). Each upload path also caps its
 # own files (incident attachments, evidence photos, imports), see anshun.uploads.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+# The largest legitimate body is a full sync batch: 1000 reports with 4000-character Chinese
+# descriptions, up to 6 bytes a character when a client escapes them (\uXXXX), about 25 MB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_BYTES", default=32 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_BYTES", default=5 * 1024 * 1024)
 REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=60 * 1024 * 1024)
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)

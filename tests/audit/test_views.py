@@ -244,3 +244,19 @@ def test_key_rotation_re_encrypts_the_history_too(xixiu, settings):
     assert all(a != b for a, b in zip(raw(), before, strict=True))
     settings.PII_ENCRYPTION_KEYS = [new_key]  # the old key is retired; the trail still reads
     assert history.objects.get(id=person_id).name == "王秘密"
+
+
+def test_api_filters_that_are_not_what_the_schema_says_are_field_errors(xixiu, api_client):
+    api_client.force_authenticate(auditor_of(XIXIU))
+    for params, field in (
+        ({"since": "2026-13-01"}, "since"),
+        ({"change_type": "x"}, "change_type"),
+        ({"object_id": "abc"}, "object_id"),
+        ({"object_id": ["1", "2"]}, "object_id"),
+    ):
+        response = api_client.get("/api/audit/incidents/", params)
+        assert response.status_code == 400 and field in response.json(), params
+    assert (
+        api_client.get("/api/audit/incidents/", {"since": "2020-01-01", "change_type": "~"}).status_code
+        == 200
+    )
