@@ -20,6 +20,7 @@ from rest_framework.permissions import BasePermission
 from anshun.api.base import ScopedReadOnlyViewSet
 from audit import selectors
 from audit.changes import CHANGE_TYPES, Change, changes_for_model
+from audit.forms import ChangeFilterForm
 
 
 class CanAudit(BasePermission):
@@ -68,14 +69,6 @@ class ChangeSerializer(serializers.Serializer):
         return [field.as_dict() for field in change.fields]
 
 
-class ChangeQuerySerializer(serializers.Serializer):
-    object_id = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
-    user = serializers.CharField(required=False, allow_blank=True, max_length=150)
-    change_type = serializers.ChoiceField(choices=list(CHANGE_TYPES), required=False)
-    since = serializers.DateField(required=False)
-    until = serializers.DateField(required=False)
-
-
 FILTER_PARAMETERS = [
     OpenApiParameter("object_id", OpenApiTypes.INT, description="Only this object's changes."),
     OpenApiParameter("user", OpenApiTypes.STR, description="Only changes by this user name."),
@@ -97,7 +90,7 @@ class ChangeViewSet(ScopedReadOnlyViewSet):
         """The filters, refused with field errors when they are not what the schema documents
         (an auditor narrowing by a mistyped date must not silently get every change)."""
         params = self.request.query_params
-        names = ChangeQuerySerializer().fields
+        names = [parameter.name for parameter in FILTER_PARAMETERS]
         repeated = {
             name: [_("Give one value, or leave the filter out.")]
             for name in names
@@ -105,9 +98,11 @@ class ChangeViewSet(ScopedReadOnlyViewSet):
         }
         if repeated:
             raise ValidationError(repeated)
-        query = ChangeQuerySerializer(data={name: params[name] for name in names if name in params})
-        query.is_valid(raise_exception=True)
-        return {"filters": selectors.ChangeFilter(**query.validated_data)}
+        form = ChangeFilterForm({name: params[name] for name in names if name in params})
+        if not form.is_valid():
+            errors = form.errors.get_json_data()
+            raise ValidationError({field: [e["message"] for e in found] for field, found in errors.items()})
+        return {"filters": form.valid_filter()}
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "model_key": self.model_key}

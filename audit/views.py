@@ -5,43 +5,17 @@ Thin: the scoped selectors decide what may be read, ``audit.changes`` renders it
 
 from __future__ import annotations
 
-from django import forms
 from django.http import Http404
 from django.utils import translation
-from django.utils.translation import gettext_lazy as _
 from django.views.generic import ListView
 
 from anshun.exports import table_response
 from anshun.views import ScopedPageMixin
 from audit import selectors
-from audit.changes import CHANGE_TYPES, EXPORT_HEADERS, changes_for_model, export_row, load_changes
+from audit.changes import EXPORT_HEADERS, changes_for_model, export_row, load_changes
+from audit.forms import ChangeFilterForm
 
 EXPORT_LIMIT = 50_000
-
-
-class ChangeFilterForm(forms.Form):
-    model = forms.ChoiceField(label=_("Record"), required=False)
-    object_id = forms.IntegerField(label=_("Object id"), required=False, min_value=1)
-    user = forms.CharField(label=_("By (user name)"), required=False, max_length=150)
-    change_type = forms.ChoiceField(
-        label=_("Change"), required=False, choices=[("", "—"), *CHANGE_TYPES.items()]
-    )
-    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["model"].choices = [("", "—")] + [
-            (key, history.instance_type._meta.verbose_name)
-            for key, history in selectors.audited_models().items()
-        ]
-
-    def change_filter(self) -> selectors.ChangeFilter:
-        if not self.is_bound:
-            return selectors.ChangeFilter()
-        if not self.is_valid():
-            return selectors.ChangeFilter(model="-")  # invalid filters show nothing rather than everything
-        return selectors.ChangeFilter(**{k: v for k, v in self.cleaned_data.items() if v not in (None, "")})
 
 
 class ChangeListView(ScopedPageMixin, ListView):
