@@ -62,6 +62,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
         {
             "incident.handle",
             "incident.report",
+            "incident.view",
             "map.view",
             "patrol.log",
             "safety.view",
@@ -72,6 +73,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "incident.handle",
             "incident.report",
             "incident.verify",
+            "incident.view",
             "map.view",
             "mediation.refer",
             "patrol.log",
@@ -83,6 +85,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
         {
             "account.two_factor",
             "dashboard.view",
+            "incident.view",
             "map.view",
             "mediation.refer",
             "mediation.view",
@@ -97,6 +100,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
         {
             "account.two_factor",
             "dashboard.view",
+            "incident.view",
             "map.view",
             "mediation.view",
             "safety.manage",
@@ -109,6 +113,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
         {
             "account.two_factor",
             "dashboard.view",
+            "incident.view",
             "map.view",
             "mediation.view",
             "safety.manage",
@@ -125,6 +130,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "incident.dispatch",
             "incident.report",
             "incident.verify",
+            "incident.view",
             "map.view",
             "mediation.refer",
             "safety.view",
@@ -132,6 +138,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     ),
     Role.MEDIATOR: frozenset(
         {
+            "incident.view",
             "map.view",
             "mediation.handle",
             "mediation.refer",
@@ -156,6 +163,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.AUDITOR: frozenset(
         {
             "audit.view",
+            "incident.view",
             "map.view",
             "mediation.view",
             "safety.view",
@@ -175,6 +183,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "incident.handle",
             "incident.report",
             "incident.verify",
+            "incident.view",
             "legal.roster",
             "legal.serve",
             "map.view",

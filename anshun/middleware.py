@@ -74,3 +74,18 @@ class RequestSizeLimitMiddleware:
                 return JsonResponse({"detail": message}, status=413)
             return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+class CommandRefusedMiddleware(MiddlewareMixin):
+    """Pages render a command's ``Conflict`` as a 409 page; Django already renders the other
+    members of the family (``NotPermitted`` as 403, ``NotFound`` as 404, ``Invalid`` is shown on
+    the form by the view that called the service)."""
+
+    def process_exception(self, request, exception):
+        from django.shortcuts import render
+
+        from anshun.commands import Conflict
+
+        if isinstance(exception, Conflict):
+            return render(request, "409.html", {"message": exception.message}, status=409)
+        return None

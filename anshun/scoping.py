@@ -106,6 +106,27 @@ class ScopedQuerySet(models.QuerySet):
         return scoped
 
 
+def deliberately_unscoped(queryset: ScopedQuerySet, *, actor: Any, why: str) -> ScopedQuerySet:
+    """Mark a read that is meant to reach past the actor's jurisdiction, saying why.
+
+    The marker is the visible sign in a selector that the widening is a decision, not an
+    omission (e.g. city-wide professional mediation committees, which anyone referring a
+    dispute may choose). ``why`` is kept on the queryset so tests can list every such read.
+    """
+    if not isinstance(queryset, ScopedQuerySet):
+        raise ImproperlyConfigured("Only a ScopedQuerySet can be marked as deliberately unscoped.")
+    if not why.strip():
+        raise ImproperlyConfigured("Say why the read is unscoped.")
+    marked = queryset.all()
+    marked._scoped_for = getattr(actor, "pk", None) or 0
+    UNSCOPED_READS.add((queryset.model.__name__, why))
+    return marked
+
+
+# Every deliberately unscoped read seen so far: (model name, reason).
+UNSCOPED_READS: set[tuple[str, str]] = set()
+
+
 def assert_scoped(queryset: Any, actor: Any) -> None:
     """Raise unless ``queryset`` was scoped by ``visible_to`` for exactly this actor."""
     scoped_for = getattr(queryset, "_scoped_for", None)

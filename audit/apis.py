@@ -83,6 +83,7 @@ class ChangeViewSet(ScopedReadOnlyViewSet):
 
     serializer_class = ChangeSerializer
     permission_classes = [CanAudit]
+    read_capability = "audit.view"
     lookup_field = "history_id"
     model_key: str = ""
 

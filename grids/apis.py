@@ -81,6 +81,7 @@ class RegionViewSet(ScopedReadOnlyViewSet):
     """The jurisdiction tree. Detail answers a GeoJSON Feature with the boundary."""
 
     selector = staticmethod(selectors.regions_visible_to)
+    read_capability = "map.view"
     lookup_field = "code"
     filterset_class = RegionFilter
 
@@ -106,6 +107,7 @@ class GridOfficeViewSet(ScopedReadOnlyViewSet):
     """Grid offices as GeoJSON points, with the number of grids each looks after."""
 
     selector = staticmethod(selectors.grid_offices_visible_to)
+    read_capability = "map.view"
     serializer_class = GridOfficeOutputSerializer
     lookup_field = "code"
     pagination_class = GeoPagination
@@ -126,6 +128,7 @@ class GridViewSet(ScopedReadOnlyViewSet):
     """Grids as GeoJSON polygons (``is_demo`` marks generated demo geometry)."""
 
     selector = staticmethod(selectors.grids_visible_to)
+    read_capability = "map.view"
     serializer_class = GridOutputSerializer
     lookup_field = "code"
     pagination_class = GeoPagination

@@ -295,6 +295,7 @@ class IncidentViewSet(ScopedModelViewSet):
     """Incidents in the caller's jurisdiction. ``ETag`` carries the version; send it as ``If-Match``."""
 
     selector = staticmethod(selectors.incidents_visible_to)
+    read_capability = "incident.view"
     serializer_class = IncidentOutputSerializer
     filterset_class = IncidentFilter
 

@@ -287,12 +287,14 @@ def _case_step(name: str):
 class CommitteeViewSet(ScopedReadOnlyViewSet):
     serializer_class = CommitteeSerializer
     selector = staticmethod(selectors.committees_visible_to)
+    read_capability = ("mediation.view", "mediation.refer", "mediation.handle")
 
 
 class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):
     """Cases in the caller's scope: a mediator's committees, an official's jurisdiction."""
 
     selector = staticmethod(selectors.cases_visible_to)
+    read_capability = ("mediation.view", "mediation.refer", "mediation.handle")
     filterset_fields = ["status", "committee", "source"]
 
     def get_serializer_class(self):
@@ -332,6 +334,7 @@ for _name in CASE_STEPS:
 class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):
     serializer_class = SessionSerializer
     selector = staticmethod(selectors.sessions_visible_to)
+    read_capability = ("mediation.view", "mediation.handle")
     filterset_fields = ["case"]
 
     @extend_schema(request=SessionSerializer, responses={201: SessionSerializer})
@@ -348,21 +351,25 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedMod
 class AgreementViewSet(ScopedReadOnlyViewSet):
     serializer_class = AgreementSerializer
     selector = staticmethod(selectors.agreements_visible_to)
+    read_capability = ("mediation.view", "mediation.handle")
 
 
 class ConfirmationViewSet(ScopedReadOnlyViewSet):
     serializer_class = ConfirmationSerializer
     selector = staticmethod(selectors.confirmations_visible_to)
+    read_capability = ("mediation.view", "mediation.handle")
 
 
 class ConsultationViewSet(ScopedReadOnlyViewSet):
     serializer_class = ConsultationSerializer
     selector = staticmethod(selectors.consultations_visible_to)
+    read_capability = ("legal.serve", "legal.roster", "mediation.view")
 
 
 class LegalAidViewSet(ScopedReadOnlyViewSet):
     serializer_class = LegalAidSerializer
     selector = staticmethod(selectors.legal_aid_visible_to)
+    read_capability = ("legal.serve", "legal.roster", "mediation.view")
 
 
 class DutyShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelViewSet):
@@ -370,6 +377,7 @@ class DutyShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedM
 
     serializer_class = DutyShiftSerializer
     selector = staticmethod(selectors.duty_shifts_visible_to)
+    read_capability = ("legal.serve", "legal.roster", "mediation.view")
     filterset_fields = ["date", "centre", "lawyer"]
 
     @extend_schema(request=DutyShiftSerializer, responses={201: DutyShiftSerializer})

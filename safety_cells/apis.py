@@ -129,6 +129,7 @@ class SafetyCellViewSet(
     """Safe cells as GeoJSON points with their latest evaluation score; officials register new ones."""
 
     selector = staticmethod(selectors.safety_cells_visible_to)
+    read_capability = "safety.view"
     serializer_class = SafetyCellOutputSerializer
     pagination_class = GeoPagination
 
@@ -194,6 +195,7 @@ class EvaluationViewSet(
     """Scored evaluations of safe cells against their type's checklist."""
 
     selector = staticmethod(selectors.evaluations_visible_to)
+    read_capability = "safety.view"
     serializer_class = EvaluationOutputSerializer
 
     def selector_arguments(self) -> dict:
@@ -257,6 +259,7 @@ class PreventionUnitViewSet(ScopedReadOnlyViewSet):
     """The four levels of "1+4" prevention as units; ``coverage`` is the joint-defence rate."""
 
     selector = staticmethod(selectors.prevention_units_visible_to)
+    read_capability = "safety.view"
     serializer_class = PreventionUnitOutputSerializer
 
     def selector_arguments(self) -> dict:
@@ -322,6 +325,7 @@ class PatrolLogViewSet(
     """Patrol logs with their routes (GeoJSON lines). Retrying with the same ``client_uuid`` is safe."""
 
     selector = staticmethod(selectors.patrol_logs_visible_to)
+    read_capability = "safety.view"
     serializer_class = PatrolLogOutputSerializer
     pagination_class = GeoPagination
 
@@ -357,6 +361,7 @@ class CameraViewSet(ScopedReadOnlyViewSet):
     """Skynet camera points (GeoJSON); ``near=lon,lat&radius=300`` uses the spatial index."""
 
     selector = staticmethod(selectors.cameras_visible_to)
+    read_capability = "safety.view"
     serializer_class = CameraOutputSerializer
     pagination_class = GeoPagination
 

@@ -125,6 +125,7 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
     Every retrieve is logged; full personal data needs ``reveal`` with a purpose."""
 
     selector = staticmethod(selectors.enrollments_visible_to)
+    read_capability = "special_groups.handle"
     serializer_class = EnrollmentOutputSerializer
     filterset_fields = ["status"]
 
@@ -220,6 +221,7 @@ class MetricsViewSet(mixins.RetrieveModelMixin, ScopedModelViewSet):
     (``?year=2017&month=3``); counts of people below 5 are suppressed outside the project."""
 
     selector = staticmethod(regions_visible_to)
+    read_capability = "special_groups.dashboard"
     lookup_field = "code"
     serializer_class = MetricsTileSerializer
     pagination_class = None  # one region's tiles, never paged
@@ -270,6 +272,7 @@ class CaseTaskViewSet(ScopedReadOnlyViewSet):
     """Open pick-up and visit tasks of the caller's project."""
 
     selector = staticmethod(selectors.tasks_visible_to)
+    read_capability = "special_groups.handle"
     serializer_class = TaskOutputSerializer
 
 
@@ -286,4 +289,5 @@ class AccessRecordViewSet(ScopedReadOnlyViewSet):
     """The access trail, for auditors inside their jurisdiction."""
 
     selector = staticmethod(selectors.access_records_visible_to)
+    read_capability = ("audit.view", "special_groups.handle")
     serializer_class = AccessRecordOutputSerializer

@@ -84,6 +84,7 @@ class SurveyMetricViewSet(ScopedReadOnlyViewSet):
     and month, as computed by the latest rollup. Requires the ``surveys.view`` capability."""
 
     selector = staticmethod(selectors.metrics_visible_to)
+    read_capability = "surveys.view"
     serializer_class = MetricOutputSerializer
 
     def selector_arguments(self) -> dict:
@@ -138,6 +139,7 @@ class SurveyResponseViewSet(mixins.ListModelMixin, ScopedModelViewSet):
     Uploads are all or nothing: a 400 lists every bad row and nothing is written."""
 
     selector = staticmethod(selectors.responses_visible_to)
+    read_capability = ("surveys.view", "surveys.import")
     serializer_class = ResponseOutputSerializer
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 

@@ -29,10 +29,17 @@ def query_choice(request, name: str, choices) -> str | None:
 
 
 class ScopedViewSetMixin:
+    """``selector`` decides which rows (scope); ``read_capability`` decides whether the caller's
+    role may read this kind of row at all: one capability, or a tuple of which any one will do.
+    Every viewset that names a selector must declare it, so a new route cannot forget."""
+
     selector: ClassVar[Callable[..., Any]]
+    read_capability: ClassVar[str | tuple[str, ...]]
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        if "selector" in cls.__dict__ and not hasattr(cls, "read_capability"):
+            raise ImproperlyConfigured(f"{cls.__name__} names a selector but no read_capability.")
         if "get_queryset" in cls.__dict__:
             raise ImproperlyConfigured(
                 f"{cls.__name__} overrides get_queryset; scoped viewsets read through `selector`."
@@ -40,8 +47,15 @@ class ScopedViewSetMixin:
         if cls.__dict__.get("queryset") is not None:
             raise ImproperlyConfigured(f"{cls.__name__} sets a class-level queryset.")
 
+    @classmethod
+    def read_capabilities(cls) -> tuple[str, ...]:
+        wanted = cls.read_capability
+        return (wanted,) if isinstance(wanted, str) else tuple(wanted)
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        if not any(request.user.can(c) for c in self.read_capabilities()):
+            raise exceptions.PermissionDenied(_("Your role cannot see these records."))
         # PostgreSQL cannot store or compare text with NUL; refuse it before any selector sees it.
         bad = sorted(
             {key for key, values in request.query_params.lists() for v in [key, *values] if "\x00" in v}

@@ -11,14 +11,28 @@ from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from anshun.commands import CommandRefused, Conflict
+
 
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "too_large"
 
 
+class ConflictError(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
 def exception_handler(exc, context):
-    if isinstance(exc, DjangoValidationError):
+    """Render every refusal of the command boundary (``anshun.commands``) and of Django as JSON:
+    ``NotPermitted`` 403, ``NotFound`` 404 (the same as a missing object), ``Invalid`` and any
+    ``ValidationError`` 400 with field errors, ``Conflict`` 409 keyed by its field."""
+    if isinstance(exc, Conflict):
+        exc = ConflictError({exc.field_name: [exc.message]})
+    elif isinstance(exc, CommandRefused) and not isinstance(exc, DjangoValidationError):
+        exc = exceptions.PermissionDenied(exc.message) if exc.status_code == 403 else exceptions.NotFound()
+    elif isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "message_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail=detail)
     elif isinstance(exc, RequestDataTooBig):
