@@ -119,6 +119,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "safety.manage",
             "safety.view",
             "special_groups.dashboard",
+            "surveys.configure",
             "surveys.import",
             "surveys.view",
         }
@@ -193,6 +194,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "patrol.log",
             "safety.manage",
             "safety.view",
+            "surveys.configure",
             "surveys.import",
             "surveys.view",
         }

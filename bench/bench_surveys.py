@@ -20,7 +20,7 @@ from accounts.roles import Role
 from accounts.services import user_create
 from bench.harness import Comparison, compare
 from grids.models import Region
-from surveys.demo import ensure_survey_setup
+from surveys.demo import ensure_survey_setup, loader_actor
 from surveys.models import Response, Wave
 from surveys.services.intake import import_responses
 from surveys.services.rollup import run_rollup
@@ -124,6 +124,7 @@ def run():
     from accounts.models import User
 
     wave = wave_ensure(
+        actor=loader_actor(),
         code=BENCH_WAVE,
         name="基准测试 100万份",
         year=2018,
@@ -135,13 +136,18 @@ def run():
     from surveys.services.setup import counting_rule_set
 
     counting_rule_set(
+        actor=loader_actor(),
         wave=wave,
         item=Item.objects.get(code="security_sense"),
         counted=[0, 1, 2],
         cant_say_in_denominator=True,
     )
     counting_rule_set(
-        wave=wave, item=Item.objects.get(code="satisfaction"), counted=[0, 1], cant_say_in_denominator=True
+        actor=loader_actor(),
+        wave=wave,
+        item=Item.objects.get(code="satisfaction"),
+        counted=[0, 1],
+        cant_say_in_denominator=True,
     )
     _generate_responses(wave)
     _generate_incidents()

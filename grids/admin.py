@@ -111,5 +111,5 @@ class GridImportAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             return
-        created = start_grid_import(source=form.cleaned_data["source"], created_by=request.user)
+        created = start_grid_import(actor=request.user, source=form.cleaned_data["source"])
         obj.pk = created.pk

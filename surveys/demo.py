@@ -50,8 +50,15 @@ INDICATORS_2017 = {
 SOURCE = "china.com.cn interview with the mayor of Anshun, 2018-03-19"
 
 
+def loader_actor() -> User:
+    """The demo loader acts as an unsaved platform administrator (nothing is attributed to it)."""
+    return User(username="demo-loader", role=Role.ADMIN, is_superuser=True, is_active=True)
+
+
 def ensure_survey_setup():
+    system = loader_actor()
     wave = wave_ensure(
+        actor=system,
         code="2017-annual",
         name="2017年度公众安全感和满意度调查",
         year=2017,
@@ -59,6 +66,7 @@ def ensure_survey_setup():
         ends_on=date(2017, 12, 20),
     )
     security = item_ensure(
+        actor=system,
         code="security_sense",
         metric=Metric.SECURITY_SENSE,
         question="在目前的社会治安环境下，您感觉安全吗？",
@@ -66,14 +74,17 @@ def ensure_survey_setup():
         cant_say=None,
     )
     satisfaction = item_ensure(
+        actor=system,
         code="satisfaction",
         metric=Metric.SATISFACTION,
         question="您对本地平安建设工作满意吗？",
         scale=SATISFACTION_SCALE,
         cant_say=4,
     )
-    counting_rule_set(wave=wave, item=security, counted=[0, 1, 2], cant_say_in_denominator=True)
-    counting_rule_set(wave=wave, item=satisfaction, counted=[0, 1], cant_say_in_denominator=True)
+    counting_rule_set(actor=system, wave=wave, item=security, counted=[0, 1, 2], cant_say_in_denominator=True)
+    counting_rule_set(
+        actor=system, wave=wave, item=satisfaction, counted=[0, 1], cant_say_in_denominator=True
+    )
     return wave
 
 
@@ -129,10 +140,11 @@ def load_demo_surveys() -> str:
     wave = ensure_survey_setup()
     city = Region.objects.get(code="5204")
     for kind, growth in INDICATORS_2017.items():
-        indicator_set(region=city, year=2017, kind=kind, growth_pct=growth, source=SOURCE)
+        indicator_set(
+            actor=loader_actor(), region=city, year=2017, kind=kind, growth_pct=growth, source=SOURCE
+        )
     if Response.objects.filter(wave=wave).exists():
         return f"survey wave {wave.code} already loaded"
-    system = User(username="demo-loader", role=Role.ADMIN, is_superuser=True, is_active=True)
-    result = import_responses(actor=system, wave=wave, rows=demo_rows(wave))
+    result = import_responses(actor=loader_actor(), wave=wave, rows=demo_rows(wave))
     rollup = run_rollup()
     return f"{result.created} survey responses, rollup of {rollup.villages} communities"

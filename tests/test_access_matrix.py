@@ -279,3 +279,108 @@ def test_scoped_pages_need_login_and_answer_every_role(client):
             client.force_login(user_for_role(role))
             assert client.get(url).status_code in (200, 403, 405), (url, role)  # 405: POST-only
         client.logout()
+
+
+# ---- capabilities, from the declarations themselves ------------------------------------------
+
+
+def test_each_api_route_refuses_roles_without_its_read_capability():
+    """Every scoped viewset declares the capability it reads with; a role without it gets 403 on
+    the list and on a detail route of a row it could otherwise see, and a role with it does not."""
+    users = _actors()
+    route_of = {pattern.qualified_name: route for route, pattern in _routes()}
+    probes = Counter()
+    for viewset, names in _scoped_viewsets().items():
+        wanted = viewset.read_capabilities()
+        assert wanted and all(isinstance(c, str) and c for c in wanted), viewset.__name__
+        basename = next(iter(names)).rsplit("-", 1)[0]
+        list_name = f"{basename}-list"
+        model, lookup = _model_and_lookup(viewset)
+        kwarg = viewset.lookup_url_kwarg or lookup
+        detail_name = next(
+            (n for n in sorted(names) if n.endswith("-detail") and _takes(route_of[n], kwarg)), None
+        )
+        for role, user in users.items():
+            client = APIClient()
+            client.force_authenticate(user)
+            allowed = any(user.can(c) for c in wanted)
+            if list_name in names:
+                status = client.get(reverse(list_name)).status_code
+                if allowed:
+                    assert status != 403, f"{role} may read {list_name} ({wanted}) but got 403"
+                else:
+                    assert status == 403, f"{role} lacks {wanted} but {list_name} answered {status}"
+                probes["allowed" if allowed else "refused"] += 1
+            if detail_name and not allowed:
+                visible = model.objects.visible_to(user).values_list(lookup, flat=True).first()
+                if visible is not None:
+                    status = client.get(reverse(detail_name, kwargs={kwarg: visible})).status_code
+                    assert status == 403, f"{role} lacks {wanted} but {detail_name} answered {status}"
+                    probes["refused detail"] += 1
+    print(f"read capabilities: {dict(probes)}")
+    assert probes["refused"] > 0 and probes["allowed"] > 0
+
+
+def test_every_command_authorises_itself_from_its_policy_table(demo_data):
+    """Derived from the policy tables: every command refuses, before touching anything, an actor
+    whose role lacks the rule's capability (403), and an actor who holds it but cannot see the
+    target (404, the same as a missing row), for every role over the full demo data."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from anshun.commands import COMMANDS, NotFound, NotPermitted, load_all_commands
+
+    load_all_commands()
+    assert COMMANDS, "no command is declared"
+    users = _actors()
+    probes = Counter()
+    out_of_scope_probed = set()
+    for name, command in sorted(COMMANDS.items()):
+        rule = command.rule
+        with pytest.raises(NotPermitted):
+            command(actor=AnonymousUser())
+        for user in users.values():
+            if not user.can(rule.capability):
+                with pytest.raises(NotPermitted):
+                    command(actor=user)
+                probes["not permitted"] += 1
+                continue
+            if rule.target is None:
+                continue
+            model = _target_model(command)
+            hidden = model.objects.exclude(pk__in=model.objects.visible_to(user).values("pk")).first()
+            if hidden is None:
+                continue
+            target = hidden.pk if rule.target_model else hidden
+            with pytest.raises(NotFound):
+                command(actor=user, **{rule.target: target})
+            with pytest.raises(NotFound):
+                command(actor=user, **{rule.target: _missing(model, rule)})
+            probes["not found"] += 1
+            out_of_scope_probed.add(name)
+    targeted = {n for n, c in COMMANDS.items() if c.rule.target}
+    assert targeted <= out_of_scope_probed, (
+        f"never probed out of scope: {sorted(targeted - out_of_scope_probed)}"
+    )
+    apps_with_policies = {c.policy.app_label for c in COMMANDS.values()}
+    print(f"commands: {len(COMMANDS)} from {len(apps_with_policies)} policies, {dict(probes)}")
+
+
+def _target_model(command):
+    from django.apps import apps
+
+    rule = command.rule
+    if rule.target_model:
+        return apps.get_model(rule.target_model)
+    annotation = command.__wrapped__.__annotations__.get(rule.target)
+    model = apps.get_model(annotation) if isinstance(annotation, str) and "." in annotation else None
+    if model is None:
+        from typing import get_type_hints
+
+        model = get_type_hints(command.__wrapped__).get(rule.target)
+    assert model is not None, f"{command.command_name}: annotate {rule.target} with its model"
+    return model
+
+
+def _missing(model, rule):
+    missing_pk = (model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 10_000
+    return missing_pk if rule.target_model else model(pk=missing_pk)

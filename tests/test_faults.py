@@ -151,12 +151,13 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from grids.models import Region
 from grids.services.grid_import import start_grid_import
+from surveys.demo import loader_actor
 features = [{{"type": "Feature", "properties": {{"code": v.code + "001"}},
              "geometry": json.loads(v.boundary.geojson)}}
             for v in Region.objects.filter(level="village", code__startswith="{village_prefix}")]
 with transaction.atomic():
     gi = start_grid_import(source=ContentFile(json.dumps({{"type": "FeatureCollection",
-                           "features": features}}).encode(), name="big.geojson"), created_by=None)
+                           "features": features}}).encode(), name="big.geojson"), actor=loader_actor())
 print(gi.pk)
 """
     return int(stack.manage("shell", "-c", script).strip().splitlines()[-1])

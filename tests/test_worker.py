@@ -40,7 +40,7 @@ def test_grid_import_is_carried_out_by_the_worker(celery_worker_process):
     }
     admin = user_for_role(Role.ADMIN)
     grid_import = start_grid_import(
-        source=ContentFile(json.dumps(payload).encode(), name="tashan.geojson"), created_by=admin
+        actor=admin, source=ContentFile(json.dumps(payload).encode(), name="tashan.geojson")
     )
     # The worker, not this process, runs it: the row changes only through the broker.
     done = _wait_for(
@@ -65,7 +65,7 @@ def test_a_rejected_import_records_every_error(celery_worker_process):
         ],
     }
     grid_import = start_grid_import(
-        source=ContentFile(json.dumps(payload).encode(), name="bad.geojson"), created_by=None
+        actor=user_for_role(Role.ADMIN), source=ContentFile(json.dumps(payload).encode(), name="bad.geojson")
     )
     done = _wait_for(
         lambda: GridImport.objects.filter(pk=grid_import.pk, status=GridImport.Status.FAILED).first()

@@ -24,8 +24,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from shapely.geometry.base import BaseGeometry
 
+from anshun.commands import system_command
 from anshun.uploads import TEXT, max_import_bytes, upload_problem
 from grids.models import Grid, GridImport, GridOffice, Region
+from grids.policy import POLICY
 
 GRID_CODE = re.compile(r"^\d{15}$")
 # Shared edges are fine; overlaps larger than about one square metre are not.
@@ -270,20 +272,22 @@ def source_problem(source) -> str | None:
     return upload_problem(source, allowed={TEXT}, max_bytes=max_import_bytes(), by_name=True)
 
 
-def start_grid_import(*, source, created_by) -> GridImport:
+@POLICY.command("grid_import_start")
+def start_grid_import(*, actor, source) -> GridImport:
     """Record an uploaded file and queue its import once the row is committed."""
     from grids.tasks import process_grid_import
 
     problem = source_problem(source)
     if problem:
         raise ValidationError({"source": [problem]})
-    grid_import = GridImport(source=source, created_by=created_by)
+    grid_import = GridImport(source=source, created_by=actor if actor.pk else None)
     grid_import.full_clean()
     grid_import.save()
     transaction.on_commit(lambda: process_grid_import.delay(grid_import.pk))
     return grid_import
 
 
+@system_command("the grid-import task, after an administrator started the import")
 def run_grid_import(*, grid_import_id: int) -> GridImport | None:
     """Carry out a queued import. A finished import is left alone, so a task
     delivered twice (a worker killed after the work but before the ack) does
@@ -336,6 +340,7 @@ def run_grid_import(*, grid_import_id: int) -> GridImport | None:
 STALLED_AFTER = timedelta(minutes=35)
 
 
+@system_command("beat: imports whose worker vanished")
 def requeue_stalled_grid_imports(*, now: datetime | None = None) -> list[int]:
     """Queue again the imports whose worker vanished (killed, machine restarted).
 

@@ -23,6 +23,7 @@ from openpyxl import load_workbook
 from anshun.uploads import TEXT, XLSX, max_import_bytes, upload_problem
 from grids.models import Grid, Region
 from surveys.models import Answer, Item, Response, Wave
+from surveys.policy import POLICY
 
 PLACE_FIELDS = ("community", "grid")
 MAX_ROWS = 200_000
@@ -171,6 +172,7 @@ def _check_rows(rows: list[dict], *, wave: Wave, items: list[Item], actor):
     return checked, errors
 
 
+@POLICY.command("responses_import")
 @transaction.atomic
 def import_responses(*, actor, wave: Wave, rows: list[dict]) -> IntakeResult:
     """Validate every row, then write them all (or raise ``ResponsesRejected`` and write nothing)."""

@@ -27,7 +27,9 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
+from anshun.commands import system_command
 from surveys.models import AnswerDelta, RollupRun
+from surveys.policy import POLICY
 from surveys.stats import Z95
 
 # pg_advisory_xact_lock key: one rollup at a time ("SURV" in ASCII).
@@ -339,6 +341,7 @@ def _incremental(cursor, *, run_id: int, params: dict) -> tuple[int, int]:
     return len({(wave, village) for wave, village, _removal in deltas}), cursor.rowcount
 
 
+@system_command("the rollup task and beat; loaders after writing responses")
 def run_rollup(*, run_id: int | None = None, full: bool = False) -> RollupResult:
     """Apply the changes queued since the last run (or recompute everything with ``full``); idempotent."""
     running = {"status": RollupRun.Status.RUNNING, "started_at": timezone.now()}
@@ -366,12 +369,13 @@ def run_rollup(*, run_id: int | None = None, full: bool = False) -> RollupResult
     return RollupResult(run.pk, villages, rows)
 
 
+@POLICY.command("rollup_request")
 @transaction.atomic
-def request_rollup(*, full: bool = False, requested_by=None) -> RollupRun:
+def request_rollup(*, actor, full: bool = False) -> RollupRun:
     """Queue a run (the admin's "recompute now"); the worker starts it after this commits."""
     from surveys.tasks import rollup_surveys
 
-    run = RollupRun.objects.create(full=full, requested_by=requested_by)
+    run = RollupRun.objects.create(full=full, requested_by=actor)
     _set_progress(run.pk, 0)
     transaction.on_commit(lambda: rollup_surveys.delay(run_id=run.pk))
     return run

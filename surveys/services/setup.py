@@ -10,10 +10,12 @@ from django.db import transaction
 from audit.history import attribute
 from grids.models import Region
 from surveys.models import CountingRule, EconomicIndicator, Item, Wave
+from surveys.policy import POLICY
 
 
+@POLICY.command("wave_set")
 @transaction.atomic
-def wave_ensure(*, code: str, name: str, year: int, starts_on: date, ends_on: date) -> Wave:
+def wave_ensure(*, actor, code: str, name: str, year: int, starts_on: date, ends_on: date) -> Wave:
     wave = Wave.objects.filter(code=code).first() or Wave(code=code)
     wave.name, wave.year, wave.starts_on, wave.ends_on = name, year, starts_on, ends_on
     wave.full_clean()
@@ -21,8 +23,11 @@ def wave_ensure(*, code: str, name: str, year: int, starts_on: date, ends_on: da
     return wave
 
 
+@POLICY.command("item_set")
 @transaction.atomic
-def item_ensure(*, code: str, metric: str, question: str, scale: list[str], cant_say: int | None) -> Item:
+def item_ensure(
+    *, actor, code: str, metric: str, question: str, scale: list[str], cant_say: int | None
+) -> Item:
     item = Item.objects.filter(code=code).first() or Item(code=code)
     item.metric, item.question, item.scale, item.cant_say = metric, question, scale, cant_say
     item.full_clean()
@@ -30,24 +35,26 @@ def item_ensure(*, code: str, metric: str, question: str, scale: list[str], cant
     return item
 
 
+@POLICY.command("counting_rule_set")
 @transaction.atomic
 def counting_rule_set(
-    *, wave: Wave, item: Item, counted: list[int], cant_say_in_denominator: bool, actor=None
+    *, actor, wave: Wave, item: Item, counted: list[int], cant_say_in_denominator: bool
 ) -> CountingRule:
     """Changing a wave's rule changes its published rates: the next full rollup applies it.
-    ``actor`` (None for the demo and set-up loaders) is recorded in the rule's audit trail."""
+    ``actor`` is recorded in the rule's audit trail (unsaved for the demo and set-up loaders)."""
     rule = CountingRule.objects.select_for_update().filter(wave=wave, item=item).first()
     rule = rule or CountingRule(wave=wave, item=item)
     rule.counted, rule.cant_say_in_denominator = sorted(set(counted)), cant_say_in_denominator
     rule.full_clean()
-    attribute(rule, actor)
+    attribute(rule, actor if actor.pk else None)
     rule.save()
     return rule
 
 
+@POLICY.command("indicator_set")
 @transaction.atomic
 def indicator_set(
-    *, region: Region, year: int, kind: str, growth_pct: Decimal, source: str = ""
+    *, actor, region: Region, year: int, kind: str, growth_pct: Decimal, source: str = ""
 ) -> EconomicIndicator:
     indicator = (
         EconomicIndicator.objects.select_for_update().filter(region=region, year=year, kind=kind).first()

@@ -25,6 +25,7 @@ from mediation.models import MediationCommittee
 from safety_cells.models import CellType, Criterion
 from safety_cells.services import evaluation_record, safety_cell_create
 from special_groups.services import person_enroll
+from surveys.demo import loader_actor
 from surveys.models import Item, Metric
 from surveys.services.setup import counting_rule_set, item_ensure, wave_ensure
 from tests.factories import user_for_role
@@ -136,9 +137,15 @@ def ziyun(db):
 def counting_rule(db):
     admin = user_for_role(Role.ADMIN, username="rules-admin")
     wave = wave_ensure(
-        code="audit-2026", name="2026 年度", year=2026, starts_on=date(2026, 3, 1), ends_on=date(2026, 4, 30)
+        actor=loader_actor(),
+        code="audit-2026",
+        name="2026 年度",
+        year=2026,
+        starts_on=date(2026, 3, 1),
+        ends_on=date(2026, 4, 30),
     )
     item = Item.objects.filter(metric=Metric.SECURITY_SENSE).first() or item_ensure(
+        actor=loader_actor(),
         code="audit-security",
         metric=Metric.SECURITY_SENSE,
         question="您觉得安全吗？",

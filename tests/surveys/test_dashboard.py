@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from accounts.roles import Role
 from anshun.dashboard import Tile
 from grids.models import Region
+from surveys.demo import loader_actor
 from surveys.services.intake import import_responses
 from surveys.services.rollup import run_rollup
 from surveys.services.setup import indicator_set
@@ -75,7 +76,9 @@ def test_drill_down_is_scoped_to_the_viewer(client, wave, survey_admin):
 
 def test_every_table_exports_to_xlsx_and_csv(client, wave, survey_admin):
     _load(wave, survey_admin, villages_in("520402001", 2))
-    indicator_set(region=Region.objects.get(code="5204"), year=2017, kind="gdp", growth_pct="12.3")
+    indicator_set(
+        actor=loader_actor(), region=Region.objects.get(code="5204"), year=2017, kind="gdp", growth_pct="12.3"
+    )
     city = user_for_role(Role.CITY_OFFICIAL)
     response = _open(client, city, "/dashboard/?region=520402&export=xlsx&table=places")
     assert response.status_code == 200

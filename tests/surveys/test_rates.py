@@ -3,6 +3,7 @@ the reference functions and in the SQL the rollup runs."""
 
 import pytest
 
+from surveys.demo import loader_actor
 from surveys.models import CountingRule, Item, RegionMetric
 from surveys.services.intake import import_responses
 from surveys.services.rollup import run_rollup
@@ -88,7 +89,9 @@ def test_the_rollup_applies_each_waves_rule_in_sql(wave, survey_admin):
         assert (security.numerator, security.denominator, security.rate) == (9, 10, pytest.approx(90.0))
     # The city changes its rule for this wave: "can't say" leaves the denominator.
     item = Item.objects.get(code="satisfaction")
-    counting_rule_set(wave=wave, item=item, counted=[0, 1], cant_say_in_denominator=False)
+    counting_rule_set(
+        actor=loader_actor(), wave=wave, item=item, counted=[0, 1], cant_say_in_denominator=False
+    )
     run_rollup(full=True)
     satisfaction = _metric("city", "5204", "satisfaction")
     assert (satisfaction.numerator, satisfaction.denominator) == (5, 7)
@@ -105,5 +108,7 @@ def test_a_rule_cannot_count_cant_say(wave):
 
     item = Item.objects.get(code="satisfaction")
     with pytest.raises(ValidationError):
-        counting_rule_set(wave=wave, item=item, counted=[0, 4], cant_say_in_denominator=True)
+        counting_rule_set(
+            actor=loader_actor(), wave=wave, item=item, counted=[0, 4], cant_say_in_denominator=True
+        )
     assert CountingRule.objects.get(wave=wave, item=item).counted == [0, 1]

@@ -10,7 +10,7 @@ from django.db import DatabaseError, connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from surveys.demo import SATISFACTION_SCALE, SECURITY_SCALE
+from surveys.demo import SATISFACTION_SCALE, SECURITY_SCALE, loader_actor
 from surveys.models import Answer, AnswerDelta, Cell, Item, RegionMetric, Response
 from surveys.services.intake import import_responses
 from surveys.services.rollup import run_rollup
@@ -63,6 +63,7 @@ def places(db):
 def waves(wave):
     """The 2017 wave (two fieldwork months) and a three-month wave with other counting rules."""
     spring = wave_ensure(
+        actor=loader_actor(),
         code="2018-spring",
         name="2018年春季调查",
         year=2018,
@@ -70,8 +71,12 @@ def waves(wave):
         ends_on=date(2018, 5, 31),
     )
     security, satisfaction = Item.objects.get(code="security_sense"), Item.objects.get(code="satisfaction")
-    counting_rule_set(wave=spring, item=security, counted=[0, 1], cant_say_in_denominator=True)
-    counting_rule_set(wave=spring, item=satisfaction, counted=[0], cant_say_in_denominator=False)
+    counting_rule_set(
+        actor=loader_actor(), wave=spring, item=security, counted=[0, 1], cant_say_in_denominator=True
+    )
+    counting_rule_set(
+        actor=loader_actor(), wave=spring, item=satisfaction, counted=[0], cant_say_in_denominator=False
+    )
     return [(wave, ["2017-11-03", "2017-12-10"]), (spring, ["2018-03-05", "2018-04-20", "2018-05-31"])]
 
 

@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import Sum
 
 from accounts.roles import Role
-from surveys.demo import ensure_survey_setup
+from surveys.demo import ensure_survey_setup, loader_actor
 from surveys.models import AnswerDelta, Cell, RollupRun
 from surveys.services.intake import import_responses
 from surveys.services.rollup import request_rollup, rollup_progress, run_rollup
@@ -76,7 +76,7 @@ def test_a_worker_killed_mid_rollup_loses_nothing(celery_worker_factory):
         seen.append(_figures())
 
     worker = celery_worker_factory("doomed")
-    killed_run = request_rollup()
+    killed_run = request_rollup(actor=loader_actor())
     assert _wait_for(
         lambda: _waiting_on_a_lock() and (rollup_progress(killed_run.pk) or 0) >= 50, on_each=read
     )
@@ -107,7 +107,7 @@ def test_a_worker_killed_mid_rollup_loses_nothing(celery_worker_factory):
     assert RollupRun.objects.get(pk=killed_run.pk).status == RollupRun.Status.RUNNING
 
     celery_worker_factory("next")
-    next_run = request_rollup()
+    next_run = request_rollup(actor=loader_actor())
     done = _wait_for(lambda: RollupRun.objects.filter(pk=next_run.pk, status=RollupRun.Status.DONE).first())
     assert done is not None, RollupRun.objects.get(pk=next_run.pk).status
     assert _figures() == (40, 40, 5)
