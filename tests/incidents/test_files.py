@@ -208,3 +208,38 @@ def test_a_file_missing_from_storage_is_a_404_not_a_500(client, posted, worker):
     pdf.file.storage.delete(pdf.file.name)
     client.force_login(worker)
     assert client.get(pdf.get_absolute_url()).status_code == 404
+
+
+def test_the_admin_links_to_the_scoped_view_and_takes_no_uploads(client, posted):
+    pdf, _webp = attachments_of(posted)
+    admin = user_for_role(Role.ADMIN)
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    client.force_login(admin)
+    page = client.get(f"/admin/incidents/incident/{posted['id']}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f'href="{pdf.get_absolute_url()}"' in html and "/media/" not in html
+
+
+def test_the_migration_moves_files_stored_under_the_phones_name(
+    media_root, make_incident, django_capture_on_commit_callbacks
+):
+    import importlib
+
+    from django.apps import apps as django_apps
+    from django.core.files.base import ContentFile
+
+    migration = importlib.import_module("incidents.migrations.0006_random_file_names")
+    incident = make_incident()
+    old = IncidentAttachment(incident=incident, content_type="image/jpeg", size=4)
+    old.file.name = old.file.storage.save(
+        "incidents/2025/01/张三家门口.jpg", ContentFile(b"\xff\xd8\xff\xe0")
+    )
+    old.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        migration.rename_stored_files(django_apps, None)
+    old.refresh_from_db()
+    assert RANDOM_NAME.match(old.file.name) and old.original_name == "张三家门口.jpg"
+    assert old.file.storage.exists(old.file.name)
+    assert not (media_root / "incidents/2025/01/张三家门口.jpg").exists()

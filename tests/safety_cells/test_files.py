@@ -72,3 +72,15 @@ def test_the_api_links_photos_to_the_scoped_view(photo):
     api.force_authenticate(user_for_role(Role.TOWNSHIP_OFFICIAL))
     body = api.get(f"/api/safety-evaluations/{photo.evaluation_id}/").json()
     assert body["photos"] == ["http://testserver" + photo.get_absolute_url()]
+
+
+def test_the_admin_shows_photos_through_the_scoped_view_and_takes_no_uploads(client, photo):
+    admin = user_for_role(Role.ADMIN)
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    client.force_login(admin)
+    page = client.get(f"/admin/safety_cells/evaluation/{photo.evaluation_id}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f'href="{photo.get_absolute_url()}"' in html and "/media/" not in html
+    assert 'type="file"' not in html
