@@ -2,16 +2,24 @@
 
 A phone's or client's declared content type and the file name are not trusted:
 every app that accepts uploads asks ``sniff_type`` (or ``upload_problem``) and keeps
-only the types it wants, up to its size limit.
+only the types it wants, up to its size limit. Files that are kept are stored under a
+random name whose extension is the sniffed type's (``RandomName``); the client's name
+survives only as display metadata (``display_name``), and the files are served by
+``anshun.files`` alone, never from a public /media/ URL.
 """
 
 from __future__ import annotations
 
 import codecs
+import os
+import re
+import uuid
 from collections.abc import Collection
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.utils import timezone
+from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext as _
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -51,6 +59,11 @@ def sniff_type(upload: UploadedFile) -> str | None:
     upload.seek(0)
     head = upload.read(TEXT_SAMPLE_BYTES)
     upload.seek(0)
+    return sniff_bytes(head)
+
+
+def sniff_bytes(head: bytes) -> str | None:
+    """``sniff_type`` for the first bytes of a file already read."""
     for signature, offset, content_type in SIGNATURES:
         if head[offset : offset + len(signature)] == signature:
             if content_type == "image/webp" and not head.startswith(b"RIFF"):
@@ -83,3 +96,69 @@ def upload_problem(
         if TYPES_BY_EXTENSION.get(extension) != content_type:
             return _("%(name)s: the content does not match the file name.") % {"name": upload.name}
     return None
+
+
+# The stored file's extension for each type that is ever kept as a served file. Anything else
+# that reached storage is served as application/octet-stream, as a download.
+EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "image/heic": "heic",
+    "application/pdf": "pdf",
+}
+OCTET_STREAM = "application/octet-stream"
+DISPLAY_NAME_LENGTH = 150
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f/\\]")
+
+
+def random_name(prefix: str, content_type: str) -> str:
+    """``prefix/YYYY/MM/<32 hex>.<ext of the sniffed type>``: nothing of the client's name, nothing
+    to guess, and an extension a web server maps back to the same harmless type."""
+    extension = EXTENSIONS.get(content_type, "bin")
+    return f"{prefix}/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{extension}"
+
+
+@deconstructible
+class RandomName:
+    """``upload_to`` for files whose model keeps the sniffed type in ``type_field``."""
+
+    def __init__(self, prefix: str, type_field: str = "content_type"):
+        self.prefix = prefix
+        self.type_field = type_field
+
+    def __call__(self, instance, filename: str) -> str:
+        return random_name(self.prefix, getattr(instance, self.type_field, "") or "")
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, RandomName) and (self.prefix, self.type_field) == (
+            other.prefix,
+            other.type_field,
+        )
+
+
+def display_name(client_name: str | None) -> str:
+    """The client's file name, for people to read only: no folders, no control characters, short."""
+    name = _UNPRINTABLE.sub("", os.path.basename((client_name or "").replace("\\", "/"))).strip()
+    if len(name) > DISPLAY_NAME_LENGTH:
+        stem, extension = os.path.splitext(name)
+        name = stem[: DISPLAY_NAME_LENGTH - len(extension[:10])] + extension[:10]
+    return name
+
+
+def move_to_random_name(*, storage, name: str, prefix: str) -> tuple[str, str] | None:
+    """For files stored before random names: copy ``name`` to a random name chosen by its
+    sniffed type and return (new name, type), or None if the file is gone. The old file is
+    removed only after the surrounding transaction commits, so a rollback loses nothing."""
+    from django.core.files.base import ContentFile
+    from django.db import transaction
+
+    try:
+        with storage.open(name, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    content_type = sniff_bytes(data[:TEXT_SAMPLE_BYTES]) or OCTET_STREAM
+    new_name = storage.save(random_name(prefix, content_type), ContentFile(data))
+    transaction.on_commit(lambda: storage.delete(name))
+    return new_name, content_type

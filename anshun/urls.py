@@ -1,6 +1,4 @@
 from csp.decorators import csp_update
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
@@ -45,9 +43,8 @@ urlpatterns = [
     ),
     path("api/", include(router.urls)),
 ]
-
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# No route serves MEDIA_ROOT, in development either: uploaded files leave only through the
+# scoped file views (incidents:attachment, safety_cells:evaluation-photo), see anshun/files.py.
 
 handler404 = "anshun.views.page_not_found"
 handler500 = "anshun.views.server_error"

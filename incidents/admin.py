@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from incidents.models import (
     CategoryTimeLimit,
@@ -35,8 +37,17 @@ class IncidentEventInline(admin.TabularInline):
 class IncidentAttachmentInline(admin.TabularInline):
     model = IncidentAttachment
     extra = 0
-    readonly_fields = ("file", "content_type", "size", "uploaded_by", "uploaded_at", "event")
+    fields = ("link", "original_name", "content_type", "size", "uploaded_by", "uploaded_at", "event")
+    readonly_fields = fields
     can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False  # files come in through the services, which check their bytes
+
+    @admin.display(description=_("file"))
+    def link(self, attachment):
+        # The scoped file view, never a storage URL (nothing serves MEDIA_ROOT).
+        return format_html('<a href="{}">{}</a>', attachment.get_absolute_url(), attachment.pk)
 
 
 @admin.register(Incident)

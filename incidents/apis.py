@@ -201,10 +201,18 @@ class EventOutputSerializer(serializers.Serializer):
 
 
 class AttachmentOutputSerializer(serializers.Serializer):
-    url = serializers.FileField(source="file", use_url=True)
-    content_type = serializers.CharField()
+    url = serializers.SerializerMethodField(
+        help_text="The scoped file view (session or API token); never a public storage URL."
+    )
+    name = serializers.CharField(source="original_name", help_text="The uploader's file name, for display.")
+    content_type = serializers.CharField(help_text="Decided from the file's bytes at upload.")
     size = serializers.IntegerField()
     uploaded_at = serializers.DateTimeField()
+
+    def get_url(self, attachment) -> str:
+        request = self.context.get("request")
+        url = attachment.get_absolute_url()
+        return request.build_absolute_uri(url) if request is not None else url
 
 
 class IncidentDetailSerializer(IncidentOutputSerializer):

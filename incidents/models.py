@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from anshun.scoping import ScopedQuerySet, ScopeRule
+from anshun.uploads import RandomName
 from audit.history import AuditedHistory
 
 
@@ -221,14 +222,26 @@ class IncidentEvent(models.Model):
 
 
 class IncidentAttachment(models.Model):
-    """A photo or document attached to an incident, optionally to one timeline entry."""
+    """A photo or document attached to an incident, optionally to one timeline entry.
+
+    Stored under a random name with the extension of ``content_type``, which the bytes decided
+    (anshun.uploads); served only by ``incidents:attachment`` to those who may see the incident.
+    """
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="attachments")
     event = models.ForeignKey(
         IncidentEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="attachments"
     )
-    file = models.FileField(_("file"), upload_to="incidents/%Y/%m/")
+    file = models.FileField(_("file"), upload_to=RandomName("incidents"), max_length=200)
     content_type = models.CharField(_("type"), max_length=80)
+    original_name = models.CharField(
+        _("original file name"),
+        max_length=150,
+        blank=True,
+        help_text=_(
+            "As the phone or client named it; shown to people, never used to store or serve the file."
+        ),
+    )
     size = models.PositiveIntegerField(_("size (bytes)"))
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -243,6 +256,11 @@ class IncidentAttachment(models.Model):
     @property
     def is_image(self) -> bool:
         return self.content_type.startswith("image/")
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("incidents:attachment", args=[self.incident_id, self.pk])
 
 
 class Notification(models.Model):

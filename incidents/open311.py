@@ -6,6 +6,12 @@ of ``{"code", "description"}`` (``<errors><error>`` in XML). Services are the ac
 incident categories. Reading requests needs no key, as in the spec, and therefore shows
 only requests that came in through Open311, never what grid workers logged; posting
 needs an ``api_key`` issued to the client in the admin.
+
+What an anonymous reader sees of a request is the public part only (``PUBLIC_FIELDS``):
+the description as the citizen reported it (not a later edit by staff), where, when, and a
+status. ``status_notes`` is the public name of the status, never a timeline note (dispatchers
+write names and phone numbers there), and ``media_url`` is always empty: the only photos
+on an Open311 request are the handlers' working photos, which stay inside the platform.
 """
 
 from __future__ import annotations
@@ -15,14 +21,15 @@ from datetime import timedelta
 
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
+from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from incidents.models import Duty, Incident, IncidentCategory, IncidentEvent, Open311Client
+from incidents.models import Duty, Incident, IncidentCategory, Open311Client
 from incidents.services.reporting import report_incident
 
 MAX_RESULTS = 1000
@@ -112,39 +119,67 @@ def service_definition(request, code: str, fmt: str):
 # --- requests -------------------------------------------------------------------------------
 
 
-def _request_row(incident: Incident, request) -> dict:
+# The GeoReport v2 request fields, in the spec's order; nothing else is ever sent.
+PUBLIC_FIELDS = (
+    "service_request_id",
+    "status",
+    "status_notes",
+    "service_name",
+    "service_code",
+    "description",
+    "agency_responsible",
+    "service_notice",
+    "requested_datetime",
+    "updated_datetime",
+    "expected_datetime",
+    "address",
+    "address_id",
+    "zipcode",
+    "lat",
+    "long",
+    "media_url",
+)
+
+
+def _public_status_note(incident: Incident) -> str:
+    """The status in words the public may read; timeline notes are internal and never shown."""
+    return str(incident.get_status_display())
+
+
+def _request_row(incident: Incident) -> dict:
     closed = incident.status == Incident.Status.CLOSED
-    events = list(incident.events.all())
-    last_note = next((e.note for e in reversed(events) if e.note), "")
-    photo = next((a for a in incident.attachments.all() if a.is_image), None)
     return {
         "service_request_id": str(incident.pk),
         "status": "closed" if closed else "open",
-        "status_notes": last_note or str(incident.get_status_display()),
+        "status_notes": _public_status_note(incident),
         "service_name": incident.category.name,
         "service_code": incident.category.code,
-        "description": incident.description,
+        "description": incident.reported_description,
         "agency_responsible": incident.handling_office.name if incident.handling_office else AGENCY,
         "service_notice": "",
         "requested_datetime": w3c(incident.reported_at),
         "updated_datetime": w3c(incident.updated_at),
         "expected_datetime": w3c(incident.due_at),
-        "address": incident.address,
+        "address": incident.reported_address,
         "address_id": "",
         "zipcode": "",
         "lat": incident.location.y if incident.location else None,
         "long": incident.location.x if incident.location else None,
-        "media_url": request.build_absolute_uri(photo.file.url) if photo else "",
+        # Open311 takes no photos from citizens, so every attachment is a handler's: never public.
+        "media_url": "",
     }
 
 
 def open311_requests():
-    """Only requests that came in through Open311 are public (see the module docstring)."""
+    """Only requests that came in through Open311 are public (see the module docstring), with the
+    description and address as first recorded (staff may edit them later for internal use)."""
+    first = Incident.history.filter(id=OuterRef("pk")).order_by("history_date", "history_id")
     return (
         Incident.objects.filter(source=Incident.Source.OPEN311, deleted_at__isnull=True)
         .select_related("category", "handling_office")
-        .prefetch_related(
-            Prefetch("events", queryset=IncidentEvent.objects.order_by("at", "id")), "attachments"
+        .annotate(
+            reported_description=Coalesce(Subquery(first.values("description")[:1]), "description"),
+            reported_address=Coalesce(Subquery(first.values("address")[:1]), "address"),
         )
         .order_by("-reported_at", "-id")
     )
@@ -169,7 +204,7 @@ def requests_collection(request, fmt: str):
             fmt,
             "service_requests",
             "request",
-            [_request_row(i, request) for i in incidents.filter(pk__in=ids)],
+            [_request_row(i) for i in incidents.filter(pk__in=ids)],
         )
     if params.get("service_code"):
         incidents = incidents.filter(category__code__in=_csv(params["service_code"]))
@@ -194,9 +229,7 @@ def requests_collection(request, fmt: str):
             incidents = incidents.exclude(status=Incident.Status.CLOSED)
         elif statuses == {"closed"}:
             incidents = incidents.filter(status=Incident.Status.CLOSED)
-    return respond(
-        fmt, "service_requests", "request", [_request_row(i, request) for i in incidents[:MAX_RESULTS]]
-    )
+    return respond(fmt, "service_requests", "request", [_request_row(i) for i in incidents[:MAX_RESULTS]])
 
 
 def _create(request, fmt: str):
@@ -240,4 +273,4 @@ def request_detail(request, pk: str, fmt: str):
     incident = open311_requests().filter(pk=int(pk)).first() if pk.isdigit() else None
     if incident is None:
         return error(fmt, 404, f"service_request_id {pk} not found")
-    return respond(fmt, "service_requests", "request", [_request_row(incident, request)])
+    return respond(fmt, "service_requests", "request", [_request_row(incident)])

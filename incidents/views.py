@@ -19,11 +19,12 @@ from django.views import View
 from django.views.generic import DetailView, ListView, TemplateView
 
 from anshun.exports import table_response
+from anshun.files import TokenOrSessionMixin, file_response
 from anshun.views import ScopedPageMixin
 from grids.models import GridOffice
 from incidents import selectors
 from incidents.filters import IncidentFilter
-from incidents.models import Incident
+from incidents.models import Incident, IncidentAttachment
 from incidents.panels import render_panels
 from incidents.services import workflow
 from incidents.services.reporting import mark_notifications_read, report_incident
@@ -168,6 +169,24 @@ class IncidentDetailView(ScopedPageMixin, DetailView):
             map_config=map_config(),
         )
         return context
+
+
+class AttachmentView(TokenOrSessionMixin, ScopedPageMixin, View):
+    """One photo or document of an incident, to whoever may see the incident (pages and tokens);
+    out of scope, deleted or unknown are the same 404. See anshun.files for the headers."""
+
+    selector = staticmethod(selectors.incidents_visible_to)
+
+    def get(self, request, pk: int, attachment_id: int):
+        incident = self.get_queryset().filter(pk=pk).values("pk")
+        attachment = IncidentAttachment.objects.filter(incident__in=incident, pk=attachment_id).first()
+        if attachment is None:
+            raise Http404
+        return file_response(
+            stored=attachment.file,
+            content_type=attachment.content_type,
+            display_name=attachment.original_name,
+        )
 
 
 class IncidentTransitionView(ScopedPageMixin, View):

@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
 from safety_cells.models import (
@@ -48,8 +50,20 @@ class ScoreInline(admin.TabularInline):
 
 
 class PhotoInline(admin.TabularInline):
+    """Shown, not uploaded here: photos come in through the service, which checks their bytes."""
+
     model = EvaluationPhoto
     extra = 0
+    fields = ("link", "original_name", "content_type", "caption")
+    readonly_fields = ("link", "original_name", "content_type")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("photo"))
+    def link(self, photo):
+        # The scoped file view, never a storage URL (nothing serves MEDIA_ROOT).
+        return format_html('<a href="{}">{}</a>', photo.get_absolute_url(), photo.pk)
 
 
 @admin.register(Evaluation)

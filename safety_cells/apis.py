@@ -175,7 +175,10 @@ class EvaluationOutputSerializer(serializers.ModelSerializer):
         ]
 
     def get_photos(self, obj) -> list[str]:
-        return [p.image.url for p in obj.photos.all()]
+        """Links to the scoped file view (session or token), never to storage."""
+        request = self.context.get("request")
+        urls = [p.get_absolute_url() for p in obj.photos.all()]
+        return [request.build_absolute_uri(u) for u in urls] if request is not None else urls
 
 
 class EvaluationInputSerializer(serializers.Serializer):

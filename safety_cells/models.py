@@ -11,11 +11,12 @@ import uuid
 
 from django.conf import settings
 from django.contrib.gis.db import models
-from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from anshun.scoping import ScopedQuerySet, ScopeRule
+from anshun.uploads import RandomName
 from audit.history import AuditedHistory
 
 
@@ -147,19 +148,31 @@ class EvaluationScore(models.Model):
 
 
 class EvaluationPhoto(models.Model):
-    """Evidence photo, kept in the configured Django storage (MEDIA_ROOT or an object store)."""
+    """Evidence photo, kept in the configured Django storage (MEDIA_ROOT or an object store)
+    under a random name with the extension of ``content_type``, which the bytes decided
+    (anshun.uploads); served only by ``safety_cells:evaluation-photo`` within the evaluation's scope."""
 
     evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="photos")
-    image = models.FileField(
-        _("photo"),
-        upload_to="safety-evaluations/%Y/%m/",
-        validators=[FileExtensionValidator(["jpg", "jpeg", "png", "webp", "heic"])],
+    image = models.FileField(_("photo"), upload_to=RandomName("safety-evaluations"), max_length=200)
+    content_type = models.CharField(_("type"), max_length=80, default="application/octet-stream")
+    original_name = models.CharField(
+        _("original file name"),
+        max_length=150,
+        blank=True,
+        help_text=_(
+            "As the phone or client named it; shown to people, never used to store or serve the file."
+        ),
     )
     caption = models.CharField(_("caption"), max_length=150, blank=True)
 
     class Meta:
         verbose_name = _("evidence photo")
         verbose_name_plural = _("evidence photos")
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("safety_cells:evaluation-photo", args=[self.evaluation_id, self.pk])
 
 
 class OnSiteMeeting(models.Model):

@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from anshun.uploads import PHOTO_TYPES, upload_problem
+from anshun.uploads import PHOTO_TYPES, display_name, sniff_type, upload_problem
 from audit.history import attribute
 from grids.models import Grid, Region
 from safety_cells.models import (
@@ -147,11 +147,6 @@ def evaluation_record(
             )
     photos = list(photos)
     for index, photo in enumerate(photos):
-        try:
-            EvaluationPhoto._meta.get_field("image").run_validators(photo)
-        except ValidationError as exc:
-            errors.setdefault("photos", []).extend(f"{index + 1}: {m}" for m in exc.messages)
-            continue
         problem = upload_problem(photo, allowed=PHOTO_TYPES)  # the bytes decide, not the name
         if problem:
             errors.setdefault("photos", []).append(
@@ -176,7 +171,12 @@ def evaluation_record(
         EvaluationScore(evaluation=evaluation, criterion_id=cid, score=score) for cid, score in scores.items()
     )
     for photo in photos:
-        EvaluationPhoto.objects.create(evaluation=evaluation, image=photo)
+        # Stored under a random name with the sniffed type's extension; the phone's name is only shown.
+        stored = EvaluationPhoto(
+            evaluation=evaluation, content_type=sniff_type(photo), original_name=display_name(photo.name)
+        )
+        stored.image.save("upload", photo, save=False)
+        stored.save()
     return evaluation
 
 

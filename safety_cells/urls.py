@@ -8,6 +8,11 @@ urlpatterns = [
     path("", views.SafetyCellRegistryView.as_view(), name="registry"),
     path("cells/<int:pk>/", views.SafetyCellDetailView.as_view(), name="cell"),
     path("cells/<int:pk>/evaluate/", views.EvaluationCreateView.as_view(), name="evaluate"),
+    path(
+        "evaluations/<int:pk>/photos/<int:photo_id>/",
+        views.EvaluationPhotoView.as_view(),
+        name="evaluation-photo",
+    ),
     path("patrols/", views.PatrolLogListView.as_view(), name="patrols"),
     path("patrols/new/", views.PatrolLogCreateView.as_view(), name="patrol-new"),
     path("coverage/", views.CoverageView.as_view(), name="coverage"),

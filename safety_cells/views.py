@@ -10,17 +10,20 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from anshun.exports import table_response
+from anshun.files import TokenOrSessionMixin, file_response
 from anshun.views import ScopedPageMixin
 from safety_cells import selectors, services
-from safety_cells.models import CellType, SafetyCell
+from safety_cells.models import CellType, EvaluationPhoto, SafetyCell
 
 EXPORT_FORMATS = ("xlsx", "csv")
 
@@ -130,6 +133,23 @@ class SafetyCellDetailView(ScopedPageMixin, DetailView):
         ]
         context["map_config"] = _map_config()
         return context
+
+
+class EvaluationPhotoView(TokenOrSessionMixin, ScopedPageMixin, View):
+    """One evidence photo, to whoever may see its evaluation (pages and tokens); out of scope and
+    unknown are the same 404. See anshun.files for the headers."""
+
+    capability = "safety.view"
+    selector = staticmethod(selectors.evaluations_visible_to)
+
+    def get(self, request, pk: int, photo_id: int):
+        evaluation = self.get_queryset().filter(pk=pk).values("pk")
+        photo = EvaluationPhoto.objects.filter(evaluation__in=evaluation, pk=photo_id).first()
+        if photo is None:
+            raise Http404
+        return file_response(
+            stored=photo.image, content_type=photo.content_type, display_name=photo.original_name
+        )
 
 
 class EvaluationForm(forms.Form):

@@ -165,8 +165,13 @@ STATICFILES_DIRS = [
     # npm-installed libraries (package.json), served from here like every other asset.
     ("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist"),
 ]
+# Uploaded files are never served by URL from MEDIA_ROOT: each app's file view checks the owning
+# object's scope and answers through anshun.files (MEDIA_URL is only Django's default, unused).
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / ".local" / "media")))
+# Set to nginx's `internal` location (e.g. "/protected-media/") to let nginx send the files the
+# views allowed (X-Accel-Redirect); empty: Django streams them itself.
+MEDIA_ACCEL_REDIRECT_PREFIX = env.str("MEDIA_ACCEL_REDIRECT_PREFIX", default="")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

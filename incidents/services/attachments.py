@@ -1,4 +1,5 @@
-"""Photos and documents on incidents: checked by their bytes, stored through Django's storage."""
+"""Photos and documents on incidents: checked by their bytes, stored through Django's storage
+under a random name (the client's name is kept only to be shown, see anshun.uploads)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 
-from anshun.uploads import max_upload_bytes, sniff_type, upload_problem
+from anshun.uploads import display_name, max_upload_bytes, sniff_type, upload_problem
 from incidents.models import Incident, IncidentAttachment, IncidentEvent
 
 ATTACHMENT_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "application/pdf"})
@@ -43,10 +44,12 @@ def store_attachments(
             incident=incident,
             event=event,
             content_type=content_type,
+            original_name=display_name(upload.name),
             size=upload.size,
             uploaded_by=actor if getattr(actor, "pk", None) else None,
         )
-        attachment.file.save(upload.name, upload, save=False)
+        # The name passed here is ignored: upload_to (RandomName) names the file by its sniffed type.
+        attachment.file.save("upload", upload, save=False)
         attachment.full_clean()
         attachment.save()
         stored.append(attachment)

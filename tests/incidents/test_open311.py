@@ -152,7 +152,7 @@ def test_request_by_id_field_by_field(client, posted, home_grid):
     assert missing.status_code == 404 and missing.json()[0]["code"] == 404
 
 
-def test_status_follows_the_workflow_with_notes(client, posted, dispatcher, worker, home_office):
+def test_status_follows_the_workflow_with_public_notes_only(client, posted, dispatcher, worker, home_office):
     from accounts.roles import Role
     from tests.factories import user_for_role
 
@@ -164,11 +164,66 @@ def test_status_follows_the_workflow_with_notes(client, posted, dispatcher, work
     head = user_for_role(Role.GRID_OFFICE_HEAD, office=home_office)
     workflow.verify_incident(actor=head, incident_id=pk)
     [row] = client.get(f"{BASE}requests/{pk}.json").json()
-    assert row["status"] == "open" and row["status_notes"] == "已清运"
+    assert row["status"] == "open" and row["status_notes"] == "已核查"  # the status, not the handler's note
     assert row["agency_responsible"] == home_office.name and is_w3c_with_zone(row["expected_datetime"])
     workflow.close_incident(actor=dispatcher, incident_id=pk, note="结案：已清理完毕")
     [row] = client.get(f"{BASE}requests/{pk}.json").json()
-    assert row["status"] == "closed" and row["status_notes"] == "结案：已清理完毕"
+    assert row["status"] == "closed" and row["status_notes"] == "已结案"
+
+
+PHONE = "13812345678"
+INTERNAL_NOTE = f"联系人张三 {PHONE}，其子有吸毒史，勿对外"
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+
+
+def _public_texts(client, path_json: str) -> list[str]:
+    """The JSON and the XML answers of one Open311 read, as text."""
+    json_body = client.get(path_json)
+    xml_body = client.get(path_json.replace(".json", ".xml"))
+    assert json_body.status_code == 200 and xml_body.status_code == 200
+    return [json_body.content.decode(), xml_body.content.decode()]
+
+
+def test_anonymous_readers_never_see_internal_notes_photos_or_edits(
+    client, posted, dispatcher, worker, home_office
+):
+    """A dispatcher's note with a name and phone number, a handler's photo and a later internal edit
+    of the description: none of them reaches an anonymous Open311 reader, in JSON or in XML."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from incidents.models import IncidentAttachment
+    from incidents.services import editing
+
+    pk = int(posted[0]["service_request_id"])
+    workflow.register_incident(actor=dispatcher, incident_id=pk, note=INTERNAL_NOTE)
+    workflow.dispatch_incident(actor=dispatcher, incident_id=pk, note=f"请联系 {PHONE}")
+    workflow.take_incident(actor=worker, incident_id=pk)
+    photo = SimpleUploadedFile("张三家门口.jpg", JPEG, content_type="image/jpeg")
+    workflow.report_handled(actor=worker, incident_id=pk, note=INTERNAL_NOTE, attachments=[photo])
+    attachment = IncidentAttachment.objects.get(incident_id=pk)
+    incident = Incident.objects.get(pk=pk)
+    editing.update_incident(actor=dispatcher, incident_id=pk, description=f"内部补充：{PHONE}")
+    assert Incident.objects.get(pk=pk).description == f"内部补充：{PHONE}"
+
+    start = "start_date=2000-01-01T00:00:00Z"
+    for path in (
+        f"{BASE}requests/{pk}.json",
+        f"{BASE}requests.json?{start}",
+        f"{BASE}requests.json?service_request_id={pk}",
+        f"{BASE}requests.json?status=open&{start}",
+    ):
+        for text in _public_texts(client, path):
+            assert PHONE not in text and "张三" not in text and "勿对外" not in text, (path, text)
+            assert attachment.file.name not in text and "/media/" not in text and ".jpg" not in text
+            assert f"/{attachment.pk}/" not in text
+    [row] = client.get(f"{BASE}requests/{pk}.json").json()
+    assert set(row) == REQUEST_FIELDS and row["media_url"] == ""
+    assert row["description"] == "小区门口垃圾"  # as the citizen reported it
+    assert row["status_notes"] == "已处置" and incident.status == Incident.Status.HANDLED
+    root = ET.fromstring(client.get(f"{BASE}requests/{pk}.xml").content)
+    request = root.find("request")
+    assert {c.tag for c in request} == REQUEST_FIELDS
+    assert request.findtext("media_url") in ("", None) and request.findtext("status_notes") == "已处置"
 
 
 def test_request_filters(client, api_key, home_grid, posted, make_incident):
