@@ -60,6 +60,7 @@ ROLE_JURISDICTION = {
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.GRID_WORKER: frozenset(
         {
+            "account.two_factor",
             "incident.handle",
             "incident.report",
             "map.view",
@@ -69,6 +70,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     ),
     Role.GRID_OFFICE_HEAD: frozenset(
         {
+            "account.two_factor",
             "incident.handle",
             "incident.report",
             "incident.verify",
@@ -132,6 +134,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     ),
     Role.MEDIATOR: frozenset(
         {
+            "account.two_factor",
             "map.view",
             "mediation.handle",
             "mediation.refer",
@@ -140,6 +143,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     ),
     Role.LAWYER: frozenset(
         {
+            "account.two_factor",
             "legal.roster",
             "legal.serve",
             "map.view",
@@ -147,6 +151,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     ),
     Role.CASE_OFFICER: frozenset(
         {
+            "account.two_factor",
             "map.view",
             "special_groups.dashboard",
             "special_groups.export",
@@ -155,6 +160,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     ),
     Role.AUDITOR: frozenset(
         {
+            "account.two_factor",
             "audit.view",
             "map.view",
             "mediation.view",
