@@ -276,3 +276,30 @@ def test_the_schema_documents_the_token_scheme(client):
     scheme = schema["components"]["securitySchemes"]["tokenAuth"]
     assert scheme["type"] == "apiKey" and scheme["name"] == "Authorization"
     assert "code" in str(schema["paths"][EXCHANGE]["post"]["requestBody"])
+
+
+def test_a_service_account_made_in_the_admin_keeps_no_password(client):
+    from accounts.models import User
+    from grids.models import GridOffice
+
+    client.force_login(user_for_role(Role.ADMIN))
+    assert client.get(reverse("admin:accounts_user_add")).status_code == 200
+    office = GridOffice.objects.order_by("code").first()
+    response = client.post(
+        reverse("admin:accounts_user_add"),
+        {
+            "username": "sync-office-9",
+            "usable_password": "true",
+            "password1": "a-long-password-77",
+            "password2": "a-long-password-77",
+            "role": Role.GRID_WORKER,
+            "grid_office": office.pk,
+            "is_service_account": "on",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    account = User.objects.get(username="sync-office-9")
+    assert account.is_service_account and not account.has_usable_password()
+    client.logout()
+    client.post(reverse("login"), {"username": "sync-office-9", "password": "a-long-password-77"})
+    assert client.session.get("_auth_user_id") is None
