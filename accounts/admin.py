@@ -1,17 +1,29 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts import tokens
+from accounts.models import ApiToken, AuthenticatorDevice, BackupCodeDevice, User
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    list_display = ("username", "display_name", "role", "region", "grid_office", "is_active")
-    list_filter = ("role", "special_project", "is_active", "is_staff")
+    list_display = (
+        "username",
+        "display_name",
+        "role",
+        "region",
+        "grid_office",
+        "is_service_account",
+        "is_active",
+    )
+    list_filter = ("role", "special_project", "is_service_account", "is_active", "is_staff")
     search_fields = ("username", "display_name", "phone")
     raw_id_fields = ("region", "grid_office")
     list_select_related = ("region", "grid_office")
+    actions = ["issue_api_token"]
     fieldsets = (
         *BaseUserAdmin.fieldsets,
         (
@@ -24,7 +36,95 @@ class UserAdmin(BaseUserAdmin):
                     "region",
                     "grid_office",
                     "special_project",
+                    "is_service_account",
                 )
             },
         ),
     )
+    add_fieldsets = (
+        *BaseUserAdmin.add_fieldsets,
+        (
+            _("Role and jurisdiction"),
+            {"fields": ("role", "region", "grid_office", "special_project", "is_service_account")},
+        ),
+    )
+
+    @admin.action(description=_("Issue an API token (service accounts; the key is shown once)"))
+    def issue_api_token(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, _("Choose exactly one service account."), messages.ERROR)
+            return None
+        account = queryset.get()
+        try:
+            token, key = tokens.service_token_issue(
+                actor=request.user, account=account, name=f"{account.username} sync client"
+            )
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return None
+        response = TemplateResponse(
+            request,
+            "admin/accounts/api_token_issued.html",
+            {
+                **self.admin_site.each_context(request),
+                "token": token,
+                "key": key,
+                "title": _("API token issued"),
+            },
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens can be seen (never their keys) and revoked; they are issued from the user list."""
+
+    list_display = ("name", "user", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at")
+    list_filter = ("user__is_service_account",)
+    search_fields = ("name", "prefix", "user__username")
+    list_select_related = ("user",)
+    fields = (
+        "name",
+        "user",
+        "prefix",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Revoke the selected tokens now"))
+    def revoke(self, request, queryset):
+        for token in queryset:
+            tokens.token_revoke(actor=request.user, token=token)
+        self.message_user(request, _("Tokens revoked."), messages.SUCCESS)
+
+
+class _DeviceAdmin(admin.ModelAdmin):
+    """An admin may remove a user's devices (a lost phone) but never sees a key or a code."""
+
+    list_display = ("user", "name", "confirmed", "created_at", "last_used_at")
+    search_fields = ("user__username",)
+    list_select_related = ("user",)
+    fields = ("user", "name", "confirmed", "created_at", "last_used_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+admin.site.register(AuthenticatorDevice, _DeviceAdmin)
+admin.site.register(BackupCodeDevice, _DeviceAdmin)

@@ -6,6 +6,7 @@ class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = _("Accounts and roles")
     nav_items = ((_("Account security"), "account", "account.two_factor"),)
+    demo_loader = "accounts.demo.ensure_demo_service_accounts"
 
     def ready(self) -> None:
         """Give the anonymous user the same small interface as ``User`` (a null object):

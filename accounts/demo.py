@@ -61,3 +61,26 @@ def ensure_demo_users() -> list[DemoLogin]:
             DemoLogin(username, user.get_role_display(), str(user.grid_office or user.region or "全市"))
         )
     return logins
+
+
+# Sync clients, for the load test and for trying the API: a grid office's, the command centre's
+# and the mediation office's. Their tokens come from `manage.py issue_api_token NAME`.
+DEMO_SERVICE_ACCOUNTS = ("sync-grid", "sync-dispatch", "sync-mediation")
+
+
+@transaction.atomic
+def ensure_demo_service_accounts() -> str:
+    """Create the missing demo service accounts; returns a line for the loader's output."""
+    xixiu = Region.objects.get(code="520402")
+    township = Region.objects.get(code="520402005")
+    office = GridOffice.objects.filter(seat__path__startswith=township.path).order_by("code").first()
+    specs = {
+        "sync-grid": (Role.GRID_WORKER, {"grid_office": office, "display_name": "网格站同步客户端 演示"}),
+        "sync-dispatch": (Role.DISPATCHER, {"region": xixiu, "display_name": "综治中心同步客户端 演示"}),
+        "sync-mediation": (Role.MEDIATOR, {"region": xixiu, "display_name": "调解系统同步客户端 演示"}),
+    }
+    for username in DEMO_SERVICE_ACCOUNTS:
+        if not User.objects.filter(username=username).exists():
+            role, extra = specs[username]
+            user_create(username=username, password=None, role=role, is_service_account=True, **extra)
+    return f"service accounts {', '.join(DEMO_SERVICE_ACCOUNTS)} (manage.py issue_api_token NAME)"

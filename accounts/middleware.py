@@ -13,7 +13,8 @@ class TwoFactorMiddleware:
     """A session that has not passed the code step is never treated as signed in by someone
     who holds a confirmed device: it is signed out and sent to the login (this covers sessions
     made before the device was added, by any path). Users of roles listed in
-    ``TWO_FACTOR_REQUIRED_ROLES`` without a device can only reach the enrolment pages."""
+    ``TWO_FACTOR_REQUIRED_ROLES`` without a device can only reach the enrolment pages. Service
+    accounts never have a session: one found is signed out."""
 
     # What a user who must enrol may still reach.
     ENROLMENT_VIEWS = frozenset(
@@ -28,6 +29,9 @@ class TwoFactorMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         user = request.user
+        if user.is_authenticated and user.is_service_account:
+            logout(request)  # a machine's session, however it was made, is never a sign-in
+            return redirect_to_login(request.get_full_path())
         if not user.is_authenticated or user.is_verified():
             return None
         if two_factor.has_confirmed_device(user):

@@ -60,6 +60,7 @@ ROLE_JURISDICTION = {
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.GRID_WORKER: frozenset(
         {
+            "account.two_factor",
             "incident.handle",
             "incident.report",
             "incident.view",
@@ -70,6 +71,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     ),
     Role.GRID_OFFICE_HEAD: frozenset(
         {
+            "account.two_factor",
             "incident.handle",
             "incident.report",
             "incident.verify",
@@ -140,6 +142,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.MEDIATOR: frozenset(
         {
             "incident.view",
+            "account.two_factor",
             "map.view",
             "mediation.handle",
             "mediation.refer",
@@ -148,6 +151,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     ),
     Role.LAWYER: frozenset(
         {
+            "account.two_factor",
             "legal.roster",
             "legal.serve",
             "map.view",
@@ -155,6 +159,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     ),
     Role.CASE_OFFICER: frozenset(
         {
+            "account.two_factor",
             "map.view",
             "special_groups.dashboard",
             "special_groups.export",
@@ -163,6 +168,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     ),
     Role.AUDITOR: frozenset(
         {
+            "account.two_factor",
             "audit.view",
             "incident.view",
             "map.view",

@@ -12,15 +12,21 @@ from accounts.roles import Role
 def user_create(
     *,
     username: str,
-    password: str,
+    password: str | None,
     role: str,
     region=None,
     grid_office=None,
     special_project: str = "",
     display_name: str = "",
     is_superuser: bool = False,
+    is_service_account: bool = False,
 ) -> User:
-    """Create a user with a role and a jurisdiction that fits it (validated by the model)."""
+    """Create a user with a role and a jurisdiction that fits it (validated by the model).
+
+    A service account (a sync client) gets no password: ``password`` must be None, and its API
+    tokens come from an admin (accounts.tokens.service_token_issue)."""
+    if is_service_account != (password is None):
+        raise ValueError("A service account has no password; a person needs one.")
     user = User(
         username=username,
         role=role,
@@ -30,8 +36,9 @@ def user_create(
         display_name=display_name,
         is_superuser=is_superuser,
         is_staff=is_superuser or role == Role.ADMIN,
+        is_service_account=is_service_account,
     )
-    user.set_password(password)
+    user.set_password(password)  # None: unusable
     user.full_clean()
     user.save()
     return user

@@ -1,10 +1,14 @@
 """Two-factor sign-in: TOTP authenticator apps (django-otp) with single-use backup codes.
 
-Officials and admins may enrol (capability ``account.two_factor``); an operator can make it
-mandatory for roles listed in ``TWO_FACTOR_REQUIRED_ROLES``. Whoever holds a confirmed device
-must give a code after the password, whatever their role is today, so that a role change never
-silently drops the second factor. API tokens are not affected: an admin issues them to systems
-(sync clients), which cannot answer a code prompt; revoking the token is how such access ends.
+Every person may enrol (capability ``account.two_factor``, held by every human role); an operator
+makes it mandatory for roles listed in ``TWO_FACTOR_REQUIRED_ROLES`` (in production: case
+officers, auditors and admins by default). Whoever holds a confirmed device must give a code after
+the password, whatever their role is today, so that a role change never silently drops the second
+factor. A person's API token also needs a code (accounts.tokens); turning two-factor off revokes
+the person's tokens. Service accounts (sync clients) have no password and no devices.
+
+Keys and codes are protected at rest: the TOTP key is encrypted, backup codes are stored only as
+digests (accounts.models.AuthenticatorDevice, BackupCodeDevice).
 
 Every write happens here; the views only translate requests. django-otp throttles wrong codes
 per device (1, 2, 4 … seconds); the login step also counts them toward the django-axes lock-out.
@@ -13,6 +17,7 @@ per device (1, 2, 4 … seconds); the login step also counts them toward the dja
 from __future__ import annotations
 
 import io
+import os
 import time
 from base64 import b32encode
 from dataclasses import dataclass
@@ -21,13 +26,20 @@ import segno
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_otp import devices_for_user, user_has_device
 from django_otp.models import Device
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import User
+from accounts.crypto import digest
+from accounts.models import (
+    ApiToken,
+    AuthenticatorDevice,
+    BackupCode,
+    BackupCodeDevice,
+    User,
+    normalise_code,
+)
 
 CAPABILITY = "account.two_factor"
 BACKUP_CODE_COUNT = 10
@@ -45,28 +57,34 @@ def is_required(user: User) -> bool:
 
 
 def may_enrol(user: User) -> bool:
-    return user.can(CAPABILITY) or is_required(user)
+    return not user.is_service_account and (user.can(CAPABILITY) or is_required(user))
 
 
 def has_confirmed_device(user: User) -> bool:
     return user_has_device(user, confirmed=True)
 
 
-def totp_device(user: User) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+def totp_device(user: User) -> AuthenticatorDevice | None:
+    return AuthenticatorDevice.objects.filter(user=user, confirmed=True).first()
 
 
-def unconfirmed_totp_device(user: User) -> TOTPDevice | None:
+def unconfirmed_totp_device(user: User) -> AuthenticatorDevice | None:
     """The device being set up; its key is shown only until the first code confirms it."""
-    return TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    return AuthenticatorDevice.objects.filter(user=user, confirmed=False).first()
 
 
 def backup_codes_left(user: User) -> int:
-    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+    return BackupCode.objects.filter(device__user=user, device__confirmed=True).count()
 
 
 def _normalise(token: str) -> str:
-    return "".join(str(token).split()).lower()
+    return normalise_code(token)
+
+
+def new_backup_code() -> str:
+    """16 base32 characters (80 random bits), shown in groups of four: xxxx-xxxx-xxxx-xxxx."""
+    code = b32encode(os.urandom(10)).decode().lower()
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
 @dataclass(frozen=True)
@@ -96,7 +114,7 @@ def second_factor_verify(*, user: User, token: str) -> Device:
     """Check a code against the user's confirmed devices: six digits go to the authenticator,
     anything else is taken as a backup code (which is then used up)."""
     token = _normalise(token)
-    model = TOTPDevice if token.isdigit() and len(token) == 6 else StaticDevice
+    model = AuthenticatorDevice if token.isdigit() and len(token) == 6 else BackupCodeDevice
     with transaction.atomic():
         devices = model.objects.devices_for_user(user, confirmed=True).select_for_update()
         outcome = _try_devices(devices, token)
@@ -104,25 +122,25 @@ def second_factor_verify(*, user: User, token: str) -> Device:
 
 
 @transaction.atomic
-def totp_enrolment_start(*, user: User) -> TOTPDevice:
+def totp_enrolment_start(*, user: User) -> AuthenticatorDevice:
     """The unconfirmed device whose key the QR code shows; reused until it is confirmed."""
     if not may_enrol(user):
         raise PermissionDenied
     if totp_device(user) is not None:
         raise ValidationError(_("Two-factor sign-in is already on for this account."))
-    device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+    device = AuthenticatorDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
     if device is None:
-        device = TOTPDevice(user=user, name=str(_("Authenticator app")), confirmed=False)
+        device = AuthenticatorDevice(user=user, name=str(_("Authenticator app")), confirmed=False)
         device.full_clean()
         device.save()
     return device
 
 
-def totp_enrolment_confirm(*, user: User, token: str) -> tuple[TOTPDevice, list[str]]:
+def totp_enrolment_confirm(*, user: User, token: str) -> tuple[AuthenticatorDevice, list[str]]:
     """Turn two-factor on once the first code proves the app holds the key; returns the
     backup codes, which are shown once and replace any earlier ones."""
     with transaction.atomic():
-        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+        device = AuthenticatorDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
         if device is None:
             raise ValidationError(_("Start the set-up again: no authenticator is waiting for a code."))
         outcome = _try_devices([device], _normalise(token))
@@ -130,34 +148,38 @@ def totp_enrolment_confirm(*, user: User, token: str) -> tuple[TOTPDevice, list[
         if outcome.device is not None:
             device.confirmed = True
             device.save(update_fields=["confirmed"])
-            StaticDevice.objects.filter(user=user).delete()
-            backup = StaticDevice(user=user, name=str(_("Backup codes")), confirmed=True)
+            BackupCodeDevice.objects.filter(user=user).delete()
+            backup = BackupCodeDevice(user=user, name=str(_("Backup codes")), confirmed=True)
             backup.full_clean()
             backup.save()
-            codes = [StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT)]
-            StaticToken.objects.bulk_create(StaticToken(device=backup, token=code) for code in codes)
+            codes = [new_backup_code() for _ in range(BACKUP_CODE_COUNT)]
+            BackupCode.objects.bulk_create(
+                BackupCode(device=backup, code_digest=digest(normalise_code(code))) for code in codes
+            )
     outcome.raise_unless_verified()
     return device, codes
 
 
 def two_factor_disable(*, user: User, token: str) -> None:
-    """Turn two-factor off after a fresh code (authenticator or backup code)."""
+    """Turn two-factor off after a fresh code (authenticator or backup code). The person's API
+    tokens end with it: they were granted on the strength of the second factor."""
     if is_required(user):
         raise ValidationError(_("Two-factor sign-in is mandatory for your role and cannot be turned off."))
     second_factor_verify(user=user, token=token)
     with transaction.atomic():
         for device in list(devices_for_user(user, confirmed=None, for_verify=True)):
             device.delete()
+        ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
-def qr_svg(device: TOTPDevice) -> bytes:
+def qr_svg(device: AuthenticatorDevice) -> bytes:
     """The provisioning URI as an SVG QR code, drawn here so no third party sees the secret."""
     buffer = io.BytesIO()
     segno.make(device.config_url, error="m").save(buffer, kind="svg", scale=5, border=2, xmldecl=False)
     return buffer.getvalue()
 
 
-def secret_for_manual_entry(device: TOTPDevice) -> str:
+def secret_for_manual_entry(device: AuthenticatorDevice) -> str:
     secret = b32encode(device.bin_key).decode()
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 

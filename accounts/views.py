@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 from axes.handlers.proxy import AxesProxyHandler
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import authenticate
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -18,12 +19,15 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import TemplateView
 from django_otp import login as otp_login
-from rest_framework import serializers
-from rest_framework.authtoken.models import Token
-from rest_framework.authtoken.views import ObtainAuthToken
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import parsers, serializers
+from rest_framework.exceptions import Throttled
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from accounts import two_factor
+from accounts import tokens, two_factor
+from accounts.authentication import TokenMintThrottle
 
 
 class LoginView(auth_views.LoginView):
@@ -185,21 +189,54 @@ class TwoFactorDisableView(LoginRequiredMixin, View):
         return redirect("account")
 
 
-class TokenView(ObtainAuthToken):
-    """POST username and password, get the token a sync client sends as ``Authorization: Token …``.
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, style={"input_type": "password"}, trim_whitespace=False)
+    code = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, help_text="Authenticator or backup code."
+    )
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True)
 
-    Tokens are for systems (sync clients) whose accounts an admin sets up; a program cannot answer
-    a code prompt, so token requests never ask for one. For the same reason a person who signs in
-    with two factors cannot trade the password alone for a token here: that would skip the code.
-    Tokens already issued keep working until an admin revokes them (see accounts.two_factor)."""
 
-    def post(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        user = serializer.validated_data["user"]
-        if two_factor.has_confirmed_device(user) or two_factor.is_required(user):
-            raise serializers.ValidationError(
-                {"non_field_errors": [_("Accounts with two-factor sign-in cannot get API tokens here.")]}
+class TokenView(APIView):
+    """A person's password *and* two-factor code for a short-lived API token (12 hours).
+
+    Throttled per address (``API_TOKEN_MINT_RATE``); wrong passwords and codes count toward the
+    django-axes lock-out as at the login page. Service accounts have no password: an admin issues
+    their tokens (accounts.tokens)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [TokenMintThrottle]
+    parser_classes = [parsers.FormParser, parsers.MultiPartParser, parsers.JSONParser]
+
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={
+            200: inline_serializer(
+                "IssuedToken", {"token": serializers.CharField(), "expires_at": serializers.DateTimeField()}
             )
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        },
+        auth=[],
+    )
+    def post(self, request, *args, **kwargs):
+        serializer = TokenRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        credentials = {"username": data["username"]}
+        user = authenticate(request._request, username=data["username"], password=data["password"])
+        if user is None:
+            if getattr(request._request, "axes_locked_out", False):
+                raise Throttled()
+            raise serializers.ValidationError(
+                {"non_field_errors": [_("Unable to sign in with the given username and password.")]}
+            )
+        try:
+            token, key = tokens.person_token_exchange(
+                user=user, code=data.get("code", ""), name=data.get("name", "")
+            )
+        except ValidationError as error:
+            if "code" in error.message_dict and two_factor.has_confirmed_device(user):
+                user_login_failed.send(sender=__name__, credentials=credentials, request=request._request)
+            raise
+        return Response({"token": key, "expires_at": token.expires_at})

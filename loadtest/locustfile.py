@@ -1,14 +1,16 @@
 """`make load`: a working day's mix against gunicorn and a real Celery worker on this machine.
 
 Grid workers log and list incidents, mediators read their caseload, case officers their
-project's enrolments, officials open the dashboard, and a sync client pulls changes. Every
-client signs in as one of the demo logins that `load_anshun --demo` creates.
+project's enrolments, officials open the dashboard, and a sync client pulls changes.
 
-API clients (the phone app, sync clients) keep their token for weeks, so each login asks for its
-token once per run, as the real apps do, rather than once per simulated user; officials sign in
-through the login page, one password check each, as people do in the morning.
+API clients are the demo service accounts (a grid office's, the mediation office's and the command
+centre's sync clients) that `load_anshun --demo` creates; `scripts/load_in_services.sh` issues
+their tokens with `manage.py issue_api_token` and hands them over in ``LOAD_TOKENS``
+(``name=key,…``), as an admin hands a key to a real client. People (officials, case officers) sign
+in through the login page, one password check each, as they do in the morning.
 """
 
+import os
 import random
 import re
 import uuid
@@ -20,7 +22,9 @@ PASSWORD = "anshun-demo-2026"  # noqa: S105 - the published demo credential
 CATEGORY = "construction-waste-dumping"
 
 
-_tokens: dict[str, str] = {}
+_tokens: dict[str, str] = dict(
+    pair.split("=", 1) for pair in os.environ.get("LOAD_TOKENS", "").split(",") if "=" in pair
+)
 
 
 class TokenUser(HttpUser):
@@ -29,19 +33,27 @@ class TokenUser(HttpUser):
 
     def on_start(self):
         if self.username not in _tokens:
-            response = self.client.post(
-                "/api/auth/token/", {"username": self.username, "password": PASSWORD}, name="token"
-            )
-            if response.status_code != 200:
-                raise StopUser()
-            _tokens[self.username] = response.json()["token"]
+            raise StopUser()
         self.client.headers["Authorization"] = f"Token {_tokens[self.username]}"
 
 
+def _sign_in(user: HttpUser, username: str) -> None:
+    page = user.client.get("/accounts/login/", name="login page")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    user.client.post(
+        "/accounts/login/",
+        {"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
+        headers={"Referer": f"{user.host}/accounts/login/"},
+        name="login",
+    )
+
+
 class GridWorker(TokenUser):
+    """A grid office's sync client, sending what its grid workers log on their phones."""
+
     weight = 5
     wait_time = between(1, 4)
-    username = "gridworker"
+    username = "sync-grid"
 
     def on_start(self):
         super().on_start()
@@ -70,17 +82,21 @@ class GridWorker(TokenUser):
 class Mediator(TokenUser):
     weight = 2
     wait_time = between(2, 6)
-    username = "mediator"
+    username = "sync-mediation"
 
     @task
     def caseload(self):
         self.client.get("/api/mediation/cases/", params={"page_size": 20}, name="/api/mediation/cases/")
 
 
-class CaseOfficer(TokenUser):
+class CaseOfficer(HttpUser):
+    """A person: signs in at the login page and reads the API with the session."""
+
     weight = 2
     wait_time = between(2, 6)
-    username = "caseofficer"
+
+    def on_start(self):
+        _sign_in(self, "caseofficer")
 
     @task
     def enrolments(self):
@@ -94,14 +110,7 @@ class Official(HttpUser):
     wait_time = between(3, 8)
 
     def on_start(self):
-        page = self.client.get("/accounts/login/", name="login page")
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-        self.client.post(
-            "/accounts/login/",
-            {"username": "city", "password": PASSWORD, "csrfmiddlewaretoken": token},
-            headers={"Referer": f"{self.host}/accounts/login/"},
-            name="login",
-        )
+        _sign_in(self, "city")
 
     @task(3)
     def dashboard(self):
@@ -115,7 +124,7 @@ class Official(HttpUser):
 class SyncClient(TokenUser):
     weight = 1
     wait_time = between(5, 10)
-    username = "dispatcher"
+    username = "sync-dispatch"
 
     @task
     def pull_changes(self):

@@ -8,6 +8,13 @@ trap cleanup EXIT
 .venv/bin/python manage.py migrate --no-input -v0
 .venv/bin/python manage.py load_anshun --demo -v0
 .venv/bin/python manage.py collectstatic --no-input -v0
+# The sync clients' keys, issued as an admin would (one day is enough for a run).
+LOAD_TOKENS=""
+for account in sync-grid sync-dispatch sync-mediation; do
+  key=$(.venv/bin/python manage.py issue_api_token "$account" --name load-test --days 1 2>/dev/null)
+  LOAD_TOKENS+="$account=$key,"
+done
+export LOAD_TOKENS
 GUNICORN_BIND=127.0.0.1:8765 .venv/bin/gunicorn anshun.wsgi:application --config gunicorn.conf.py \
   --env DJANGO_SETTINGS_MODULE=anshun.settings.load --log-level warning >"$out/web.log" 2>&1 &
 pids+=($!)

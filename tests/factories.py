@@ -1,6 +1,8 @@
 """Factories for tests. Regions, offices and grids come from the real Anshun load;
 users are made per role with a jurisdiction picked from it."""
 
+from datetime import timedelta
+
 import factory
 
 from accounts.models import User
@@ -53,3 +55,12 @@ def user_for_role(
         is_staff=(role == Role.ADMIN),
         **extra,
     )
+
+
+def api_token_for(user: User, *, name: str = "test client") -> str:
+    """A live API key for ``user``, stored as the services store it, without their checks (a
+    service account's admin issue, a person's password-and-code exchange), which
+    tests/accounts/test_tokens.py tries as an attacker would."""
+    from accounts.tokens import _mint
+
+    return _mint(user=user, name=name, lifetime=timedelta(hours=12), created_by=None)[1]

@@ -1,6 +1,7 @@
 """Restore drill: back up, destroy, restore, and everything is there again."""
 
 import os
+import stat
 import subprocess
 from pathlib import Path
 
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _script(name, *args, media_root):
+def _script(name, *args, media_root, umask=0o022):
     db = connection.settings_dict
     env = {
         **os.environ,
@@ -27,7 +28,13 @@ def _script(name, *args, media_root):
     }
     connection.close()  # pg_restore --clean needs the tables free
     return subprocess.run(
-        [f"scripts/{name}", *map(str, args)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        [f"scripts/{name}", *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        umask=umask,
     )
 
 
@@ -48,6 +55,10 @@ def test_backup_destroy_restore(anshun_tree, tmp_path):
         "media.tar.gz",
         "SHA256SUMS",
     }
+    # Readable by the account that made it only, whatever the caller's umask.
+    assert stat.S_IMODE((tmp_path / "backup").stat().st_mode) == 0o700
+    for part in (tmp_path / "backup").iterdir():
+        assert stat.S_IMODE(part.stat().st_mode) == 0o600, part.name
 
     # Disaster: rows deleted, uploaded file gone.
     Grid.objects.filter(code__startswith="520402001004").delete()
@@ -60,6 +71,19 @@ def test_backup_destroy_restore(anshun_tree, tmp_path):
     assert Grid.objects.count() == grid_count
     assert User.objects.filter(pk=official.pk, username=official.username).exists()
     assert upload_path.read_bytes() == b'{"type": "FeatureCollection"}'
+
+
+def test_a_backup_over_an_open_folder_is_made_private(anshun_tree, tmp_path):
+    """A folder someone made world-readable beforehand, holding an old world-readable dump."""
+    target = tmp_path / "open"
+    target.mkdir(mode=0o777)
+    target.chmod(0o777)
+    (target / "database.dump").write_bytes(b"old")
+    (target / "database.dump").chmod(0o666)
+    done = _script("backup.sh", target, media_root=Path(settings.MEDIA_ROOT), umask=0)
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE(target.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in target.iterdir()} == {0o600}
 
 
 def test_a_corrupted_backup_is_refused_and_changes_nothing(anshun_tree, tmp_path):

@@ -248,9 +248,10 @@ def test_web_server_survives_a_postgres_restart(stack):
             "-c",
             (
                 "from accounts.services import user_create; from grids.models import Region;"
-                "from rest_framework.authtoken.models import Token;"
-                "u = user_create(username='sync', password='a-long-password-1', role='city_official',"
-                " region=Region.objects.get(code='5204')); print(Token.objects.create(user=u).key)"
+                "from accounts.tokens import service_token_issue;"
+                "u = user_create(username='sync', password=None, role='dispatcher', is_service_account=True,"
+                " region=Region.objects.get(code='5204'));"
+                " print(service_token_issue(actor=None, account=u, name='faults')[1])"
             ),
         )
         .strip()

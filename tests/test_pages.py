@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.roles import Role
+from grids.models import Region
 from tests.factories import TEST_PASSWORD, user_for_role
 
 pytestmark = pytest.mark.django_db
@@ -124,11 +125,12 @@ def test_openapi_schema_and_offline_docs(client):
     assert "cdn" not in docs.lower()
 
 
-def test_token_auth_for_sync_clients(client, api_client):
-    user = user_for_role(Role.COUNTY_OFFICIAL)
-    token = client.post(reverse("api-token"), {"username": user.username, "password": TEST_PASSWORD})
-    assert token.status_code == 200
-    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.json()['token']}")
+def test_token_auth_for_sync_clients(api_client):
+    from accounts.tokens import service_token_issue
+
+    user = user_for_role(Role.DISPATCHER, region=Region.objects.get(code="520402"), is_service_account=True)
+    _token, key = service_token_issue(actor=None, account=user, name="county sync")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     response = api_client.get(reverse("grid-office-list"))
     assert response.status_code == 200
     assert all(f["properties"]["county"] == "520402" for f in response.json()["features"])

@@ -22,7 +22,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.gis",
     "rest_framework",
-    "rest_framework.authtoken",
     "rest_framework_gis",
     "django_filters",
     "drf_spectacular",
@@ -31,8 +30,6 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
     "accounts",
     "grids",
     "mediation",
@@ -116,7 +113,8 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     # Counts failed logins and refuses a locked-out username/address before checking the password.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's password check for people; service accounts never pass it (accounts.backends).
+    "accounts.backends.PeopleModelBackend",
 ]
 # Five failures for the same username from the same address lock it for 15 minutes.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
@@ -128,9 +126,18 @@ AXES_VERBOSE = False
 # Idle session timeouts (seconds), see anshun.middleware.IdleTimeoutMiddleware.
 SESSION_IDLE_TIMEOUT_PRIVILEGED = env.int("SESSION_IDLE_TIMEOUT_PRIVILEGED", default=30 * 60)
 SESSION_IDLE_TIMEOUT_FIELD = env.int("SESSION_IDLE_TIMEOUT_FIELD", default=12 * 60 * 60)
-# Two-factor sign-in (accounts.two_factor): optional for officials and admins; roles listed here
+# Two-factor sign-in (accounts.two_factor): open to every person; roles listed here
 # (comma-separated role codes, e.g. "admin,city_official") must enrol before they can work.
+# Production requires it of case officers, auditors and admins by default (settings.production).
 TWO_FACTOR_REQUIRED_ROLES = env.list("TWO_FACTOR_REQUIRED_ROLES", default=[])
+# API tokens (accounts.tokens): service accounts' tokens from an admin, people's from password + code.
+API_TOKEN_SERVICE_DAYS = env.int("API_TOKEN_SERVICE_DAYS", default=90)
+API_TOKEN_SERVICE_MAX_DAYS = env.int("API_TOKEN_SERVICE_MAX_DAYS", default=366)
+API_TOKEN_PERSON_HOURS = env.int("API_TOKEN_PERSON_HOURS", default=12)
+API_TOKEN_LAST_USED_PRECISION = 300  # seconds: "last used" is written at most this often
+# Requests to the token exchange, and keys that fail to authenticate, per client address.
+API_TOKEN_MINT_RATE = env.str("API_TOKEN_MINT_RATE", default="10/minute")
+API_TOKEN_FAILURE_RATE = env.str("API_TOKEN_FAILURE_RATE", default="30/minute")
 OTP_TOTP_ISSUER = "Ping'an Anshun"
 # Admins may delete a user's devices (a lost phone) but never read their keys or backup codes.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
@@ -230,7 +237,7 @@ CELERY_BEAT_SCHEDULE = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ApiTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["anshun.api.filters.StrictFilterBackend"],
@@ -280,6 +287,9 @@ SPECTACULAR_SETTINGS = {
 # the old one); PII_LOOKUP_KEY keys the HMAC through which ID numbers are looked up.
 PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS", default=[])
 PII_LOOKUP_KEY = env.str("PII_LOOKUP_KEY", default="")
+# Two-factor keys (TOTP secrets) are encrypted under these Fernet keys, newest first; when empty,
+# under PII_ENCRYPTION_KEYS. Backup codes and API keys are stored only as digests.
+TWO_FACTOR_ENCRYPTION_KEYS = env.list("TWO_FACTOR_ENCRYPTION_KEYS", default=[])
 
 # Map tiles come from a configurable server; government networks may run their own.
 # How long the costly dashboard figures (see anshun/dashboard.py) may be reused; 0 turns it off.

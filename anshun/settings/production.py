@@ -13,6 +13,11 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 REDIS_URL = required("REDIS_URL")
 PII_ENCRYPTION_KEYS = required("PII_ENCRYPTION_KEYS").split(",")
 PII_LOOKUP_KEY = required("PII_LOOKUP_KEY")
+# Whoever administers the platform, audits it or holds a special-population caseload signs in with
+# two factors; set the variable to widen (or, knowingly, to narrow) the list.
+TWO_FACTOR_REQUIRED_ROLES = env.list(
+    "TWO_FACTOR_REQUIRED_ROLES", default=["case_officer", "auditor", "admin"]
+)
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL

@@ -30,6 +30,8 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F405
     "DEFAULT_THROTTLE_RATES": {"user": "1000000/minute", "anon": "1000000/minute"},
 }
+API_TOKEN_MINT_RATE = "1000000/minute"  # noqa: S105 - a rate, not a secret
+API_TOKEN_FAILURE_RATE = "1000000/minute"  # noqa: S105 - a rate, not a secret
 LOGGING = {**LOGGING, "handlers": {**LOGGING["handlers"]}}  # noqa: F405
 LOGGING["handlers"]["console"] = {**LOGGING["handlers"]["console"], "formatter": "plain"}
 # Published, non-secret test keys for the special-population data (never used in production).

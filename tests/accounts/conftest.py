@@ -4,10 +4,11 @@ import time
 
 import pytest
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import AuthenticatorDevice
 
 
-def next_code(device: TOTPDevice) -> str:
+def next_code(device: AuthenticatorDevice) -> str:
     """The code for the current time step, or the next unused one (a code is accepted only once)."""
     device.refresh_from_db()
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits)

@@ -4,9 +4,9 @@ import re
 from base64 import b32encode
 
 import pytest
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
+from accounts.models import AuthenticatorDevice
 from accounts.roles import Role
 from tests.accounts.conftest import next_code
 from tests.factories import TEST_PASSWORD, user_for_role
@@ -35,7 +35,7 @@ def test_official_enrols_then_signs_in_with_password_and_code(anshun_tree, live_
         page.click("a[href='/accounts/two-factor/setup/']")
     assert qr.value.status == 200 and qr.value.headers["content-type"] == "image/svg+xml"
     expect(page.locator("img.qr")).to_be_visible()
-    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    device = AuthenticatorDevice.objects.get(user=user, confirmed=False)
     secret = page.get_by_test_id("totp-secret").inner_text().replace(" ", "")
     assert secret == b32encode(device.bin_key).decode()
     page.fill("#id_code", next_code(device))

@@ -11,7 +11,6 @@ import pytest
 from django.apps import apps as django_apps
 from django.contrib.gis.geos import Point
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.roles import Role, SpecialProject
@@ -28,7 +27,7 @@ from special_groups.services import person_enroll
 from surveys.demo import loader_actor
 from surveys.models import Item, Metric
 from surveys.services.setup import counting_rule_set, item_ensure, wave_ensure
-from tests.factories import user_for_role
+from tests.factories import api_token_for, user_for_role
 from tests.special_groups.helpers import id_number
 
 SEED_CELLS = importlib.import_module("safety_cells.migrations.0002_types_evaluations_prevention")
@@ -47,7 +46,7 @@ def point_in(grid: Grid) -> Point:
 def token_client(user) -> APIClient:
     """A client that signs in the way sync clients do: ``Authorization: Token …``."""
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user)}")
     return client
 
 

@@ -21,12 +21,12 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from accounts.models import User
 from anshun.api.router import router
 from anshun.wsgi import application
+from tests.factories import api_token_for
 from tests.fuzz.conftest import FUZZ_CASES, FUZZ_STATUSES
 
 # Demo logins (accounts.demo) standing for the jurisdiction levels: everything, a county, a grid office.
@@ -65,10 +65,7 @@ def demo_world(django_db_setup, django_db_blocker):
         atomic.__enter__()
         try:
             call_command("load_anshun", demo=True, verbosity=0)
-            tokens = {
-                username: Token.objects.get_or_create(user=User.objects.get(username=username))[0].key
-                for username in ROLES
-            }
+            tokens = {username: api_token_for(User.objects.get(username=username)) for username in ROLES}
             yield {"tokens": tokens, "known": _known_lookups(User.objects.get(username="admin"))}
         finally:
             transaction.set_rollback(True)
