@@ -1,17 +1,22 @@
 """REST endpoints of mediation and legal services. Thin: input serializers validate the shape,
-services do the writes, scoped selectors do the reads (out of scope is 404)."""
+the commands in ``mediation.services`` authorise and write, scoped selectors do the reads (out of
+scope is 404). Ids in a request are turned into objects with ``policy.resolve``, so a missing id
+and one out of sight get the same answer; list filters take ids as plain numbers for the same
+reason (no "does not exist" for a row elsewhere)."""
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
+from django import forms
+from django.utils.translation import gettext as _
+from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from accounts.models import User
 from anshun.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
+from anshun.commands import Invalid, NotPermitted
 from grids.models import Region
 from mediation import deadlines, selectors, services
 from mediation.models import (
@@ -19,17 +24,62 @@ from mediation.models import (
     DutyShift,
     JudicialConfirmation,
     LegalAidApplication,
+    LegalServiceCentre,
     MediationAgreement,
     MediationCase,
     MediationCommittee,
     MediationSession,
     Party,
 )
+from mediation.policy import POLICY, resolve
+
+MAX_ID = 2**31 - 1
 
 
-def _require(request, capability: str) -> None:
-    if not request.user.can(capability):
-        raise PermissionDenied
+def _allowed(request, command: str) -> None:
+    """The role's capability for the command, before the request body or any row is looked at
+    (the command checks it again; this only puts the 403 first)."""
+    if not POLICY.can(command, actor=request.user):
+        raise NotPermitted()
+
+
+class IdFilter(filters.Filter):
+    """An id filter that answers with the scoped rows, whether or not the id exists elsewhere."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class CaseFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=MediationCase.Status.choices)
+    committee = IdFilter(field_name="committee_id")
+    source = filters.ChoiceFilter(choices=MediationCase.Source.choices)
+
+    class Meta:
+        model = MediationCase
+        fields = ["status", "committee", "source"]
+
+
+class SessionFilter(filters.FilterSet):
+    case = IdFilter(field_name="case_id")
+
+    class Meta:
+        model = MediationSession
+        fields = ["case"]
+
+
+class DutyShiftFilter(filters.FilterSet):
+    date = filters.DateFilter()
+    centre = IdFilter(field_name="centre_id")
+    lawyer = IdFilter(field_name="lawyer_id")
+
+    class Meta:
+        model = DutyShift
+        fields = ["date", "centre", "lawyer"]
 
 
 class CommitteeSerializer(serializers.ModelSerializer):
@@ -112,7 +162,9 @@ class CaseDetailSerializer(CaseSerializer):
 
 class CaseInputSerializer(serializers.Serializer):
     committee = serializers.IntegerField()
-    region = serializers.CharField(help_text="Code of the village or township where the dispute is.")
+    region = serializers.CharField(
+        max_length=20, help_text="Code of the village or township where the dispute is."
+    )
     source = serializers.ChoiceField(
         choices=MediationCase.Source.choices, default=MediationCase.Source.WALK_IN
     )
@@ -124,6 +176,21 @@ class CaseInputSerializer(serializers.Serializer):
     )
     mediator = serializers.IntegerField(required=False, allow_null=True)
     parties = PartySerializer(many=True)
+
+
+class SessionInputSerializer(serializers.Serializer):
+    case = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    held_at = serializers.DateTimeField()
+    place = serializers.CharField(max_length=200)
+    attendees = serializers.CharField(max_length=300)
+    notes = serializers.CharField(required=False, default="", allow_blank=True)
+    next_step = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+
+
+class DutyShiftInputSerializer(serializers.Serializer):
+    centre = serializers.IntegerField()
+    date = serializers.DateField()
+    lawyer = serializers.IntegerField()
 
 
 class SessionSerializer(serializers.ModelSerializer):
@@ -272,7 +339,7 @@ def _case_step(name: str):
 
     @extend_schema(request=input_class, responses={200: output_class})
     def step(self, request, pk=None):
-        _require(request, "mediation.handle")
+        _allowed(request, service.command_name)
         case = self.get_object()
         data = input_class(data=request.data)
         data.is_valid(raise_exception=True)
@@ -295,22 +362,24 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelV
 
     selector = staticmethod(selectors.cases_visible_to)
     read_capability = ("mediation.view", "mediation.refer", "mediation.handle")
-    filterset_fields = ["status", "committee", "source"]
+    filterset_class = CaseFilter
 
     def get_serializer_class(self):
         return CaseDetailSerializer if self.action == "retrieve" else CaseSerializer
 
     @extend_schema(request=CaseInputSerializer, responses={201: CaseDetailSerializer})
     def create(self, request):
-        _require(request, "mediation.handle")
+        _allowed(request, "case_open")
         data = CaseInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        committee = get_object_or_404(
-            selectors.committees_visible_to(actor=request.user), pk=values["committee"]
+        committee = resolve(MediationCommittee, values["committee"], field="committee")
+        region = Region.objects.filter(code=values["region"]).first()
+        if region is None:
+            raise Invalid({"region": _("Not found in your jurisdiction.")})
+        mediator = resolve(
+            User, values.get("mediator"), field="mediator", message=services.mediator_unfit_message()
         )
-        region = get_object_or_404(Region.objects.visible_to(request.user), code=values["region"])
-        mediator = User.objects.filter(pk=values["mediator"]).first() if values.get("mediator") else None
         case = services.case_open(
             actor=request.user,
             committee=committee,
@@ -335,16 +404,16 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedMod
     serializer_class = SessionSerializer
     selector = staticmethod(selectors.sessions_visible_to)
     read_capability = ("mediation.view", "mediation.handle")
-    filterset_fields = ["case"]
+    filterset_class = SessionFilter
 
-    @extend_schema(request=SessionSerializer, responses={201: SessionSerializer})
+    @extend_schema(request=SessionInputSerializer, responses={201: SessionSerializer})
     def create(self, request):
-        _require(request, "mediation.handle")
-        data = SessionSerializer(data=request.data)
+        """Record a session; a case that does not exist or is out of sight is a 404 alike."""
+        _allowed(request, "session_record")
+        data = SessionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
-        case = get_object_or_404(selectors.cases_visible_to(actor=request.user), pk=values.pop("case").pk)
-        session = services.session_record(actor=request.user, case=case, **values)
+        session = services.session_record(actor=request.user, case=values.pop("case"), **values)
         return Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
 
 
@@ -378,17 +447,19 @@ class DutyShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedM
     serializer_class = DutyShiftSerializer
     selector = staticmethod(selectors.duty_shifts_visible_to)
     read_capability = ("legal.serve", "legal.roster", "mediation.view")
-    filterset_fields = ["date", "centre", "lawyer"]
+    filterset_class = DutyShiftFilter
 
-    @extend_schema(request=DutyShiftSerializer, responses={201: DutyShiftSerializer})
+    @extend_schema(request=DutyShiftInputSerializer, responses={201: DutyShiftSerializer})
     def create(self, request):
-        _require(request, "legal.roster")
-        data = DutyShiftSerializer(data=request.data)
+        _allowed(request, "duty_assign")
+        data = DutyShiftInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        centre = get_object_or_404(selectors.centres_visible_to(actor=request.user), pk=values["centre"].pk)
         shift = services.duty_assign(
-            actor=request.user, centre=centre, day=values["date"], lawyer=values["lawyer"]
+            actor=request.user,
+            centre=resolve(LegalServiceCentre, values["centre"], field="centre"),
+            day=values["date"],
+            lawyer=resolve(User, values["lawyer"], field="lawyer"),
         )
         shift = selectors.duty_shifts_visible_to(actor=request.user).get(pk=shift.pk)
         return Response(DutyShiftSerializer(shift).data, status=status.HTTP_201_CREATED)

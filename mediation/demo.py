@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.roles import Role
 from accounts.services import user_create
+from anshun.commands import system_command
 from grids.models import Region
 from mediation import seed
 from mediation.models import (
@@ -39,6 +40,10 @@ def _demo_user(username: str, role: str, region: Region, display_name: str) -> U
     )
 
 
+@system_command(
+    "make run's demo loader: writes committees, seats, dated cases at every stage and the roster in "
+    "bulk, with no person behind them (the dates lie in the past, which no command would accept)"
+)
 @transaction.atomic
 def load_demo() -> str:
     seed.ensure_professional_committees()

@@ -47,7 +47,34 @@ class ExtendForm(forms.Form):
 
 
 class AssignForm(forms.Form):
-    mediator = forms.IntegerField(label=_("mediator"), widget=forms.HiddenInput)
+    """Assign one of the committee's mediators, or un-assign the case -- only as that explicit
+    choice: an unknown or unseen id is a field error and changes nothing."""
+
+    mediator = forms.ModelChoiceField(
+        label=_("mediator"),
+        queryset=None,
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid_choice": _("Choose a mediator who sits on this committee.")},
+    )
+    unassign = forms.BooleanField(label=_("un-assign"), required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, mediators=None, **kwargs):
+        from accounts.models import User
+
+        super().__init__(*args, **kwargs)
+        self.fields["mediator"].queryset = mediators if mediators is not None else User.objects.none()
+
+    def clean(self):
+        cleaned = super().clean()
+        if "mediator" in self.errors:
+            return cleaned
+        if cleaned.get("unassign"):
+            if cleaned.get("mediator") is not None:
+                self.add_error("mediator", _("Either assign a mediator or un-assign the case."))
+        elif cleaned.get("mediator") is None:
+            self.add_error("mediator", _("Choose a mediator who sits on this committee."))
+        return cleaned
 
 
 class PartyForm(forms.Form):

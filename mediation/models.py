@@ -380,6 +380,10 @@ class CaseEvent(models.Model):
         ordering = ["at", "id"]
 
 
+def recipient_only(actor) -> models.Q:
+    return models.Q(recipient=actor)
+
+
 class DeadlineNotice(models.Model):
     """An in-app notice to the responsible mediator: a legal deadline is near, or was missed.
 
@@ -404,6 +408,10 @@ class DeadlineNotice(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    # A notice is its recipient's: nobody else sees it (an administrator sees everything).
+    scope_rule = ScopeRule(region_path="case__region__path", also_require=recipient_only)
 
     @property
     def deadline_label(self) -> str:

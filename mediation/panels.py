@@ -3,18 +3,16 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
 from django.urls import reverse
 
 from incidents.models import Duty, Incident
 from mediation import selectors
-from mediation.models import MediationCase, MediationCommittee
 
 
 def incident_panel(*, actor, incident: Incident) -> dict | None:
     if incident.category.duty != Duty.CONFLICTS_DISPUTES:
         return None
-    case = MediationCase.objects.filter(source_incident=incident).select_related("committee").first()
+    case = selectors.referral_of(actor=actor, incident=incident)
     context: dict = {"incident": incident, "case": case}
     if case is not None:
         visible = (
@@ -24,14 +22,10 @@ def incident_panel(*, actor, incident: Incident) -> dict | None:
         context["case_url"] = reverse("mediation:case", kwargs={"pk": case.pk}) if visible else ""
         context["timeline"] = selectors.case_timeline(case=case) if visible else []
     elif actor.can("mediation.refer") and incident.status != Incident.Status.CLOSED:
-        village = incident.grid.village
         context["can_refer"] = True
         context["next_url"] = ""
-        # The township's and village's own committees, then the professional ones.
-        context["committees"] = MediationCommittee.objects.filter(
-            Q(kind=MediationCommittee.Kind.PROFESSIONAL) | Q(region_id__in=[village.pk, village.parent_id]),
-            is_active=True,
-        ).order_by("-kind", "name")
+        # The village's, township's and county's own committees, then the professional ones.
+        context["committees"] = selectors.committees_for_incident(actor=actor, incident=incident)
     else:
         return None
     return {"template": "mediation/_incident_panel.html", "context": context}

@@ -1,5 +1,5 @@
 """Seed records every deployment needs: the nine professional committees and the legal service
-centres. Editable afterwards (admin); running the seed again adds only what is missing."""
+centres. Running the seed again adds only what is missing. The admin shows them read-only."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from django.db.models import Avg, Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from anshun.scoping import Jurisdiction
+from anshun.scoping import Jurisdiction, deliberately_unscoped
 from incidents.models import IncidentEvent
 from mediation import deadlines
 from mediation.models import (
@@ -35,7 +35,11 @@ def committees_visible_to(*, actor) -> QuerySet[MediationCommittee]:
     serve everyone in the city."""
     committees = MediationCommittee.objects.visible_to(actor)
     if Jurisdiction.of(actor) != Jurisdiction():
-        committees = committees | MediationCommittee.objects.filter(kind=MediationCommittee.Kind.PROFESSIONAL)
+        committees = deliberately_unscoped(
+            committees | MediationCommittee.objects.filter(kind=MediationCommittee.Kind.PROFESSIONAL),
+            actor=actor,
+            why="Professional committees serve the whole city: anyone may choose one for a dispute.",
+        )
     return (
         committees.select_related("region")
         .defer("region__boundary")
@@ -47,6 +51,52 @@ def committees_visible_to(*, actor) -> QuerySet[MediationCommittee]:
         )
         .order_by("kind", "region__code", "name")
     )
+
+
+def committees_open_to(*, actor) -> QuerySet[MediationCommittee]:
+    """The active committees the actor may file a new case with: a mediator's own seats (so the
+    case they open is one they can see), for anyone else the committees they see."""
+    from accounts.roles import Role
+
+    if getattr(actor, "role", None) == Role.MEDIATOR:
+        seats = MediationCommittee.objects.filter(
+            memberships__user=actor, memberships__is_active=True, is_active=True
+        )
+        return deliberately_unscoped(
+            seats.select_related("region").defer("region__boundary").order_by("kind", "region__code", "name"),
+            actor=actor,
+            why="A mediator files cases with the committees they sit on, wherever those are placed.",
+        )
+    return committees_visible_to(actor=actor).filter(is_active=True).order_by("kind", "region__code", "name")
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    parts = [part for part in path.split("/") if part]
+    return ["/".join(parts[: index + 1]) + "/" for index in range(len(parts))]
+
+
+def committees_for_incident(*, actor, incident) -> QuerySet[MediationCommittee]:
+    """The committees an incident may be referred to: every active one whose region contains the
+    incident's village (its village and township committees, its county's, the city's
+    professional ones); never another county's. See ``services.committee_serves``."""
+    committees = MediationCommittee.objects.filter(
+        is_active=True, region__path__in=_ancestor_paths(incident.grid.village.path)
+    )
+    return deliberately_unscoped(
+        committees.select_related("region").defer("region__boundary").order_by("-kind", "name"),
+        actor=actor,
+        why="An incident in sight may go to any committee serving its place, county and city ones too.",
+    )
+
+
+def referral_of(*, actor, incident):
+    """The case an incident (already in the actor's sight) was referred to, for its page: that it
+    was referred, where and how it stands belong to the incident; the case page itself opens only
+    to those who see the case."""
+    cases = MediationCase.objects.filter(source_incident=incident).select_related("committee")
+    return deliberately_unscoped(
+        cases, actor=actor, why="The incident page shows where an incident in sight was referred."
+    ).first()
 
 
 def cases_visible_to(
@@ -158,6 +208,17 @@ def roster_clashes(*, actor, start: date, end: date) -> list[RosterClash]:
     return sorted(clashes, key=lambda clash: (clash.day, clash.kind))
 
 
+def committee_mediators(committee: MediationCommittee) -> QuerySet:
+    """The active mediators sitting on a committee (of a case already in the actor's sight)."""
+    from accounts.models import User
+
+    return User.objects.filter(
+        is_active=True,
+        mediation_memberships__committee=committee,
+        mediation_memberships__is_active=True,
+    ).distinct()
+
+
 @dataclass(frozen=True)
 class MediatorSuggestion:
     membership: CommitteeMembership
@@ -198,6 +259,7 @@ EVENT_LABELS = {
     "reported": _("Incident reported"),
     "opened": _("Case opened"),
     "assigned": _("Mediator assigned"),
+    "unassigned": _("Mediator un-assigned"),
     "party_added": _("Party added"),
     "extended": _("Mediation extended"),
     "session": _("Mediation session"),

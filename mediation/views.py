@@ -7,7 +7,7 @@ import calendar
 from datetime import date, timedelta
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -19,10 +19,12 @@ from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from anshun.charts import bar_chart, dataset
+from anshun.commands import NotPermitted
 from anshun.exports import table_response
 from anshun.views import ScopedPageMixin
 from mediation import deadlines, forms, selectors, services
 from mediation.models import MediationCase, MediationCommittee
+from mediation.policy import resolve
 
 CASE_ACTIONS = {
     "session": (forms.SessionForm, services.session_record),
@@ -107,7 +109,7 @@ class CaseIntakeView(ScopedPageMixin, FormView):
 
     template_name = "mediation/case_new.html"
     capability = "mediation.handle"
-    selector = staticmethod(selectors.committees_visible_to)
+    selector = staticmethod(selectors.committees_open_to)
 
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
@@ -189,6 +191,7 @@ class CaseDetailView(ScopedPageMixin, DetailView):
             context["forms"] = {
                 name.replace("-", "_"): form_class() for name, (form_class, _s) in CASE_ACTIONS.items()
             }
+            context["can_unassign"] = case.mediator_id is not None
             context["suggestions"] = selectors.suggest_mediators(
                 committee=case.committee, dispute_type=case.dispute_type
             )
@@ -208,7 +211,10 @@ class CaseActionView(ScopedPageMixin, View):
         if case is None:
             raise Http404
         form_class, service = CASE_ACTIONS[action]
-        form = form_class(request.POST)
+        if action == "assign":
+            form = forms.AssignForm(request.POST, mediators=selectors.committee_mediators(case.committee))
+        else:
+            form = form_class(request.POST)
         if not form.is_valid():
             for field, errors in form.errors.items():
                 messages.error(
@@ -221,10 +227,10 @@ class CaseActionView(ScopedPageMixin, View):
                     actor=request.user, case=case, party=services.PartyInput(**form.cleaned_data)
                 )
             elif action == "assign":
-                from accounts.models import User
-
-                mediator = User.objects.filter(pk=form.cleaned_data["mediator"]).first()
-                services.mediator_assign(actor=request.user, case=case, mediator=mediator)
+                # None only when "un-assign" was chosen; an unknown id never got past the form.
+                services.mediator_assign(
+                    actor=request.user, case=case, mediator=form.cleaned_data["mediator"]
+                )
             else:
                 service(actor=request.user, case=case, **form.cleaned_data)
         except ValidationError as exc:
@@ -259,12 +265,16 @@ class IncidentReferView(ScopedPageMixin, View):
         if not form.is_valid():
             raise Http404
         incident = self.get_queryset().filter(pk=form.cleaned_data["incident"]).first()
-        committee = MediationCommittee.objects.filter(
-            pk=form.cleaned_data["committee"], is_active=True
-        ).first()
-        if incident is None or committee is None:
+        if incident is None:
             raise Http404
         try:
+            # A committee id that does not exist is answered like one that does not serve the place.
+            committee = resolve(
+                MediationCommittee,
+                form.cleaned_data["committee"],
+                field="committee",
+                message=services.committee_unfit_message(),
+            )
             case = services.incident_refer(actor=request.user, incident=incident, committee=committee)
         except ValidationError as exc:
             for errors in exc.message_dict.values():
@@ -403,8 +413,8 @@ class RosterView(ScopedPageMixin, TemplateView):
         }
 
     def post(self, request, *args, **kwargs):
-        if not request.user.can("legal.roster"):
-            raise PermissionDenied
+        if not services.POLICY.can("duty_assign", actor=request.user):
+            raise NotPermitted()
         roster_forms = self._forms(request.POST)
         form = roster_forms["reception"] if "reception" in request.POST else roster_forms["shift"]
         if not form.is_valid():

@@ -76,7 +76,9 @@ def make_county(code: str, *, suffix: str, township: str) -> County:
     county = Region.objects.get(code=code)
     mediator = user_for_role(Role.MEDIATOR, region=county, username=f"mediator-{suffix}")
     traffic = MediationCommittee.objects.get(dispute_type="道路交通事故")
-    mediation_services.membership_add(committee=traffic, user=mediator, speciality="道路交通事故")
+    mediation_services.membership_add(
+        actor=user_for_role(Role.ADMIN), committee=traffic, user=mediator, speciality="道路交通事故"
+    )
     officer = user_for_role(
         Role.CASE_OFFICER, region=county, project=SpecialProject.HUIGUI, username=f"officer-{suffix}"
     )

@@ -76,7 +76,9 @@ def test_mediation_case_service_page_and_api_record_the_actor(xixiu, client):
     from mediation.models import MediationCommittee
 
     mediation_services.membership_add(
-        committee=MediationCommittee.objects.get(pk=case.committee_id), user=other
+        actor=user_for_role(Role.ADMIN),
+        committee=MediationCommittee.objects.get(pk=case.committee_id),
+        user=other,
     )
     api = token_client(other)
     second = mediation_services.case_open(

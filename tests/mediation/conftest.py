@@ -31,7 +31,9 @@ def traffic(committees):
 @pytest.fixture
 def mediator(traffic):
     user = user_for_role(Role.MEDIATOR, region=Region.objects.get(code=XIXIU))
-    services.membership_add(committee=traffic, user=user, speciality="道路交通事故")
+    services.membership_add(
+        actor=user_for_role(Role.ADMIN), committee=traffic, user=user, speciality="道路交通事故"
+    )
     return user
 
 

@@ -43,8 +43,12 @@ def world(committees):
     medical = MediationCommittee.objects.get(dispute_type="医患纠纷")
     traffic_mediator = user_for_role(Role.MEDIATOR, region=xixiu)
     medical_mediator = user_for_role(Role.MEDIATOR, region=Region.objects.get(code="5204"))
-    services.membership_add(committee=traffic, user=traffic_mediator, speciality="道路交通事故")
-    services.membership_add(committee=medical, user=medical_mediator, speciality="医患纠纷")
+    services.membership_add(
+        actor=user_for_role(Role.ADMIN), committee=traffic, user=traffic_mediator, speciality="道路交通事故"
+    )
+    services.membership_add(
+        actor=user_for_role(Role.ADMIN), committee=medical, user=medical_mediator, speciality="医患纠纷"
+    )
     other_township = (
         Region.objects.filter(parent=xixiu, level="township").exclude(code="520402005").order_by("code")[0]
     )
@@ -146,11 +150,25 @@ def _ids(api_client, basename):
     return {row["id"] for row in response.json()["results"]}
 
 
+def _reads(user, basename) -> bool:
+    """Whether the user's role holds the capability the route reads with (else every answer is 403)."""
+    from anshun.api.router import router
+
+    viewset = next(v for _prefix, v, name in router.registry if name == basename)
+    return any(user.can(c) for c in viewset.read_capabilities())
+
+
 @pytest.mark.parametrize("who", sorted(CASES_SEEN))
 def test_role_by_endpoint_matrix(api_client, world, who):
     user = world["users"][who]
     api_client.force_authenticate(user)
     for basename, pk_of in CASE_ENDPOINTS.items():
+        if not _reads(user, basename):
+            assert not CASES_SEEN[who], basename
+            assert api_client.get(reverse(f"{basename}-list")).status_code == 403
+            for case in world["cases"].values():
+                assert api_client.get(reverse(f"{basename}-detail", args=[pk_of(case)])).status_code == 403
+            continue
         expected = {pk_of(world["cases"][key]) for key in CASES_SEEN[who]}
         assert _ids(api_client, basename) == expected, basename
         for key, case in world["cases"].items():
@@ -159,6 +177,10 @@ def test_role_by_endpoint_matrix(api_client, world, who):
     for basename, model in LEGAL_ENDPOINTS.items():
         rows = model.objects.all()
         expected = {row.pk for row in rows if row.centre.region.code in LEGAL_SEEN[who]}
+        if not _reads(user, basename):
+            assert not expected, basename
+            assert api_client.get(reverse(f"{basename}-list")).status_code == 403
+            continue
         assert _ids(api_client, basename) == expected, basename
         for row in rows:
             status = api_client.get(reverse(f"{basename}-detail", args=[row.pk])).status_code
@@ -251,15 +273,24 @@ def test_non_mediators_cannot_open_cases(api_client, world):
 def test_booking_a_lawyer_twice_on_one_day_is_a_400(api_client, world):
     lawyer = world["users"]["xixiu_lawyer"]
     api_client.force_authenticate(world["users"]["admin"])
-    pingba_centre = LegalServiceCentre.objects.get(region__code="520403")
+    township_centre = LegalServiceCentre.objects.get(region__code="520402005")
     response = api_client.post(
-        reverse("legal-roster-list"), {"centre": pingba_centre.pk, "date": "2026-03-02", "lawyer": lawyer.pk}
+        reverse("legal-roster-list"),
+        {"centre": township_centre.pk, "date": "2026-03-02", "lawyer": lawyer.pk},
     )
     assert response.status_code == 400 and "lawyer" in response.json()
+    assert str(LegalServiceCentre.objects.get(region__code="520402")) not in str(response.json())
     response = api_client.post(
-        reverse("legal-roster-list"), {"centre": pingba_centre.pk, "date": "2026-03-03", "lawyer": lawyer.pk}
+        reverse("legal-roster-list"),
+        {"centre": township_centre.pk, "date": "2026-03-03", "lawyer": lawyer.pk},
     )
     assert response.status_code == 201
+    # Another county's centre: the 西秀 lawyer does not serve 平坝, even for an administrator.
+    pingba_centre = LegalServiceCentre.objects.get(region__code="520403")
+    response = api_client.post(
+        reverse("legal-roster-list"), {"centre": pingba_centre.pk, "date": "2026-03-04", "lawyer": lawyer.pk}
+    )
+    assert response.status_code == 400 and "lawyer" in response.json()
 
 
 def test_the_schema_describes_the_endpoints(api_client, world):

@@ -34,7 +34,9 @@ def test_referred_incident_to_court_ruling_on_one_timeline(anshun_tree, live_ser
     seed.ensure_township_committees(within="520402005")
     township_committee = MediationCommittee.objects.get(kind="township", region__code="520402005")
     mediator = user_for_role(Role.MEDIATOR, region=Region.objects.get(code="520402"), display_name="调解员甲")
-    services.membership_add(committee=township_committee, user=mediator, speciality="邻里纠纷")
+    services.membership_add(
+        actor=user_for_role(Role.ADMIN), committee=township_committee, user=mediator, speciality="邻里纠纷"
+    )
     category = IncidentCategory.objects.create(
         code="land-dispute", name="宅基地纠纷", duty=Duty.CONFLICTS_DISPUTES
     )

@@ -20,7 +20,7 @@ def centre(db):
 
 
 def test_consultation_and_legal_aid_from_application_to_decision(centre):
-    lawyer = user_for_role(Role.LAWYER)
+    lawyer = user_for_role(Role.LAWYER, region=centre.region)
     consultation = services.consultation_record(
         actor=lawyer, centre=centre, topic="劳动报酬", answer="可申请劳动仲裁", referral="劳动仲裁委"
     )
@@ -66,7 +66,7 @@ def test_consultation_and_legal_aid_from_application_to_decision(centre):
 def test_an_applicant_without_a_name_is_refused(centre):
     with pytest.raises(ValidationError):
         services.legal_aid_apply(
-            actor=user_for_role(Role.LAWYER),
+            actor=user_for_role(Role.LAWYER, region=centre.region),
             centre=centre,
             applicant_name=" ",
             matter="m",

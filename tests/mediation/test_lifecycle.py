@@ -200,7 +200,9 @@ def test_only_conflict_incidents_are_referred(traffic, make_incident):
     )
     incident = make_incident(category=other)
     with pytest.raises(ValidationError):
-        services.incident_refer(actor=None, incident=incident, committee=traffic)
+        services.incident_refer(
+            actor=user_for_role(Role.TOWNSHIP_OFFICIAL), incident=incident, committee=traffic
+        )
     assert not MediationCase.objects.filter(source_incident=incident).exists()
 
 
@@ -208,8 +210,12 @@ def test_mediators_are_suggested_by_speciality_then_workload(traffic, mediator, 
     xixiu = Region.objects.get(code="520402")
     generalist = user_for_role(Role.MEDIATOR, region=xixiu)
     busy_specialist = user_for_role(Role.MEDIATOR, region=xixiu)
-    services.membership_add(committee=traffic, user=generalist, speciality="")
-    services.membership_add(committee=traffic, user=busy_specialist, speciality="道路交通事故")
+    services.membership_add(
+        actor=user_for_role(Role.ADMIN), committee=traffic, user=generalist, speciality=""
+    )
+    services.membership_add(
+        actor=user_for_role(Role.ADMIN), committee=traffic, user=busy_specialist, speciality="道路交通事故"
+    )
     open_case()  # two open cases for `mediator`, none for the others
     open_case()
     suggestions = selectors.suggest_mediators(committee=traffic, dispute_type="道路交通事故")
@@ -219,4 +225,6 @@ def test_mediators_are_suggested_by_speciality_then_workload(traffic, mediator, 
 
 def test_only_mediators_sit_on_committees(traffic):
     with pytest.raises(ValidationError):
-        services.membership_add(committee=traffic, user=user_for_role(Role.LAWYER))
+        services.membership_add(
+            actor=user_for_role(Role.ADMIN), committee=traffic, user=user_for_role(Role.LAWYER)
+        )

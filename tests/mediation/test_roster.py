@@ -3,9 +3,10 @@
 from datetime import date
 
 import pytest
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 
 from accounts.roles import Role
+from anshun.commands import NotPermitted
 from grids.models import Region
 from mediation import seed, selectors, services
 from mediation.models import DutyShift, LegalServiceCentre
@@ -36,7 +37,7 @@ def test_centres_exist_for_the_city_each_county_and_each_township(centres):
 
 
 def test_one_lawyer_cannot_be_in_two_places_on_one_day(centres, scheduler):
-    lawyer = user_for_role(Role.LAWYER)
+    lawyer = user_for_role(Role.LAWYER, region=Region.objects.get(code="5204"))  # serves both counties
     services.duty_assign(actor=scheduler, centre=centres["xixiu"], day=date(2026, 6, 1), lawyer=lawyer)
     with pytest.raises(ValidationError) as error:
         services.duty_assign(actor=scheduler, centre=centres["pingba"], day=date(2026, 6, 1), lawyer=lawyer)
@@ -55,7 +56,7 @@ def test_only_lawyers_go_on_the_roster_and_only_schedulers_book(centres, schedul
             day=date(2026, 6, 1),
             lawyer=user_for_role(Role.MEDIATOR),
         )
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotPermitted):
         services.duty_assign(
             actor=user_for_role(Role.COUNTY_OFFICIAL),
             centre=centres["xixiu"],
@@ -65,7 +66,8 @@ def test_only_lawyers_go_on_the_roster_and_only_schedulers_book(centres, schedul
 
 
 def test_clash_report_finds_double_bookings_and_uncovered_reception_days(centres, scheduler):
-    lawyer_a, lawyer_b = user_for_role(Role.LAWYER), user_for_role(Role.LAWYER)
+    lawyer_a = user_for_role(Role.LAWYER, region=centres["xixiu"].region)
+    lawyer_b = user_for_role(Role.LAWYER, region=centres["pingba"].region)
     for day in (date(2026, 6, 1), date(2026, 6, 2), date(2026, 6, 3)):
         for centre in centres.values():
             services.reception_day_add(actor=scheduler, centre=centre, day=day, leader="区长")

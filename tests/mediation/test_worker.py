@@ -31,7 +31,9 @@ def test_the_worker_warns_the_mediator_once(celery_worker_process):
     seed.ensure_professional_committees()
     committee = MediationCommittee.objects.get(dispute_type="劳动争议")
     mediator = user_for_role(Role.MEDIATOR, region=Region.objects.get(code="520402"))
-    services.membership_add(committee=committee, user=mediator, speciality="劳动争议")
+    services.membership_add(
+        actor=user_for_role(Role.ADMIN), committee=committee, user=mediator, speciality="劳动争议"
+    )
     case = services.case_open(
         actor=mediator,
         committee=committee,
