@@ -17,7 +17,9 @@ old cached figures may be.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings
@@ -55,11 +57,73 @@ class Tile:
         return f"{self.value:,}"
 
 
+@dataclass(frozen=True)
+class Cell:
+    """One published figure and how many people it is derived from.
+
+    ``value`` is what would be shown (a count, a rate, a sum of money); ``people`` is the number
+    of people behind it (for a count of people, the count itself; for a rate, its denominator;
+    for money, the people paid).
+    """
+
+    value: Any
+    people: int
+
+
+@dataclass(frozen=True)
+class Suppressed:
+    """The outcome of ``suppress``: each cell's shown value (``None`` when hidden)."""
+
+    values: list
+    hidden: list[bool]
+    total_hidden: bool = False
+
+
+def suppress(
+    cells: Sequence[Cell],
+    *,
+    inside: bool,
+    with_total: bool = False,
+    total_people: int | None = None,
+    threshold: int = SMALL_COUNT_THRESHOLD,
+) -> Suppressed:
+    """Small-count suppression for every aggregate of sensitive personal data: tiles, chart
+    series, the metrics API and exports all call this one function.
+
+    ``inside``: the viewer belongs to the project that owns the figures (its case officers):
+    nothing is hidden from them. Outside it:
+
+    - primary suppression: a cell derived from at least one and fewer than ``threshold`` people
+      is hidden (zero stays zero: "nobody" identifies no one);
+    - complementary suppression, when the cells are published together with their total
+      (``with_total``: a monthly chart next to its year's tile, the months of a year in the
+      API): a single hidden cell could be recovered as total minus the visible cells, so the
+      visible cell with the fewest people is hidden as well; when no other cell can be hidden,
+      the total is (``total_hidden``). The total itself is hidden when it is derived from fewer
+      than ``threshold`` people (``total_people``, by default the sum of the cells' people).
+    """
+    values = [cell.value for cell in cells]
+    if inside:
+        return Suppressed(values=values, hidden=[False] * len(values))
+    hidden = [0 < cell.people < threshold for cell in cells]
+    total_hidden = False
+    if with_total:
+        people = sum(cell.people for cell in cells) if total_people is None else total_people
+        total_hidden = 0 < people < threshold
+        if sum(hidden) == 1 and not total_hidden:
+            candidates = [i for i, cell in enumerate(cells) if not hidden[i] and cell.people > 0]
+            if candidates:
+                hidden[min(candidates, key=lambda i: (cells[i].people, i))] = True
+            else:
+                total_hidden = True
+    shown = [None if hide else value for value, hide in zip(values, hidden, strict=True)]
+    return Suppressed(values=shown, hidden=hidden, total_hidden=total_hidden)
+
+
 def suppress_small(count: int) -> tuple[int | None, bool]:
-    """(value, suppressed) for a count of people shown outside its project."""
-    if 0 < count < SMALL_COUNT_THRESHOLD:
-        return None, True
-    return count, False
+    """(value, suppressed) for one count of people shown outside its project (``suppress``)."""
+    result = suppress([Cell(count, count)], inside=False)
+    return result.values[0], result.hidden[0]
 
 
 def collect_tiles(*, actor, region) -> list[Tile]:

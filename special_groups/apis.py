@@ -1,11 +1,11 @@
 """REST endpoints of the six projects: the caseload (masked), the record with a stated
 purpose (full, logged), pick-ups, tasks and the access trail for auditors."""
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from anshun.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
@@ -83,11 +83,17 @@ class EnrollmentFullSerializer(EnrollmentOutputSerializer):
 
 
 class EnrollmentInputSerializer(serializers.Serializer):
-    """A new enrolment in the caller's own project; the person is matched by ID number."""
+    """A new enrolment in the caller's own project, built from the data given here alone
+    (nothing another project holds under the same ID number is linked or shown)."""
 
     name = serializers.CharField(max_length=50)
     id_number = serializers.CharField(max_length=18)
-    region = serializers.SlugRelatedField(slug_field="code", queryset=Region.objects.all())
+    # An unknown code and a code outside the caller's jurisdiction get the same answer.
+    region = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Region.objects.all(),
+        error_messages={"does_not_exist": _("Not found in your jurisdiction.")},
+    )
     phone = serializers.CharField(max_length=20, required=False, default="")
     address = serializers.CharField(max_length=200, required=False, default="")
     release_date = serializers.DateField(required=False, allow_null=True, default=None)
@@ -131,21 +137,14 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
 
     def retrieve(self, request, *args, **kwargs):
         enrollment = self.get_object()
-        services.access_log(
-            actor=request.user,
-            action=AccessRecord.Action.VIEW,
-            enrollment=enrollment,
-            region=enrollment.person.region,
-        )
+        services.enrollment_view(actor=request.user, enrollment=enrollment)
         return Response(self.get_serializer(enrollment).data)
 
     @extend_schema(request=EnrollmentInputSerializer, responses={201: EnrollmentOutputSerializer})
     def create(self, request, *args, **kwargs):
         data = EnrollmentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        enrollment = services.person_enroll(
-            actor=request.user, project=request.user.special_project, **data.validated_data
-        )
+        enrollment = services.person_enroll(actor=request.user, **data.validated_data)
         fresh = selectors.enrollments_visible_to(actor=request.user).get(pk=enrollment.pk)
         return Response(self.get_serializer(fresh).data, status=status.HTTP_201_CREATED)
 
@@ -155,12 +154,8 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         enrollment = self.get_object()
         data = PurposeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.access_log(
-            actor=request.user,
-            action=AccessRecord.Action.REVEAL,
-            enrollment=enrollment,
-            region=enrollment.person.region,
-            purpose=services.require_purpose(data.validated_data["purpose"]),
+        services.enrollment_reveal(
+            actor=request.user, enrollment=enrollment, purpose=data.validated_data["purpose"]
         )
         return Response(EnrollmentFullSerializer(enrollment).data)
 
@@ -215,6 +210,11 @@ class PeriodInputSerializer(serializers.Serializer):
     year = serializers.IntegerField(min_value=2000, max_value=2100, required=False)
     month = serializers.IntegerField(min_value=1, max_value=12, required=False)
 
+    def validate(self, attrs):
+        if "month" in attrs and "year" not in attrs:
+            raise serializers.ValidationError({"year": _("Give the year with the month.")})
+        return attrs
+
 
 class MetricsViewSet(mixins.RetrieveModelMixin, ScopedModelViewSet):
     """The six projects' figures for a region the caller may see, for a year or a month
@@ -234,14 +234,11 @@ class MetricsViewSet(mixins.RetrieveModelMixin, ScopedModelViewSet):
         responses=MetricsTileSerializer(many=True),
     )
     def retrieve(self, request, *args, **kwargs):
-        if not request.user.can("special_groups.dashboard"):
-            raise PermissionDenied
         region = self.get_object()
         params = PeriodInputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         year, month = params.validated_data.get("year"), params.validated_data.get("month")
-        start, end = selectors.period(year, month) if year else (None, None)
-        tiles = selectors.project_tiles(actor=request.user, region=region, start=start, end=end)
+        tiles = selectors.period_tiles(actor=request.user, region=region, year=year, month=month)
         return Response(MetricsTileSerializer([t.__dict__ for t in tiles], many=True).data)
 
 

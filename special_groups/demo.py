@@ -18,6 +18,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from accounts.roles import Role, SpecialProject
+from anshun.commands import system_command
 from grids.models import Region
 from special_groups.crypto import id_check_character, lookup_hash
 from special_groups.models import (
@@ -68,10 +69,11 @@ class _People:
         first17 = f"{county_code}{born:%Y%m%d}{self.serial % 1000:03d}"
         return first17 + id_check_character(first17)
 
-    def make(self, village: Region, *, age: tuple[int, int]) -> Person:
+    def make(self, village: Region, *, project: str, age: tuple[int, int]) -> Person:
         born = date(DEMO_YEAR, 1, 1) - timedelta(days=365 * self.rng.randint(*age) + self.serial % 365)
         id_number = self.id_number(village.code[:6], born)
         return Person(
+            project=project,
             name=f"{self.rng.choice(SURNAMES)}某{self.serial:05d}",
             id_number=id_number,
             id_number_hash=lookup_hash(id_number),
@@ -80,6 +82,20 @@ class _People:
             region=village,
             is_demo=True,
         )
+
+
+def _copy_for(person: Person, project: str) -> Person:
+    """The same synthetic human as another project records them."""
+    return Person(
+        project=project,
+        name=person.name,
+        id_number=person.id_number,
+        id_number_hash=person.id_number_hash,
+        phone=person.phone,
+        address=person.address,
+        region=person.region,
+        is_demo=True,
+    )
 
 
 def _spread(regions: list[Region], n: int) -> list[Region]:
@@ -121,6 +137,10 @@ def _day(rng: random.Random, year: int = DEMO_YEAR) -> date:
     return date(year, 1, 1) + timedelta(days=rng.randrange(365))
 
 
+@system_command(
+    "load_anshun --demo: synthetic people and enrolments in bulk, no actor; never run on real data "
+    "(it stops when demo people exist)."
+)
 @transaction.atomic
 def load_demo_special_groups() -> DemoSummary:
     if Person.objects.filter(is_demo=True).exists():
@@ -144,7 +164,7 @@ def load_demo_special_groups() -> DemoSummary:
     plan: list[tuple[Person, dict]] = []
 
     def add(project: str, n: int, age: tuple[int, int], **facts) -> list[Person]:
-        made = [people.make(rng.choice(villages), age=age) for _ in range(n)]
+        made = [people.make(rng.choice(villages), project=project, age=age) for _ in range(n)]
         plan.extend((p, {"project": project, **facts}) for p in made)
         return made
 
@@ -155,8 +175,11 @@ def load_demo_special_groups() -> DemoSummary:
     add(SpecialProject.YULU, LEFT_BEHIND_CHILDREN, (3, 15))
     add(SpecialProject.YANGGUANG, DRUG_USERS, (18, 55))
     add(SpecialProject.HONGSIDAI, HIV_PATIENTS, (18, 70))
-    # Some released people are also drug users: one person, two projects, two officers.
-    plan.extend((p, {"project": SpecialProject.YANGGUANG}) for p in returned[:15])
+    # Some released people are also drug users: one human, two projects, two officers, and two
+    # records (each project holds what its own officer recorded; nothing is shared).
+    plan.extend(
+        (_copy_for(p, SpecialProject.YANGGUANG), {"project": SpecialProject.YANGGUANG}) for p in returned[:15]
+    )
 
     Person.objects.bulk_create(list({id(p): p for p, _facts in plan}.values()), batch_size=2000)
     township_parent = {t.pk: t.parent_id for t in townships}

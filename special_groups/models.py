@@ -75,15 +75,23 @@ class ServiceFacility(models.Model):
 
 
 class Person(models.Model):
-    """Someone served by one or more of the six projects.
+    """Someone as one project knows them: the personal data its case officer supplied.
+
+    A person belongs to exactly one project (and has one enrolment there). Someone served by
+    two projects has two records, each written from its own officer's data: no project ever
+    links to, or reads, what another project holds, and nothing tells an officer that an ID
+    number is known elsewhere.
 
     Name, ID number, phone and address are sensitive personal information: they are
     stored only as Fernet tokens; the ID number is found through its keyed hash.
     """
 
+    project = models.CharField(_("project"), max_length=16, choices=SpecialProject.choices)
     name = EncryptedTextField(_("name"))
     id_number = EncryptedTextField(_("ID number"))
-    id_number_hash = models.CharField(_("ID number lookup hash"), max_length=64, unique=True, editable=False)
+    id_number_hash = models.CharField(
+        _("ID number lookup hash"), max_length=64, db_index=True, editable=False
+    )
     phone = EncryptedTextField(_("phone"), blank=True)
     address = EncryptedTextField(_("address"), blank=True)
     region = models.ForeignKey(
@@ -96,14 +104,19 @@ class Person(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     objects = ScopedQuerySet.as_manager()
-    scope_rule = ScopeRule(region_path="region__path", also_require=_project_rule("enrollments__"))
+    scope_rule = ScopeRule(region_path="region__path", also_require=_project_rule(""))
     # Auditors see that personal data changed, never what it is: the encrypted fields (and the
-    # lookup hash) are masked in every audit view; history stores the Fernet tokens only.
-    history = AuditedHistory(scope_rule=ScopeRule(region_path="region__path"), sensitive=("id_number_hash",))
+    # lookup hash) are masked in every audit view; history stores the Fernet tokens only. The
+    # project is masked too: the audit trail never says which project a person is in (the
+    # enrolment's history, which does name its project, masks the person instead).
+    history = AuditedHistory(
+        scope_rule=ScopeRule(region_path="region__path"), sensitive=("id_number_hash", "project")
+    )
 
     class Meta:
         verbose_name = _("person")
         verbose_name_plural = _("persons")
+        indexes = [models.Index(fields=["project", "id_number_hash"], name="person_project_id_hash")]
 
     def __str__(self) -> str:
         return f"#{self.pk}"
@@ -164,7 +177,9 @@ class Enrollment(models.Model):
 
     objects = ScopedQuerySet.as_manager()
     scope_rule = ScopeRule(region_path="person__region__path", also_require=_project_rule(""))
-    history = AuditedHistory(scope_rule=ScopeRule(region_path="person__region__path"))
+    # Auditors read what happened to an enrolment (its project, status, dates), never whose it
+    # is: the person it belongs to is masked, so the trail cannot tie a person to a project.
+    history = AuditedHistory(scope_rule=ScopeRule(region_path="person__region__path"), sensitive=("person",))
 
     class Meta:
         verbose_name = _("enrolment")
@@ -279,6 +294,7 @@ class AccessRecord(models.Model):
     """
 
     class Action(models.TextChoices):
+        ENROL = "enrol", _("Enrolled (officer's own data)")
         VIEW = "view", _("Viewed record (masked)")
         REVEAL = "reveal", _("Viewed full personal data")
         EXPORT = "export", _("Exported")

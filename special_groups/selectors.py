@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import Role, SpecialProject
-from anshun.dashboard import Tile, suppress_small
+from anshun.dashboard import Cell, Suppressed, Tile, suppress
 from grids.models import Region
 from special_groups.models import AccessRecord, CaseTask, Enrollment, ServiceFacility, SubsidyPayment
 
@@ -97,6 +97,7 @@ class Metrics:
     visits_due: int  # visit tasks due in the period (up to today)
     visits_on_time: int
     subsidy_paid: Decimal  # 以奖代补 paid in the period
+    subsidy_payees: int  # the people those payments were made for
     clinics: int
     townships: int
     townships_with_centre: int
@@ -139,6 +140,13 @@ class Metrics:
         return data
 
 
+def _people(condition: Q | None = None, *, prefix: str = "") -> Count:
+    """People counted once each. A person is one project's record, so two officers (in two
+    counties) who each enrol the same ID number hold two records: counted by the ID number's
+    keyed hash, they are still one person in every figure."""
+    return Count(f"{prefix}person__id_number_hash", distinct=True, filter=condition)
+
+
 def metrics(*, region: Region, start: date, end: date) -> Metrics:
     """Every figure for ``region`` and the period [start, end]. Callers check that the actor
     may see ``region`` (``region_for``); this function only aggregates, it lists nobody."""
@@ -148,9 +156,9 @@ def metrics(*, region: Region, start: date, end: date) -> Metrics:
     in_place = Q(enrolled_on__lte=end) & (Q(closed_on__isnull=True) | Q(closed_on__gt=end))
     pickups = enrollments.filter(
         project=SpecialProject.HUIGUI, release_date__gte=start, release_date__lte=min(end, today)
-    ).aggregate(targets=Count("pk"), picked=Count("pk", filter=Q(pickup_outcome="picked_up")))
+    ).aggregate(targets=_people(), picked=_people(Q(pickup_outcome="picked_up")))
     patients = enrollments.filter(in_place, project=SpecialProject.ANNING).aggregate(
-        n=Count("pk"), guarded=Count("guardian")
+        n=_people(), guarded=_people(Q(guardian__isnull=False))
     )
     visits = CaseTask.objects.filter(
         enrollment__person__region__path__startswith=inside,
@@ -160,7 +168,7 @@ def metrics(*, region: Region, start: date, end: date) -> Metrics:
     ).aggregate(due=Count("pk"), on_time=Count("pk", filter=Q(done_on__lte=F("due_on"))))
     paid = SubsidyPayment.objects.filter(
         enrollment__person__region__path__startswith=inside, paid_on__gte=start, paid_on__lte=end
-    ).aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    ).aggregate(total=Sum("amount"), payees=_people(prefix="enrollment__"))
     facilities = ServiceFacility.objects.filter(region__path__startswith=inside).aggregate(
         clinics=Count("pk", filter=Q(kind=ServiceFacility.Kind.PSYCHIATRIC_CLINIC)),
         kindergartens=Count("pk", filter=Q(kind=ServiceFacility.Kind.RURAL_KINDERGARTEN)),
@@ -184,7 +192,7 @@ def metrics(*, region: Region, start: date, end: date) -> Metrics:
         project=SpecialProject.YUXIN,
         facility__kind=ServiceFacility.Kind.SPECIAL_SCHOOL,
         enrolled_on__lte=end,
-    ).count()
+    ).aggregate(n=_people())["n"]
     return Metrics(
         pickup_targets=pickups["targets"],
         picked_up=pickups["picked"],
@@ -192,7 +200,8 @@ def metrics(*, region: Region, start: date, end: date) -> Metrics:
         patients_with_guardian=patients["guarded"],
         visits_due=visits["due"],
         visits_on_time=visits["on_time"],
-        subsidy_paid=paid,
+        subsidy_paid=paid["total"] or Decimal("0"),
+        subsidy_payees=paid["payees"],
         clinics=facilities["clinics"],
         townships=levels["townships"],
         townships_with_centre=facilities["townships_with"],
@@ -204,8 +213,9 @@ def metrics(*, region: Region, start: date, end: date) -> Metrics:
     )
 
 
-def monthly_series(*, region: Region, year: int) -> dict[str, list]:
-    """Per-month pick-up rate, visit compliance and subsidy paid for the charts (three queries)."""
+def _monthly_figures(*, region: Region, year: int) -> dict[str, dict[int, tuple]]:
+    """Per month of ``year``: (people released, picked up), (visits due, on time) and (amount
+    paid, people paid); raw figures, never shown before ``monthly_series`` suppresses them."""
     inside = region.path
     today = timezone.localdate()
     start, end = period(year)
@@ -219,7 +229,7 @@ def monthly_series(*, region: Region, year: int) -> dict[str, list]:
         )
         .annotate(m=ExtractMonth("release_date"))
         .values("m")
-        .annotate(n=Count("pk"), picked=Count("pk", filter=Q(pickup_outcome="picked_up")))
+        .annotate(n=_people(), picked=_people(Q(pickup_outcome="picked_up")))
         .order_by()
     )
     visits = (
@@ -240,19 +250,87 @@ def monthly_series(*, region: Region, year: int) -> dict[str, list]:
         )
         .annotate(m=ExtractMonth("paid_on"))
         .values("m")
-        .annotate(total=Sum("amount"))
+        .annotate(total=Sum("amount"), payees=_people(prefix="enrollment__"))
         .order_by()
     )
-    by_month_pickups = {row["m"]: _rate(row["picked"], row["n"]) for row in pickups}
-    by_month_visits = {row["m"]: _rate(row["ok"], row["n"]) for row in visits}
-    by_month_paid = {row["m"]: float(row["total"]) for row in paid}
+    return {
+        "pickups": {row["m"]: (row["n"], row["picked"]) for row in pickups},
+        "visits": {row["m"]: (row["n"], row["ok"]) for row in visits},
+        "paid": {row["m"]: (row["total"], row["payees"]) for row in paid},
+    }
+
+
+def _shown_series(cells: list[Cell], *, inside: bool) -> Suppressed:
+    """A year's months are published next to the year's tile (their total): complementary
+    suppression keeps a hidden month from being the year minus the visible months."""
+    return suppress(cells, inside=inside, with_total=True)
+
+
+def monthly_series(*, actor, region: Region, year: int) -> dict[str, list]:
+    """Per-month pick-up rate, visit compliance and subsidy paid for the charts (three queries),
+    each month suppressed for viewers outside the project when fewer than five people are
+    behind it (and one more month when only one would be hidden); ``hidden_*`` say which."""
+    figures = _monthly_figures(region=region, year=year)
     months = list(range(1, 13))
+    huigui = sees_project_counts(actor, SpecialProject.HUIGUI)
+    anning = sees_project_counts(actor, SpecialProject.ANNING)
+    pickups = _shown_series(
+        [Cell(_rate(picked, n), n) for n, picked in (figures["pickups"].get(m, (0, 0)) for m in months)],
+        inside=huigui,
+    )
+    visits = _shown_series(
+        [Cell(_rate(ok, n), n) for n, ok in (figures["visits"].get(m, (0, 0)) for m in months)],
+        inside=anning,
+    )
+    picked = _shown_series(
+        [Cell(p, p) for _n, p in (figures["pickups"].get(m, (0, 0)) for m in months)], inside=huigui
+    )
+    paid = _shown_series(
+        [
+            Cell(float(total), payees)
+            for total, payees in (figures["paid"].get(m, (Decimal("0"), 0)) for m in months)
+        ],
+        inside=anning,
+    )
     return {
         "months": [f"{year}-{m:02d}" for m in months],
-        "pickup_rate": [by_month_pickups.get(m) for m in months],
-        "visit_compliance": [by_month_visits.get(m) for m in months],
-        "subsidy_paid": [by_month_paid.get(m, 0.0) for m in months],
+        "pickup_rate": pickups.values,
+        "visit_compliance": visits.values,
+        "subsidy_paid": paid.values,
+        # Which months, and whether the year's own figure, are hidden, by tile key: the
+        # metrics API and the year's tiles hide the same cells as the charts.
+        "hidden": {
+            "special_groups.pickup_rate": (pickups.hidden, pickups.total_hidden),
+            "special_groups.picked_up": (picked.hidden, picked.total_hidden),
+            "special_groups.visit_compliance": (visits.hidden, visits.total_hidden),
+            "special_groups.subsidy_paid": (paid.hidden, paid.total_hidden),
+        },
     }
+
+
+def period_tiles(*, actor, region: Region, year: int | None = None, month: int | None = None) -> list[Tile]:
+    """The tiles for all records, a year or one month of it: what the project dashboard and the
+    metrics API show. A year and its months are one partition: a month hidden in the charts is
+    hidden here too, and a year whose months cannot be protected otherwise is hidden itself, so
+    no combination of answers recovers a suppressed figure by subtraction."""
+    if year is None:
+        return project_tiles(actor=actor, region=region)
+    start, end = period(year, month)
+    tiles = project_tiles(actor=actor, region=region, start=start, end=end)
+    hidden = monthly_series(actor=actor, region=region, year=year)["hidden"]
+
+    def hide(tile: Tile) -> bool:
+        if tile.key not in hidden:
+            return False
+        months, total = hidden[tile.key]
+        return months[month - 1] if month else total
+
+    return [
+        Tile(key=t.key, label=t.label, value=None, unit=t.unit, suppressed=True, group=t.group)
+        if hide(t) and not t.suppressed
+        else t
+        for t in tiles
+    ]
 
 
 def latest_year(*, region: Region) -> int:
@@ -278,22 +356,28 @@ def sees_project_counts(actor, project: str) -> bool:
     return actor.role == Role.CASE_OFFICER and actor.special_project == project
 
 
+def _tile(key, label, cell: Cell, *, inside: bool, group: str, unit: str = "", detail: str = "") -> Tile:
+    """A figure about people, through the one suppression function (``anshun.dashboard.suppress``)."""
+    shown = suppress([cell], inside=inside)
+    if shown.hidden[0]:
+        return Tile(key=key, label=label, value=None, unit=unit, suppressed=True, group=group)
+    return Tile(key=key, label=label, value=cell.value, unit=unit, detail=detail, group=group)
+
+
 def _count_tile(key, label, count, *, inside: bool, group: str) -> Tile:
-    value, suppressed = (count, False) if inside else suppress_small(count)
-    return Tile(key=key, label=label, value=value, suppressed=suppressed, group=group)
+    return _tile(key, label, Cell(count, count), inside=inside, group=group)
 
 
 def _rate_tile(key, label, numerator, denominator, *, inside: bool, group: str) -> Tile:
     """A rate over fewer than five people could identify them: suppressed outside the project."""
-    if not inside and 0 < denominator < 5:
-        return Tile(key=key, label=label, value=None, unit="%", suppressed=True, group=group)
-    return Tile(
-        key=key,
-        label=label,
-        value=_rate(numerator, denominator),
+    return _tile(
+        key,
+        label,
+        Cell(_rate(numerator, denominator), denominator),
+        inside=inside,
+        group=group,
         unit="%",
         detail=f"n = {denominator}",
-        group=group,
     )
 
 
@@ -357,8 +441,13 @@ def project_tiles(*, actor, region: Region, start: date | None = None, end: date
             inside=anning,
             group=g_anning,
         ),
-        Tile(
-            "special_groups.subsidy_paid", _("Subsidy paid"), int(m.subsidy_paid), unit="元", group=g_anning
+        _tile(
+            "special_groups.subsidy_paid",
+            _("Subsidy paid"),
+            Cell(int(m.subsidy_paid), m.subsidy_payees),
+            inside=anning,
+            unit="元",
+            group=g_anning,
         ),
         Tile("special_groups.clinics", _("Specialist clinics"), m.clinics, group=g_anning),
         Tile(

@@ -1,4 +1,10 @@
-"""Writes for the six projects. Every change to a person, enrolment, visit or task goes here."""
+"""Writes for the six projects. Every change to a person, enrolment, visit or task goes here.
+
+Each write is a command of ``special_groups.policy.POLICY``: the wrapper checks the capability,
+the enrolment's visibility and "a case officer of this project" before the body runs, so the
+bodies below only check the domain (dates, statuses, ID numbers). Reading, revealing and
+exporting are commands too, because each appends to the access trail.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.roles import Role, SpecialProject
+from accounts.roles import SpecialProject
+from anshun.commands import system_command
 from audit.history import attribute
 from grids.models import Region
 from special_groups.crypto import is_valid_id_number, lookup_hash
@@ -24,6 +31,7 @@ from special_groups.models import (
     SubsidyPayment,
     Visit,
 )
+from special_groups.policy import POLICY
 
 # Days before a release date that the pick-up task appears on the officer's list.
 PICKUP_LEAD_DAYS = 7
@@ -37,13 +45,6 @@ def visit_interval(risk_grade: int | None) -> int:
     return VISIT_INTERVAL_DAYS.get(risk_grade if risk_grade is not None else 0, 90)
 
 
-def _require_officer_of(actor, project: str) -> None:
-    if actor.is_platform_admin:
-        return
-    if actor.role != Role.CASE_OFFICER or actor.special_project != project:
-        raise ValidationError({"project": _("Only case officers of this project may do this.")})
-
-
 def _validate_id_number(id_number: str, field: str = "id_number") -> str:
     normalised = id_number.strip().upper()
     if not is_valid_id_number(normalised):
@@ -53,6 +54,14 @@ def _validate_id_number(id_number: str, field: str = "id_number") -> str:
     return normalised
 
 
+def _lock_id_number(project: str, digest: str) -> None:
+    """Serialise enrolments of one ID number in one project (until the transaction ends), so two
+    officers with overlapping jurisdictions cannot both enrol it; locks nothing else."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 12))", [f"{project}:{digest}"])
+
+
+@POLICY.command("person_enroll")
 @transaction.atomic
 def person_enroll(
     *,
@@ -60,7 +69,6 @@ def person_enroll(
     name: str,
     id_number: str,
     region: Region,
-    project: str,
     enrolled_on: date | None = None,
     phone: str = "",
     address: str = "",
@@ -69,9 +77,15 @@ def person_enroll(
     placement: str = "",
     facility=None,
 ) -> Enrollment:
-    """Enrol someone in the actor's project, finding the person by ID number if already known
-    to another project (their data is not shown to this officer, only linked)."""
-    _require_officer_of(actor, project)
+    """Enrol someone into the officer's own project from the data the officer supplies.
+
+    The new record is built from that data alone: whatever another project, or another
+    jurisdiction of this project, holds under the same ID number is neither linked nor looked
+    at, so the answer (201, or the same field errors) never depends on what exists out of the
+    officer's sight. "Already enrolled" is said only when the officer's own caseload already
+    holds the number. The enrolment is written to the access trail (``enrol``).
+    """
+    project = actor.special_project
     id_number = _validate_id_number(id_number)
     today = timezone.localdate()
     if project == SpecialProject.HUIGUI:
@@ -81,28 +95,26 @@ def person_enroll(
             raise ValidationError(
                 {"release_date": _("The release date of a new target cannot be in the past.")}
             )
-    if not actor.is_platform_admin and not region.path.startswith(actor.region.path):
-        raise ValidationError({"region": _("The place of residence is outside your jurisdiction.")})
     digest = lookup_hash(id_number)
-    person = Person.objects.select_for_update().filter(id_number_hash=digest).first()
-    if person is None:
-        person = Person(
-            name=name.strip(),
-            id_number=id_number,
-            id_number_hash=digest,
-            phone=phone,
-            address=address,
-            region=region,
-        )
-        person.full_clean()
-        attribute(person, actor)
-        person.save()
-    if Enrollment.objects.filter(person=person, project=project).exists():
-        raise ValidationError({"id_number": _("This person is already enrolled in this project.")})
+    _lock_id_number(project, digest)
+    if Enrollment.objects.visible_to(actor).filter(project=project, person__id_number_hash=digest).exists():
+        raise ValidationError({"id_number": _("This person is already in your caseload.")})
+    person = Person(
+        project=project,
+        name=name.strip(),
+        id_number=id_number,
+        id_number_hash=digest,
+        phone=phone,
+        address=address,
+        region=region,
+    )
+    person.full_clean()
+    attribute(person, actor)
+    person.save()
     enrollment = Enrollment(
         person=person,
         project=project,
-        case_officer=actor if actor.role == Role.CASE_OFFICER else None,
+        case_officer=actor,
         enrolled_on=enrolled_on or today,
         release_date=release_date,
         risk_grade=risk_grade,
@@ -112,14 +124,16 @@ def person_enroll(
     enrollment.full_clean()
     attribute(enrollment, actor)
     enrollment.save()
+    _append_access(actor=actor, action=AccessRecord.Action.ENROL, enrollment=enrollment)
     return enrollment
 
 
+@POLICY.command("guardian_assign")
 @transaction.atomic
 def guardian_assign(
     *, actor, enrollment: Enrollment, name: str, id_number: str, relation: str, phone: str = ""
 ) -> Guardian:
-    _require_officer_of(actor, enrollment.project)
+    """Name (or rename) the guardian of a patient or the carer of a child; never the person."""
     id_number = _validate_id_number(id_number)
     digest = lookup_hash(id_number)
     if digest == enrollment.person.id_number_hash:
@@ -143,6 +157,7 @@ def _locked_active(enrollment_id: int) -> Enrollment:
     return enrollment
 
 
+@POLICY.command("visit_record")
 @transaction.atomic
 def visit_record(
     *,
@@ -154,7 +169,6 @@ def visit_record(
     note: str = "",
 ) -> Visit:
     """Log a visit and close the open visit task it satisfies."""
-    _require_officer_of(actor, enrollment.project)
     enrollment = _locked_active(enrollment.pk)
     if visited_on > timezone.localdate():
         raise ValidationError({"visited_on": _("A visit cannot be recorded in the future.")})
@@ -173,10 +187,10 @@ def visit_record(
     return visit
 
 
+@POLICY.command("pickup_record")
 @transaction.atomic
 def pickup_record(*, actor, enrollment: Enrollment, outcome: str, on: date | None = None) -> Enrollment:
     """Record whether a must-pick-up person was met at release (回归)."""
-    _require_officer_of(actor, enrollment.project)
     enrollment = _locked_active(enrollment.pk)
     on = on or timezone.localdate()
     errors = {}
@@ -200,9 +214,10 @@ def pickup_record(*, actor, enrollment: Enrollment, outcome: str, on: date | Non
     return enrollment
 
 
+@POLICY.command("subsidy_pay")
 @transaction.atomic
 def subsidy_pay(*, actor, enrollment: Enrollment, amount: Decimal, paid_on: date) -> SubsidyPayment:
-    _require_officer_of(actor, enrollment.project)
+    """Record a reward-in-lieu-of-subsidy payment to the guardian of a registered patient."""
     enrollment = _locked_active(enrollment.pk)
     if (
         enrollment.project != SpecialProject.ANNING
@@ -217,9 +232,10 @@ def subsidy_pay(*, actor, enrollment: Enrollment, amount: Decimal, paid_on: date
     return payment
 
 
+@POLICY.command("enrollment_close")
 @transaction.atomic
 def enrollment_close(*, actor, enrollment: Enrollment, on: date | None = None) -> Enrollment:
-    _require_officer_of(actor, enrollment.project)
+    """Close a case (it stays readable to its officer; nothing more is recorded on it)."""
     enrollment = _locked_active(enrollment.pk)
     enrollment.status, enrollment.closed_on = Enrollment.Status.CLOSED, on or timezone.localdate()
     attribute(enrollment, actor)
@@ -230,22 +246,24 @@ def enrollment_close(*, actor, enrollment: Enrollment, on: date | None = None) -
 # ---- the access trail -------------------------------------------------------------------
 
 
-def access_log(
+def _append_access(
     *,
     actor,
     action: str,
-    region: Region,
     enrollment: Enrollment | None = None,
+    region: Region | None = None,
     purpose: str = "",
     rows: int = 0,
 ) -> AccessRecord:
-    """Append to the access trail. Called in the same request that shows or exports the data."""
+    """Append to the access trail; only commands call this, after their rule has passed.
+    A record about one enrolment is placed where its person lives, an export where the
+    exporting user works."""
     record = AccessRecord(
         actor=actor,
         action=action,
         enrollment=enrollment,
-        project=enrollment.project if enrollment else getattr(actor, "special_project", ""),
-        region=region,
+        project=enrollment.project if enrollment else (getattr(actor, "special_project", "") or ""),
+        region=enrollment.person.region if enrollment else region,
         purpose=purpose.strip()[:200],
         row_count=rows,
     )
@@ -263,6 +281,46 @@ def require_purpose(purpose: str) -> str:
     return purpose
 
 
+@POLICY.command("enrollment_view")
+def enrollment_view(*, actor, enrollment: Enrollment) -> AccessRecord:
+    """Log that the officer opened a record (masked), in the request that shows it."""
+    return _append_access(actor=actor, action=AccessRecord.Action.VIEW, enrollment=enrollment)
+
+
+@POLICY.command("enrollment_reveal")
+def enrollment_reveal(*, actor, enrollment: Enrollment, purpose: str) -> Enrollment:
+    """Log a stated purpose before full personal data is shown; the caller shows it only after
+    this returns. What is shown is the enrolment's own person: the data its officer supplied."""
+    purpose = require_purpose(purpose)
+    _append_access(actor=actor, action=AccessRecord.Action.REVEAL, enrollment=enrollment, purpose=purpose)
+    return enrollment
+
+
+def _log_export(*, actor, rows: int) -> AccessRecord:
+    """An export is placed where its author works; an account with no region of its own (an
+    administrator) at the root of the tree, where city-level auditors review it."""
+    region = actor.region if actor.region_id else Region.objects.filter(parent__isnull=True).first()
+    return _append_access(actor=actor, action=AccessRecord.Action.EXPORT, region=region, rows=rows)
+
+
+@POLICY.command("caseload_export")
+def caseload_export(*, actor, rows: int) -> AccessRecord:
+    """Log a caseload export (masked rows) before it is sent."""
+    return _log_export(actor=actor, rows=rows)
+
+
+@POLICY.command("tasks_export")
+def tasks_export(*, actor, rows: int) -> AccessRecord:
+    """Log a task-list export (masked names) before it is sent."""
+    return _log_export(actor=actor, rows=rows)
+
+
+@POLICY.command("access_log_export")
+def access_log_export(*, actor, rows: int) -> AccessRecord:
+    """Log an auditor's export of the access trail before it is sent."""
+    return _log_export(actor=actor, rows=rows)
+
+
 # ---- planning (Celery beat) -------------------------------------------------------------
 
 
@@ -273,6 +331,7 @@ class PlanResult:
     flagged_overdue: int
 
 
+@system_command("Celery beat (hourly): plans pick-up and visit tasks for every project; no person starts it.")
 @transaction.atomic
 def plan_tasks(*, today: date | None = None) -> PlanResult:
     """Create the pick-up and visit tasks that are due, and flag overdue ones. Idempotent:

@@ -13,14 +13,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView, TemplateView
 
-from accounts.roles import SpecialProject
 from anshun.charts import bar_chart, dataset, line_chart
 from anshun.exports import table_response
 from anshun.views import ScopedPageMixin
 from grids.selectors import regions_visible_to
 from special_groups import selectors, services
 from special_groups.crypto import mask_address, mask_id_number, mask_name, mask_phone
-from special_groups.models import AccessRecord, Enrollment
+from special_groups.models import Enrollment
+from special_groups.policy import POLICY
 
 
 def masked(enrollment: Enrollment) -> dict:
@@ -33,11 +33,12 @@ def masked(enrollment: Enrollment) -> dict:
     }
 
 
-def logged_export(request, *, filename: str, headers: list, records: list, row):
-    """An XLSX/CSV export of ``records``, written to the access trail first (who, how many rows)."""
-    services.access_log(
-        actor=request.user, action=AccessRecord.Action.EXPORT, region=request.user.region, rows=len(records)
-    )
+def logged_export(request, *, command, filename: str, headers: list, records, row):
+    """An XLSX/CSV export: ``command`` (a policy command) is authorised before any row is read,
+    then writes the export to the access trail (who, how many rows), then the file is sent."""
+    POLICY.authorize(command.command_name, actor=request.user, arguments={})
+    records = list(records())
+    command(actor=request.user, rows=len(records))
     return table_response(
         export_format=request.GET["export"],
         filename=filename,
@@ -61,10 +62,9 @@ class CaseloadView(ScopedPageMixin, ListView):
     def get(self, request, *args, **kwargs):
         if request.GET.get("export") in ("xlsx", "csv"):
             user = request.user
-            if not user.can("special_groups.export") or user.special_project == SpecialProject.HONGSIDAI:
-                raise PermissionDenied
             return logged_export(
                 request,
+                command=services.caseload_export,
                 filename=f"caseload-{user.special_project}",
                 headers=[
                     _("No."),
@@ -76,7 +76,7 @@ class CaseloadView(ScopedPageMixin, ListView):
                     _("Status"),
                     _("Enrolled"),
                 ],
-                records=list(self.get_queryset()),
+                records=self.get_queryset,
                 row=lambda e: [
                     e.pk,
                     *masked(e).values(),
@@ -109,12 +109,7 @@ class EnrollmentRecordView(ScopedPageMixin, DetailView):
 
     def get(self, request, *args, **kwargs):
         self.object = self.get_object()
-        services.access_log(
-            actor=request.user,
-            action=AccessRecord.Action.VIEW,
-            enrollment=self.object,
-            region=self.object.person.region,
-        )
+        services.enrollment_view(actor=request.user, enrollment=self.object)
         return self.render_to_response(self.get_context_data(object=self.object))
 
     def post(self, request, *args, **kwargs):
@@ -122,13 +117,8 @@ class EnrollmentRecordView(ScopedPageMixin, DetailView):
         action = request.POST.get("action")
         try:
             if action == "reveal":
-                purpose = services.require_purpose(request.POST.get("purpose", ""))
-                services.access_log(
-                    actor=request.user,
-                    action=AccessRecord.Action.REVEAL,
-                    enrollment=self.object,
-                    region=self.object.person.region,
-                    purpose=purpose,
+                services.enrollment_reveal(
+                    actor=request.user, enrollment=self.object, purpose=request.POST.get("purpose", "")
                 )
                 return self.render_to_response(self.get_context_data(object=self.object, revealed=True))
             if action == "pickup":
@@ -173,9 +163,10 @@ class TaskListView(ScopedPageMixin, ListView):
         if request.GET.get("export") in ("xlsx", "csv"):
             return logged_export(
                 request,
+                command=services.tasks_export,
                 filename="tasks",
                 headers=[_("Due"), _("Task"), _("Person"), _("Record"), _("overdue")],
-                records=list(self.get_queryset()),
+                records=self.get_queryset,
                 row=lambda t: [
                     t.due_on,
                     t.get_kind_display(),
@@ -210,14 +201,14 @@ class ProjectDashboardView(ScopedPageMixin, TemplateView):
             year = int(self.request.GET.get("year") or selectors.latest_year(region=region))
         except ValueError:
             year = timezone.localdate().year
+        if not 2000 <= year <= 2100:
+            year = timezone.localdate().year
         context.update(
             region=region,
             year=year,
-            tiles=selectors.project_tiles(actor=user, region=region),
-            year_tiles=selectors.project_tiles(
-                actor=user, region=region, start=date(year, 1, 1), end=date(year, 12, 31)
-            ),
-            charts=_project_charts(selectors.monthly_series(region=region, year=year)),
+            tiles=selectors.period_tiles(actor=user, region=region),
+            year_tiles=selectors.period_tiles(actor=user, region=region, year=year),
+            charts=_project_charts(selectors.monthly_series(actor=user, region=region, year=year)),
         )
         return context
 
@@ -254,9 +245,10 @@ class AccessLogView(ScopedPageMixin, ListView):
         if request.GET.get("export") in ("xlsx", "csv"):
             return logged_export(
                 request,
+                command=services.access_log_export,
                 filename="access-log",
                 headers=[_("At"), _("Who"), _("Action"), _("Project"), _("Record"), _("Place"), _("Purpose")],
-                records=list(self.get_queryset()[:50000]),
+                records=lambda: self.get_queryset()[:50000],
                 row=lambda r: [
                     r.at,
                     str(r.actor),

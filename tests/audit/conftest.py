@@ -106,7 +106,6 @@ def make_county(code: str, *, suffix: str, township: str) -> County:
         name="王秘密",
         id_number=id_number(code),
         region=place,
-        project=SpecialProject.HUIGUI,
         phone="13900001111",
         address="秘密路8号",
         release_date=timezone.localdate() + timedelta(days=30),

@@ -129,6 +129,10 @@ def test_enrolment_and_person_record_service_and_api_writes(xixiu):
     created = Enrollment.objects.get(pk=response.json()["id"])
     assert trail(Enrollment, created.pk) == [("+", "officer-xx")]
     assert trail(Person, created.person_id) == [("+", "officer-xx")]
+    # The access trail (its "enrol" record) protects an enrolment from deletion; the test removes
+    # it to prove that a deletion through the ORM is still recorded.
+    assert created.access_records.filter(action="enrol").count() == 1
+    created.access_records.all().delete()
     attribute(created, xixiu.admin)
     created_pk = created.pk
     created.delete()

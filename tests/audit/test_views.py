@@ -139,7 +139,8 @@ def test_personal_data_is_masked_everywhere_and_history_holds_only_ciphertext(xi
     page = client.get(reverse("audit:changes"), {"model": "special_groups.person"})
     change = next(c for c in page.context["changes"] if c.object_id == person_id)
     masked = {f.name for f in change.fields if f.masked}
-    assert masked == {"name", "id_number", "id_number_hash", "phone", "address"}
+    # The project is masked too: the trail never ties a person to a project (issue #12).
+    assert masked == {"name", "id_number", "id_number_hash", "phone", "address", "project"}
     detail = client.get(reverse("audit:change", args=["special_groups.person", change.history_id]))
     exported = client.get(reverse("audit:changes"), {"export": "csv", "model": "special_groups.person"})
     csv_text = b"".join(exported.streaming_content).decode()

@@ -25,10 +25,14 @@ def village(code_prefix: str = XIXIU_VILLAGE) -> Region:
     return Region.objects.filter(level="village", code__startswith=code_prefix).order_by("code").first()
 
 
-def person(*, name: str = "测试人甲", region: Region | None = None, number: str | None = None) -> Person:
+def person(
+    *, name: str = "测试人甲", region: Region | None = None, number: str | None = None, project: str = ""
+) -> Person:
+    """A person record; ``enroll`` gives it its project when it has none yet."""
     region = region or village()
     number = number or id_number(region.code[:6])
     return Person.objects.create(
+        project=project,
         name=name,
         id_number=number,
         id_number_hash=lookup_hash(number),
@@ -39,5 +43,22 @@ def person(*, name: str = "测试人甲", region: Region | None = None, number: 
 
 
 def enroll(project: str, *, who: Person | None = None, **facts) -> Enrollment:
+    """Enrol ``who`` in ``project``. A person record belongs to one project: the same human
+    enrolled in a second project gets a second record (a copy, as that project's officer would
+    have typed it), never a link to the first."""
     facts.setdefault("enrolled_on", date(2026, 1, 5))
-    return Enrollment.objects.create(person=who or person(), project=project, **facts)
+    who = who or person()
+    if not who.project:
+        who.project = project
+        who.save(update_fields=["project"])
+    elif who.project != project:
+        who = Person.objects.create(
+            project=project,
+            name=who.name,
+            id_number=who.id_number,
+            id_number_hash=who.id_number_hash,
+            phone=who.phone,
+            address=who.address,
+            region=who.region,
+        )
+    return Enrollment.objects.create(person=who, project=project, **facts)

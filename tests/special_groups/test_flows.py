@@ -74,7 +74,6 @@ class TestBadInput:
                 name="错号测试",
                 id_number=wrong,
                 region=village(),
-                project=SpecialProject.HUIGUI,
                 release_date=timezone.localdate() + timedelta(days=5),
             )
         assert "id_number" in error.value.message_dict
@@ -88,7 +87,6 @@ class TestBadInput:
                 name="过期测试",
                 id_number=id_number(),
                 region=village(),
-                project=SpecialProject.HUIGUI,
                 release_date=timezone.localdate() - timedelta(days=1),
             )
         assert "release_date" in error.value.message_dict
@@ -119,18 +117,18 @@ class TestBadInput:
         assert "enrollment" in error.value.message_dict
         assert not Visit.objects.exists()
 
-    def test_a_valid_enrolment_links_a_known_person_without_showing_them(self):
-        patient = person()
+    def test_enrolling_a_number_another_project_knows_builds_a_new_record(self):
+        known = enroll(SpecialProject.HONGSIDAI, who=person(name="红丝带甲")).person
         anning = self.officer(SpecialProject.ANNING)
         enrollment = services.person_enroll(
             actor=anning,
             name="同一人",
-            id_number=patient.id_number,
-            region=patient.region,
-            project=SpecialProject.ANNING,
+            id_number=known.id_number,
+            region=known.region,
             risk_grade=1,
         )
-        assert enrollment.person_id == patient.pk and Person.objects.count() == 1
+        assert enrollment.person_id != known.pk and Person.objects.count() == 2
+        assert (enrollment.person.name, enrollment.person.phone) == ("同一人", "")
 
     def test_bad_input_over_the_api_is_a_400(self, api_client):
         officer = self.officer()

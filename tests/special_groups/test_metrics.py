@@ -92,8 +92,11 @@ def test_every_metric_against_hand_computed_values(seeded):
 
 
 def test_monthly_series_for_the_charts(seeded):
-    series = monthly_series(region=seeded, year=2025)
+    huigui = user_for_role(Role.CASE_OFFICER, project=SpecialProject.HUIGUI, region=seeded)
+    series = monthly_series(actor=huigui, region=seeded, year=2025)
     assert series["pickup_rate"][2] == 75.0 and series["pickup_rate"][3] is None
+    officer = user_for_role(Role.CASE_OFFICER, project=SpecialProject.ANNING, region=seeded)
+    series = monthly_series(actor=officer, region=seeded, year=2025)
     assert series["visit_compliance"][2] == 66.67
     assert series["subsidy_paid"][2:4] == [2400.0, 600.0]
 
@@ -155,6 +158,12 @@ def test_metrics_endpoint_by_region_and_month(api_client, seeded):
         3,
         75.0,
     )
+    # Two patients' subsidy is another project's figure for this officer: suppressed.
+    assert tiles["special_groups.subsidy_paid"]["suppressed"] is True
+    api_client.force_authenticate(
+        user_for_role(Role.CASE_OFFICER, project=SpecialProject.ANNING, region=seeded)
+    )
+    tiles = {t["key"]: t for t in api_client.get(url, {"year": 2025, "month": 3}).json()}
     assert tiles["special_groups.subsidy_paid"]["value"] == 2400
     april = {t["key"]: t for t in api_client.get(url, {"year": 2025, "month": 4}).json()}
     assert april["special_groups.subsidy_paid"]["value"] == 600
