@@ -1,3 +1,11 @@
+"""The admin shows incidents and never writes them: writes go through the services (``incidents.policy``).
+
+Incidents, their timeline, attachments and notifications are read-only here: an incident moves
+through the workflow pages and the API, which keep the timeline and the rules; deleting one
+is the API's soft delete (a tombstone for sync clients), never a row removed here. Categories, their
+time limits and Open311 clients are city-wide configuration with no jurisdiction, kept here.
+"""
+
 from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -27,14 +35,27 @@ class IncidentCategoryAdmin(admin.ModelAdmin):
     search_fields = ("code", "name")
 
 
-class IncidentEventInline(admin.TabularInline):
+class ReadOnlyAdminMixin:
+    """Shown, never written here: these rows are written by services only."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class IncidentEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = IncidentEvent
     extra = 0
     readonly_fields = ("actor", "at", "from_status", "to_status", "note")
     can_delete = False
 
 
-class IncidentAttachmentInline(admin.TabularInline):
+class IncidentAttachmentInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = IncidentAttachment
     extra = 0
     fields = ("link", "original_name", "content_type", "size", "uploaded_by", "uploaded_at", "event")
@@ -70,9 +91,18 @@ class IncidentAdmin(admin.ModelAdmin):
         "deleted_at",
     )
 
+    def has_add_permission(self, request):
+        return False  # reported through the report page, the API or Open311
+
+    def has_change_permission(self, request, obj=None):
+        return False  # corrected and moved through the incident page and the API
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # Django's delete would remove the row; the API's delete leaves a tombstone
+
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("recipient", "message", "created_at", "read_at")
     raw_id_fields = ("recipient", "incident")
 

@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
@@ -25,10 +26,12 @@ from rest_framework.response import Response
 
 from anshun.api.base import ScopedModelViewSet
 from anshun.api.exceptions import exception_handler
+from anshun.commands import NotPermitted
 from grids.models import Grid, GridOffice
 from incidents import selectors
 from incidents.filters import IncidentFilter
 from incidents.models import Incident, IncidentCategory
+from incidents.policy import POLICY
 from incidents.services import editing, workflow
 from incidents.services.bulk import ItemResult, report_incidents_bulk
 from incidents.services.reporting import report_incident
@@ -46,11 +49,27 @@ class PreconditionFailed(exceptions.APIException):
 
 # --- serializers ----------------------------------------------------------------------------
 
+NOT_FOUND_HERE = gettext_lazy("Not found in your jurisdiction.")
+
+
+class ReferenceField(serializers.SlugRelatedField):
+    """An object named by its code, for a command to check. A code that names nothing becomes
+    an object no one can see, so the policy gives it the answer it gives for an object out of
+    the caller's sight, in the same order of checks: the two cannot be told apart."""
+
+    default_error_messages = {"invalid": NOT_FOUND_HERE}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str | int):
+            self.fail("invalid")
+        found = self.get_queryset().filter(**{self.slug_field: str(data)}).first()
+        return found if found is not None else self.get_queryset().model()
+
 
 class PlaceInputMixin(serializers.Serializer):
     longitude = serializers.FloatField(required=False, min_value=-180, max_value=180)
     latitude = serializers.FloatField(required=False, min_value=-90, max_value=90)
-    grid = serializers.SlugRelatedField(slug_field="code", queryset=Grid.objects.all(), required=False)
+    grid = ReferenceField(slug_field="code", queryset=Grid.objects.all(), required=False)
 
     def validate(self, attrs):
         has_lon, has_lat = "longitude" in attrs, "latitude" in attrs
@@ -80,12 +99,15 @@ class IncidentInputSerializer(PlaceInputMixin):
 class PreloadedSlugField(serializers.Field):
     """A code looked up in a dict the view loaded for the whole batch (no query per item)."""
 
-    def __init__(self, context_key: str, **kwargs):
+    def __init__(self, context_key: str, *, scoped: bool = False, **kwargs):
         self.context_key = context_key
+        self.scoped = scoped
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
         found = self.context[self.context_key].get(str(data))
+        if found is None and self.scoped:
+            raise serializers.ValidationError(NOT_FOUND_HERE)
         if found is None:
             raise serializers.ValidationError(_("Unknown code “%(code)s”.") % {"code": data})
         return found
@@ -96,7 +118,7 @@ class PreloadedSlugField(serializers.Field):
 
 class BulkItemSerializer(IncidentInputSerializer):
     category = PreloadedSlugField("categories")
-    grid = PreloadedSlugField("grids", required=False)
+    grid = PreloadedSlugField("grids", scoped=True, required=False)
 
 
 class IncidentUpdateSerializer(PlaceInputMixin):
@@ -110,7 +132,7 @@ class IncidentUpdateSerializer(PlaceInputMixin):
 
 class TransitionInputSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-    handling_office = serializers.SlugRelatedField(
+    handling_office = ReferenceField(
         slug_field="code",
         queryset=GridOffice.objects.all(),
         required=False,
@@ -486,8 +508,8 @@ class IncidentViewSet(ScopedModelViewSet):
             raise exceptions.ValidationError(
                 {"items": _("At most %(n)d items per batch.") % {"n": BULK_LIMIT}}
             )
-        if not request.user.can("incident.report"):
-            raise exceptions.PermissionDenied
+        if not POLICY.can("report", actor=request.user):
+            raise NotPermitted()  # before any item is read; the service asks the same rule again
         objects = [item for item in items if isinstance(item, dict)]
         context = {
             "categories": IncidentCategory.objects.in_bulk(

@@ -17,6 +17,7 @@ from itertools import cycle
 from django.db import transaction
 from django.utils import timezone
 
+from anshun.commands import system_command
 from grids.models import Grid
 from incidents.categories import seed_categories
 from incidents.models import Incident, IncidentCategory, IncidentEvent
@@ -51,6 +52,7 @@ def _events(incident: Incident, statuses: list[str], start: datetime, end: datet
     return events
 
 
+@system_command("load_anshun --demo: synthetic history written as rows (it never happened through a user).")
 @transaction.atomic
 def load_demo_incidents() -> str:
     if Incident.objects.filter(client_uuid=_uuid("county-0")).exists():

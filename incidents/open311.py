@@ -30,7 +30,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from incidents.models import Duty, Incident, IncidentCategory, Open311Client
-from incidents.services.reporting import report_incident
+from incidents.services.reporting import report_open311_request
 
 MAX_RESULTS = 1000
 DEFAULT_WINDOW = timedelta(days=90)
@@ -248,14 +248,12 @@ def _create(request, fmt: str):
     if not description:
         return error(fmt, 400, "description is required")
     try:
-        incident, _created = report_incident(
-            actor=None,
+        incident, _created = report_open311_request(
+            client=client,
             category=category,
             description=description[:4000],
             location=Point(long, lat, srid=4326),
             address=(data.get("address_string") or "")[:200],
-            source=Incident.Source.OPEN311,
-            open311_client=client,
         )
     except ValidationError as exc:
         messages = exc.message_dict if hasattr(exc, "message_dict") else {"request": exc.messages}

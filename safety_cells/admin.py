@@ -1,8 +1,19 @@
+"""The admin for safe cells and prevention: it writes only through the app's commands.
+
+Safe cells, on-site meetings and cameras are added (and a cell designated) by running the same
+command as the pages and the API, from the form, so a refusal or a field error is shown on the
+form and nothing else is written. Records that no command writes here (evaluations, patrol
+logs, prevention units, shifts, device distributions) are read-only. Cell types and their
+checklists are city-wide configuration with no jurisdiction and stay editable.
+"""
+
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
+from safety_cells import services
 from safety_cells.models import (
     Camera,
     CellType,
@@ -20,6 +31,69 @@ from safety_cells.models import (
 )
 
 
+class ReadOnlyAdminMixin:
+    """Shown, never written here."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CommandAdminMixin:
+    """Adds (and changes, where a command exists) run a command of ``safety_cells.policy``.
+
+    The command runs once the form and the model's own checks have passed, as the last step of
+    validation: its field errors land on the form and its refusals answer 403/404 as anywhere
+    else. ``save_model`` then only takes over what the command wrote. Nothing is deleted here.
+    """
+
+    def add_command(self, *, actor, data):
+        raise NotImplementedError
+
+    def change_command(self, *, actor, obj, data):
+        return None
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_form(self, request, obj=None, **kwargs):
+        form_class = super().get_form(request, obj, **kwargs)
+        model_admin = self
+
+        class CommandForm(form_class):
+            def _post_clean(self):
+                super()._post_clean()
+                if self.errors:
+                    return
+                try:
+                    if obj is None:
+                        self.command_result = model_admin.add_command(
+                            actor=request.user, data=self.cleaned_data
+                        )
+                    else:
+                        self.command_result = model_admin.change_command(
+                            actor=request.user, obj=obj, data=self.cleaned_data
+                        )
+                except ValidationError as exc:
+                    for field, messages in exc.message_dict.items():
+                        self.add_error(field if field in self.fields else None, messages)
+
+        return form_class if obj is not None and not self.has_change_permission(request, obj) else CommandForm
+
+    def save_model(self, request, obj, form, change):
+        result = getattr(form, "command_result", None)
+        if result is not None:
+            obj.__dict__.update(result.__dict__)
+
+    def save_related(self, request, form, formsets, change):
+        """The command wrote the relations too."""
+
+
 class CriterionInline(admin.TabularInline):
     model = Criterion
     extra = 1
@@ -33,23 +107,52 @@ class CellTypeAdmin(admin.ModelAdmin):
     inlines = [CriterionInline]
 
 
+DESIGNATION = ("designated_on", "valid_until")
+
+
 @admin.register(SafetyCell)
-class SafetyCellAdmin(LeafletGeoAdmin):
+class SafetyCellAdmin(CommandAdminMixin, LeafletGeoAdmin):
+    """Added with ``safety_cell_create``; afterwards only the designation period changes
+    (``demonstration_site_designate``)."""
+
     list_display = ("name", "cell_type", "region", "is_demonstration_site", "valid_until")
     list_filter = ("cell_type", "is_demonstration_site")
     search_fields = ("name",)
     raw_id_fields = ("region",)
     list_select_related = ("region", "cell_type")
 
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return tuple(f.name for f in SafetyCell._meta.concrete_fields if f.name not in DESIGNATION)
 
-class ScoreInline(admin.TabularInline):
+    def add_command(self, *, actor, data):
+        return services.safety_cell_create(
+            actor=actor,
+            name=data["name"],
+            cell_type=data["cell_type"],
+            region=data["region"],
+            location=data.get("location"),
+            address=data.get("address", ""),
+            is_demonstration_site=data.get("is_demonstration_site", False),
+            designated_on=data.get("designated_on"),
+            valid_until=data.get("valid_until"),
+        )
+
+    def change_command(self, *, actor, obj, data):
+        return services.demonstration_site_designate(
+            actor=actor, cell=obj, designated_on=data["designated_on"], valid_until=data.get("valid_until")
+        )
+
+
+class ScoreInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = EvaluationScore
     extra = 0
     readonly_fields = ("criterion", "score")
     can_delete = False
 
 
-class PhotoInline(admin.TabularInline):
+class PhotoInline(ReadOnlyAdminMixin, admin.TabularInline):
     """Shown, not uploaded here: photos come in through the service, which checks their bytes."""
 
     model = EvaluationPhoto
@@ -67,64 +170,88 @@ class PhotoInline(admin.TabularInline):
 
 
 @admin.register(Evaluation)
-class EvaluationAdmin(admin.ModelAdmin):
-    """Read-mostly: evaluations are recorded through the service, which checks every score."""
+class EvaluationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: evaluations are recorded through the service, which checks every score."""
 
     list_display = ("cell", "evaluated_on", "total_score", "max_total", "evaluator")
     list_select_related = ("cell", "evaluator")
-    readonly_fields = ("cell", "evaluator", "total_score", "max_total")
     inlines = [ScoreInline, PhotoInline]
 
 
 @admin.register(OnSiteMeeting)
-class OnSiteMeetingAdmin(admin.ModelAdmin):
+class OnSiteMeetingAdmin(CommandAdminMixin, admin.ModelAdmin):
+    """Added with ``on_site_meeting_record`` (every site inside the host region); then read-only."""
+
     list_display = ("title", "held_on", "host_region")
     raw_id_fields = ("host_region",)
     filter_horizontal = ("sites_visited",)
 
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
 
-class MemberInline(admin.TabularInline):
+    def add_command(self, *, actor, data):
+        return services.on_site_meeting_record(
+            actor=actor,
+            title=data["title"],
+            held_on=data["held_on"],
+            host_region=data["host_region"],
+            sites=list(data.get("sites_visited") or []),
+            conclusions=data.get("conclusions", ""),
+        )
+
+
+class MemberInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = UnitMember
     extra = 0
-    raw_id_fields = ("user",)
 
 
 @admin.register(PreventionUnit)
-class PreventionUnitAdmin(admin.ModelAdmin):
+class PreventionUnitAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("name", "level", "kind", "region", "is_active")
     list_filter = ("level", "kind", "is_active")
     search_fields = ("name", "region__code")
-    raw_id_fields = ("region",)
     list_select_related = ("region",)
     inlines = [MemberInline]
 
 
 @admin.register(Shift)
-class ShiftAdmin(admin.ModelAdmin):
+class ShiftAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("unit", "starts_at", "ends_at")
-    raw_id_fields = ("unit",)
-    filter_horizontal = ("members",)
 
 
 @admin.register(PatrolLog)
-class PatrolLogAdmin(LeafletGeoAdmin):
+class PatrolLogAdmin(ReadOnlyAdminMixin, LeafletGeoAdmin):
     list_display = ("unit", "started_at", "ended_at", "logged_by")
-    raw_id_fields = ("unit", "logged_by", "incidents")
     list_select_related = ("unit", "logged_by")
 
 
 @admin.register(Camera)
-class CameraAdmin(LeafletGeoAdmin):
+class CameraAdmin(CommandAdminMixin, LeafletGeoAdmin):
+    """Added with ``camera_register`` (its village and grid come from where it stands); then read-only."""
+
     list_display = ("code", "phase", "status", "owner", "village")
     list_filter = ("phase", "status")
     search_fields = ("code", "name")
-    raw_id_fields = ("village", "grid")
     list_select_related = ("village",)
+    exclude = ("village", "grid")
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def add_command(self, *, actor, data):
+        return services.camera_register(
+            actor=actor,
+            code=data["code"],
+            name=data.get("name", ""),
+            phase=data["phase"],
+            location=data["location"],
+            owner=data["owner"],
+            status=data.get("status") or Camera.Status.ONLINE,
+        )
 
 
 @admin.register(DeviceDistribution)
-class DeviceDistributionAdmin(admin.ModelAdmin):
+class DeviceDistributionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("village", "device", "quantity", "distributed_on")
     list_filter = ("device",)
-    raw_id_fields = ("village",)
     list_select_related = ("village",)

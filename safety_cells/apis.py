@@ -4,7 +4,7 @@ services validate and write, selectors read (always scoped to the caller)."""
 from __future__ import annotations
 
 from django.contrib.gis.geos import Point
-from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers
@@ -15,27 +15,31 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from anshun.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet, query_choice
 from anshun.api.pagination import GeoPagination
+from anshun.commands import NotPermitted
 from grids.models import Region
 from incidents.models import Incident
 from safety_cells import selectors, services
 from safety_cells.models import Camera, CellType, Evaluation, PatrolLog, PreventionUnit, SafetyCell
+from safety_cells.policy import POLICY
 
 WITHIN = OpenApiParameter(
     "within", OpenApiTypes.STR, description="Only rows inside the region with this code."
 )
 
 
-def _require(user, capability: str) -> None:
-    if not user.can(capability):
-        raise PermissionDenied
+NOT_FOUND_HERE = gettext_lazy("Not found in your jurisdiction.")
 
 
-def _in_scope(queryset, field: str, value):
-    """The object with pk ``value`` if the caller may see it; otherwise a field error (nothing written)."""
-    obj = queryset.filter(pk=value).first()
-    if obj is None:
-        raise serializers.ValidationError({field: ["Not found in your jurisdiction."]})
-    return obj
+def _referred(model, value):
+    """The object a command will refer to, looked up by id only. Whether the caller may use it is
+    the policy's ``refers`` answer; an id that names nothing becomes an object no one can see, so
+    it gets that very answer too (nothing tells "out of scope" from "does not exist")."""
+    return model.objects.filter(pk=value).first() or model()
+
+
+def _referred_many(model, values) -> list:
+    found = {obj.pk: obj for obj in model.objects.filter(pk__in=set(values))}
+    return [found.get(value) or model() for value in dict.fromkeys(values)]
 
 
 class WithinMixin:
@@ -44,11 +48,13 @@ class WithinMixin:
 
 
 class CreateThroughServiceMixin:
-    """Create actions: check the capability, validate the input's shape, answer 201 with the
-    new row read back through the scoped selector (so the reply shows what the caller may see)."""
+    """Create actions: ask the policy whether the role may run the command at all (403 before the
+    input is read), validate the input's shape, and answer 201 with the new row read back through
+    the scoped selector (so the reply shows what the caller may see)."""
 
-    def validated_input(self, serializer_class, capability: str) -> dict:
-        _require(self.request.user, capability)
+    def validated_input(self, serializer_class, command: str) -> dict:
+        if not POLICY.can(command, actor=self.request.user):
+            raise NotPermitted()
         data = serializer_class(data=self.request.data)
         data.is_valid(raise_exception=True)
         return dict(data.validated_data)
@@ -135,11 +141,9 @@ class SafetyCellViewSet(
 
     @extend_schema(request=SafetyCellInputSerializer, responses={201: SafetyCellOutputSerializer})
     def create(self, request):
-        fields = self.validated_input(SafetyCellInputSerializer, "safety.manage")
-        fields["region"] = Region.objects.visible_to(request.user).filter(code=fields["region"]).first()
-        if fields["region"] is None:
-            raise serializers.ValidationError({"region": ["Not found in your jurisdiction."]})
-        return self.created(services.safety_cell_create(**fields))
+        fields = self.validated_input(SafetyCellInputSerializer, "safety_cell_create")
+        fields["region"] = Region.objects.filter(code=fields["region"]).first() or Region()
+        return self.created(services.safety_cell_create(actor=request.user, **fields))
 
 
 class ScoreSerializer(serializers.Serializer):
@@ -207,13 +211,10 @@ class EvaluationViewSet(
 
     @extend_schema(request=EvaluationInputSerializer, responses={201: EvaluationOutputSerializer})
     def create(self, request):
-        values = self.validated_input(EvaluationInputSerializer, "safety.manage")
-        cell = _in_scope(
-            SafetyCell.objects.visible_to(request.user).select_related("cell_type"), "cell", values["cell"]
-        )
+        values = self.validated_input(EvaluationInputSerializer, "evaluation_record")
         evaluation = services.evaluation_record(
-            cell=cell,
-            evaluator=request.user,
+            actor=request.user,
+            cell=_referred(SafetyCell, values["cell"]),
             scores={s["criterion"]: s["score"] for s in values["scores"]},
             evaluated_on=values.get("evaluated_on"),
             notes=values["notes"],
@@ -334,13 +335,10 @@ class PatrolLogViewSet(
 
     @extend_schema(request=PatrolLogInputSerializer, responses={201: PatrolLogOutputSerializer})
     def create(self, request):
-        values = self.validated_input(PatrolLogInputSerializer, "patrol.log")
-        values["unit"] = _in_scope(selectors.patrol_units_for(actor=request.user), "unit", values["unit"])
-        wanted = set(values["incidents"])
-        values["incidents"] = list(Incident.objects.visible_to(request.user).filter(pk__in=wanted))
-        if len(values["incidents"]) != len(wanted):
-            raise serializers.ValidationError({"incidents": ["Not found in your jurisdiction."]})
-        return self.created(services.patrol_log(logged_by=request.user, **values))
+        values = self.validated_input(PatrolLogInputSerializer, "patrol_log")
+        values["unit"] = _referred(PreventionUnit, values["unit"])
+        values["incidents"] = _referred_many(Incident, values["incidents"])
+        return self.created(services.patrol_log(actor=request.user, **values))
 
 
 class CameraOutputSerializer(GeoFeatureModelSerializer):

@@ -1,5 +1,6 @@
-"""Writes for safe cells and "1+4" prevention. Each validates everything first and
-writes nothing when any field is wrong (the API turns the ValidationError into a 400)."""
+"""Writes for safe cells and "1+4" prevention. Each is a command of ``safety_cells.policy``
+(who may, and where), then validates everything and writes nothing when any field is wrong
+(the API turns the ValidationError into a 400)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from anshun.commands import Conflict
 from anshun.uploads import PHOTO_TYPES, display_name, sniff_type, upload_problem
 from audit.history import attribute
 from grids.models import Grid, Region
@@ -29,6 +31,7 @@ from safety_cells.models import (
     PreventionUnit,
     SafetyCell,
 )
+from safety_cells.policy import POLICY
 
 
 def _boundary_of(region: Region):
@@ -53,9 +56,11 @@ def check_inside_region(*, region: Region, location: Point | None, field: str = 
         raise ValidationError({field: _("The location lies outside %(region)s.") % {"region": bounded.name}})
 
 
+@POLICY.command("safety_cell_create")
 @transaction.atomic
 def safety_cell_create(
     *,
+    actor,
     name: str,
     cell_type: CellType,
     region: Region,
@@ -98,9 +103,10 @@ def _validate_cell(cell: SafetyCell) -> None:
         raise ValidationError(errors)
 
 
-@transaction.atomic
+@transaction.atomic  # the policy runs inside, so the cell it saw is the one locked below
+@POLICY.command("demonstration_site_designate")
 def demonstration_site_designate(
-    *, cell: SafetyCell, designated_on: datetime.date, valid_until: datetime.date | None
+    *, actor, cell: SafetyCell, designated_on: datetime.date, valid_until: datetime.date | None
 ) -> SafetyCell:
     """Designate (or re-designate) a cell as a demonstration site (示范点) for a period."""
     cell = SafetyCell.objects.select_for_update().get(pk=cell.pk)
@@ -112,17 +118,20 @@ def demonstration_site_designate(
     return cell
 
 
+@POLICY.command("evaluation_record")
 @transaction.atomic
 def evaluation_record(
     *,
+    actor,
     cell: SafetyCell,
-    evaluator,
     scores: Mapping[int, int],
     evaluated_on: datetime.date | None = None,
     notes: str = "",
     photos: Iterable[UploadedFile] = (),
 ) -> Evaluation:
     """Score a cell against every criterion of its type; each score lies in 0..max_score.
+
+    The actor is the evaluator: an evaluation is never recorded in someone else's name.
 
     ``scores`` maps criterion id to score. Every criterion of the type must be scored, and
     nothing is written if any score is missing, unknown or out of range.
@@ -157,7 +166,7 @@ def evaluation_record(
 
     evaluation = Evaluation(
         cell=cell,
-        evaluator=evaluator,
+        evaluator=actor,
         notes=notes,
         total_score=sum(scores.values()),
         max_total=sum(c.max_score for c in criteria.values()),
@@ -165,7 +174,7 @@ def evaluation_record(
     if evaluated_on is not None:
         evaluation.evaluated_on = evaluated_on
     evaluation.full_clean()
-    attribute(evaluation, evaluator)
+    attribute(evaluation, actor)
     evaluation.save()
     EvaluationScore.objects.bulk_create(
         EvaluationScore(evaluation=evaluation, criterion_id=cid, score=score) for cid, score in scores.items()
@@ -180,9 +189,16 @@ def evaluation_record(
     return evaluation
 
 
+@POLICY.command("on_site_meeting_record")
 @transaction.atomic
 def on_site_meeting_record(
-    *, title: str, held_on: datetime.date, host_region: Region, sites: list[SafetyCell], conclusions: str
+    *,
+    actor,
+    title: str,
+    held_on: datetime.date,
+    host_region: Region,
+    sites: list[SafetyCell],
+    conclusions: str,
 ) -> OnSiteMeeting:
     meeting = OnSiteMeeting(title=title, held_on=held_on, host_region=host_region, conclusions=conclusions)
     meeting.full_clean()
@@ -214,11 +230,12 @@ def _as_route(route) -> LineString:
     return route
 
 
+@POLICY.command("patrol_log")
 @transaction.atomic
 def patrol_log(
     *,
+    actor,
     unit: PreventionUnit,
-    logged_by,
     started_at: datetime.datetime,
     ended_at: datetime.datetime,
     route,
@@ -226,12 +243,19 @@ def patrol_log(
     client_uuid: uuid.UUID | None = None,
     incidents: Iterable = (),
 ) -> PatrolLog:
-    """Record a patrol. A retry with the same ``client_uuid`` returns the first record."""
+    """Record a patrol by the actor. A retry with the same ``client_uuid`` returns the first record;
+    a key already used out of the actor's sight is a conflict, never that record."""
     if client_uuid is not None:
         existing = PatrolLog.objects.filter(client_uuid=client_uuid).first()
         if existing is not None:
+            if not PatrolLog.objects.visible_to(actor).filter(pk=existing.pk).exists():
+                raise Conflict(
+                    _("This client id is already used by another patrol log."), field_name="client_uuid"
+                )
             return existing
     errors: dict[str, list[str]] = {}
+    if not unit.is_active or unit.kind == PreventionUnit.Kind.SECURITY_COMMITTEE:
+        errors["unit"] = [_("This unit does not log patrols.")]
     try:
         route = _as_route(route)
     except ValidationError as exc:
@@ -242,7 +266,7 @@ def patrol_log(
         raise ValidationError(errors)
     log = PatrolLog(
         unit=unit,
-        logged_by=logged_by,
+        logged_by=actor,
         started_at=started_at,
         ended_at=ended_at,
         route=route,
@@ -267,14 +291,24 @@ def place_point(location: Point) -> tuple[Region | None, Grid | None]:
     return village, None
 
 
+@POLICY.command("camera_register")
 @transaction.atomic
 def camera_register(
-    *, code: str, phase: int, location: Point, owner: str, status: str = Camera.Status.ONLINE, name: str = ""
+    *,
+    actor,
+    code: str,
+    phase: int,
+    location: Point,
+    owner: str,
+    status: str = Camera.Status.ONLINE,
+    name: str = "",
 ) -> Camera:
     """Register a Skynet camera point; its village and grid come from where it stands."""
     village, grid = place_point(location)
     if village is None:
         raise ValidationError({"location": _("The location lies outside every village of the city.")})
+    if not Region.objects.visible_to(actor).filter(pk=village.pk).exists():
+        raise ValidationError({"location": _("This place is outside your jurisdiction.")})
     camera = Camera(
         code=code,
         name=name,

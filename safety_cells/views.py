@@ -198,8 +198,8 @@ class EvaluationCreateView(ScopedPageMixin, FormView):
         photo = form.cleaned_data["photo"]
         try:
             services.evaluation_record(
+                actor=self.request.user,
                 cell=self.cell,
-                evaluator=self.request.user,
                 scores=form.scores(),
                 evaluated_on=form.cleaned_data["evaluated_on"],
                 notes=form.cleaned_data["notes"],
@@ -253,8 +253,8 @@ class PatrolLogCreateView(ScopedPageMixin, FormView):
         data = form.cleaned_data
         try:
             log = services.patrol_log(
+                actor=self.request.user,
                 unit=data["unit"],
-                logged_by=self.request.user,
                 started_at=data["started_at"],
                 ended_at=data["ended_at"],
                 route=data["route"] or None,

@@ -1,8 +1,10 @@
 """Batches from sync clients: up to 1000 reports in a handful of queries, one result per item.
 
-The same rules as ``report_incident`` (capability, active category, grid from the point,
-jurisdiction, idempotency by client UUID), applied to the whole batch at once: one query
-finds the known client UUIDs, one spatial join assigns every point to its grid, and the
+The same rules as ``report_incident``, applied to the whole batch at once. Who may report and
+where is not restated here: the policy's ``report`` rule is asked once for the batch
+(``POLICY.authorize``: capability), and its referred-object test runs for every item's grid
+(``refers_problems``: one query for the batch, the same answer as for one report). Then one
+query finds the known client UUIDs, one spatial join assigns every point to its grid, and the
 new incidents, their office links and their first timeline entries are bulk inserted.
 A bad item is reported and skipped; it never costs the others their place.
 """
@@ -13,14 +15,16 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from anshun.commands import CommandRefused, Conflict
 from audit.history import record_rows
 from grids.models import Grid
 from incidents.models import Incident
+from incidents.policy import POLICY, refers_problems
 from incidents.services.reporting import CITY_CODE, report_incident
 
 
@@ -74,9 +78,11 @@ def _inside_city(points: list[tuple[float, float]]) -> list[bool]:
 
 
 def report_incidents_bulk(*, actor, items: list[dict], results: list[ItemResult]) -> list[ItemResult]:
-    """``items[i]`` are the validated fields of ``results[i]`` (None where the input was already bad)."""
-    if not actor.can("incident.report"):
-        raise PermissionDenied(_("Your role cannot report incidents."))
+    """``items[i]`` are the validated fields of ``results[i]`` (None where the input was already bad).
+
+    A role that may not report is refused for the whole batch (``NotPermitted``) before any
+    item is looked at, exactly as one report would be."""
+    POLICY.authorize("report", actor=actor, arguments={})
     try:
         with transaction.atomic():
             return _bulk(actor=actor, items=items, results=results)
@@ -95,16 +101,21 @@ def _one_by_one(*, actor, items, results):
             with transaction.atomic():
                 arguments = {k: v for k, v in values.items() if not k.startswith("_")}
                 incident, created = report_incident(actor=actor, **arguments)
-        except (ValidationError, PermissionDenied) as exc:
+        except (ValidationError, CommandRefused) as exc:
             result.result = "error"
-            messages = (
-                exc.message_dict if hasattr(exc, "message_dict") else {"non_field_errors": exc.messages}
-            )
-            result.errors = messages
+            result.errors = _item_errors(exc)
             continue
         result.result, result.incident_id = ("created" if created else "duplicate"), incident.pk
         result.client_uuid = incident.client_uuid
     return results
+
+
+def _item_errors(exc: Exception) -> dict:
+    if isinstance(exc, Conflict):
+        return {exc.field_name: [exc.message]}
+    if isinstance(exc, ValidationError):
+        return exc.message_dict if hasattr(exc, "message_dict") else {"non_field_errors": exc.messages}
+    return {"non_field_errors": [getattr(exc, "message", str(exc))]}
 
 
 def _insert(head: str, template: str, rows: list[tuple], returning: str = "") -> list[tuple]:
@@ -197,9 +208,20 @@ def _bulk(*, actor, items, results):
     for values, _result in live:
         if values.get("location") is None and values.get("grid") is not None:
             values["_grid_id"] = values["grid"].pk
-    candidate_grids = {v.get("_grid_id") for v, _r in live if v.get("_grid_id")}
-    visible_grids = dict(
-        Grid.objects.visible_to(actor).filter(pk__in=candidate_grids).values_list("pk", "office_id")
+    # The policy's referred-object test for every item's place, chosen or found from its point.
+    placed = [(v, r) for v, r in live if v.get("_grid_id") and not r.errors and v["client_uuid"] not in known]
+    problems = refers_problems(
+        "report", actor=actor, items=[{"grid": Grid(pk=v["_grid_id"])} for v, _r in placed]
+    )
+    for (values, result), problem in zip(placed, problems, strict=True):
+        if problem and values.get("location") is not None:
+            result.errors = {"location": [_("This place is outside your jurisdiction.")]}
+        elif problem:
+            result.errors = problem
+    office_of = dict(
+        Grid.objects.filter(pk__in={v["_grid_id"] for v, r in placed if not r.errors}).values_list(
+            "pk", "office_id"
+        )
     )
 
     now = timezone.now()
@@ -225,10 +247,6 @@ def _bulk(*, actor, items, results):
         if grid_id is None:
             result.errors = {"location": [_("Give a location or choose a grid.")]}
             continue
-        if grid_id not in visible_grids:
-            field_name = "location" if values.get("location") is not None else "grid"
-            result.errors = {field_name: [_("This place is outside your jurisdiction.")]}
-            continue
         try:
             # Foreign keys, places and uniqueness were checked above for the whole batch.
             row = _clean_row(values, now=now)
@@ -250,7 +268,7 @@ def _bulk(*, actor, items, results):
     _insert(
         "INSERT INTO incidents_incident_offices (incident_id, gridoffice_id) VALUES ",
         "(%s, %s)",
-        [(ids[row["client_uuid"]], visible_grids[row["grid_id"]]) for row, _r in new],
+        [(ids[row["client_uuid"]], office_of[row["grid_id"]]) for row, _r in new],
     )
     _insert(
         "INSERT INTO incidents_incidentevent (incident_id, actor_id, at, from_status, to_status, note)"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.gis.geos import Point
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from audit.history import attribute
 from grids.models import Grid
 from incidents.models import Incident, IncidentCategory, IncidentEvent
+from incidents.policy import POLICY
 from incidents.services.reporting import place_for
 from incidents.services.workflow import StaleVersion, lock_incident
 
@@ -18,6 +19,7 @@ EDITABLE = ("category", "description", "priority", "address")
 
 
 @transaction.atomic
+@POLICY.command("update")
 def update_incident(
     *,
     actor,
@@ -31,8 +33,6 @@ def update_incident(
     grid: Grid | None = None,
 ) -> Incident:
     """Correct what was reported; the place may move only before dispatch."""
-    if not (actor.can("incident.report") or actor.can("incident.dispatch")):
-        raise PermissionDenied(_("Your role cannot change incidents."))
     incident = lock_incident(actor=actor, incident_id=incident_id)
     if expected_version is not None and expected_version != incident.version:
         raise StaleVersion(incident.version)
@@ -47,7 +47,7 @@ def update_incident(
     if location is not None or grid is not None:
         if incident.status not in (Incident.Status.REPORTED, Incident.Status.REGISTERED):
             raise ValidationError({"location": _("The place cannot change after dispatch.")})
-        incident.grid = place_for(actor=actor, location=location, grid=grid)
+        incident.grid = place_for(actor=actor, location=location, grid=grid, command="update")
         incident.location = location
         incident.offices.add(incident.grid.office_id)
         changed += ["grid", "location"]
@@ -70,10 +70,9 @@ def update_incident(
 
 
 @transaction.atomic
+@POLICY.command("delete")
 def delete_incident(*, actor, incident_id: int, expected_version: int | None = None) -> Incident:
     """Soft delete: sync clients must learn of it, so the row stays as a tombstone."""
-    if not actor.can("incident.delete"):
-        raise PermissionDenied(_("Your role cannot delete incidents."))
     incident = lock_incident(actor=actor, incident_id=incident_id)
     if expected_version is not None and expected_version != incident.version:
         raise StaleVersion(incident.version)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.roles import Role
+from anshun.commands import system_command
 from audit.history import attribute
 from grids.models import Region
 from incidents.models import Incident, IncidentEvent
@@ -66,6 +67,7 @@ def responsible_users(incident: Incident, level: int):
     )
 
 
+@system_command("The beat job moves overdue incidents up a level; no person starts it.")
 @transaction.atomic
 def escalate_incident(*, incident_id: int, now: datetime | None = None) -> bool:
     """Take the next escalation step if it is due; True when a step was taken."""
@@ -106,6 +108,7 @@ def escalate_incident(*, incident_id: int, now: datetime | None = None) -> bool:
     return True
 
 
+@system_command("The beat job (incidents.tasks.escalate_overdue_incidents), every five minutes.")
 def escalate_overdue(*, now: datetime | None = None) -> int:
     """One pass of the beat job; each incident in its own transaction, so one failure stops none."""
     now = now or timezone.now()

@@ -1,4 +1,9 @@
-"""Reporting an incident: the grid comes from the point, retries come back as the same incident."""
+"""Reporting an incident: the grid comes from the point, retries come back as the same incident.
+
+``report_incident`` is the command for platform users (``incidents.policy`` rule ``report``);
+``report_open311_request`` is the one entry for Open311 clients, which are systems with an API
+key rather than users with a jurisdiction.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,17 @@ import uuid
 from collections.abc import Sequence
 
 from django.contrib.gis.geos import Point
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from anshun.commands import Conflict, NotPermitted, system_command
 from audit.history import attribute
 from grids.models import Grid, Region
-from incidents.models import Incident, IncidentCategory, IncidentEvent
+from incidents.models import Incident, IncidentCategory, IncidentEvent, Open311Client
+from incidents.policy import POLICY, refers_problems
 from incidents.services.attachments import check_attachments, store_attachments
 
 CITY_CODE = "5204"
@@ -25,34 +32,95 @@ def grid_at(*, location: Point) -> Grid | None:
     return Grid.objects.filter(geometry__contains=location).select_related("village").order_by("code").first()
 
 
-def place_for(*, actor, location: Point | None, grid: Grid | None) -> Grid:
-    if location is not None:
-        if location.srid not in (None, 4326):
-            location.transform(4326)
-        if not (-180 <= location.x <= 180 and -90 <= location.y <= 90):
-            raise ValidationError({"location": _("Longitude and latitude are out of range.")})
-        found = grid_at(location=location)
-        if found is None:
-            inside_city = Region.objects.filter(code=CITY_CODE, boundary__contains=location).exists()
-            if not inside_city:
-                raise ValidationError(
-                    {"location": ValidationError(_("This point is outside Anshun."), code="outside_city")}
-                )
+def place_for(*, actor, location: Point | None, grid: Grid | None, command: str = "report") -> Grid:
+    """The grid of a report: the one containing ``location``, else the chosen ``grid``.
+
+    A chosen grid was already checked by the policy (it is a referred object of ``command``);
+    a grid found from a point gets the very same test here, reported on ``location``. With no
+    actor (Open311) the point only has to lie in a grid of the city.
+    """
+    if location is None:
+        if grid is None:
+            raise ValidationError({"location": _("Give a location or choose a grid.")})
+        return grid
+    if location.srid not in (None, 4326):
+        location.transform(4326)
+    if not (-180 <= location.x <= 180 and -90 <= location.y <= 90):
+        raise ValidationError({"location": _("Longitude and latitude are out of range.")})
+    found = grid_at(location=location)
+    if found is None:
+        inside_city = Region.objects.filter(code=CITY_CODE, boundary__contains=location).exists()
+        if not inside_city:
             raise ValidationError(
-                {"location": ValidationError(_("No grid covers this point yet."), code="no_grid")}
+                {"location": ValidationError(_("This point is outside Anshun."), code="outside_city")}
             )
-        grid = found
-    elif grid is None:
-        raise ValidationError({"location": _("Give a location or choose a grid.")})
-    if actor is not None and not Grid.objects.visible_to(actor).filter(pk=grid.pk).exists():
-        field = "location" if location is not None else "grid"
+        raise ValidationError(
+            {"location": ValidationError(_("No grid covers this point yet."), code="no_grid")}
+        )
+    if actor is not None and refers_problems(command, actor=actor, items=[{"grid": found}])[0]:
         message = _("This place is outside your jurisdiction.")
-        raise ValidationError({field: ValidationError(message, code="outside_jurisdiction")})
-    return grid
+        raise ValidationError({"location": ValidationError(message, code="outside_jurisdiction")})
+    return found
+
+
+@POLICY.command("report")
+def report_incident(
+    *,
+    actor,
+    category: IncidentCategory,
+    description: str,
+    location: Point | None = None,
+    grid: Grid | None = None,
+    client_uuid: uuid.UUID | None = None,
+    priority: str = Incident.Priority.NORMAL,
+    source: str = Incident.Source.GRID_WORKER,
+    address: str = "",
+    reported_at=None,
+    attachments: Sequence[UploadedFile] = (),
+) -> tuple[Incident, bool]:
+    """Create an incident, or return the one already made with ``client_uuid`` (created=False).
+
+    A phone that retries after a lost response sends the same ``client_uuid`` and gets the
+    first incident back, never a second one.
+    """
+    return _record(
+        actor=actor,
+        category=category,
+        description=description,
+        location=location,
+        grid=grid,
+        client_uuid=client_uuid,
+        priority=priority,
+        source=source,
+        address=address,
+        reported_at=reported_at,
+        attachments=attachments,
+    )
+
+
+@system_command(
+    "Open311 clients are systems, not platform users: the Open311 view identifies the client by "
+    "its API key, and a request may come from anywhere in the city (it has no jurisdiction)."
+)
+def report_open311_request(
+    *, client: Open311Client, category: IncidentCategory, description: str, location: Point, address: str = ""
+) -> tuple[Incident, bool]:
+    """A service request from an Open311 client: a citizen's report relayed by another system."""
+    if not client.is_active:
+        raise NotPermitted(_("This Open311 client is not active."))
+    return _record(
+        actor=None,
+        category=category,
+        description=description,
+        location=location,
+        source=Incident.Source.OPEN311,
+        address=address,
+        open311_client=client,
+    )
 
 
 @transaction.atomic
-def report_incident(
+def _record(
     *,
     actor,
     category: IncidentCategory,
@@ -67,14 +135,6 @@ def report_incident(
     attachments: Sequence[UploadedFile] = (),
     open311_client=None,
 ) -> tuple[Incident, bool]:
-    """Create an incident, or return the one already made with ``client_uuid`` (created=False).
-
-    ``actor`` is None only for channels without a platform user (Open311 clients), which are
-    not limited to a jurisdiction. A phone that retries after a lost response sends the same
-    ``client_uuid`` and gets the first incident back, never a second one.
-    """
-    if actor is not None and not actor.can("incident.report"):
-        raise PermissionDenied(_("Your role cannot report incidents."))
     client_uuid = client_uuid or uuid.uuid4()
     existing = _existing(actor=actor, client_uuid=client_uuid)
     if existing is not None:
@@ -116,15 +176,19 @@ def report_incident(
 
 
 def _existing(*, actor, client_uuid) -> Incident | None:
+    """The incident a retry refers to. A key used out of the actor's sight is a conflict (409):
+    a retry is never answered with a row the actor may not read, nor is the key reused."""
     incident = Incident.objects.filter(client_uuid=client_uuid).first()
     if incident is None:
         return None
-    if actor is not None and not Incident.objects.visible_to(actor).filter(pk=incident.pk).exists():
-        raise ValidationError({"client_uuid": _("This client id is already used by another incident.")})
+    if actor is None or not Incident.objects.visible_to(actor).filter(pk=incident.pk).exists():
+        raise Conflict(_("This client id is already used by another incident."), field_name="client_uuid")
     return incident
 
 
+@POLICY.command("mark_notifications_read")
 def mark_notifications_read(*, actor) -> int:
+    """The actor's own notifications only: opening the list means they were seen."""
     from incidents.models import Notification
 
     return Notification.objects.filter(recipient=actor, read_at__isnull=True).update(read_at=timezone.now())

@@ -1,7 +1,8 @@
 """The incident workflow: one service per transition.
 
-Each service takes the row lock, checks the actor's capability and scope and the
-incident's current status, then changes the incident, raises its ``version`` and
+Each service is a command of ``incidents.policy`` (capability, scope, handling unit: one rule
+per step, checked inside the service's transaction with the row locked). The service then
+checks the incident's current status, changes the incident, raises its ``version`` and
 appends one timeline entry — all in one transaction. Two people acting on the same
 incident at once queue on the lock; the second one finds the status already moved
 and gets a validation error, so both cannot win. Pass ``expected_version`` (the
@@ -13,16 +14,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from anshun.commands import Invalid, NotFound
 from audit.history import attribute
 from grids.models import GridOffice
 from incidents.models import CategoryTimeLimit, Incident, IncidentEvent
+from incidents.policy import POLICY
 from incidents.services.attachments import check_attachments, store_attachments
 from incidents.services.worktime import add_working_hours
 
@@ -39,70 +41,56 @@ class StaleVersion(Exception):
 
 @dataclass(frozen=True)
 class Transition:
+    """A step's facts; who may take it is the policy rule of the same name."""
+
     name: str
-    capability: str
     sources: frozenset[str]
     target: str
     needs_note: bool = False
-    by_handling_unit: bool = False
 
 
 TRANSITIONS: dict[str, Transition] = {
     t.name: t
     for t in (
-        Transition("register", "incident.dispatch", frozenset({S.REPORTED}), S.REGISTERED),
-        Transition("dispatch", "incident.dispatch", frozenset({S.REGISTERED, S.RETURNED}), S.DISPATCHED),
-        Transition("take", "incident.handle", frozenset({S.DISPATCHED}), S.HANDLING, by_handling_unit=True),
-        Transition(
-            "report_handled", "incident.handle", frozenset({S.HANDLING}), S.HANDLED, by_handling_unit=True
-        ),
-        Transition(
-            "return",
-            "incident.handle",
-            frozenset({S.DISPATCHED, S.HANDLING}),
-            S.RETURNED,
-            needs_note=True,
-            by_handling_unit=True,
-        ),
-        Transition("verify", "incident.verify", frozenset({S.HANDLED}), S.VERIFIED),
-        Transition("reopen", "incident.verify", frozenset({S.HANDLED}), S.HANDLING, needs_note=True),
-        Transition("close", "incident.close", frozenset({S.VERIFIED}), S.CLOSED),
+        Transition("register", frozenset({S.REPORTED}), S.REGISTERED),
+        Transition("dispatch", frozenset({S.REGISTERED, S.RETURNED}), S.DISPATCHED),
+        Transition("take", frozenset({S.DISPATCHED}), S.HANDLING),
+        Transition("report_handled", frozenset({S.HANDLING}), S.HANDLED),
+        Transition("return", frozenset({S.DISPATCHED, S.HANDLING}), S.RETURNED, needs_note=True),
+        Transition("verify", frozenset({S.HANDLED}), S.VERIFIED),
+        Transition("reopen", frozenset({S.HANDLED}), S.HANDLING, needs_note=True),
+        Transition("close", frozenset({S.VERIFIED}), S.CLOSED),
     )
 }
 
 
 def available_transitions(*, actor, incident: Incident) -> list[str]:
-    """What ``actor`` may do next with ``incident``, for buttons and the API's ``actions`` field."""
+    """What ``actor`` may do next with ``incident`` (read through a scoped selector), for the
+    buttons and the API's ``actions`` field: the policy's rule and the status, no query."""
+    if incident.deleted_at is not None:
+        return []
     names = []
     for transition in TRANSITIONS.values():
-        try:
-            _check(actor=actor, incident=incident, transition=transition)
-        except (PermissionDenied, ValidationError):
+        if incident.status not in transition.sources or not POLICY.can(transition.name, actor=actor):
+            continue
+        condition = POLICY.rule(transition.name).condition
+        if condition is not None and condition(actor, incident):
             continue
         names.append(transition.name)
     return names
 
 
-def _check(*, actor, incident: Incident, transition: Transition) -> None:
-    if not actor.can(transition.capability):
-        raise PermissionDenied(_("Your role cannot do this."))
-    if incident.deleted_at is not None or incident.status not in transition.sources:
+def _check_status(*, incident: Incident, transition: Transition) -> None:
+    if incident.status not in transition.sources:
         message = _("A %(status)s incident cannot be sent to “%(action)s”.") % {
             "status": incident.get_status_display(),
             "action": transition.name,
         }
         raise ValidationError({"status": ValidationError(message, code="invalid_transition")})
-    if (
-        transition.by_handling_unit
-        and not actor.is_platform_admin
-        and actor.grid_office_id != incident.handling_office_id
-    ):
-        raise PermissionDenied(_("Only the handling unit can do this."))
-    if transition.capability == "incident.verify" and actor.pk == incident.handler_id:
-        raise PermissionDenied(_("The handler cannot verify their own work."))
 
 
 def lock_incident(*, actor, incident_id: int) -> Incident:
+    """The live incident under its row lock; a deleted one is not found, like a missing one."""
     incident = (
         Incident.objects.visible_to(actor)
         .select_for_update(of=("self",))
@@ -111,7 +99,7 @@ def lock_incident(*, actor, incident_id: int) -> Incident:
         .first()
     )
     if incident is None:
-        raise Http404
+        raise NotFound()
     return incident
 
 
@@ -124,7 +112,6 @@ def handling_limit_hours(incident: Incident) -> int:
     return limit if limit is not None else incident.category.handling_limit_hours
 
 
-@transaction.atomic
 def _apply(
     *,
     actor,
@@ -139,7 +126,7 @@ def _apply(
     incident = lock_incident(actor=actor, incident_id=incident_id)
     if expected_version is not None and expected_version != incident.version:
         raise StaleVersion(incident.version)
-    _check(actor=actor, incident=incident, transition=transition)
+    _check_status(incident=incident, transition=transition)
     if transition.needs_note and not note.strip():
         raise ValidationError({"note": _("Give the reason.")})
     files = check_attachments(attachments)
@@ -156,12 +143,16 @@ def _apply(
     return incident
 
 
+@transaction.atomic  # the policy runs inside, so its checks see the locked row
+@POLICY.command("register")
 def register_incident(*, actor, incident_id: int, note: str = "", expected_version: int | None = None):
     return _apply(
         actor=actor, incident_id=incident_id, name="register", note=note, expected_version=expected_version
     )
 
 
+@transaction.atomic  # the policy runs inside, so its checks see the locked row
+@POLICY.command("dispatch")
 def dispatch_incident(
     *,
     actor,
@@ -174,8 +165,10 @@ def dispatch_incident(
 
     def change(incident: Incident) -> list[str]:
         office = handling_office or incident.grid.office
-        if not GridOffice.objects.visible_to(actor).filter(pk=office.pk).exists():
-            raise ValidationError({"handling_office": _("This unit is outside your jurisdiction.")})
+        if handling_office is None and not GridOffice.objects.visible_to(actor).filter(pk=office.pk).exists():
+            # A unit chosen by the dispatcher is a referred object of the policy; the default
+            # one (the grid's own office) gets the same test and the same answer here.
+            raise Invalid({"handling_office": _("Not found in your jurisdiction.")})
         incident.handling_office = office
         incident.handler = None
         incident.due_at = add_working_hours(timezone.now(), handling_limit_hours(incident))
@@ -192,6 +185,8 @@ def dispatch_incident(
     )
 
 
+@transaction.atomic  # the policy runs inside, so its checks see the locked row
+@POLICY.command("take")
 def take_incident(*, actor, incident_id: int, note: str = "", expected_version: int | None = None):
     def change(incident: Incident) -> list[str]:
         incident.handler = actor
@@ -207,6 +202,8 @@ def take_incident(*, actor, incident_id: int, note: str = "", expected_version: 
     )
 
 
+@transaction.atomic  # the policy runs inside, so its checks see the locked row
+@POLICY.command("report_handled")
 def report_handled(
     *,
     actor,
@@ -225,6 +222,8 @@ def report_handled(
     )
 
 
+@transaction.atomic  # the policy runs inside, so its checks see the locked row
+@POLICY.command("return")
 def return_incident(*, actor, incident_id: int, note: str, expected_version: int | None = None) -> Incident:
     """Back to the dispatcher: the unit was the wrong one (the reason is required)."""
     return _apply(
@@ -232,12 +231,16 @@ def return_incident(*, actor, incident_id: int, note: str, expected_version: int
     )
 
 
+@transaction.atomic  # the policy runs inside, so its checks see the locked row
+@POLICY.command("verify")
 def verify_incident(*, actor, incident_id: int, note: str = "", expected_version: int | None = None):
     return _apply(
         actor=actor, incident_id=incident_id, name="verify", note=note, expected_version=expected_version
     )
 
 
+@transaction.atomic  # the policy runs inside, so its checks see the locked row
+@POLICY.command("reopen")
 def reopen_incident(*, actor, incident_id: int, note: str, expected_version: int | None = None) -> Incident:
     """Verification failed: back to the handling unit, with what is still wrong."""
     return _apply(
@@ -245,6 +248,8 @@ def reopen_incident(*, actor, incident_id: int, note: str, expected_version: int
     )
 
 
+@transaction.atomic  # the policy runs inside, so its checks see the locked row
+@POLICY.command("close")
 def close_incident(*, actor, incident_id: int, note: str = "", expected_version: int | None = None):
     def change(incident: Incident) -> list[str]:
         incident.closed_at = timezone.now()

@@ -116,9 +116,11 @@ def make_county(code: str, *, suffix: str, township: str) -> County:
             Criterion(cell_type=cell_type, name=name, max_score=10, position=i)
             for i, name in enumerate(["组织健全", "防范到位"])
         )
-    cell = safety_cell_create(name=f"测试小区{suffix}", cell_type=cell_type, region=place, location=None)
+    cell = safety_cell_create(
+        actor=admin, name=f"测试小区{suffix}", cell_type=cell_type, region=place, location=None
+    )
     evaluation = evaluation_record(
-        cell=cell, evaluator=official, scores={c.pk: c.max_score for c in cell_type.criteria.all()}
+        actor=official, cell=cell, scores={c.pk: c.max_score for c in cell_type.criteria.all()}
     )
     return County(code, worker, mediator, officer, official, admin, incident, case, enrollment, evaluation)
 

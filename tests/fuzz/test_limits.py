@@ -188,7 +188,11 @@ def cell():
     Criterion.objects.create(cell_type=cell_type, name="监控", max_score=20)
     region = Region.objects.get(code="520402005001")
     return safety_services.safety_cell_create(
-        name="上传测试小区", cell_type=cell_type, region=region, location=region.boundary.point_on_surface
+        actor=user_for_role(Role.ADMIN),
+        name="上传测试小区",
+        cell_type=cell_type,
+        region=region,
+        location=region.boundary.point_on_surface,
     )
 
 
@@ -226,8 +230,8 @@ def test_an_oversize_evidence_photo_is_a_field_error(cell, media, settings):
 
     with pytest.raises(ValidationError) as error:
         safety_services.evaluation_record(
+            actor=user_for_role(Role.ADMIN),
             cell=cell,
-            evaluator=user_for_role(Role.ADMIN),
             scores=scores,
             photos=[SimpleUploadedFile("gate.jpg", JPEG)],
         )

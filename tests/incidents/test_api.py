@@ -261,6 +261,17 @@ def test_every_role_reads_only_its_jurisdiction(role, spread, api_client, home_o
         else user_for_role(role)
     )
     api_client.force_authenticate(user)
+    if not user.can("incident.view"):
+        # Lawyers and case officers have no business with incidents: every route refuses them.
+        assert api_client.get(LIST).status_code == 403
+        assert api_client.get("/api/incidents/sync/").status_code == 403
+        for incident in spread.values():
+            assert api_client.get(detail(incident.pk)).status_code == 403
+            assert (
+                api_client.patch(detail(incident.pk), {"description": "x"}, format="json").status_code == 403
+            )
+        assert Incident.objects.filter(description="x").count() == 0
+        return
     listed = {row["id"] for row in api_client.get(LIST, {"page_size": 100}).json()["results"]}
     synced = {
         row["id"] for row in api_client.get("/api/incidents/sync/", {"page_size": 100}).json()["results"]

@@ -27,6 +27,11 @@ from tests.factories import user_for_role
 pytestmark = pytest.mark.django_db
 
 
+def _admin():
+    """Every command needs an actor; an administrator may run each one anywhere."""
+    return user_for_role(Role.ADMIN)
+
+
 @pytest.fixture
 def estate_type():
     cell_type = CellType.objects.get(code="estate")
@@ -48,7 +53,11 @@ def dongguan():
 @pytest.fixture
 def cell(estate_type, dongguan):
     return services.safety_cell_create(
-        name="测试小区", cell_type=estate_type, region=dongguan, location=dongguan.boundary.point_on_surface
+        actor=_admin(),
+        name="测试小区",
+        cell_type=estate_type,
+        region=dongguan,
+        location=dongguan.boundary.point_on_surface,
     )
 
 
@@ -67,7 +76,7 @@ def test_evaluation_totals_every_criterion(cell, estate_type):
     criteria = list(estate_type.criteria.order_by("position"))
     scores = {criteria[0].pk: 18, criteria[1].pk: 7, criteria[2].pk: 10}
     photo = SimpleUploadedFile("gate.jpg", b"\xff\xd8\xff fake jpeg", content_type="image/jpeg")
-    evaluation = services.evaluation_record(cell=cell, evaluator=evaluator, scores=scores, photos=[photo])
+    evaluation = services.evaluation_record(cell=cell, actor=evaluator, scores=scores, photos=[photo])
     assert (evaluation.total_score, evaluation.max_total) == (35, 40)
     assert evaluation.percentage == 87.5
     assert dict(evaluation.scores.values_list("criterion_id", "score")) == scores
@@ -95,7 +104,7 @@ def test_a_bad_score_writes_nothing(cell, estate_type, bad):
     )
     scores = {(foreign.pk if key == "foreign" else criteria[key].pk): value for key, value in bad.items()}
     with pytest.raises(ValidationError) as error:
-        services.evaluation_record(cell=cell, evaluator=user_for_role(Role.ADMIN), scores=scores)
+        services.evaluation_record(cell=cell, actor=user_for_role(Role.ADMIN), scores=scores)
     assert "scores" in error.value.message_dict
     assert not Evaluation.objects.exists() and not EvaluationScore.objects.exists()
 
@@ -104,9 +113,7 @@ def test_a_photo_of_the_wrong_kind_writes_nothing(cell, estate_type):
     scores = {c.pk: 1 for c in estate_type.criteria.all()}
     exe = SimpleUploadedFile("virus.exe", b"MZ")
     with pytest.raises(ValidationError) as error:
-        services.evaluation_record(
-            cell=cell, evaluator=user_for_role(Role.ADMIN), scores=scores, photos=[exe]
-        )
+        services.evaluation_record(cell=cell, actor=user_for_role(Role.ADMIN), scores=scores, photos=[exe])
     assert "photos" in error.value.message_dict
     assert not Evaluation.objects.exists()
 
@@ -114,7 +121,9 @@ def test_a_photo_of_the_wrong_kind_writes_nothing(cell, estate_type):
 def test_a_site_outside_its_region_is_a_field_error(estate_type, dongguan):
     ziyun_point = Region.objects.get(code="520425101").boundary.point_on_surface
     with pytest.raises(ValidationError) as error:
-        services.safety_cell_create(name="错位", cell_type=estate_type, region=dongguan, location=ziyun_point)
+        services.safety_cell_create(
+            actor=_admin(), name="错位", cell_type=estate_type, region=dongguan, location=ziyun_point
+        )
     assert "location" in error.value.message_dict
     assert not SafetyCell.objects.exists()
 
@@ -125,13 +134,21 @@ def test_the_platform_coded_zone_community_has_a_boundary_to_check_against(estat
     community = ensure_zone_places()
     assert community.path == "5204/520471/520471001/520471001001/"
     inside = services.safety_cell_create(
-        name="星光", cell_type=estate_type, region=community, location=community.boundary.point_on_surface
+        actor=_admin(),
+        name="星光",
+        cell_type=estate_type,
+        region=community,
+        location=community.boundary.point_on_surface,
     )
     assert inside.pk
     x0, y0, x1, y1 = community.boundary.extent
     with pytest.raises(ValidationError) as error:
         services.safety_cell_create(
-            name="界外", cell_type=estate_type, region=community, location=Point(x1 + 0.01, y1, srid=4326)
+            actor=_admin(),
+            name="界外",
+            cell_type=estate_type,
+            region=community,
+            location=Point(x1 + 0.01, y1, srid=4326),
         )
     assert "location" in error.value.message_dict
 
@@ -139,13 +156,16 @@ def test_the_platform_coded_zone_community_has_a_boundary_to_check_against(estat
 def test_designation_period_cannot_end_before_it_starts(cell):
     with pytest.raises(ValidationError) as error:
         services.demonstration_site_designate(
-            cell=cell, designated_on=datetime.date(2018, 1, 1), valid_until=datetime.date(2017, 1, 1)
+            actor=_admin(),
+            cell=cell,
+            designated_on=datetime.date(2018, 1, 1),
+            valid_until=datetime.date(2017, 1, 1),
         )
     assert "valid_until" in error.value.message_dict
     cell.refresh_from_db()
     assert not cell.is_demonstration_site
     services.demonstration_site_designate(
-        cell=cell, designated_on=datetime.date(2017, 3, 1), valid_until=None
+        actor=_admin(), cell=cell, designated_on=datetime.date(2017, 3, 1), valid_until=None
     )
     cell.refresh_from_db()
     assert cell.is_current_demonstration_site()
@@ -155,6 +175,7 @@ def test_designation_period_cannot_end_before_it_starts(cell):
 def test_on_site_meeting_visits_sites_inside_the_host_region(cell):
     city = Region.objects.get(code="5204")
     meeting = services.on_site_meeting_record(
+        actor=_admin(),
         title="2017年现场会",
         held_on=datetime.date(2017, 5, 15),
         host_region=city,
@@ -164,6 +185,7 @@ def test_on_site_meeting_visits_sites_inside_the_host_region(cell):
     assert list(meeting.sites_visited.all()) == [cell]
     with pytest.raises(ValidationError):
         services.on_site_meeting_record(
+            actor=_admin(),
             title="紫云现场会",
             held_on=datetime.date(2017, 5, 15),
             host_region=Region.objects.get(code="520425"),
@@ -192,7 +214,7 @@ def test_patrol_is_logged_once_per_client_id(team):
     key = uuid.uuid4()
     arguments = dict(
         unit=team,
-        logged_by=user,
+        actor=user,
         started_at=now - datetime.timedelta(hours=2),
         ended_at=now,
         route=_route().geojson,
@@ -220,7 +242,7 @@ def test_a_route_that_is_not_a_line_writes_nothing(team, route, field):
     with pytest.raises(ValidationError) as error:
         services.patrol_log(
             unit=team,
-            logged_by=user_for_role(Role.GRID_WORKER),
+            actor=user_for_role(Role.GRID_WORKER),
             started_at=now - datetime.timedelta(hours=1),
             ended_at=now,
             route=route,
@@ -234,7 +256,7 @@ def test_a_patrol_ending_before_it_starts_writes_nothing(team):
     with pytest.raises(ValidationError) as error:
         services.patrol_log(
             unit=team,
-            logged_by=user_for_role(Role.GRID_WORKER),
+            actor=user_for_role(Role.GRID_WORKER),
             started_at=now,
             ended_at=now - datetime.timedelta(minutes=5),
             route=_route(),
@@ -247,14 +269,23 @@ def test_a_camera_is_placed_in_its_village_and_grid():
     village = Region.objects.get(code="520402005001")
     grid = village.grids.order_by("code").first()
     camera = services.camera_register(
-        code="T-1", phase=4, location=grid.geometry.point_on_surface, owner="西秀分局", status="building"
+        actor=_admin(),
+        code="T-1",
+        phase=4,
+        location=grid.geometry.point_on_surface,
+        owner="西秀分局",
+        status="building",
     )
     assert (camera.village_id, camera.grid_id) == (village.pk, grid.pk)
     with pytest.raises(ValidationError) as error:
-        services.camera_register(code="T-2", phase=5, location=grid.geometry.point_on_surface, owner="x")
+        services.camera_register(
+            actor=_admin(), code="T-2", phase=5, location=grid.geometry.point_on_surface, owner="x"
+        )
     assert "phase" in error.value.message_dict
     with pytest.raises(ValidationError):
-        services.camera_register(code="T-3", phase=1, location=Point(0, 0, srid=4326), owner="x")
+        services.camera_register(
+            actor=_admin(), code="T-3", phase=1, location=Point(0, 0, srid=4326), owner="x"
+        )
 
 
 def test_a_photo_is_judged_by_its_bytes_not_its_name(cell, estate_type):
@@ -262,7 +293,7 @@ def test_a_photo_is_judged_by_its_bytes_not_its_name(cell, estate_type):
     disguised = SimpleUploadedFile("gate.jpg", b"MZ\x90\x00 not a picture", content_type="image/jpeg")
     with pytest.raises(ValidationError) as error:
         services.evaluation_record(
-            cell=cell, evaluator=user_for_role(Role.ADMIN), scores=scores, photos=[disguised]
+            cell=cell, actor=user_for_role(Role.ADMIN), scores=scores, photos=[disguised]
         )
     assert "photos" in error.value.message_dict
     assert not Evaluation.objects.exists()

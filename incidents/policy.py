@@ -1,0 +1,159 @@
+"""Who may do what with incidents: the incidents app's one table of write permissions.
+
+Every write service in ``incidents.services`` is wrapped with ``@POLICY.command(name)``, so a
+page, an API action, the admin, a bulk batch and the phone's outbox reach a write only through
+the rule below (see ``anshun.commands`` for the order of the checks and the refusals).
+
+The workflow's own facts (which status each step starts from and ends in, whether it needs a
+reason) stay in ``incidents.services.workflow.TRANSITIONS``; who may take each step is here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models, transaction
+from django.utils.translation import gettext as _
+
+from anshun.commands import Policy, Rule
+
+INCIDENT = "incidents.Incident"
+
+
+def _incident(target: Any):
+    """The incident a rule's condition judges: the instance given (buttons), or the row by id.
+
+    Transition services run the policy inside their transaction, so there the row is read
+    under its lock: the handling unit cannot change between this check and the write.
+    """
+    from incidents.models import Incident
+
+    if isinstance(target, Incident):
+        return target
+    rows = Incident.objects.filter(pk=target)
+    if transaction.get_connection().in_atomic_block:
+        rows = rows.select_for_update(of=("self",))
+    return rows.only("pk", "handling_office_id", "handler_id").first()
+
+
+def handling_unit_only(actor, target) -> str | None:
+    """Taking, handling and returning are the handling unit's work (admins may stand in)."""
+    incident = _incident(target)
+    if incident is None or actor.is_platform_admin:
+        return None
+    if actor.grid_office_id is None or actor.grid_office_id != incident.handling_office_id:
+        return _("Only the handling unit can do this.")
+    return None
+
+
+def not_the_handler(actor, target) -> str | None:
+    """Verification is a second pair of eyes: whoever handled it cannot pass or fail it."""
+    incident = _incident(target)
+    if incident is not None and incident.handler_id is not None and incident.handler_id == actor.pk:
+        return _("The handler cannot verify their own work.")
+    return None
+
+
+def _step(capability: str, *, why: str, refers: tuple[str, ...] = (), condition=None) -> Rule:
+    return Rule(
+        capability=capability,
+        target="incident_id",
+        target_model=INCIDENT,
+        refers=refers,
+        condition=condition,
+        why=why,
+    )
+
+
+POLICY = Policy(
+    "incidents",
+    {
+        "report": Rule(
+            capability="incident.report",
+            refers=("grid",),
+            why=(
+                "Anyone who reports, in their own jurisdiction: a chosen grid is a referred object; "
+                "the grid found from a point is checked by the same refers test in place_for."
+            ),
+        ),
+        "update": Rule(
+            capability="incident.report",
+            target="incident_id",
+            target_model=INCIDENT,
+            refers=("grid",),
+            why="Reporters and the command centre (who also report) correct what was reported.",
+        ),
+        "delete": Rule(
+            capability="incident.delete",
+            target="incident_id",
+            target_model=INCIDENT,
+            why="Only administrators remove an incident (a tombstone that sync clients learn of).",
+        ),
+        "register": _step("incident.dispatch", why="The command centre registers what comes in."),
+        "dispatch": _step(
+            "incident.dispatch",
+            refers=("handling_office",),
+            why="The command centre sends it to a unit it can see.",
+        ),
+        "take": _step("incident.handle", condition=handling_unit_only, why="The handling unit takes it."),
+        "report_handled": _step(
+            "incident.handle", condition=handling_unit_only, why="The handling unit reports it handled."
+        ),
+        "return": _step(
+            "incident.handle",
+            condition=handling_unit_only,
+            why="The handling unit sends back what is not its work.",
+        ),
+        "verify": _step("incident.verify", condition=not_the_handler, why="Someone other than the handler."),
+        "reopen": _step("incident.verify", condition=not_the_handler, why="Someone other than the handler."),
+        "close": _step("incident.close", why="The command centre closes verified incidents."),
+        "mark_notifications_read": Rule(
+            capability="incident.view",
+            why="Notifications are about incidents; the service touches only the actor's own.",
+        ),
+    },
+)
+
+
+def _objects(value) -> Iterable[models.Model]:
+    if value is None or value == "":
+        return []
+    return value if isinstance(value, list | tuple | set | frozenset) else [value]
+
+
+def refers_problems(name: str, *, actor, items: list[dict]) -> list[dict[str, list[str]]]:
+    """Check 3 of ``Policy.authorize`` (referred objects visible) for many argument sets at once.
+
+    The same test and the same answer as for one command, in one ``visible_to`` query per
+    model instead of one per item, so a bulk batch costs what one item costs. Returns each
+    item's field errors (empty when everything it refers to is in the actor's sight).
+    ``POLICY.authorize`` itself still decides the capability and condition for the batch.
+    """
+    rule = POLICY.rule(name)
+    wanted: dict[type[models.Model], set] = {}
+    for item in items:
+        for field in item:
+            if field not in rule.refers:
+                raise ImproperlyConfigured(f"{field} is not referred to by the {name!r} rule.")
+            for obj in _objects(item[field]):
+                if not isinstance(obj, models.Model):
+                    raise ImproperlyConfigured(f"{field} must be passed as a model instance.")
+                if getattr(type(obj), "scope_rule", None) is not None:
+                    wanted.setdefault(type(obj), set()).add(obj.pk)
+    visible = {
+        model: set(model.objects.visible_to(actor).filter(pk__in=pks).values_list("pk", flat=True))
+        for model, pks in wanted.items()
+    }
+    problems = []
+    for item in items:
+        errors = {}
+        for field, value in item.items():
+            hidden = [
+                obj for obj in _objects(value) if type(obj) in visible and obj.pk not in visible[type(obj)]
+            ]
+            if hidden:
+                errors[field] = [_("Not found in your jurisdiction.")]
+        problems.append(errors)
+    return problems
