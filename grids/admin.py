@@ -21,8 +21,23 @@ class GridImportForm(forms.ModelForm):
         return source
 
 
+class GeometryFromLoadersOnly:
+    """Divisions come from the NBS loader and grids from ``import_grids`` (all-or-nothing, every
+    feature checked): neither is edited row by row here, where a changed parent or polygon would
+    silently move rows between jurisdictions."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Region)
-class RegionAdmin(LeafletGeoAdmin):
+class RegionAdmin(GeometryFromLoadersOnly, LeafletGeoAdmin):
     list_display = ("code", "name", "level", "kind", "parent", "boundary_is_demo")
     list_filter = ("level", "kind", "boundary_is_demo")
     search_fields = ("code", "name")
@@ -33,14 +48,24 @@ class RegionAdmin(LeafletGeoAdmin):
 
 @admin.register(GridOffice)
 class GridOfficeAdmin(LeafletGeoAdmin):
+    """Offices' names and phone numbers are reference data kept here; their code and seat place
+    the office (and its staff's jurisdiction) in the tree, so they are fixed once created, and an
+    office is never deleted here (its grids, staff and records hang from it)."""
+
     list_display = ("code", "name", "seat", "phone")
     search_fields = ("code", "name", "seat__name")
     raw_id_fields = ("seat",)
     list_select_related = ("seat",)
 
+    def get_readonly_fields(self, request, obj=None):
+        return ("code", "seat") if obj is not None else ()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Grid)
-class GridAdmin(LeafletGeoAdmin):
+class GridAdmin(GeometryFromLoadersOnly, LeafletGeoAdmin):
     list_display = ("code", "name", "village", "office", "is_demo")
     list_filter = ("is_demo",)
     search_fields = ("code", "name", "village__name", "office__name")
@@ -107,6 +132,9 @@ class GridImportAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # an import's record stays, whatever became of it
 
     def save_model(self, request, obj, form, change):
         if change:

@@ -128,6 +128,9 @@ class RollupRunAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
     @admin.display(description=_("progress"))
     def progress_bar(self, obj: RollupRun):
         percent = 100 if obj.status == RollupRun.Status.DONE else rollup_progress(obj.pk) or 0

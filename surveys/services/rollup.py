@@ -375,7 +375,7 @@ def request_rollup(*, actor, full: bool = False) -> RollupRun:
     """Queue a run (the admin's "recompute now"); the worker starts it after this commits."""
     from surveys.tasks import rollup_surveys
 
-    run = RollupRun.objects.create(full=full, requested_by=actor)
+    run = RollupRun.objects.create(full=full, requested_by=actor if actor.pk else None)
     _set_progress(run.pk, 0)
     transaction.on_commit(lambda: rollup_surveys.delay(run_id=run.pk))
     return run

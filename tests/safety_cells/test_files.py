@@ -25,7 +25,7 @@ def photo(safety_demo, settings, tmp_path):
     cell = SafetyCell.objects.get(name="家运天城平安智慧小区")
     evaluation = services.evaluation_record(
         cell=cell,
-        evaluator=user_for_role(Role.TOWNSHIP_OFFICIAL),
+        actor=user_for_role(Role.TOWNSHIP_OFFICIAL),
         scores={c.pk: 1 for c in cell.cell_type.criteria.all()},
         photos=[SimpleUploadedFile("小区门口 x.html", JPEG_POLYGLOT, content_type="text/html")],
     )

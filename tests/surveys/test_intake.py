@@ -86,10 +86,26 @@ def test_only_importers_may_upload(api_client, wave):
     assert Response.objects.count() == 0
 
 
-def test_places_outside_the_importers_jurisdiction_are_rejected(wave):
+def test_roles_without_the_import_capability_write_nothing(wave):
+    """Only city-level survey staff and admins import; a county official is refused before any
+    row is read (the per-row jurisdiction check stays for any narrower role given the capability)."""
+    from anshun.commands import NotPermitted
+    from surveys.services.intake import import_responses
+
+    xixiu_official = user_for_role(Role.COUNTY_OFFICIAL)  # 西秀区
+    with pytest.raises(NotPermitted):
+        import_responses(actor=xixiu_official, wave=wave, rows=[row(VILLAGE)])
+    assert Response.objects.count() == 0
+
+
+def test_places_outside_the_importers_jurisdiction_are_rejected(wave, monkeypatch):
+    """The per-row check, for an importer whose jurisdiction is narrower than the city."""
+    from accounts.roles import ROLE_CAPABILITIES
     from surveys.services.intake import ResponsesRejected, import_responses
 
     xixiu_official = user_for_role(Role.COUNTY_OFFICIAL)  # 西秀区
+    county = ROLE_CAPABILITIES[Role.COUNTY_OFFICIAL]
+    monkeypatch.setitem(ROLE_CAPABILITIES, Role.COUNTY_OFFICIAL, county | {"surveys.import"})
     with pytest.raises(ResponsesRejected) as raised:
         import_responses(
             actor=xixiu_official, wave=wave, rows=[row(VILLAGE), row(villages_in("520403", 1)[0])]
