@@ -3,6 +3,9 @@ base mixin through which every scoped page reads its objects."""
 
 from __future__ import annotations
 
+import errno
+import logging
+import sys
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -11,12 +14,18 @@ from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.utils.html import escape
+from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
 from accounts.roles import Role
+from anshun.observability import request_id_var
 from anshun.scoping import assert_scoped
 from grids.selectors import jurisdiction_summary
+
+logger = logging.getLogger(__name__)
 
 
 class ScopedPageMixin(LoginRequiredMixin):
@@ -73,21 +82,61 @@ class HomeView(LoginRequiredMixin, TemplateView):
         return context
 
 
-def server_error(request):
-    """500 handler. A database outage is answered as 503 with Retry-After, so clients
-    and the load balancer back off and retry instead of treating it as a bug; the
-    app itself reconnects once the database is back (CONN_HEALTH_CHECKS)."""
-    import sys
+# Paths whose clients are programs: every answer is JSON, errors included.
+API_PREFIXES = ("/api/", "/open311/")
+# An upload folder that cannot be written (permissions, read-only, full): the platform cannot keep
+# files just now, which is not the client's fault and not a bug in the request.
+STORAGE_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENOTDIR}
 
+
+def wants_json(request) -> bool:
+    return request.path.startswith(API_PREFIXES) or "application/json" in request.headers.get("Accept", "")
+
+
+def server_error(request):
+    """500 handler: every unexpected error is answered with a message and the request id (the
+    ``X-Request-ID`` of the logs), as JSON on the API and Open311, as a plain page elsewhere.
+
+    A database outage is 503 with Retry-After, so clients and the load balancer back off and
+    retry instead of treating it as a bug (the app reconnects by itself, CONN_HEALTH_CHECKS);
+    an upload folder that cannot be written is 503 with what happened (the transaction was
+    rolled back, and ``anshun.stored_files`` removes the files it had already written).
+    """
     from django.db import InterfaceError, OperationalError
-    from django.views.defaults import server_error as default_server_error
 
     error = sys.exc_info()[1]
+    status, retry_after = 500, None
+    message = _("An unexpected error occurred and was logged. Quote the request id if you report it.")
     if isinstance(error, OperationalError | InterfaceError):
-        response = JsonResponse({"detail": "The database is unavailable; try again shortly."}, status=503)
-        response["Retry-After"] = "30"
-        return response
-    return default_server_error(request)
+        status, retry_after = 503, "30"
+        message = _("The database is unavailable; try again shortly.")
+    elif isinstance(error, OSError) and error.errno in STORAGE_ERRNOS:
+        status, retry_after = 503, "60"
+        message = _(
+            "Uploaded files cannot be stored on the server just now, so nothing was saved. "
+            "Try again later; if it persists, tell the administrator (the upload folder is not writable)."
+        )
+    request_id = request_id_var.get()
+    if wants_json(request):
+        response = JsonResponse({"detail": str(message), "request_id": request_id}, status=status)
+    else:
+        response = HttpResponse(_error_page(status, message, request_id), status=status)
+    if retry_after:
+        response["Retry-After"] = retry_after
+    return response
+
+
+def _error_page(status: int, message: str, request_id: str) -> str:
+    """The error page, rendered without the site's base template: its menu reads the database and
+    the signed-in user, which may be what just failed."""
+    try:
+        return render_to_string("500.html", {"status": status, "message": message, "request_id": request_id})
+    except Exception:  # noqa: BLE001 - the error page itself must not fail
+        logger.exception("the error page could not be rendered")
+        return (
+            f"<!doctype html><title>{status}</title><p>{escape(message)}</p>"
+            f"<p>Request id: {escape(request_id)}</p>"
+        )
 
 
 def page_not_found(request, exception):

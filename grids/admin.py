@@ -95,6 +95,8 @@ class GridImportAdmin(admin.ModelAdmin):
         "progress_bar",
         "feature_count",
         "imported_count",
+        "moved_report",
+        "attempts",
         "error_report",
         "created_by",
         "created_at",
@@ -106,6 +108,28 @@ class GridImportAdmin(admin.ModelAdmin):
     @admin.display(description=_("progress"))
     def progress_bar(self, obj: GridImport):
         return format_html('<progress max="100" value="{}"></progress> {}%', obj.progress, obj.progress)
+
+    @admin.display(description=_("rows moved"))
+    def moved_report(self, obj: GridImport):
+        if not obj.moved:
+            return "-"
+        return format_html(
+            "<ul>{}</ul>",
+            format_html(
+                "".join(
+                    format_html(
+                        "<li>{}: {}</li>",
+                        label,
+                        _(
+                            "%(placed)d placed (%(by_point)d by point, %(by_village)d by village), "
+                            "%(moved)d moved"
+                        )
+                        % counts,
+                    )
+                    for label, counts in obj.moved.items()
+                )
+            ),
+        )
 
     @admin.display(description=_("errors"))
     def error_report(self, obj: GridImport):

@@ -156,6 +156,15 @@ class GridImport(models.Model):
     feature_count = models.PositiveIntegerField(_("features"), default=0)
     imported_count = models.PositiveIntegerField(_("imported"), default=0)
     errors = models.JSONField(_("errors"), default=list, blank=True)
+    moved = models.JSONField(
+        _("rows moved"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "Per kind of row placed in a grid: how many were placed by their point or by their village."
+        ),
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     created_by = models.ForeignKey(
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

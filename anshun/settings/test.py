@@ -16,7 +16,7 @@ MAP_TILE_URL = ""
 LEAFLET_CONFIG = {**LEAFLET_CONFIG, "TILES": []}
 MEDIA_ROOT = BASE_DIR / ".local" / "test-media"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": "anshun.stored_files.TransactionalFileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_AUTOREFRESH = True

@@ -9,6 +9,7 @@ replaced village by village, and only real grids count for overlaps.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,9 +17,10 @@ from datetime import datetime, timedelta
 
 import shapely
 import shapely.prepared
+from django.apps import apps
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,8 +28,12 @@ from shapely.geometry.base import BaseGeometry
 
 from anshun.commands import system_command
 from anshun.uploads import TEXT, max_import_bytes, upload_problem
+from audit.history import record_rows
 from grids.models import Grid, GridImport, GridOffice, Region
 from grids.policy import POLICY
+from grids.services import regrid
+
+logger = logging.getLogger(__name__)
 
 GRID_CODE = re.compile(r"^\d{15}$")
 # Shared edges are fine; overlaps larger than about one square metre are not.
@@ -76,6 +82,7 @@ class GridImportResult:
     removed: int
     villages: int
     codes: list[str] = field(default_factory=list)
+    moved: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def parse_feature_collection(raw: bytes | str) -> list[dict]:
@@ -213,29 +220,44 @@ def _check_overlaps(checked: list[_CheckedFeature]) -> list[FeatureError]:
     return errors
 
 
-def import_grids(*, raw: bytes | str, progress: ProgressCallback | None = None) -> GridImportResult:
+def import_grids(
+    *, raw: bytes | str, progress: ProgressCallback | None = None, actor=None
+) -> GridImportResult:
     """Validate every feature of a GeoJSON file, then replace the grids of the
-    villages it covers in one transaction; raise ``GridImportRejected`` with all
-    problems and write nothing when any feature is bad."""
+    villages it covers, moving everything placed in them (``grids.services.regrid``),
+    in one transaction; raise ``GridImportRejected`` with all problems and write
+    nothing when any feature is bad. ``actor`` is named on the history of moved rows."""
     features = parse_feature_collection(raw)
     checked, errors = _check_features(features, progress)
     if checked:
         errors.extend(_check_overlaps(checked))
     if errors:
         raise GridImportRejected(sorted(errors, key=lambda e: e.index))
+    unplaced = regrid.unplaced_relations()
+    if unplaced:
+        raise GridImportFailed(_("The import does not know how to move: %s.") % ", ".join(unplaced))
     if progress:
         progress(70)
-    return _apply(checked)
+    result = _apply(checked, actor=actor)
+    _analyze(result.moved)
+    return result
+
+
+class GridImportFailed(Exception):
+    """The file was good but applying it failed; nothing was written."""
 
 
 @transaction.atomic
-def _apply(checked: list[_CheckedFeature]) -> GridImportResult:
-    villages = {c.village.pk for c in checked}
+def _apply(checked: list[_CheckedFeature], *, actor=None) -> GridImportResult:
+    """Write the grids and move everything placed in the grids they replace, in one transaction."""
+    villages = sorted({c.village.pk for c in checked})
     codes = [c.code for c in checked]
-    existing = {g.code: g for g in Grid.objects.select_for_update().filter(code__in=codes)}
-    stale = Grid.objects.filter(village_id__in=villages).exclude(code__in=codes)
-    removed = stale.count()
-    stale.delete()
+    with connection.cursor() as cursor:
+        regrid.snapshot_old_grids(cursor, village_ids=villages)
+    existing = set(Grid.objects.filter(code__in=codes).values_list("code", flat=True))
+    stale_ids = list(
+        Grid.objects.filter(village_id__in=villages).exclude(code__in=codes).values_list("pk", flat=True)
+    )
     rows = []
     for c in checked:
         geometry = GEOSGeometry(memoryview(shapely.to_wkb(c.shape)), srid=4326)
@@ -258,13 +280,33 @@ def _apply(checked: list[_CheckedFeature]) -> GridImportResult:
         unique_fields=["code"],
         update_fields=["name", "village", "office", "geometry", "is_demo"],
     )
+    with connection.cursor() as cursor:
+        placement = regrid.place_rows(cursor, kept_codes=codes)
+        left = regrid.left_in_removed_grids(cursor, removed_ids=stale_ids)
+    if left:
+        raise GridImportFailed(_("Rows are still placed in the grids to be removed: %s.") % "; ".join(left))
+    for model, pks in placement.moved_with_history.items():
+        record_rows(model=model, pks=pks, actor=actor, history_type="~")
+    Grid.objects.filter(pk__in=stale_ids).delete()
     return GridImportResult(
         created=len(codes) - len(existing),
         updated=len(existing),
-        removed=removed,
+        removed=len(stale_ids),
         villages=len(villages),
         codes=codes,
+        moved=placement.summary,
     )
+
+
+def _analyze(moved: dict) -> None:
+    """Fresh statistics for what the import rewrote, so the planner does not plan the next
+    requests (grid by point, incidents by grid) on the old row counts."""
+    tables = ["grids_grid"] + [apps.get_model(label)._meta.db_table for label in moved]
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
+    except DatabaseError:
+        logger.warning("ANALYZE after the grid import failed", exc_info=True)
 
 
 def source_problem(source) -> str | None:
@@ -287,11 +329,27 @@ def start_grid_import(*, actor, source) -> GridImport:
     return grid_import
 
 
+# A run that the worker never finished (killed, machine restarted) is tried again this many
+# times in all; then the import is marked failed instead of being queued for ever.
+MAX_ATTEMPTS = 3
+
+
+def _failure(reason: str) -> list[dict]:
+    return [{"feature": 0, "code": "", "reason": reason}]
+
+
 @system_command("the grid-import task, after an administrator started the import")
 def run_grid_import(*, grid_import_id: int) -> GridImport | None:
     """Carry out a queued import. A finished import is left alone, so a task
     delivered twice (a worker killed after the work but before the ack) does
-    nothing the second time; a half-run one starts again from the file."""
+    nothing the second time; a half-run one starts again from the file.
+
+    Whatever goes wrong ends the import at once: a bad file as "rejected" with every
+    bad feature, any other error (a row that cannot move, an unreadable file, a time
+    limit) as "rejected" with its reason, nothing written. Only a worker that dies
+    leaves it running, and ``requeue_stalled_grid_imports`` gives that a bounded number
+    of further attempts.
+    """
     with transaction.atomic():
         grid_import = GridImport.objects.select_for_update().filter(pk=grid_import_id).first()
         if grid_import is None or grid_import.status in (
@@ -299,41 +357,61 @@ def run_grid_import(*, grid_import_id: int) -> GridImport | None:
             GridImport.Status.FAILED,
         ):
             return grid_import
+        if grid_import.attempts >= MAX_ATTEMPTS:
+            _finish_failed(grid_import, _gave_up())
+            return grid_import
         grid_import.status = GridImport.Status.RUNNING
         grid_import.progress = 0
+        grid_import.attempts += 1
         grid_import.started_at = timezone.now()
-        grid_import.save(update_fields=["status", "progress", "started_at"])
+        grid_import.save(update_fields=["status", "progress", "attempts", "started_at"])
 
     def report(percent: int) -> None:
         GridImport.objects.filter(pk=grid_import_id).update(progress=percent)
 
-    with grid_import.source.open("rb") as handle:
-        raw = handle.read()
     try:
+        with grid_import.source.open("rb") as handle:
+            raw = handle.read()
         features = parse_feature_collection(raw)
         grid_import.feature_count = len(features)
-        result = import_grids(raw=raw, progress=report)
+        result = import_grids(raw=raw, progress=report, actor=grid_import.created_by)
     except GridImportRejected as rejected:
-        grid_import.status = GridImport.Status.FAILED
-        grid_import.errors = [e.as_dict() for e in rejected.errors]
-        grid_import.imported_count = 0
+        _finish_failed(grid_import, [e.as_dict() for e in rejected.errors])
+    except GridImportFailed as failed:
+        _finish_failed(grid_import, _failure(_("The import was not applied: %s") % failed))
+    except Exception as exc:  # noqa: BLE001 - any failure must end the import with its reason
+        logger.exception("grid import %s failed", grid_import_id)
+        reason = _("The import was not applied, nothing was changed: %(error)s") % {
+            "error": f"{type(exc).__name__}: {exc}"[:500]
+        }
+        _finish_failed(grid_import, _failure(reason))
     else:
         grid_import.status = GridImport.Status.SUCCEEDED
         grid_import.imported_count = result.created + result.updated
+        grid_import.moved = result.moved
         grid_import.errors = []
+        grid_import.progress = 100
+        grid_import.finished_at = timezone.now()
+        grid_import.save(update_fields=[*_FINISHED_FIELDS, "moved"])
+    return grid_import
+
+
+_FINISHED_FIELDS = ["status", "progress", "feature_count", "imported_count", "errors", "finished_at"]
+
+
+def _gave_up() -> list[dict]:
+    return _failure(
+        _("The worker stopped during each of %d attempts; the import was not applied.") % MAX_ATTEMPTS
+    )
+
+
+def _finish_failed(grid_import: GridImport, errors: list[dict]) -> None:
+    grid_import.status = GridImport.Status.FAILED
+    grid_import.errors = errors
+    grid_import.imported_count = 0
     grid_import.progress = 100
     grid_import.finished_at = timezone.now()
-    grid_import.save(
-        update_fields=[
-            "status",
-            "progress",
-            "feature_count",
-            "imported_count",
-            "errors",
-            "finished_at",
-        ]
-    )
-    return grid_import
+    grid_import.save(update_fields=_FINISHED_FIELDS)
 
 
 # Longer than the task time limit, so a import still running is never picked up twice.
@@ -346,16 +424,22 @@ def requeue_stalled_grid_imports(*, now: datetime | None = None) -> list[int]:
 
     An import is stalled when it has waited, or claimed to run, for longer than
     any task may take; running it again is safe because applying is one
-    transaction and a finished import is never redone.
+    transaction and a finished import is never redone. One that has used up its
+    attempts is marked failed here instead, so nothing is queued for ever.
     """
     from grids.tasks import process_grid_import
 
     cutoff = (now or timezone.now()) - STALLED_AFTER
+    stalled_filter = Q(status=GridImport.Status.PENDING, created_at__lt=cutoff) | Q(
+        status=GridImport.Status.RUNNING, started_at__lt=cutoff
+    )
+    with transaction.atomic():
+        for grid_import in GridImport.objects.select_for_update(skip_locked=True).filter(
+            stalled_filter, attempts__gte=MAX_ATTEMPTS
+        ):
+            _finish_failed(grid_import, _gave_up())
     stalled = list(
-        GridImport.objects.filter(
-            Q(status=GridImport.Status.PENDING, created_at__lt=cutoff)
-            | Q(status=GridImport.Status.RUNNING, started_at__lt=cutoff)
-        ).values_list("pk", flat=True)
+        GridImport.objects.filter(stalled_filter, attempts__lt=MAX_ATTEMPTS).values_list("pk", flat=True)
     )
     for pk in stalled:
         process_grid_import.delay(pk)
