@@ -195,14 +195,13 @@
         return { outcome: "sent", incident: incident.id };
       });
     }
-    if (status === 400 || status === 413) {
+    // Any other 4xx is the server's last word on this request, except those that ask to come
+    // back (signed out, CSRF, timeout, too early, too many) and a 409 with Retry-After (the same
+    // identity still being processed). 409/410/422 say the identity itself cannot be used again.
+    var later = [401, 403, 408, 425, 429];
+    if (status >= 400 && status < 500 && later.indexOf(status) < 0 && !(status === 409 && response.headers.get("Retry-After"))) {
       return json(response).then(function (body) {
-        return { outcome: "refused", status: status, errors: reasons(body) };
-      });
-    }
-    if ((status === 409 || status === 422) && !response.headers.get("Retry-After")) {
-      return json(response).then(function (body) {
-        return { outcome: "refused", conflict: true, status: status, errors: reasons(body) };
+        return { outcome: "refused", conflict: [409, 410, 422].indexOf(status) >= 0, status: status, errors: reasons(body) };
       });
     }
     return Promise.resolve({

@@ -12,7 +12,9 @@
   "use strict";
   var outbox = window.IncidentOutbox;
   var gettext = window.gettext || function (s) { return s; };
-  var interpolate = window.interpolate || function (s, args) { return s.replace("%s", args[0]); };
+  var interpolate = window.interpolate || function (s, args, named) {
+    return named ? s.replace(/%\((\w+)\)s/g, function (m, k) { return args[k]; }) : s.replace("%s", args[0]);
+  };
   var form = document.getElementById("report-form");
   var config = JSON.parse(document.getElementById("map-config").textContent);
   var owner = String(config.user);
@@ -198,7 +200,8 @@
     Object.keys(errors).forEach(function (field) {
       [].concat(errors[field]).forEach(function (message) {
         var label = LABELS[field] || (field === "non_field_errors" ? "" : field);
-        var item = el("li", null, (label ? label + ": " : "") + message);
+        var text = label ? interpolate(gettext("%(field)s: %(message)s"), { field: label, message: message }, true) : message;
+        var item = el("li", null, text);
         item.dataset.field = field;
         ul.appendChild(item);
       });
@@ -298,6 +301,7 @@
       form.scrollIntoView({ block: "start" });
     },
     resend: function (r) {
+      if (editing && editing.client_uuid === r.client_uuid) stopEditing();
       outbox.resend(r, null, null).then(render).then(sender.now);
     },
     discard: function (r, b) {

@@ -314,6 +314,7 @@ def test_a_refused_report_shows_its_reasons_and_is_corrected_and_sent(
     expect(refused).to_contain_text(in_zh("This place is outside your jurisdiction."))
     expect(refused.locator("li[data-field='location']")).to_have_count(1)
     first_identity = refused.get_attribute("data-uuid")
+    page.screenshot(path=str(artifact("outbox-refused.png")), full_page=True)
     assert Incident.objects.count() == 0
 
     # Corrected: a new place, so a new identity; then sent as #N.
@@ -355,53 +356,69 @@ def test_a_refused_report_shows_its_reasons_and_is_corrected_and_sent(
     resent = Incident.objects.get(description="类别暂停时的上报")
     assert str(resent.client_uuid) == identity and resent.category.code == other_code
 
-    # A report queued by the earlier version of this page under an identity already used
-    # (the cached-form bug): the outbox does not count it as sent with someone else's
-    # incident; it is refused, and sending it again gives it its own identity.
-    # The earlier page sent its first report (and, being that version, forgot it once sent).
+    # Reports queued by the earlier version of this page under identities already used (the
+    # cached-form bug): one by this worker's earlier report, answered today with that incident
+    # (200), one by a report out of the worker's sight (409). Neither counts as sent; both are
+    # refused with a reason, and sending again gives each its own identity.
+    rubbish = IncidentCategory.objects.get(code="exposed-rubbish")
     point = point_in(grid)
-    taken = uuid.uuid4()
+    mine, theirs = uuid.uuid4(), uuid.uuid4()
     report_incident(
-        actor=worker,
-        category=IncidentCategory.objects.get(code="exposed-rubbish"),
-        description="旧版页面先发的上报",
-        location=point,
-        client_uuid=taken,
+        actor=worker, category=rubbish, description="旧版页面先发的上报", location=point, client_uuid=mine
     )
-    stored = page.evaluate(
-        """(record) => new Promise((resolve, reject) => {
-             const open = indexedDB.open("anshun-outbox");
-             open.onsuccess = () => {
-               const tx = open.result.transaction("reports", "readwrite");
-               tx.objectStore("reports").put(record);
-               tx.oncomplete = () => { open.result.close(); resolve(true); };
-               tx.onerror = () => reject(tx.error);
-             };
-             open.onerror = () => reject(open.error);
-           })""",
-        {
-            "client_uuid": str(taken),
-            "category": "exposed-rubbish",
-            "description": "旧版页面里排队的上报",
-            "priority": "normal",
-            "longitude": f"{point.x:.7f}",
-            "latitude": f"{point.y:.7f}",
-            "photo": None,
-            "created": int(time.time() * 1000),
-            "error": None,
-        },
+    elsewhere = (
+        Grid.objects.filter(code__startswith=OTHER_COUNTY).exclude(office=None).order_by("code").first()
     )
-    assert stored
+    stranger = user_for_role(Role.GRID_WORKER, office=elsewhere.office)
+    report_incident(
+        actor=stranger,
+        category=rubbish,
+        description="别处的上报",
+        location=point_in(elsewhere),
+        client_uuid=theirs,
+    )
+    for taken, text in ((mine, "旧版页面里排队的上报甲"), (theirs, "旧版页面里排队的上报乙")):
+        assert page.evaluate(
+            """(record) => new Promise((resolve, reject) => {
+                 const open = indexedDB.open("anshun-outbox");
+                 open.onsuccess = () => {
+                   const tx = open.result.transaction("reports", "readwrite");
+                   tx.objectStore("reports").put(record);
+                   tx.oncomplete = () => { open.result.close(); resolve(true); };
+                   tx.onerror = () => reject(tx.error);
+                 };
+                 open.onerror = () => reject(open.error);
+               })""",
+            {
+                "client_uuid": str(taken),
+                "category": "exposed-rubbish",
+                "description": text,
+                "priority": "normal",
+                "longitude": f"{point.x:.7f}",
+                "latitude": f"{point.y:.7f}",
+                "photo": None,
+                "created": int(time.time() * 1000),
+                "error": None,
+            },
+        )
     open_form(page, live_server.url)
     refused = page.locator("#outbox li[data-state='refused']")
-    expect(refused).to_have_count(1, timeout=TIMEOUT)
+    expect(refused).to_have_count(2, timeout=TIMEOUT)
+    expect(page.locator(f"#outbox li[data-uuid='{mine}'] .reasons a")).to_have_attribute(
+        "href", f"/incidents/{Incident.objects.get(client_uuid=mine).pk}/"
+    )
+    expect(page.locator(f"#outbox li[data-uuid='{theirs}'] li[data-field='client_uuid']")).to_have_count(1)
     expect(page.locator("#sent li")).to_have_count(2)
-    refused.locator("[data-action='resend']").click()
+    page.locator(f"#outbox li[data-uuid='{mine}'] [data-action='resend']").click()
     expect(page.locator("#sent li")).to_have_count(3, timeout=TIMEOUT)
-    recovered = Incident.objects.get(description="旧版页面里排队的上报")
-    assert recovered.client_uuid != taken and isinstance(recovered.client_uuid, uuid.UUID)
-    assert Incident.objects.get(client_uuid=taken).description == "旧版页面先发的上报"
-    assert Incident.objects.count() == 4
+    page.locator(f"#outbox li[data-uuid='{theirs}'] [data-action='resend']").click()
+    expect(page.locator("#sent li")).to_have_count(4, timeout=TIMEOUT)
+    for taken, text in ((mine, "旧版页面里排队的上报甲"), (theirs, "旧版页面里排队的上报乙")):
+        recovered = Incident.objects.get(description=text)
+        assert recovered.client_uuid != taken and recovered.reporter == worker and recovered.grid == grid
+    assert Incident.objects.get(client_uuid=mine).description == "旧版页面先发的上报"
+    assert Incident.objects.get(client_uuid=theirs).description == "别处的上报"
+    assert Incident.objects.count() == 6
 
     # Discarding takes two taps.
     fill_report(page, point_in(far), "要放弃的上报")
@@ -413,7 +430,7 @@ def test_a_refused_report_shows_its_reasons_and_is_corrected_and_sent(
     expect(refused).to_have_count(1)
     refused.locator("[data-action='discard']").click()
     expect(page.locator("#outbox li")).to_have_count(0)
-    assert Incident.objects.count() == 4
+    assert Incident.objects.count() == 6
 
 
 def test_a_form_opened_without_signal_shows_the_saved_grid_outlines_and_warns(
