@@ -46,19 +46,6 @@ EXPORT_HEADERS = [
 ]
 
 
-REPORT_STRINGS = {
-    "Place chosen": gettext_lazy("Place chosen"),
-    "Your position is not available; tap the map.": gettext_lazy(
-        "Your position is not available; tap the map."
-    ),
-    "Not accepted": gettext_lazy("Not accepted"),
-    "waiting": gettext_lazy("waiting"),
-    "Discard": gettext_lazy("Discard"),
-    "Tap the map or use your location.": gettext_lazy("Tap the map or use your location."),
-    "Describe what you saw.": gettext_lazy("Describe what you saw."),
-}
-
-
 def map_config(**extra) -> dict:
     return {
         "tileUrl": settings.MAP_TILE_URL,
@@ -225,8 +212,9 @@ class IncidentTransitionView(ScopedPageMixin, View):
 class ReportView(ScopedPageMixin, TemplateView):
     """One-handed report on a phone: tap the map or use the phone's position, add a photo.
 
-    With JavaScript the form posts to the API and keeps unsent reports in an outbox
-    (static/js/incident_outbox.js); without it, it posts here.
+    With JavaScript the form posts to the API through the phone's outbox
+    (static/js/incident_outbox.js, drawn by incident_report.js), which gives each report its
+    own client UUID when it is made; without it, it posts here with the UUID of this page.
     """
 
     template_name = "incidents/report.html"
@@ -243,7 +231,8 @@ class ReportView(ScopedPageMixin, TemplateView):
             map_config=map_config(
                 office=user.grid_office.code if user.grid_office_id else None,
                 api="/api/",
-                strings={key: str(value) for key, value in REPORT_STRINGS.items()},
+                user=user.pk,
+                csrfCookie=settings.CSRF_COOKIE_NAME,
             ),
             errors=kwargs.get("errors", {}),
         )
