@@ -37,7 +37,7 @@ import functools
 import math
 import re
 import xml.etree.ElementTree as ET
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.contrib.gis.geos import Point
 from django.core.exceptions import SuspiciousOperation, ValidationError
@@ -58,6 +58,7 @@ from incidents.services.reporting import report_open311_request
 
 MAX_RESULTS = 1000
 MAX_WINDOW = timedelta(days=90)
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2999
 AGENCY = "安顺市综治中心"
 # What no parameter may hold: C0 controls but tab, newline and carriage return, lone
 # surrogates, and the two non-characters XML 1.0 cannot carry.
@@ -188,7 +189,14 @@ def _moment(params: dict, name: str):
         value = None
     if value is None or timezone.is_naive(value):
         raise Refusal(400, f"{name} must be a W3C datetime with a time zone")
-    return value
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    # Far enough either way for any window of requests, and far from datetime's limits.
+    if utc is None or not (EARLIEST_YEAR <= utc.year <= LATEST_YEAR):
+        raise Refusal(400, f"{name} must lie between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return utc
 
 
 def _window(params: dict):

@@ -9,5 +9,5 @@ urlpatterns = [
     re_path(rf"^services/(?P<code>[-\w]+)\.{FMT}$", open311.service_definition, name="open311-service"),
     re_path(rf"^requests\.{FMT}$", open311.requests_collection, name="open311-requests"),
     re_path(rf"^requests/(?P<pk>[^/.]+)\.{FMT}$", open311.request_detail, name="open311-request"),
-    re_path(rf"^(?P<path>.*)\.{FMT}$", open311.not_found),
+    re_path(rf"^(?P<path>[\s\S]*)\.{FMT}$", open311.not_found),  # any other path: the spec 404
 ]
