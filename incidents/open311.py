@@ -75,6 +75,7 @@ MAX_LENGTH = {
     "device_id": 100,
 }
 DEFAULT_MAX_LENGTH = 2000
+CODE = re.compile(r"[-a-zA-Z0-9_]{1,40}")  # a category's code is an ASCII slug
 ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only ("²".isdigit() is true), within bigint
 PHONE = re.compile(r"\+?[0-9][0-9 ()-]{2,38}")
 
@@ -256,9 +257,11 @@ def services(request, fmt: str):
 @open311_view
 def service_definition(request, code: str, fmt: str):
     _params(request.GET)
-    category = IncidentCategory.objects.filter(is_active=True, code=code).first()
+    category = None
+    if CODE.fullmatch(code):
+        category = IncidentCategory.objects.filter(is_active=True, code=code).first()
     if category is None:
-        return error(fmt, 404, f"service_code {code} not found")
+        raise Refusal(404, f"service_code {code[:50]} not found")
     # Categories carry no extra questions yet (metadata is false), so no attributes.
     if fmt == "xml":
         root = ET.Element("service_definition")
@@ -391,7 +394,7 @@ def _create(request, fmt: str):
         raise Refusal(400, "service_code is required")
     category = IncidentCategory.objects.filter(is_active=True, code=code).first()
     if category is None:
-        raise Refusal(404, f"service_code {code} not found")
+        raise Refusal(404, f"service_code {code[:50]} not found")
     lat, long = _coordinate(params, "lat"), _coordinate(params, "long")
     address = params.get("address_string", "").strip()
     if (lat is None) != (long is None):
@@ -430,11 +433,5 @@ def request_detail(request, pk: str, fmt: str):
     _params(request.GET)
     incident = open311_requests().filter(pk=int(pk)).first() if ID.fullmatch(pk) else None
     if incident is None:
-        raise Refusal(404, f"service_request_id {pk} not found")
+        raise Refusal(404, f"service_request_id {pk[:50]} not found")
     return respond(fmt, "service_requests", "request", [_request_row(incident)])
-
-
-@open311_view
-def not_found(request, fmt: str, path: str = ""):
-    """Any other path under /open311/v2/: the spec's 404, not an HTML page."""
-    raise Refusal(404, "no such Open311 resource")
