@@ -28,6 +28,7 @@ from rest_framework.views import APIView
 
 from accounts import tokens, two_factor
 from accounts.authentication import TokenMintThrottle
+from anshun.api.parsers import DepthLimitedJSONParser
 
 
 class LoginView(auth_views.LoginView):
@@ -208,7 +209,7 @@ class TokenView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
     throttle_classes = [TokenMintThrottle]
-    parser_classes = [parsers.FormParser, parsers.MultiPartParser, parsers.JSONParser]
+    parser_classes = [parsers.FormParser, parsers.MultiPartParser, DepthLimitedJSONParser]
 
     @extend_schema(
         request=TokenRequestSerializer,

@@ -29,8 +29,9 @@ from openpyxl.cell import WriteOnlyCell
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # What makes Excel, WPS or LibreOffice read a cell as a formula (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# C0 controls but tab and newline, DEL and the C1 controls; XLSX (XML 1.0) cannot hold most of them.
-CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 controls but tab and newline, DEL and the C1 controls, lone surrogates and the non-characters
+# U+FFFE/U+FFFF: XLSX (XML 1.0) cannot hold most of them, and no UTF-8 file a surrogate.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 def safe_text(text: str) -> str:

@@ -111,5 +111,6 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class Open311ClientAdmin(admin.ModelAdmin):
     """API keys are generated on creation; deactivate a client to revoke its key."""
 
-    list_display = ("name", "is_active", "created_at")
+    list_display = ("name", "is_active", "intake_grid", "created_at")
     readonly_fields = ("api_key", "created_at")
+    raw_id_fields = ("intake_grid",)

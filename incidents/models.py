@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from anshun.scoping import ScopedQuerySet, ScopeRule
 from anshun.uploads import RandomName
 from audit.history import AuditedHistory
+from special_groups.crypto import EncryptedTextField
 
 
 class Duty(models.TextChoices):
@@ -290,6 +291,19 @@ class Open311Client(models.Model):
     name = models.CharField(_("name"), max_length=100)
     api_key = models.CharField(_("API key"), max_length=64, unique=True, default=new_api_key)
     is_active = models.BooleanField(_("active"), default=True)
+    intake_grid = models.ForeignKey(
+        "grids.Grid",
+        verbose_name=_("intake grid"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_(
+            "Where requests that give only an address (no lat/long) are put, unplaced, for the "
+            "command centre to place. Empty: such requests are refused, as the platform cannot "
+            "geocode addresses."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
@@ -299,3 +313,41 @@ class Open311Client(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Open311Request(models.Model):
+    """What an Open311 request carries beyond its incident.
+
+    The reporter's contact details are encrypted at rest (``PII_ENCRYPTION_KEYS``, as for
+    special populations), never shown by any Open311 answer, and used only to tell the
+    reporter of status changes (``incidents.open311_notify``). ``status_notes`` is the note
+    the public reads, written by staff for one status (``status_notes_status``); once the
+    incident moves on, the public read the new status in words instead. Timeline notes stay
+    internal.
+    """
+
+    incident = models.OneToOneField(
+        Incident, primary_key=True, on_delete=models.CASCADE, related_name="open311_request"
+    )
+    email = EncryptedTextField(_("e-mail"), blank=True)
+    phone = EncryptedTextField(_("phone"), blank=True)
+    first_name = EncryptedTextField(_("first name"), blank=True)
+    last_name = EncryptedTextField(_("last name"), blank=True)
+    status_notes = models.CharField(_("public note"), max_length=300, blank=True)
+    status_notes_status = models.CharField(
+        _("public note written for status"), max_length=12, choices=Incident.Status.choices, blank=True
+    )
+    notified_status = models.CharField(
+        _("reporter last told of status"), max_length=12, choices=Incident.Status.choices, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("Open311 request")
+        verbose_name_plural = _("Open311 requests")
+
+    def __str__(self) -> str:
+        return f"Open311 #{self.incident_id}"
+
+    @property
+    def has_contact(self) -> bool:
+        return bool(self.email or self.phone)

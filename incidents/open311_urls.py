@@ -6,7 +6,8 @@ FMT = r"(?P<fmt>json|xml)"
 
 urlpatterns = [
     re_path(rf"^services\.{FMT}$", open311.services, name="open311-services"),
-    re_path(rf"^services/(?P<code>[-\w]+)\.{FMT}$", open311.service_definition, name="open311-service"),
+    # Any code or id, however odd, reaches the view, which answers in the spec's format.
+    re_path(rf"^services/(?P<code>[\s\S]*?)\.{FMT}$", open311.service_definition, name="open311-service"),
     re_path(rf"^requests\.{FMT}$", open311.requests_collection, name="open311-requests"),
-    re_path(rf"^requests/(?P<pk>[^/.]+)\.{FMT}$", open311.request_detail, name="open311-request"),
+    re_path(rf"^requests/(?P<pk>[\s\S]*?)\.{FMT}$", open311.request_detail, name="open311-request"),
 ]

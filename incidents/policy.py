@@ -109,6 +109,13 @@ POLICY = Policy(
         "verify": _step("incident.verify", condition=not_the_handler, why="Someone other than the handler."),
         "reopen": _step("incident.verify", condition=not_the_handler, why="Someone other than the handler."),
         "close": _step("incident.close", why="The command centre closes verified incidents."),
+        "set_public_note": _step(
+            "incident.dispatch",
+            why=(
+                "The command centre speaks to the public: the Open311 status_notes of a request "
+                "in its jurisdiction."
+            ),
+        ),
         "mark_notifications_read": Rule(
             capability="incident.view",
             why="Notifications are about incidents; the service touches only the actor's own.",

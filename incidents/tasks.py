@@ -4,6 +4,7 @@ from celery import shared_task
 
 from incidents.models import Notification
 from incidents.notifications import backends
+from incidents.open311_notify import tell_reporter
 from incidents.services.escalation import escalate_overdue
 
 
@@ -19,3 +20,9 @@ def deliver_notifications(notification_ids: list[int]) -> int:
     for backend in backends():
         backend.send(notifications)
     return len(notifications)
+
+
+@shared_task(name="incidents.tasks.tell_open311_reporter", acks_late=True)
+def tell_open311_reporter(incident_id: int) -> bool:
+    """Safe to retry: the reporter is told of each status once (see incidents.open311_notify)."""
+    return tell_reporter(incident_id=incident_id)

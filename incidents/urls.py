@@ -12,5 +12,6 @@ urlpatterns = [
     path("sw.js", views.service_worker, name="sw"),
     path("<int:pk>/", views.IncidentDetailView.as_view(), name="detail"),
     path("<int:pk>/files/<int:attachment_id>/", views.AttachmentView.as_view(), name="attachment"),
+    path("<int:pk>/public-note/", views.PublicNoteView.as_view(), name="public-note"),
     path("<int:pk>/<str:name>/", views.IncidentTransitionView.as_view(), name="transition"),
 ]

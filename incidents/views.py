@@ -28,6 +28,7 @@ from incidents.models import Incident, IncidentAttachment
 from incidents.panels import render_panels
 from incidents.policy import POLICY
 from incidents.services import workflow
+from incidents.services.open311 import set_public_note
 from incidents.services.reporting import mark_notifications_read, report_incident
 
 EXPORT_HEADERS = [
@@ -153,6 +154,8 @@ class IncidentDetailView(ScopedPageMixin, DetailView):
             if user.can("incident.dispatch")
             else [],
             panels=render_panels(request=self.request, incident=incident),
+            can_set_public_note=incident.source == Incident.Source.OPEN311
+            and POLICY.can("set_public_note", actor=user),
             points=incident_points([incident]),
             map_config=map_config(),
         )
@@ -197,6 +200,29 @@ class IncidentTransitionView(ScopedPageMixin, View):
             arguments["attachments"] = request.FILES.getlist("attachments")
         try:
             workflow.SERVICES[name](**arguments)
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        except workflow.StaleVersion:
+            messages.error(request, _("Someone changed this incident meanwhile; here is the current state."))
+        except PermissionDenied as exc:
+            messages.error(request, str(exc) or _("You cannot do this."))
+        else:
+            messages.success(request, _("Done."))
+        return redirect("incidents:detail", pk=pk)
+
+
+class PublicNoteView(ScopedPageMixin, View):
+    """The note Open311 readers see for the request's current status; the service decides."""
+
+    selector = staticmethod(selectors.incidents_visible_to)
+
+    def post(self, request, pk: int):
+        arguments = {"actor": request.user, "incident_id": pk, "note": request.POST.get("public_note", "")}
+        if request.POST.get("version", "").isdigit():
+            arguments["expected_version"] = int(request.POST["version"])
+        try:
+            set_public_note(**arguments)
         except ValidationError as exc:
             for message in exc.messages:
                 messages.error(request, message)

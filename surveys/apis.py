@@ -15,10 +15,11 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response as ApiResponse
 
 from anshun.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet, query_choice
+from anshun.api.parsers import DepthLimitedJSONParser
 from surveys import selectors
 from surveys.models import Level, Metric, RegionMetric, Response, Wave
 from surveys.services.intake import import_responses, read_upload
@@ -140,7 +141,7 @@ class SurveyResponseViewSet(mixins.ListModelMixin, ScopedModelViewSet):
     selector = staticmethod(selectors.responses_visible_to)
     read_capability = ("surveys.view", "surveys.import")
     serializer_class = ResponseOutputSerializer
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [DepthLimitedJSONParser, MultiPartParser, FormParser]
 
     def selector_arguments(self) -> dict:
         return {"wave_code": self.request.query_params.get("wave")}

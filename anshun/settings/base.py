@@ -241,6 +241,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["anshun.api.filters.StrictFilterBackend"],
+    # DRF's parsers, with JSON nesting limited (deep nesting would exhaust the stack: a 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "anshun.api.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "anshun.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "anshun.api.schema.AutoSchema",
@@ -287,6 +293,14 @@ SPECTACULAR_SETTINGS = {
 # the old one); PII_LOOKUP_KEY keys the HMAC through which ID numbers are looked up.
 PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS", default=[])
 PII_LOOKUP_KEY = env.str("PII_LOOKUP_KEY", default="")
+
+# How an Open311 reporter is told that their request changed status: dotted paths of classes
+# with ``send(*, contact, message)`` (incidents.open311_notify). With no SMS or e-mail gateway
+# configured the logging backend records that a message was due (contact details masked).
+# Add "incidents.open311_notify.EmailBackend" once EMAIL_HOST is set up.
+OPEN311_REPORTER_BACKENDS = env.list(
+    "OPEN311_REPORTER_BACKENDS", default=["incidents.open311_notify.LoggingBackend"]
+)
 # Two-factor keys (TOTP secrets) are encrypted under these Fernet keys, newest first; when empty,
 # under PII_ENCRYPTION_KEYS. Backup codes and API keys are stored only as digests.
 TWO_FACTOR_ENCRYPTION_KEYS = env.list("TWO_FACTOR_ENCRYPTION_KEYS", default=[])

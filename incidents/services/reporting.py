@@ -103,20 +103,40 @@ def report_incident(
     "its API key, and a request may come from anywhere in the city (it has no jurisdiction)."
 )
 def report_open311_request(
-    *, client: Open311Client, category: IncidentCategory, description: str, location: Point, address: str = ""
+    *,
+    client: Open311Client,
+    category: IncidentCategory,
+    description: str,
+    location: Point | None,
+    address: str = "",
+    contact: dict[str, str] | None = None,
 ) -> tuple[Incident, bool]:
-    """A service request from an Open311 client: a citizen's report relayed by another system."""
+    """A service request from an Open311 client: a citizen's report relayed by another system.
+
+    Without a point (an address only) the request goes, unplaced, to the client's intake grid
+    for the command centre to place; a client with none cannot send such requests. ``contact``
+    (email, phone, first_name, last_name) is stored encrypted, to tell the reporter of changes.
+    """
+    from incidents.models import Open311Request
+
     if not client.is_active:
         raise NotPermitted(_("This Open311 client is not active."))
-    return _record(
-        actor=None,
-        category=category,
-        description=description,
-        location=location,
-        source=Incident.Source.OPEN311,
-        address=address,
-        open311_client=client,
-    )
+    if location is None and client.intake_grid_id is None:
+        raise ValidationError({"location": _("Give lat and long: addresses cannot be placed here.")})
+    with transaction.atomic():
+        incident, created = _record(
+            actor=None,
+            category=category,
+            description=description,
+            location=location,
+            grid=client.intake_grid if location is None else None,
+            source=Incident.Source.OPEN311,
+            address=address,
+            open311_client=client,
+        )
+        if created:
+            Open311Request.objects.create(incident=incident, **(contact or {}))
+    return incident, created
 
 
 @transaction.atomic

@@ -24,6 +24,7 @@ from anshun.commands import Invalid, NotFound
 from audit.history import attribute
 from grids.models import GridOffice
 from incidents.models import CategoryTimeLimit, Incident, IncidentEvent
+from incidents.open311_notify import queue_reporter_message
 from incidents.policy import POLICY
 from incidents.services.attachments import check_attachments, store_attachments
 from incidents.services.worktime import add_working_hours
@@ -140,6 +141,7 @@ def _apply(
         incident=incident, actor=actor, from_status=from_status, to_status=transition.target, note=note
     )
     store_attachments(incident=incident, event=event, files=files, actor=actor)
+    queue_reporter_message(incident)  # an Open311 reporter hears of the new status after the commit
     return incident
 
 

@@ -8,6 +8,7 @@ are recomputed from the decrypted numbers in the same pass.
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from incidents.models import Open311Request
 from special_groups.crypto import lookup_hash
 from special_groups.models import Guardian, Person, Visit
 
@@ -28,6 +29,8 @@ class Command(BaseCommand):
                 # The audit trail keeps Fernet tokens too: rotate them, or retiring the old key
                 # would leave past changes unreadable.
                 (Person.history.model, ["name", "id_number", "phone", "address"]),
+                # Open311 reporters' contact details share the keys.
+                (Open311Request, ["email", "phone", "first_name", "last_name"]),
             ):
                 rows = []
                 for row in model.objects.select_for_update().order_by("pk").iterator(chunk_size=BATCH):
