@@ -91,7 +91,7 @@ class RedisServer:
         import json
 
         client = redis.Redis.from_url(self.url)
-        return [json.loads(raw) for raw in client.lrange("celery", 0, -1)]
+        return [json.loads(raw) for raw in reversed(client.lrange("celery", 0, -1))]  # oldest first
 
 
 @pytest.fixture
@@ -263,3 +263,104 @@ def test_supervised_process_is_restarted_and_stopped_with_its_supervisor(tmp_pat
     finally:
         if supervisor.poll() is None:
             supervisor.kill()
+
+
+# --- Beat: hourly jobs at their times across restarts, a missed run made up once -------------
+
+HOURLY = {"mediation-deadlines", "special-groups-daily-tasks"}
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The clock beat's scheduling reads (django-celery-beat's entries and crontabs), set by hand."""
+    import datetime as dt
+    import types
+    from zoneinfo import ZoneInfo
+
+    from django_celery_beat import schedulers, tzcrontab
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    state = types.SimpleNamespace(now=dt.datetime(2026, 3, 2, 10, 0, 30, tzinfo=shanghai))
+
+    class Controlled(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return state.now.astimezone(tz) if tz else state.now.astimezone(shanghai).replace(tzinfo=None)
+
+    monkeypatch.setattr(tzcrontab, "datetime", Controlled)
+    monkeypatch.setattr(
+        schedulers, "datetime", types.SimpleNamespace(datetime=Controlled, timedelta=dt.timedelta)
+    )
+
+    def at(hour, minute, second=0):
+        state.now = state.now.replace(hour=hour, minute=minute, second=second)
+
+    state.at = at
+    return state
+
+
+def _beat(own_broker):
+    """A beat process's scheduler, as `celery beat` builds it at start-up (reads the database)."""
+    from django_celery_beat.schedulers import DatabaseScheduler
+
+    return DatabaseScheduler(app=celery_app)
+
+
+def _run_due(scheduler) -> None:
+    for _ in range(6):  # one due job per tick, as in beat's loop
+        scheduler.tick()
+
+
+def _sent(own_broker) -> list[str]:
+    return [
+        m["headers"]["periodic_task_name"]
+        for m in own_broker.messages()
+        if m["headers"].get("periodic_task_name") in HOURLY
+    ]
+
+
+@pytest.mark.django_db(transaction=True)  # beat closes and reopens its database connections
+def test_hourly_jobs_keep_their_times_across_beat_restarts_and_catch_up_once(own_broker, clock):
+    from django_celery_beat.models import PeriodicTask
+
+    _beat(own_broker)  # the first start writes the schedule into the database
+    assert set(PeriodicTask.objects.filter(crontab__isnull=False).values_list("name", flat=True)) >= HOURLY
+    # Only the hourly jobs, so that every send counted below is theirs; first started at 10:00:30.
+    PeriodicTask.objects.exclude(name__in=HOURLY).update(enabled=False)
+    PeriodicTask.objects.filter(name__in=HOURLY).update(last_run_at=clock.now)
+
+    beat = _beat(own_broker)
+    _run_due(beat)
+    assert _sent(own_broker) == []
+    clock.at(10, 5, 1)
+    _run_due(beat)
+    clock.at(10, 10, 1)
+    _run_due(beat)
+    assert _sent(own_broker) == ["mediation-deadlines", "special-groups-daily-tasks"]  # 10:05, 10:10
+
+    # Beat dies at 10:30 (no clean shutdown) and starts again: nothing is due until 11:05,
+    # as before the restart. An interval restarted here would have waited until 11:30.
+    clock.at(10, 30)
+    del beat
+    beat = _beat(own_broker)
+    _run_due(beat)
+    assert len(_sent(own_broker)) == 2
+    clock.at(11, 5, 1)
+    _run_due(beat)
+    assert _sent(own_broker).count("mediation-deadlines") == 2
+
+    # Beat is down from 11:06 to 14:20: three runs of each job are missed, one is made up.
+    clock.at(11, 6)
+    del beat
+    clock.at(14, 20)
+    beat = _beat(own_broker)
+    _run_due(beat)
+    _run_due(beat)
+    sent = _sent(own_broker)
+    assert sent.count("mediation-deadlines") == 3 and sent.count("special-groups-daily-tasks") == 2
+    clock.at(15, 5, 1)
+    _run_due(beat)
+    sent = _sent(own_broker)
+    assert sent.count("mediation-deadlines") == 4 and sent.count("special-groups-daily-tasks") == 2
+    last = PeriodicTask.objects.get(name="mediation-deadlines").last_run_at
+    assert last == clock.now.replace(second=1)

@@ -224,7 +224,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # No task may run longer than this (seconds); the few that could are given their own limit.
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=12 * 60)
 # A message taken by a worker that died without acknowledging it is handed out again after
-# this many seconds (a running worker looks every 10 s, a starting one at once). It must exceed
+# this many seconds (a starting worker looks at once, a running one about every 100 s). It must exceed
 # the longest a task may run, or a task still running would be handed to a second worker:
 # `manage.py check` refuses a time limit at or above it (anshun.checks).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
