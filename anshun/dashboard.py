@@ -11,7 +11,8 @@ projects' visits and subsidies, mediation deadlines) also sets
 ``settings.DASHBOARD_TILE_CACHE_SECONDS``, per viewer, region and language, so an
 official refreshing the dashboard costs milliseconds instead of a scan. Cheap,
 fast-moving figures (incidents open and overdue) are never cached. The page says how
-old cached figures may be.
+old cached figures may be, and, while Redis is away, that they were computed live because the
+cache is unavailable (anshun.cache).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from django.core.cache import cache
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import get_language
+
+from anshun.cache import shared_cache_available
 
 # Counts below this are shown as "<5" outside the project that owns them
 # (small-count suppression for sensitive personal data).
@@ -45,6 +48,7 @@ class Tile:
     group: str = ""  # heading the tile is shown under
     extra: dict = field(default_factory=dict)
     as_of: datetime.datetime | None = None  # set when the figure comes from the cache
+    cache_unavailable: bool = False  # a cached figure computed live because the cache is away
 
     @property
     def display(self) -> str:
@@ -148,6 +152,11 @@ def collect_tiles(*, actor, region) -> list[Tile]:
         # scope and project, so caching cannot carry a figure across a boundary.
         key = f"dashboard-tiles:{config.label}:{actor.pk}:{region.pk}:{get_language()}"
         cached = cache.get(key)
+        if not shared_cache_available():
+            # Redis away: figures computed now, and the page says the cache is unavailable.
+            live = compute(actor=actor, region=region)
+            tiles.extend(replace(tile, cache_unavailable=True) for tile in live)
+            continue
         if cached is None:
             now = timezone.now()
             cached = [replace(tile, as_of=now) for tile in compute(actor=actor, region=region)]

@@ -4,6 +4,11 @@ gunicorn runs several worker processes and Celery runs its own, so in-process
 counters would each see a fraction of the traffic. Counters therefore live in
 Redis (one pipelined round trip per request) and the `/metrics` view turns them,
 plus the Celery queue length, into the Prometheus text format.
+
+With Redis away nothing here raises: requests are served uncounted (one refused connection
+every few seconds at most, not one per request), and ``/metrics`` still answers, with
+``anshun_redis_up 0``, the tasks kept for later (``anshun_task_outbox_pending``) and no
+counters, rather than failing the scrape.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import uuid
 
 import redis
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpResponse, HttpResponseForbidden
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
@@ -32,8 +38,29 @@ KEY_TASKS = "metrics:celery_tasks"
 logger = logging.getLogger(__name__)
 
 
+_clients: dict[str, redis.Redis] = {}
+_down_until: dict[str, float] = {}
+RETRY_SECONDS = 2.0
+
+
 def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1)
+    """One client (and connection pool) per process, not a new connection per request."""
+    client = _clients.get(settings.REDIS_URL)
+    if client is None:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=0.5)
+        _clients[settings.REDIS_URL] = client
+    return client
+
+
+def _record(write) -> None:
+    """Run ``write(client)``; while Redis is away, skip it (trying again every few seconds)."""
+    if time.monotonic() < _down_until.get(settings.REDIS_URL, 0.0):
+        return
+    try:
+        write(_redis())
+    except redis.RedisError:
+        _down_until[settings.REDIS_URL] = time.monotonic() + RETRY_SECONDS
+        logger.warning("metrics not recorded: Redis unavailable")
 
 
 class RequestIdFilter(logging.Filter):
@@ -69,26 +96,49 @@ class RequestObservabilityMiddleware:
         route = match.route if match and match.route else "unmatched"
         label = f"{request.method}|{route}|{status}"
         bucket = next((str(b) for b in LATENCY_BUCKETS if seconds <= b), "+Inf")
-        try:
-            pipe = _redis().pipeline(transaction=False)
+
+        def write(client):
+            pipe = client.pipeline(transaction=False)
             pipe.hincrby(KEY_REQUESTS, label, 1)
             pipe.hincrby(KEY_LATENCY, f"{route}|{bucket}", 1)
             pipe.hincrbyfloat(KEY_LATENCY, f"{route}|sum", seconds)
             pipe.execute()
-        except redis.RedisError:
-            logger.warning("metrics not recorded: Redis unavailable")
+
+        _record(write)
 
 
 def count_task_outcome(task_name: str, outcome: str) -> None:
-    try:
-        _redis().hincrby(KEY_TASKS, f"{task_name}|{outcome}", 1)
-    except redis.RedisError:
-        logger.warning("task metrics not recorded: Redis unavailable")
+    _record(lambda client: client.hincrby(KEY_TASKS, f"{task_name}|{outcome}", 1))
 
 
 class _RedisCollector:
     def collect(self):
-        client = _redis()
+        up = GaugeMetricFamily("anshun_redis_up", "1 when Redis (broker, cache, counters) answers, else 0")
+        outbox = GaugeMetricFamily(
+            "anshun_task_outbox_pending", "Tasks kept in the database while the broker was away, not yet sent"
+        )
+        try:
+            from anshun.models import TaskOutbox
+
+            outbox.add_metric([], TaskOutbox.objects.filter(sent_at__isnull=True).count())
+            yield outbox
+        except DatabaseError:
+            logger.warning("metrics: database unavailable, outbox not counted")
+        try:
+            client = _redis()
+            client.ping()
+            families = list(self._counters(client))
+        except redis.RedisError:
+            logger.warning("metrics: Redis unavailable")
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield from families
+
+    @staticmethod
+    def _counters(client):
         requests = CounterMetricFamily(
             "anshun_http_requests",
             "HTTP requests by method, route and status",

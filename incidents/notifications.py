@@ -12,9 +12,9 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
 from django.utils.module_loading import import_string
 
+from anshun.background import enqueue_on_commit
 from incidents.models import Incident, Notification
 
 
@@ -30,7 +30,7 @@ def notify(*, recipients: Iterable, incident: Incident | None, message: str) -> 
         from incidents.tasks import deliver_notifications
 
         ids = [n.pk for n in notifications]
-        transaction.on_commit(lambda: deliver_notifications.delay(ids))
+        enqueue_on_commit(deliver_notifications, ids)
     return notifications
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: services (project-local unless DATABASE_URL/REDIS_URL are set), migrations,
-# Anshun's data and demo logins, then web + Celery worker + Celery beat. Ctrl-C stops
-# everything this script started, by PID.
+# Anshun's data and demo logins, then web + Celery worker + Celery beat (the last two kept
+# running by scripts/supervise.sh). Ctrl-C stops everything this script started, by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-anshun.settings.dev}
@@ -32,13 +32,18 @@ $PY manage.py migrate --no-input -v0
 $PY manage.py load_anshun --demo
 
 PORT=${PORT:-8000}
-.venv/bin/celery -A anshun worker -l info --concurrency 2 >"$STATE/worker.log" 2>&1 &
+# The worker and beat are supervised: when one dies (killed, out of memory) it is started
+# again, and the web server, database and Redis carry on. Tasks queued meanwhile wait in Redis
+# (or in the database outbox while Redis is away, anshun.background).
+scripts/supervise.sh worker "$STATE/worker.log" .venv/bin/celery -A anshun worker -l info --concurrency 2 &
 pids+=($!)
-.venv/bin/celery -A anshun beat -l info >"$STATE/beat.log" 2>&1 &
+scripts/supervise.sh beat "$STATE/beat.log" .venv/bin/celery -A anshun beat -l info &
 pids+=($!)
 $PY manage.py runserver "127.0.0.1:$PORT" --noreload &
-pids+=($!)
+web=$!
+pids+=("$web")
 echo
 echo "Ping'an Anshun is running at http://127.0.0.1:$PORT/  (map: /map/, API docs: /api/docs/)"
 echo "Worker and beat logs: $STATE/worker.log, $STATE/beat.log. Ctrl-C stops everything."
-wait -n "${pids[@]}"
+# Only the web server ending (or Ctrl-C) ends the run.
+wait "$web"

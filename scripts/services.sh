@@ -34,6 +34,30 @@ for port in [preferred] + list(range(preferred + 1, preferred + 200)):
 PY
 }
 
+same_port() {
+  # A restart must come back on the recorded port: clients (the web, workers, beat) hold that
+  # address and reconnect to it by themselves. The port is tested the way the servers bind it
+  # (SO_REUSEADDR), so connections of the previous run lingering in TIME_WAIT do not count;
+  # a port really taken by something else is waited for briefly, then refused, never moved.
+  python3 - "$1" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+deadline = time.monotonic() + 30
+while True:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            if time.monotonic() > deadline:
+                sys.exit(f"port {port} is taken by another process; not moving to another port")
+            time.sleep(0.5)
+            continue
+    print(port)
+    break
+PY
+}
+
 start() {
   local pgdata="$state/pg" run="$state/run"
   mkdir -p "$run" "$state/redis" "$state/log"
@@ -45,11 +69,12 @@ start() {
     as_pg "$PG_BIN/initdb" -D "$pgdata" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
   fi
   local pg_port redis_port
-  if [[ -f "$state/pg.port" ]]; then pg_port=$(cat "$state/pg.port"); else pg_port=$(free_port "${PG_PORT:-54329}"); fi
   if ! as_pg "$PG_BIN/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
-    pg_port=$(free_port "$pg_port")
+    if [[ -f "$state/pg.port" ]]; then pg_port=$(same_port "$(cat "$state/pg.port")"); else pg_port=$(free_port "${PG_PORT:-54329}"); fi
     as_pg "$PG_BIN/pg_ctl" -D "$pgdata" -w -t 60 -l "$state/log/postgres.log" \
       -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $run -c fsync=${PG_FSYNC:-on}" start >/dev/null
+  else
+    pg_port=$(cat "$state/pg.port")
   fi
   echo "$pg_port" > "$state/pg.port"
   as_pg "$PG_BIN/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -tAc \
@@ -60,8 +85,7 @@ start() {
     redis_port=$(cat "$state/redis.port")
   else
     # A restart keeps the previous port, so that clients and queued work find it again.
-    if [[ -f "$state/redis.port" ]]; then redis_port=$(cat "$state/redis.port"); else redis_port=${REDIS_PORT:-63799}; fi
-    redis_port=$(free_port "$redis_port")
+    if [[ -f "$state/redis.port" ]]; then redis_port=$(same_port "$(cat "$state/redis.port")"); else redis_port=$(free_port "${REDIS_PORT:-63799}"); fi
     redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$state/redis" \
       --daemonize yes --pidfile "$state/redis.pid" --logfile "$state/log/redis.log" \
       --appendonly yes --save "" >/dev/null

@@ -61,11 +61,11 @@ class Stack:
             check=True,
         ).stdout
 
-    def spawn(self, *args, log: str):
+    def spawn(self, *args, log: str, env: dict | None = None):
         process = subprocess.Popen(
             list(args),
             cwd=ROOT,
-            env=self.env,
+            env={**self.env, **(env or {})},
             start_new_session=True,
             stdout=(self.state / log).open("w"),
             stderr=subprocess.STDOUT,
@@ -73,7 +73,7 @@ class Stack:
         self.processes.append(process)
         return process
 
-    def worker(self, name: str):
+    def worker(self, name: str, *, pool: str = "solo", env: dict | None = None):
         return self.spawn(
             sys.executable,
             "-m",
@@ -82,13 +82,23 @@ class Stack:
             "anshun",
             "worker",
             "--pool",
-            "solo",
+            pool,
+            *(["--concurrency", "1"] if pool == "prefork" else []),
             "--without-gossip",
             "--without-mingle",
+            "--loglevel",
+            "info",
             "--hostname",
             f"{name}@%h",
             log=f"{name}.log",
+            env=env,
         )
+
+    def stop_processes(self):
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=30)
 
     def sql(self, query: str, params=()):
         conn = psycopg2.connect(self.env["DATABASE_URL"].replace("postgis://", "postgresql://"))
@@ -284,3 +294,146 @@ def _healthy(base):
         return _get(f"{base}/healthz")[0] == 200
     except (urllib.error.URLError, ConnectionError, OSError):
         return False
+
+
+def _gunicorn(stack: Stack) -> str:
+    port = _free_port()
+    stack.spawn(
+        sys.executable, "-m", "gunicorn", "anshun.wsgi:application", "--bind", f"127.0.0.1:{port}",
+        "--workers", "2", "--env", "DJANGO_SETTINGS_MODULE=anshun.settings.test", log=f"web-{port}.log",
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    assert _wait(lambda: _healthy(base), timeout=60, interval=0.3)
+    return base
+
+
+def _fetch(url, *, token=None, cookie=None):
+    headers = {"Authorization": f"Token {token}"} if token else {}
+    if cookie:
+        headers["Cookie"] = f"sessionid={cookie}"
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - loopback http only
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:  # noqa: S310 - loopback only
+            return response.status, response.read().decode(), response.headers
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(), error.headers
+
+
+def _kept_rollup(stack: Stack) -> int:
+    """An admin's "recompute now": the service queues the task after its transaction commits."""
+    script = (
+        "from surveys.services.rollup import request_rollup; from accounts.models import User;"
+        "print(request_rollup(actor=User.objects.get(username='outage-admin')).pk)"
+    )
+    return int(stack.manage("shell", "-c", script).strip().splitlines()[-1])
+
+
+def test_redis_away_for_30_seconds_pages_and_api_answer_and_no_task_is_lost(stack):
+    stack.stop_processes()
+    setup = stack.manage(
+        "shell",
+        "-c",
+        (
+            "from django.test import Client; from accounts.services import user_create;"
+            "from accounts.tokens import service_token_issue; from grids.models import Region;"
+            "city = Region.objects.get(code='5204');"
+            "user_create(username='outage-admin', password='Outage-pass-1234', role='admin', region=city);"
+            "o = user_create(username='outage-official', password='Outage-pass-1234',"
+            " role='city_official', region=city);"
+            "s = user_create(username='outage-sync', password=None, role='dispatcher',"
+            " is_service_account=True, region=city);"
+            "c = Client(); c.force_login(o);"
+            "print(service_token_issue(actor=None, account=s, name='outage')[1],"
+            " c.cookies['sessionid'].value)"
+        ),
+    )
+    token, cookie = setup.strip().splitlines()[-1].split()
+    base = _gunicorn(stack)
+    worker = stack.worker("through-outage")
+    redis_port = (stack.state / "redis.port").read_text()
+    pages = {
+        "api": (f"{base}/api/regions/", {"token": token}),
+        "dashboard": (f"{base}/dashboard/", {"cookie": cookie}),
+        "home": (f"{base}/", {"cookie": cookie}),
+        "healthz": (f"{base}/healthz", {}),
+        "metrics": (f"{base}/metrics", {}),
+    }
+    for name, (url, auth) in pages.items():
+        assert _fetch(url, **auth)[0] == 200, name
+
+    pid = int((stack.state / "redis.pid").read_text())
+    os.kill(pid, signal.SIGTERM)
+    assert _wait(lambda: not Path(f"/proc/{pid}").exists(), timeout=30)
+    outage_started = time.monotonic()
+    answers, kept_runs = [], []
+    while time.monotonic() - outage_started < 30:
+        for name, (url, auth) in pages.items():
+            status, body, _headers = _fetch(url, **auth)
+            answers.append((name, status))
+            if name == "metrics":
+                assert "anshun_redis_up 0.0" in body
+            if name == "dashboard":  # its wording while Redis is away: tests/test_degraded.py
+                assert 'data-testid="tile-' in body
+        if len(kept_runs) < 2 and time.monotonic() - outage_started > 5 * (len(kept_runs) + 1):
+            kept_runs.append(_kept_rollup(stack))
+        time.sleep(0.5)
+    assert len(kept_runs) == 2
+    assert {status for _name, status in answers} == {200}, [a for a in answers if a[1] != 200][:5]
+    assert len(answers) > 50
+    kept = stack.sql("SELECT id::text, task FROM anshun_taskoutbox WHERE sent_at IS NULL")
+    assert len([task for _id, task in kept if task == "surveys.tasks.rollup_surveys"]) == 2
+
+    subprocess.run(
+        ["scripts/services.sh", "start", str(stack.state)], cwd=ROOT, check=True, capture_output=True
+    )
+    assert (stack.state / "redis.port").read_text() == redis_port  # back where clients look for it
+    # The worker reconnects by itself and sends what was kept; the runs are done, each once.
+    assert _wait(
+        lambda: stack.sql(
+            "SELECT count(*) FROM surveys_rolluprun WHERE id = ANY(%s) AND status = 'done'", (kept_runs,)
+        )[0][0]
+        == 2,
+        timeout=60,
+        interval=0.5,
+    ), (stack.state / "through-outage.log").read_text()[-3000:]
+    assert stack.sql("SELECT count(*) FROM anshun_taskoutbox WHERE sent_at IS NULL")[0][0] == 0
+    log = (stack.state / "through-outage.log").read_text()
+    for task_id, _task in kept:
+        assert log.count(f"[{task_id}] succeeded") == 1
+    assert worker.poll() is None
+    status, body, _headers = _fetch(f"{base}/metrics")
+    assert status == 200 and "anshun_redis_up 1.0" in body
+
+
+def test_a_killed_worker_main_process_leaves_its_task_done_once_within_minutes(stack):
+    stack.stop_processes()
+    visibility = {"CELERY_VISIBILITY_TIMEOUT": "10"}
+    doomed = stack.worker("doomed-main", pool="prefork", env=visibility)
+    import_id = _queue_import(stack, "52040200")
+    assert _wait(lambda: _status(stack, import_id)[0] == "running", timeout=120), "the import never started"
+    os.kill(doomed.pid, signal.SIGKILL)  # the main process only: its pool child is orphaned
+    doomed.wait(timeout=10)
+    killed_at = time.monotonic()
+    # A starting worker hands out at once what is unacknowledged for longer than the visibility
+    # timeout (a running one looks every 10 polls, about 100 s: "minutes", not the hour it was).
+    time.sleep(11)
+    stack.worker("rescuer-main", env=visibility)
+    assert _wait(lambda: _status(stack, import_id)[0] == "succeeded", timeout=180, interval=0.5)
+    finished = stack.sql("SELECT finished_at FROM grids_gridimport WHERE id = %s", (import_id,))[0][0]
+    # The rescuer has the message back (visibility timeout) and either runs the half-done import
+    # or, when the orphaned child finished it, skips it as already done; never both.
+    rescuer_log = stack.state / "rescuer-main.log"
+    assert _wait(
+        lambda: "process_grid_import" in rescuer_log.read_text()
+        and ("succeeded" in rescuer_log.read_text() or "already succeeded" in rescuer_log.read_text()),
+        timeout=120,
+        interval=0.5,
+    ), rescuer_log.read_text()[-2000:]
+    assert time.monotonic() - killed_at < 180
+    assert stack.sql("SELECT finished_at FROM grids_gridimport WHERE id = %s", (import_id,))[0][0] == finished
+    villages = stack.sql("SELECT count(*) FROM grids_region WHERE level='village' AND code LIKE '52040200%%'")
+    grids = stack.sql(
+        "SELECT count(*), count(DISTINCT village_id) FROM grids_grid g JOIN grids_region v "
+        "ON v.id = g.village_id WHERE v.code LIKE '52040200%%'"
+    )[0]
+    assert grids == (villages[0][0], villages[0][0])

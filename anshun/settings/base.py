@@ -2,9 +2,11 @@
 
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from anshun.env import env
+from anshun.results import result_backend_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -30,6 +32,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "django_otp",
+    "anshun",
     "accounts",
     "grids",
     "mediation",
@@ -199,16 +202,17 @@ IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
 REDIS_URL = env.str(
     "REDIS_URL", default=f"redis://127.0.0.1:{_REDIS_PORT}/0" if _REDIS_PORT else "redis://unset:1/0"
 )
+# Redis away: throttles and caches fall back to process memory instead of failing (anshun.cache).
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "anshun.cache.FailSoftRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "anshun",
     }
 }
 
 CELERY_BROKER_URL = REDIS_URL
-CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_RESULT_BACKEND = result_backend_url(REDIS_URL)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
@@ -217,19 +221,47 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# A task whose worker died unacknowledged is handed out again after this many seconds.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+# No task may run longer than this (seconds); the few that could are given their own limit.
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=12 * 60)
+# A message taken by a worker that died without acknowledging it is handed out again after
+# this many seconds (a starting worker looks at once, a running one about every 100 s). It must exceed
+# the longest a task may run, or a task still running would be handed to a second worker:
+# `manage.py check` refuses a time limit at or above it (anshun.checks).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=15 * 60),
+    "socket_connect_timeout": 2,
+}
+# Redis away: a send fails within about a second (and is kept, anshun.background) rather
+# than holding the request; workers keep trying to reconnect for as long as it takes.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+CELERY_REDIS_SOCKET_TIMEOUT = 5
+CELERY_REDIS_RETRY_ON_TIMEOUT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_TASK_TIME_LIMIT = 60 * 30
+# Beat writes each job's last run to the database as soon as it sends it, so a restart
+# neither repeats nor forgets a run.
+CELERY_BEAT_SYNC_EVERY = 1
 # Periodic jobs; django-celery-beat copies them into its tables, where admins can edit them.
+# Hourly and daily jobs are crontab schedules: they run at fixed times of the clock, which a
+# restart of beat cannot move, and a run missed while beat was down is made up once when it
+# starts. Intervals are kept only for the frequent jobs, where "every N minutes" is the point.
 CELERY_BEAT_SCHEDULE = {
     # One line per job, so that apps adding jobs never touch each other's lines.
+    "send-kept-tasks": {"task": "anshun.tasks.send_kept_tasks", "schedule": 60.0},
     "requeue-stalled-grid-imports": {"task": "grids.tasks.requeue_stalled_grid_imports", "schedule": 600.0},
     "special-groups-daily-tasks": {
         "task": "special_groups.tasks.plan_special_group_tasks",
-        "schedule": 3600.0,
+        "schedule": crontab(minute=10),
     },
-    "mediation-deadlines": {"task": "mediation.tasks.check_deadlines", "schedule": 3600.0},
+    "mediation-deadlines": {"task": "mediation.tasks.check_deadlines", "schedule": crontab(minute=5)},
     "rollup-survey-metrics": {"task": "surveys.tasks.rollup_surveys", "schedule": 300.0},
     "escalate-overdue-incidents": {"task": "incidents.tasks.escalate_overdue_incidents", "schedule": 300.0},
 }

@@ -1,6 +1,7 @@
 """Production: every secret from the environment, hardened transport and cookies."""
 
 from anshun.env import env, required
+from anshun.results import result_backend_url
 from anshun.settings.base import *  # noqa: F403
 
 DEBUG = False
@@ -18,9 +19,9 @@ PII_LOOKUP_KEY = required("PII_LOOKUP_KEY")
 TWO_FACTOR_REQUIRED_ROLES = env.list(
     "TWO_FACTOR_REQUIRED_ROLES", default=["case_officer", "auditor", "admin"]
 )
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+CACHES = {"default": {"BACKEND": "anshun.cache.FailSoftRedisCache", "LOCATION": REDIS_URL}}
 CELERY_BROKER_URL = REDIS_URL
-CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_RESULT_BACKEND = result_backend_url(REDIS_URL)
 
 STORAGES = {
     "default": {"BACKEND": "anshun.stored_files.TransactionalFileSystemStorage"},

@@ -27,6 +27,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
+from anshun.background import enqueue_on_commit
 from anshun.commands import system_command
 from surveys.models import AnswerDelta, RollupRun
 from surveys.policy import POLICY
@@ -377,5 +378,5 @@ def request_rollup(*, actor, full: bool = False) -> RollupRun:
 
     run = RollupRun.objects.create(full=full, requested_by=actor if actor.pk else None)
     _set_progress(run.pk, 0)
-    transaction.on_commit(lambda: rollup_surveys.delay(run_id=run.pk))
+    enqueue_on_commit(rollup_surveys, run_id=run.pk)
     return run
