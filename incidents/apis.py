@@ -342,7 +342,7 @@ class IncidentDetailSerializer(IncidentOutputSerializer):
         fields = [*IncidentOutputSerializer.Meta.fields, "events", "attachments"]
 
 
-class TombstoneSerializer(serializers.Serializer):
+class IncidentTombstoneSerializer(serializers.Serializer):
     """An incident the caller should drop: deleted (still in their jurisdiction, with the version
     and time of the deletion), or gone out of their sight (``out_of_scope``: moved to a grid or
     unit outside it; nothing more is said of it)."""
@@ -550,7 +550,14 @@ GONE_BODY = inline_serializer(
     },
 )
 STALE_BODY = inline_serializer(
-    "IncidentStale", fields={"detail": serializers.CharField(), "version": serializers.IntegerField()}
+    "IncidentStale",
+    fields={
+        "detail": serializers.CharField(),
+        "version": serializers.IntegerField(
+            required=False,
+            help_text="The incident's version now (absent when If-Match was not an ETag of ours).",
+        ),
+    },
 )
 
 
@@ -785,7 +792,7 @@ class IncidentViewSet(ScopedModelViewSet):
             fields={
                 "results": PolymorphicProxySerializer(
                     component_name="IncidentSyncEntry",
-                    serializers=[IncidentOutputSerializer, TombstoneSerializer],
+                    serializers=[IncidentOutputSerializer, IncidentTombstoneSerializer],
                     resource_type_field_name=None,
                     many=True,
                 ),
@@ -825,7 +832,7 @@ class IncidentViewSet(ScopedModelViewSet):
         results = [
             IncidentOutputSerializer(entry, context=context).data
             if isinstance(entry, Incident) and entry.deleted_at is None
-            else TombstoneSerializer(entry).data
+            else IncidentTombstoneSerializer(entry).data
             for _position, entry in page.entries
         ]
         return Response(
