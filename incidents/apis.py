@@ -1,28 +1,52 @@
 """REST endpoints for incidents: what sync clients and the phone's outbox talk to.
 
 Thin: input serializers validate shapes, services decide and write, output
-serializers render. Concurrency is optimistic: every incident carries its
-``version`` as the ETag; send it back as ``If-Match`` and a change made in
-between answers 412 instead of being overwritten.
+serializers render. What a client can rely on (also in the OpenAPI description):
+
+- **ETags per representation.** An incident's answer differs by caller (its ``actions``) and
+  by time (``is_overdue``), so its ``ETag`` is weak and names both the version and a digest
+  of the body this caller gets: ``W/"7-1f0c…"``. ``If-None-Match`` with it answers
+  ``304 Not Modified``.
+- **Optimistic concurrency.** A change (``PATCH``) must send ``If-Match`` with the ETag last
+  read (428 without it); the version in it is compared, and a change made in between answers
+  412 instead of being overwritten. Workflow steps and ``DELETE`` accept ``If-Match`` too.
+- **Idempotency** by ``client_uuid`` (``incidents.services.reporting``): a repeat answers as the
+  first did (200 with the incident); the same id with another report, or one used out of the
+  caller's sight, 409; a report since deleted, 410. A repeated ``DELETE`` answers 204 again.
+- **The sync feed** is commit-ordered (``incidents.selectors.sync_page``): walk it with the
+  cursor it gives and no change is skipped, even one whose transaction commits late.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+import hashlib
+import json
+import math
+import re
+import uuid
 
 from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
+from django.utils import timezone
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
 
 from anshun.api.base import ScopedModelViewSet
 from anshun.api.exceptions import exception_handler
@@ -30,15 +54,17 @@ from anshun.commands import NotPermitted
 from grids.models import Grid, GridOffice
 from incidents import selectors
 from incidents.filters import IncidentFilter
-from incidents.models import Incident, IncidentCategory
+from incidents.models import Incident, IncidentCategory, IncidentScopeExit
 from incidents.policy import POLICY
+from incidents.selectors import FeedPosition
 from incidents.services import editing, workflow
 from incidents.services.bulk import ItemResult, report_incidents_bulk
-from incidents.services.reporting import report_incident
+from incidents.services.reporting import AlreadyDeleted, report_incident
 from incidents.services.workflow import StaleVersion
 
 BULK_LIMIT = 1000
 SYNC_PAGE_LIMIT = 1000
+SYNC_PAGE_DEFAULT = 100
 
 
 class PreconditionFailed(exceptions.APIException):
@@ -47,9 +73,29 @@ class PreconditionFailed(exceptions.APIException):
     default_code = "stale_version"
 
 
+class PreconditionRequired(exceptions.APIException):
+    status_code = 428
+    default_detail = gettext_lazy("Send If-Match with the ETag you last read, so no change is overwritten.")
+    default_code = "if_match_required"
+
+
 # --- serializers ----------------------------------------------------------------------------
 
 NOT_FOUND_HERE = gettext_lazy("Not found in your jurisdiction.")
+CODE_MAX_LENGTH = 100
+
+
+def clean_code(value) -> str | None:
+    """A code as sent (a string, or a number for numeric codes), or None when it cannot be
+    one: empty, too long, or holding characters no database text can (NUL, lone surrogates).
+    Checked before any lookup, so such input is a field error, never a server error."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not 0 < len(value) <= CODE_MAX_LENGTH:
+        return None
+    if any(ch == "\x00" or "\ud800" <= ch <= "\udfff" for ch in value):
+        return None
+    return value
 
 
 class ReferenceField(serializers.SlugRelatedField):
@@ -60,16 +106,57 @@ class ReferenceField(serializers.SlugRelatedField):
     default_error_messages = {"invalid": NOT_FOUND_HERE}
 
     def to_internal_value(self, data):
-        if not isinstance(data, str | int):
+        code = clean_code(data)
+        if code is None:
             self.fail("invalid")
-        found = self.get_queryset().filter(**{self.slug_field: str(data)}).first()
+        found = self.get_queryset().filter(**{self.slug_field: code}).first()
         return found if found is not None else self.get_queryset().model()
 
 
+class CategoryField(serializers.SlugRelatedField):
+    """A category by its code (``exposed-rubbish``), never its id."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "Category code, e.g. `exposed-rubbish`; not an id.")
+        super().__init__(slug_field="code", queryset=IncidentCategory.objects.all(), **kwargs)
+
+    def to_internal_value(self, data):
+        code = clean_code(data)
+        if code is None:
+            self.fail("invalid")
+        return super().to_internal_value(code)
+
+
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID written as a string; DRF would also read a number (``123``) as one."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", value="")
+        return super().to_internal_value(data)
+
+
+class StrictFloatField(serializers.FloatField):
+    """A finite number: ``true`` is not 1.0, and NaN or infinity is no place."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | float | str):
+            self.fail("invalid")
+        value = super().to_internal_value(data)
+        if not math.isfinite(value):
+            self.fail("invalid")
+        return value
+
+
 class PlaceInputMixin(serializers.Serializer):
-    longitude = serializers.FloatField(required=False, min_value=-180, max_value=180)
-    latitude = serializers.FloatField(required=False, min_value=-90, max_value=90)
-    grid = ReferenceField(slug_field="code", queryset=Grid.objects.all(), required=False)
+    longitude = StrictFloatField(required=False, min_value=-180, max_value=180)
+    latitude = StrictFloatField(required=False, min_value=-90, max_value=90)
+    grid = ReferenceField(
+        slug_field="code",
+        queryset=Grid.objects.all(),
+        required=False,
+        help_text="Grid code (15 digits), when no point is given.",
+    )
 
     def validate(self, attrs):
         has_lon, has_lat = "longitude" in attrs, "latitude" in attrs
@@ -81,13 +168,22 @@ class PlaceInputMixin(serializers.Serializer):
 
 
 class IncidentInputSerializer(PlaceInputMixin):
-    client_uuid = serializers.UUIDField(required=False)
-    category = serializers.SlugRelatedField(slug_field="code", queryset=IncidentCategory.objects.all())
+    client_uuid = StrictUUIDField(
+        required=False,
+        help_text=(
+            "The idempotency key: make a new one for every report, when the report is made. "
+            "A repeat with the same report answers as the first did; the same key with another "
+            "report is refused (409)."
+        ),
+    )
+    category = CategoryField()
     description = serializers.CharField(max_length=4000)
     priority = serializers.ChoiceField(choices=Incident.Priority.choices, default=Incident.Priority.NORMAL)
     source = serializers.ChoiceField(choices=Incident.Source.choices, default=Incident.Source.SYNC_CLIENT)
     address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    reported_at = serializers.DateTimeField(required=False)
+    reported_at = serializers.DateTimeField(
+        required=False, help_text="When it was seen (default: now); not in the future."
+    )
     attachments = serializers.ListField(child=serializers.FileField(), required=False, default=list)
 
     def validate_source(self, value):
@@ -105,11 +201,14 @@ class PreloadedSlugField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
-        found = self.context[self.context_key].get(str(data))
+        code = clean_code(data)
+        found = self.context[self.context_key].get(code) if code is not None else None
         if found is None and self.scoped:
             raise serializers.ValidationError(NOT_FOUND_HERE)
+        if code is None:
+            raise serializers.ValidationError(_("Give a code."))
         if found is None:
-            raise serializers.ValidationError(_("Unknown code “%(code)s”.") % {"code": data})
+            raise serializers.ValidationError(_("Unknown code “%(code)s”.") % {"code": code})
         return found
 
     def to_representation(self, value):
@@ -122,9 +221,7 @@ class BulkItemSerializer(IncidentInputSerializer):
 
 
 class IncidentUpdateSerializer(PlaceInputMixin):
-    category = serializers.SlugRelatedField(
-        slug_field="code", queryset=IncidentCategory.objects.all(), required=False
-    )
+    category = CategoryField(required=False)
     description = serializers.CharField(max_length=4000, required=False)
     priority = serializers.ChoiceField(choices=Incident.Priority.choices, required=False)
     address = serializers.CharField(max_length=200, required=False, allow_blank=True)
@@ -245,20 +342,51 @@ class IncidentDetailSerializer(IncidentOutputSerializer):
         fields = [*IncidentOutputSerializer.Meta.fields, "events", "attachments"]
 
 
-class TombstoneSerializer(serializers.Serializer):
+class IncidentTombstoneSerializer(serializers.Serializer):
+    """An incident the caller should drop: deleted (still in their jurisdiction, with the version
+    and time of the deletion), or gone out of their sight (``out_of_scope``: moved to a grid or
+    unit outside it; nothing more is said of it)."""
+
     id = serializers.IntegerField()
     client_uuid = serializers.UUIDField()
-    version = serializers.IntegerField()
-    deleted = serializers.BooleanField(default=True)
-    updated_at = serializers.DateTimeField()
+    deleted = serializers.BooleanField(default=True, help_text="Always true: drop your copy.")
+    reason = serializers.ChoiceField(choices=["deleted", "out_of_scope"])
+    version = serializers.IntegerField(required=False, help_text="Deletions only.")
+    updated_at = serializers.DateTimeField(required=False, help_text="Deletions only.")
+
+    def to_representation(self, instance):
+        if isinstance(instance, IncidentScopeExit):
+            return {
+                "id": instance.incident_id,
+                "client_uuid": str(instance.client_uuid),
+                "deleted": True,
+                "reason": "out_of_scope",
+            }
+        return {
+            "id": instance.pk,
+            "client_uuid": str(instance.client_uuid),
+            "deleted": True,
+            "reason": "deleted",
+            "version": instance.version,
+            "updated_at": serializers.DateTimeField().to_representation(instance.updated_at),
+        }
 
 
 BulkResultSerializer = inline_serializer(
     "IncidentBulkResult",
     fields={
         "index": serializers.IntegerField(),
-        "client_uuid": serializers.UUIDField(allow_null=True),
-        "result": serializers.ChoiceField(choices=["created", "duplicate", "error"]),
+        "client_uuid": serializers.UUIDField(
+            allow_null=True,
+            help_text="The item's key: as sent when it was a UUID, else made here, else null.",
+        ),
+        "result": serializers.ChoiceField(
+            choices=["created", "duplicate", "gone", "error"],
+            help_text=(
+                "`duplicate`: this report was stored before (`id`); `gone`: it was stored and "
+                "since deleted (`id`), do not send it again; `error`: see `errors`."
+            ),
+        ),
         "id": serializers.IntegerField(allow_null=True),
         "errors": serializers.DictField(required=False),
     },
@@ -267,45 +395,182 @@ BulkResultSerializer = inline_serializer(
 
 # --- helpers --------------------------------------------------------------------------------
 
+_ENTITY_TAG = re.compile(r'(W/)?"([^"]*)"')
+
+
+def entity_tags(header: str) -> list[str] | None:
+    """The opaque tags of an ``If-Match``/``If-None-Match`` list (``W/`` dropped: the weak
+    comparison), None for ``*``. A malformed list is refused like a tag this API never gave."""
+    if header.strip() == "*":
+        return None
+    tags = []
+    for part in header.split(","):
+        match = _ENTITY_TAG.fullmatch(part.strip())
+        if match is None:
+            raise PreconditionFailed(_("If-Match must be an ETag this API gave out."))
+        tags.append(match.group(2))
+    return tags
+
 
 def expected_version(request) -> int | None:
-    """The version named by ``If-Match`` (``"7"``, ``W/"7"`` or ``*``), or None when absent."""
+    """The version named by ``If-Match`` (``W/"7-…"``, ``"7"`` or ``*``), or None when absent
+    or ``*``. Only the version is compared: it is what a change would overwrite."""
     header = request.headers.get("If-Match")
-    if not header or header.strip() == "*":
+    if not header:
         return None
-    tag = header.strip().removeprefix("W/").strip('"')
+    tags = entity_tags(header)
+    if tags is None:
+        return None
+    versions = {tag.split("-", 1)[0] for tag in tags}
+    if len(versions) != 1 or not re.fullmatch(r"[0-9]{1,9}", next(iter(versions))):
+        raise PreconditionFailed(_("If-Match must be an ETag this API gave out."))
+    return int(versions.pop())
+
+
+def representation_etag(data, *, version: int, request) -> str:
+    """A weak ETag of this caller's representation: the version, then a digest of the body
+    (which differs by caller and over time) and of its format."""
+    body = json.dumps(data, cls=JSONEncoder, sort_keys=True, ensure_ascii=True)
+    media = getattr(request, "accepted_media_type", "") or ""
+    digest = hashlib.sha256(f"{media}\n{body}".encode()).hexdigest()[:20]
+    return f'W/"{version}-{digest}"'
+
+
+def not_modified(request, etag: str) -> bool:
+    """``If-None-Match`` names this representation (weak comparison, or ``*``)."""
+    header = request.headers.get("If-None-Match")
+    if not header:
+        return False
     try:
-        return int(tag)
+        tags = entity_tags(header)
+    except PreconditionFailed:
+        return False  # a list this API never gave matches nothing: send the body
+    return tags is None or etag.removeprefix("W/").strip('"') in tags
+
+
+CURSOR_PREFIX = "p1"
+_CURSOR = re.compile(rf"{CURSOR_PREFIX}\.([0-9]{{1,18}})\.([0-9]{{1,18}})")
+
+
+def encode_cursor(position: FeedPosition) -> str:
+    return base64.urlsafe_b64encode(f"{CURSOR_PREFIX}.{position.txid}.{position.seq}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> FeedPosition:
+    try:
+        match = _CURSOR.fullmatch(base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii"))
+    except (ValueError, binascii.Error, UnicodeError):
+        match = None
+    if match is None:
+        raise exceptions.ValidationError({"cursor": [_("Not a cursor this API gave out.")]})
+    return FeedPosition(int(match.group(1)), int(match.group(2)))
+
+
+def _one_param(params, name: str) -> str | None:
+    values = params.getlist(name)
+    if len(values) > 1:
+        raise exceptions.ValidationError({name: [_("Give it once.")]})
+    return values[0] if values and values[0] != "" else None
+
+
+def parse_updated_after(value: str | None):
+    if value is None:
+        return None
+    try:
+        moment = parse_datetime(value)
+    except ValueError:  # well formed, but no such day or hour (2026-13-45)
+        moment = None
+    if moment is None:
+        raise exceptions.ValidationError({"updated_after": [_("Use an ISO 8601 date and time.")]})
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
+
+
+def parse_page_size(value: str | None) -> int:
+    if value is None:
+        return SYNC_PAGE_DEFAULT
+    if not re.fullmatch(r"[0-9]{1,9}", value) or int(value) < 1:
+        raise exceptions.ValidationError({"page_size": [_("Give one whole number from 1.")]})
+    return min(int(value), SYNC_PAGE_LIMIT)
+
+
+def _printable(value):
+    """Error messages may quote the input; a lone surrogate in it cannot be sent as UTF-8."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable(v) for v in value]
+    return value
+
+
+def _uuid_or_none(value) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return str(uuid.UUID(value))
     except ValueError:
-        raise PreconditionFailed(_("If-Match must be an ETag this API gave out.")) from None
+        return None
 
 
-def encode_cursor(incident: Incident) -> str:
-    return base64.urlsafe_b64encode(f"{incident.updated_at.isoformat()}|{incident.pk}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        at, pk = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        moment = parse_datetime(at)
-        if moment is None:
-            raise ValueError
-        return moment, int(pk)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise exceptions.ValidationError({"cursor": _("Not a cursor this API gave out.")}) from None
-
-
-TRANSITION_PARAMS = [
-    OpenApiParameter(
-        "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="ETag (version) last seen."
-    )
-]
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description='The ETag last read (`W/"7-…"`); its version is compared. `*`: whatever the version.',
+)
+TRANSITION_PARAMS = [IF_MATCH]
+IF_MATCH_REQUIRED = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description=(
+        'Required: the ETag last read (`W/"7-…"`); its version is compared, so a change made '
+        "in between answers 412 instead of being overwritten. `*` overwrites whatever the version."
+    ),
+)
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="ETags you hold; 304 with no body when one is this answer's.",
+)
+ERROR_BODY = inline_serializer("IncidentErrorDetail", fields={"detail": serializers.CharField()})
+CLIENT_UUID_ERROR = inline_serializer(
+    "IncidentKeyError",
+    fields={"client_uuid": serializers.ListField(child=serializers.CharField())},
+)
+GONE_BODY = inline_serializer(
+    "IncidentGone",
+    fields={
+        "client_uuid": serializers.ListField(child=serializers.CharField()),
+        "id": serializers.IntegerField(help_text="The incident the report became, since deleted."),
+    },
+)
+STALE_BODY = inline_serializer(
+    "IncidentStale",
+    fields={
+        "detail": serializers.CharField(),
+        "version": serializers.IntegerField(
+            required=False,
+            help_text="The incident's version now (absent when If-Match was not an ETag of ours).",
+        ),
+    },
+)
 
 
 def _transition_action(name: str, attribute: str | None = None):
     @extend_schema(
         request=TransitionInputSerializer,
-        responses={200: IncidentDetailSerializer, 400: None, 403: None, 404: None, 412: None},
+        responses={
+            200: IncidentDetailSerializer,
+            400: None,
+            403: None,
+            404: None,
+            412: OpenApiResponse(STALE_BODY, description="If-Match names an older version."),
+        },
         parameters=TRANSITION_PARAMS,
         summary=f"Workflow: {name.replace('_', ' ')}",
     )
@@ -322,7 +587,7 @@ def _transition_action(name: str, attribute: str | None = None):
 
 
 class IncidentViewSet(ScopedModelViewSet):
-    """Incidents in the caller's jurisdiction. ``ETag`` carries the version; send it as ``If-Match``."""
+    """Incidents in the caller's jurisdiction; ETags, If-Match and idempotency as the module says."""
 
     selector = staticmethod(selectors.incidents_visible_to)
     read_capability = "incident.view"
@@ -336,25 +601,39 @@ class IncidentViewSet(ScopedModelViewSet):
 
     def handle_exception(self, exc):
         if isinstance(exc, StaleVersion):
-            response = Response(
+            return Response(
                 {"detail": PreconditionFailed.default_detail, "version": exc.current},
                 status=status.HTTP_412_PRECONDITION_FAILED,
             )
-            response["ETag"] = f'"{exc.current}"'
-            return response
+        if isinstance(exc, AlreadyDeleted):
+            return Response(
+                {exc.field_name: [exc.message], "id": exc.incident_id}, status=status.HTTP_410_GONE
+            )
         if isinstance(exc, DjangoPermissionDenied):
             exc = exceptions.PermissionDenied(str(exc) or None)
-        return super().handle_exception(exc)
+        response = super().handle_exception(exc)
+        if response is not None and response.status_code == status.HTTP_400_BAD_REQUEST:
+            response.data = _printable(response.data)
+        return response
 
     def get_exception_handler(self):
         return exception_handler
 
     def _detail(self, incident_id: int, *, status_code=status.HTTP_200_OK) -> Response:
         incident = selectors.incident_detail(actor=self.request.user).get(pk=incident_id)
-        response = Response(
-            IncidentDetailSerializer(incident, context=self.get_serializer_context()).data, status=status_code
-        )
-        response["ETag"] = f'"{incident.version}"'
+        data = IncidentDetailSerializer(incident, context=self.get_serializer_context()).data
+        etag = representation_etag(data, version=incident.version, request=self.request)
+        reading = status_code == status.HTTP_200_OK and self.request.method in ("GET", "HEAD")
+        if reading and not_modified(self.request, etag):
+            return self._validators(Response(status=status.HTTP_304_NOT_MODIFIED), etag)
+        return self._validators(Response(data, status=status_code), etag)
+
+    @staticmethod
+    def _validators(response: Response, etag: str) -> Response:
+        response["ETag"] = etag
+        # The body is this caller's: shared caches must not keep it, and clients revalidate.
+        patch_cache_control(response, private=True, no_cache=True)
+        patch_vary_headers(response, ("Authorization", "Cookie", "Accept-Language"))
         return response
 
     @staticmethod
@@ -370,14 +649,43 @@ class IncidentViewSet(ScopedModelViewSet):
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
-    @extend_schema(responses=IncidentDetailSerializer)
+    @extend_schema(
+        parameters=[IF_NONE_MATCH],
+        responses={
+            200: IncidentDetailSerializer,
+            304: OpenApiResponse(description="Not modified: the ETag sent in If-None-Match is current."),
+        },
+        description=(
+            'One incident. `ETag` is weak and per representation (`W/"<version>-<digest>"`): the '
+            "body differs by caller and over time. Send it back in `If-None-Match` for a 304, "
+            "and in `If-Match` to change the incident."
+        ),
+    )
     def retrieve(self, request, pk=None):
         return self._detail(self.get_object().pk)
 
     @extend_schema(
         request={"application/json": IncidentInputSerializer, "multipart/form-data": IncidentInputSerializer},
-        responses={201: IncidentDetailSerializer, 200: IncidentDetailSerializer},
-        description="Idempotent by `client_uuid`: a repeat answers 200 with the first incident.",
+        responses={
+            201: IncidentDetailSerializer,
+            200: IncidentDetailSerializer,
+            409: OpenApiResponse(
+                CLIENT_UUID_ERROR,
+                description=(
+                    "The client_uuid was used for another report, or is used outside your "
+                    "jurisdiction (one answer for both; it says nothing of whose it is)."
+                ),
+            ),
+            410: OpenApiResponse(
+                GONE_BODY, description="This report was stored and has since been deleted: stop sending it."
+            ),
+        },
+        description=(
+            "Idempotent by `client_uuid` (after the IETF Idempotency-Key draft): a repeat of the same "
+            "report answers 200 with the first incident; the same key with another report, 409 "
+            "(the draft's 422 is not used, so that this answer cannot be told apart from a key "
+            "used out of your sight); a report since deleted, 410 every time."
+        ),
     )
     def create(self, request):
         data = IncidentInputSerializer(data=request.data)
@@ -388,20 +696,42 @@ class IncidentViewSet(ScopedModelViewSet):
         )
 
     @extend_schema(
-        request=IncidentUpdateSerializer, responses=IncidentDetailSerializer, parameters=TRANSITION_PARAMS
+        request=IncidentUpdateSerializer,
+        parameters=[IF_MATCH_REQUIRED],
+        responses={
+            200: IncidentDetailSerializer,
+            412: OpenApiResponse(STALE_BODY, description="If-Match names an older version."),
+            428: OpenApiResponse(ERROR_BODY, description="No If-Match: send the ETag you last read."),
+        },
     )
     def partial_update(self, request, pk=None):
         data = IncidentUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
+        incident_id = self._pk(pk)
+        if not request.headers.get("If-Match"):
+            # Who may change what is answered first (403, 404), as for any other request.
+            POLICY.authorize(
+                "update",
+                actor=request.user,
+                arguments={"incident_id": incident_id, "grid": data.validated_data.get("grid")},
+            )
+            raise PreconditionRequired()
         incident = editing.update_incident(
             actor=request.user,
-            incident_id=self._pk(pk),
+            incident_id=incident_id,
             expected_version=expected_version(request),
             **data.validated_data,
         )
         return self._detail(incident.pk)
 
-    @extend_schema(responses={204: None, 412: None}, parameters=TRANSITION_PARAMS)
+    @extend_schema(
+        responses={
+            204: None,
+            412: OpenApiResponse(STALE_BODY, description="If-Match names an older version."),
+        },
+        parameters=TRANSITION_PARAMS,
+        description="Soft delete (the feed gets a tombstone). Repeating it answers 204 again.",
+    )
     def destroy(self, request, pk=None):
         editing.delete_incident(
             actor=request.user, incident_id=self._pk(pk), expected_version=expected_version(request)
@@ -436,48 +766,78 @@ class IncidentViewSet(ScopedModelViewSet):
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "updated_after", OpenApiTypes.DATETIME, description="Only rows changed after this."
+                "cursor",
+                OpenApiTypes.STR,
+                description="`next_cursor` of the previous answer; none for the first sync.",
             ),
-            OpenApiParameter("cursor", OpenApiTypes.STR, description="`next_cursor` of the previous page."),
-            OpenApiParameter("page_size", OpenApiTypes.INT, description=f"At most {SYNC_PAGE_LIMIT}."),
+            OpenApiParameter(
+                "page_size",
+                OpenApiTypes.INT,
+                description=(
+                    f"1 to {SYNC_PAGE_LIMIT} (more is read as {SYNC_PAGE_LIMIT}); "
+                    f"{SYNC_PAGE_DEFAULT} by default."
+                ),
+            ),
+            OpenApiParameter(
+                "updated_after",
+                OpenApiTypes.DATETIME,
+                description=(
+                    "Only changes made after this time (for a first sync that needs no history). "
+                    "The cursor, not this, is what guarantees nothing is missed."
+                ),
+            ),
         ],
         responses=inline_serializer(
             "IncidentSyncPage",
             fields={
-                "results": serializers.ListField(child=serializers.DictField()),
-                "next_cursor": serializers.CharField(allow_null=True),
+                "results": PolymorphicProxySerializer(
+                    component_name="IncidentSyncEntry",
+                    serializers=[IncidentOutputSerializer, IncidentTombstoneSerializer],
+                    resource_type_field_name=None,
+                    many=True,
+                ),
+                "next_cursor": serializers.CharField(
+                    help_text=(
+                        "Where the next page starts; keep it for the next sync, also when `has_more` "
+                        "is false."
+                    )
+                ),
+                "has_more": serializers.BooleanField(
+                    help_text="More changes are ready now: ask again with `next_cursor` at once."
+                ),
             },
         ),
         description=(
-            "Incremental sync in (updated_at, id) order. Deleted incidents come as tombstones "
-            "(`deleted: true`). Walk `next_cursor` until it is null; keep the last `updated_at`."
+            "The incidents that changed in your jurisdiction, in commit order, each once per change "
+            "(its latest state). Deletions come as tombstones (`deleted: true`, `reason: deleted`); "
+            "so does an incident that left your sight, moved to a grid or unit outside it "
+            "(`reason: out_of_scope`, with its `id` and `client_uuid` only).\n\n"
+            "Guarantee: walk the feed with `next_cursor` (while `has_more`, then again later from "
+            "the last `next_cursor`) and no change is skipped or repeated, however late its "
+            "transaction commits: a change is served only once every transaction that began before "
+            "it has ended, so a slow writer holds the feed back for a moment instead of landing "
+            "behind your cursor. A change of your own jurisdiction is not in the feed: sync again "
+            "from the start."
         ),
     )
     @action(detail=False, methods=["get"], filterset_class=None, pagination_class=None)
     def sync(self, request):
         params = request.query_params
-        updated_after = None
-        if params.get("updated_after"):
-            updated_after = parse_datetime(params["updated_after"])
-            if updated_after is None:
-                raise exceptions.ValidationError({"updated_after": _("Use an ISO 8601 date and time.")})
-        after = decode_cursor(params["cursor"]) if params.get("cursor") else None
-        try:
-            limit = min(int(params.get("page_size", 100)), SYNC_PAGE_LIMIT)
-        except ValueError:
-            raise exceptions.ValidationError({"page_size": _("A whole number.")}) from None
-        page = selectors.sync_page(
-            actor=request.user, updated_after=updated_after, after=after, limit=max(limit, 1)
-        )
+        cursor = _one_param(params, "cursor")
+        after = decode_cursor(cursor) if cursor is not None else None
+        updated_after = parse_updated_after(_one_param(params, "updated_after"))
+        limit = parse_page_size(_one_param(params, "page_size"))
+        page = selectors.sync_page(actor=request.user, after=after, updated_after=updated_after, limit=limit)
         context = self.get_serializer_context()
         results = [
-            TombstoneSerializer(row).data
-            if row.deleted_at
-            else IncidentOutputSerializer(row, context=context).data
-            for row in page
+            IncidentOutputSerializer(entry, context=context).data
+            if isinstance(entry, Incident) and entry.deleted_at is None
+            else IncidentTombstoneSerializer(entry).data
+            for _position, entry in page.entries
         ]
-        next_cursor = encode_cursor(page[-1]) if len(page) == limit else None
-        return Response({"results": results, "next_cursor": next_cursor})
+        return Response(
+            {"results": results, "next_cursor": encode_cursor(page.next), "has_more": page.has_more}
+        )
 
     @extend_schema(
         request=inline_serializer(
@@ -496,7 +856,9 @@ class IncidentViewSet(ScopedModelViewSet):
         ),
         description=(
             f"Up to {BULK_LIMIT} incidents, each as for create. Every item gets its own result; "
-            "a bad item is reported and never loses the others."
+            "a bad item is reported and never loses the others. Idempotent per item as for create: "
+            "a repeat is `duplicate`, a report since deleted `gone`, the same `client_uuid` with "
+            "another report an error on `client_uuid`."
         ),
     )
     @action(detail=False, methods=["post"], filterset_class=None, pagination_class=None)
@@ -511,12 +873,14 @@ class IncidentViewSet(ScopedModelViewSet):
         if not POLICY.can("report", actor=request.user):
             raise NotPermitted()  # before any item is read; the service asks the same rule again
         objects = [item for item in items if isinstance(item, dict)]
+        # Only codes that can be codes are looked up (no NUL, no lone surrogate): the rest are
+        # the items' own field errors.
         context = {
             "categories": IncidentCategory.objects.in_bulk(
-                [str(i.get("category")) for i in objects], field_name="code"
+                {code for i in objects if (code := clean_code(i.get("category")))}, field_name="code"
             ),
             "grids": Grid.objects.defer("geometry").in_bulk(
-                [str(i["grid"]) for i in objects if i.get("grid")], field_name="code"
+                {code for i in objects if (code := clean_code(i.get("grid")))}, field_name="code"
             ),
         }
         values, results = [], []
@@ -531,8 +895,8 @@ class IncidentViewSet(ScopedModelViewSet):
                 data={k: v for k, v in item.items() if k != "attachments"}, context=context
             )
             if not data.is_valid():
-                result.client_uuid = item.get("client_uuid")
-                result.errors = data.errors
+                result.client_uuid = _uuid_or_none(item.get("client_uuid"))
+                result.errors = _printable(data.errors)
                 continue
             values[index] = {k: v for k, v in data.validated_data.items() if k != "attachments"}
         report_incidents_bulk(actor=request.user, items=values, results=results)

@@ -1,16 +1,63 @@
 """One filter set for the incident list: the API, the pages and their exports use the same."""
 
+from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
+from django_filters.widgets import BooleanWidget
+from drf_spectacular.utils import extend_schema_field
 
 from grids.models import Region
 from incidents.models import Duty, Incident, IncidentCategory
 
+TRUE_WORDS = frozenset({"true", "1"})
+FALSE_WORDS = frozenset({"false", "0"})
+
+
+class StrictBooleanWidget(BooleanWidget):
+    """``true``/``1`` and ``false``/``0``; anything else reaches the field as written, so it is
+    refused there rather than read as "no filter" (django-filter's default)."""
+
+    def value_from_datadict(self, data, files, name):
+        value = data.get(name)
+        if isinstance(value, str) and value.lower() in TRUE_WORDS | FALSE_WORDS:
+            return value.lower() in TRUE_WORDS
+        return value
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    default_error_messages = {"invalid": _("Give true or false.")}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool):
+            return value
+        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+    def validate(self, value):
+        return None
+
+
+class StrictBooleanFilter(filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", StrictBooleanWidget)
+        super().__init__(*args, **kwargs)
+
+
+@extend_schema_field(
+    {"type": "string", "description": "Category code, e.g. `exposed-rubbish` (an incident's `category`)."}
+)
+class CategoryCodeFilter(filters.ModelChoiceFilter):
+    """A category chosen by its code, as every other door names one; the schema says so
+    (django-filter's model choice would otherwise be documented as the integer id)."""
+
 
 class IncidentFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(label=_("status"), choices=Incident.Status.choices)
-    category = filters.ModelChoiceFilter(
+    category = CategoryCodeFilter(
         label=_("category"),
         queryset=IncidentCategory.objects.order_by("duty", "code"),
         to_field_name="code",
@@ -24,7 +71,7 @@ class IncidentFilter(filters.FilterSet):
         label=_("reported to"), field_name="reported_at", lookup_expr="date__lte"
     )
     within = filters.CharFilter(label=_("jurisdiction (region code)"), method="filter_within")
-    overdue = filters.BooleanFilter(label=_("overdue"), method="filter_overdue")
+    overdue = StrictBooleanFilter(label=_("overdue"), method="filter_overdue")
 
     class Meta:
         model = Incident

@@ -172,12 +172,31 @@ class Incident(models.Model):
         _("escalation level"), choices=EscalationLevel.choices, default=EscalationLevel.COMMUNITY
     )
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
+    request_digest = models.CharField(
+        _("request digest"),
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "SHA-256 of the first report sent with this client id: a retry must match it, "
+            "another report under the same id is refused."
+        ),
+    )
+    # The sync feed's position of the row's latest change: the writing transaction's id and a
+    # sequence number, both set by a database trigger on every insert and update (migration
+    # 0007), so every writer (services, raw bulk inserts, QuerySet.update) is covered. The feed
+    # serves a position only once every transaction below it has ended (incidents.selectors).
+    sync_txid = models.BigIntegerField(default=0, editable=False)
+    sync_seq = models.BigIntegerField(default=0, editable=False)
 
     objects = ScopedQuerySet.as_manager()
     scope_rule = ScopeRule(region_path="grid__village__path", grid_office="offices")
     # Changes are placed by the grid the incident was in at the time (dispatch offices are an m2m,
     # which history does not carry), so grid-office staff see changes in the villages they serve.
-    history = AuditedHistory(scope_rule=ScopeRule(region_path="grid__village__path"))
+    history = AuditedHistory(
+        scope_rule=ScopeRule(region_path="grid__village__path"),
+        excluded_fields=["sync_txid", "sync_seq", "request_digest"],
+    )
 
     class Meta:
         verbose_name = _("incident")
@@ -186,10 +205,55 @@ class Incident(models.Model):
         indexes = [
             models.Index(fields=["status", "due_at"]),
             models.Index(fields=["updated_at", "id"], name="incidents_sync_cursor"),
+            models.Index(fields=["sync_txid", "sync_seq"], name="incidents_sync_position"),
         ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.category}"
+
+
+def _exit_scope(actor):
+    """A departure is shown to a region user only when the incident left their region (not a
+    move inside it); grid-office staff get the departures of their own office."""
+    from django.db.models import Q
+
+    from anshun.scoping import Jurisdiction
+
+    region_path = Jurisdiction.of(actor).region_path
+    return ~Q(to_path__startswith=region_path) if region_path else Q()
+
+
+class IncidentScopeExit(models.Model):
+    """An incident leaving part of the jurisdiction tree: the sync feed's tombstone for those
+    who could see it before and cannot any more.
+
+    Written only by database triggers (migration 0007), in the transaction that moved the
+    incident: a change of grid records the village paths before and after; removing a grid
+    office from ``offices`` records that office; deleting the row outright (which the app never
+    does, it keeps tombstones) records its last path with no path after. The incident and
+    office are plain ids, so a departure outlives a hard delete. Its feed position is fixed when
+    it is written, so later changes to the incident, out of the reader's sight, never show.
+    """
+
+    incident_id = models.BigIntegerField()
+    client_uuid = models.UUIDField()
+    txid = models.BigIntegerField()
+    seq = models.BigIntegerField()
+    at = models.DateTimeField(default=timezone.now)
+    from_path = models.CharField(max_length=255, null=True, blank=True)
+    to_path = models.CharField(max_length=255, null=True, blank=True)
+    office_id = models.BigIntegerField(null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    # Seen by those who could see the incident before (the old village path, or the removed
+    # office) and, for region users, not after. Platform admins see every incident wherever it
+    # goes, so the feed never gives them a departure (incidents.selectors.sync_page).
+    scope_rule = ScopeRule(region_path="from_path", grid_office="office_id", also_require=_exit_scope)
+
+    class Meta:
+        verbose_name = _("incident departure")
+        verbose_name_plural = _("incident departures")
+        indexes = [models.Index(fields=["txid", "seq"], name="incidents_exit_position")]
 
 
 class IncidentEvent(models.Model):

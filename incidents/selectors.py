@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from django.db import connection
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from incidents.models import Incident, IncidentCategory, Notification
+from anshun.scoping import Jurisdiction
+from incidents.models import Incident, IncidentCategory, IncidentScopeExit, Notification
 
 OPEN_STATUSES = (
     Incident.Status.REPORTED,
@@ -63,19 +67,107 @@ def dispatcher_queue(*, actor) -> QuerySet[Incident]:
     )
 
 
-def sync_page(*, actor, updated_after=None, after: tuple | None = None, limit: int = 100) -> list[Incident]:
-    """One page of changes in (updated_at, id) order, deletions included as tombstones.
+# The feed's horizon: the lowest id of another transaction that may still commit. Every other
+# transaction below it has ended, so the changes stamped below it (incidents.models,
+# ``sync_txid``) are all there is and ever will be: new writers get higher ids.
+# ``pg_current_snapshot()`` is the statement's own snapshot; its ``xip`` lists the other
+# transactions still running, and with none running, ``xmax`` is the first id not yet ended.
+# The reader's own transaction, if it has written anything, is returned beside it: its changes
+# are visible to itself but not final, so a resumed walk must not pass them (a request of the
+# feed writes nothing; a test that writes and reads in one transaction does).
+HORIZON_SQL = """
+SELECT COALESCE(
+    (SELECT min(x::text::bigint) FROM pg_snapshot_xip(pg_current_snapshot()) AS x),
+    pg_snapshot_xmax(pg_current_snapshot())::text::bigint
+), pg_current_xact_id_if_assigned()::text::bigint
+"""
 
-    The key (updated_at, id) is unique and only grows for a row when it changes, so a client
-    that walks pages with the last key it saw never misses or repeats a row.
+
+@dataclass(frozen=True, order=True)
+class FeedPosition:
+    """A place in the sync feed: the writing transaction's id, then the change's number in it."""
+
+    txid: int
+    seq: int
+
+
+@dataclass
+class SyncPage:
+    """One page of the feed. ``entries`` are incidents (live or deleted) and departures
+    (``IncidentScopeExit``), in feed order; ``next`` is where the next page starts, also when
+    this one is the last for now (``has_more`` false): keep it and ask again later."""
+
+    entries: list[tuple[FeedPosition, Incident | IncidentScopeExit]]
+    next: FeedPosition
+    has_more: bool
+
+
+def feed_horizon() -> tuple[int, int | None]:
+    """The horizon, and the reader's own transaction id when it has one (see HORIZON_SQL)."""
+    with connection.cursor() as cursor:
+        cursor.execute(HORIZON_SQL)
+        horizon, own = cursor.fetchone()
+        return horizon, own
+
+
+def departures_visible_to(*, actor) -> QuerySet[IncidentScopeExit]:
+    """The tombstones of incidents that left the actor's sight (grid moved elsewhere, office
+    removed). None for platform admins, who see every incident wherever it goes."""
+    departures = IncidentScopeExit.objects.visible_to(actor)
+    if Jurisdiction.of(actor).unrestricted:
+        return departures.none()
+    return departures
+
+
+def sync_page(*, actor, after: FeedPosition | None = None, updated_after=None, limit: int = 100) -> SyncPage:
+    """One page of changes in commit-safe order: live rows, deletions and departures.
+
+    Each incident sits at the position of its latest change; a departure at the position of
+    the move. Only positions below the horizon are served, so a slow transaction holds the
+    feed back until it ends instead of committing behind a cursor a client has already passed:
+    a client that walks the feed from the position it was given never misses a change, and
+    sees each incident once per change (the latest state; earlier states it never sees).
+    A long-running write transaction anywhere in the database delays the feed (never loses a
+    change); keep transactions short.
+
+    Three queries whatever the page size: the horizon, the incidents, the departures.
     """
-    incidents = incidents_visible_to(actor=actor, include_deleted=True)
+    horizon, own = feed_horizon()
+    incidents = incidents_visible_to(actor=actor, include_deleted=True).filter(sync_txid__lt=horizon)
+    departures = departures_visible_to(actor=actor).filter(txid__lt=horizon)
+    if after is not None:
+        incidents = incidents.filter(
+            Q(sync_txid__gt=after.txid) | Q(sync_txid=after.txid, sync_seq__gt=after.seq)
+        )
+        departures = departures.filter(Q(txid__gt=after.txid) | Q(txid=after.txid, seq__gt=after.seq))
     if updated_after is not None:
         incidents = incidents.filter(updated_at__gt=updated_after)
-    if after is not None:
-        at, pk = after
-        incidents = incidents.filter(Q(updated_at__gt=at) | Q(updated_at=at, id__gt=pk))
-    return list(incidents.order_by("updated_at", "id")[:limit])
+        departures = departures.filter(at__gt=updated_after)
+    entries = sorted(
+        [
+            *(
+                (FeedPosition(i.sync_txid, i.sync_seq), i)
+                for i in incidents.order_by("sync_txid", "sync_seq")[: limit + 1]
+            ),
+            *(
+                (FeedPosition(d.txid, d.seq), d)
+                for d in departures.order_by("txid", "seq").only("incident_id", "client_uuid", "txid", "seq")[
+                    : limit + 1
+                ]
+            ),
+        ],
+        key=lambda entry: entry[0],
+    )
+    has_more = len(entries) > limit
+    entries = entries[:limit]
+    if has_more:
+        following = entries[-1][0]
+    else:
+        # Nothing more below the horizon: the next walk may start there, past everyone else's
+        # positions that the actor cannot see (but never past the reader's own open changes).
+        settled = FeedPosition(min(horizon, own) if own is not None else horizon, 0)
+        following = max([settled, *(e[0] for e in entries[-1:]), *([after] if after else [])])
+    return SyncPage(entries=entries, next=following, has_more=has_more)
 
 
 def categories_for(*, actor=None) -> QuerySet[IncidentCategory]:

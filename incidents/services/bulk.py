@@ -7,6 +7,10 @@ where is not restated here: the policy's ``report`` rule is asked once for the b
 query finds the known client UUIDs, one spatial join assigns every point to its grid, and the
 new incidents, their office links and their first timeline entries are bulk inserted.
 A bad item is reported and skipped; it never costs the others their place.
+
+Idempotency is the single report's (``incidents.services.reporting``): a known client id with
+the same report is a ``duplicate``; with another report, or out of the reporter's sight, an
+error on ``client_uuid`` (the same words for both); a report since deleted is ``gone``.
 """
 
 from __future__ import annotations
@@ -25,14 +29,23 @@ from audit.history import record_rows
 from grids.models import Grid
 from incidents.models import Incident
 from incidents.policy import POLICY, refers_problems
-from incidents.services.reporting import CITY_CODE, report_incident
+from incidents.services.reporting import (
+    CITY_CODE,
+    AlreadyDeleted,
+    check_reported_at,
+    report_incident,
+    request_digest,
+)
+
+# The fields of an item that make up its report (``reporting.request_digest``).
+DIGESTED = ("category", "description", "location", "grid", "priority", "source", "address", "reported_at")
 
 
 @dataclass
 class ItemResult:
     index: int
     client_uuid: uuid.UUID | None = None
-    result: str = "error"  # created / duplicate / error
+    result: str = "error"  # created / duplicate / gone / error
     incident_id: int | None = None
     errors: dict = field(default_factory=dict)
 
@@ -101,6 +114,9 @@ def _one_by_one(*, actor, items, results):
             with transaction.atomic():
                 arguments = {k: v for k, v in values.items() if not k.startswith("_")}
                 incident, created = report_incident(actor=actor, **arguments)
+        except AlreadyDeleted as exc:
+            result.result, result.incident_id = "gone", exc.incident_id
+            continue
         except (ValidationError, CommandRefused) as exc:
             result.result = "error"
             result.errors = _item_errors(exc)
@@ -126,7 +142,8 @@ def _insert(head: str, template: str, rows: list[tuple], returning: str = "") ->
         for start in range(0, len(rows), 1000):
             chunk = rows[start : start + 1000]
             values = b",".join(cursor.cursor.mogrify(template, row) for row in chunk).decode()
-            cursor.execute(head + values.replace("%", "%%") + returning)
+            # No parameters: the driver runs the text as it is (a "%" stays a "%").
+            cursor.execute(head + values + returning)
             if returning:
                 fetched.extend(cursor.fetchall())
     return fetched
@@ -147,6 +164,10 @@ def _clean_row(values: dict, *, now) -> dict:
             row[name] = Incident._meta.get_field(name).clean(value, None)
         except ValidationError as exc:
             errors[name] = exc.messages
+    try:
+        check_reported_at(values.get("reported_at"), now=now)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
     return row
@@ -167,13 +188,15 @@ def _insert_incidents(rows: list[dict], *, reporter_id: int, now) -> dict[uuid.U
             reporter_id,
             r["reported_at"],
             now,
+            r["request_digest"],
         )
         for r in rows
     ]
     returned = _insert(
         "INSERT INTO incidents_incident (client_uuid, category_id, description, location, address, grid_id,"
-        " status, priority, source, reporter_id, reported_at, updated_at, version, escalation_level) VALUES ",
-        "(%s, %s, %s, ST_GeomFromEWKT(%s), %s, %s, %s, %s, %s, %s, %s, %s, 1, 0)",
+        " status, priority, source, reporter_id, reported_at, updated_at, request_digest, version,"
+        " escalation_level, sync_txid, sync_seq) VALUES ",
+        "(%s, %s, %s, ST_GeomFromEWKT(%s), %s, %s, %s, %s, %s, %s, %s, %s, %s, 1, 0, 0, 0)",
         values,
         returning=" RETURNING client_uuid, id",
     )
@@ -186,11 +209,16 @@ def _bulk(*, actor, items, results):
         values.setdefault("client_uuid", None)
         values["client_uuid"] = values["client_uuid"] or uuid.uuid4()
         result.client_uuid = values["client_uuid"]
-    known = dict(
-        Incident.objects.filter(client_uuid__in=[v["client_uuid"] for v, _r in live]).values_list(
-            "client_uuid", "pk"
+        values["_digest"] = request_digest(
+            **{k: v for k, v in values.items() if k in DIGESTED and v is not None},
         )
-    )
+    stored = {
+        key: (pk, digest, deleted_at)
+        for key, pk, digest, deleted_at in Incident.objects.filter(
+            client_uuid__in=[v["client_uuid"] for v, _r in live]
+        ).values_list("client_uuid", "pk", "request_digest", "deleted_at")
+    }
+    known = {key: row[0] for key, row in stored.items()}
     visible_known = set(
         Incident.objects.visible_to(actor).filter(pk__in=known.values()).values_list("pk", flat=True)
     )
@@ -232,13 +260,19 @@ def _bulk(*, actor, items, results):
         if result.errors:
             continue
         if key in known:
-            if known[key] in visible_known:
-                result.result, result.incident_id = "duplicate", known[key]
-            else:
+            pk, digest, deleted_at = stored[key]
+            if pk not in visible_known or (digest and digest != values["_digest"]):
                 result.errors = {"client_uuid": [_("This client id is already used by another incident.")]}
+            elif deleted_at is not None:
+                result.result, result.incident_id = "gone", pk
+            else:
+                result.result, result.incident_id = "duplicate", pk
             continue
         if key in first_of:
-            result.result = "duplicate"
+            if first_of[key][1] != values["_digest"]:
+                result.errors = {"client_uuid": [_("This client id is already used by another incident.")]}
+            else:
+                result.result = "duplicate"
             continue
         if not values["category"].is_active:
             result.errors = {"category": [_("This category is no longer in use.")]}
@@ -258,8 +292,9 @@ def _bulk(*, actor, items, results):
             category_id=values["category"].pk,
             grid_id=grid_id,
             location=values.get("location"),
+            request_digest=values["_digest"],
         )
-        first_of[key] = result
+        first_of[key] = (result, values["_digest"])
         new.append((row, result))
 
     ids = _insert_incidents([row for row, _r in new], reporter_id=actor.pk, now=now)
@@ -283,5 +318,5 @@ def _bulk(*, actor, items, results):
         result.result, result.incident_id = "created", ids[row["client_uuid"]]
     for values, result in live:
         if result.result == "duplicate" and result.incident_id is None:
-            result.incident_id = first_of[values["client_uuid"]].incident_id
+            result.incident_id = first_of[values["client_uuid"]][0].incident_id
     return results

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from anshun.commands import NotFound
 from audit.history import attribute
 from grids.models import Grid
 from incidents.models import Incident, IncidentCategory, IncidentEvent
@@ -72,13 +73,23 @@ def update_incident(
 @transaction.atomic
 @POLICY.command("delete")
 def delete_incident(*, actor, incident_id: int, expected_version: int | None = None) -> Incident:
-    """Soft delete: sync clients must learn of it, so the row stays as a tombstone."""
-    incident = lock_incident(actor=actor, incident_id=incident_id)
+    """Soft delete: sync clients must learn of it, so the row stays as a tombstone.
+
+    Deleting again is not an error: a replayed request (a lost answer, an outbox retry) ends in
+    the state the first one made, so it gets the first one's answer. ``expected_version``
+    guards only the change itself; once the incident is deleted there is nothing to overwrite.
+    """
+    incident = (
+        Incident.objects.visible_to(actor).select_for_update(of=("self",)).filter(pk=incident_id).first()
+    )
+    if incident is None:
+        raise NotFound()
+    if incident.deleted_at is not None:
+        return incident
     if expected_version is not None and expected_version != incident.version:
         raise StaleVersion(incident.version)
-    if incident.deleted_at is None:
-        incident.deleted_at = timezone.now()
-        incident.version += 1
-        attribute(incident, actor)
-        incident.save(update_fields=["deleted_at", "version", "updated_at"])
+    incident.deleted_at = timezone.now()
+    incident.version += 1
+    attribute(incident, actor)
+    incident.save(update_fields=["deleted_at", "version", "updated_at"])
     return incident

@@ -3,12 +3,22 @@
 ``report_incident`` is the command for platform users (``incidents.policy`` rule ``report``);
 ``report_open311_request`` is the one entry for Open311 clients, which are systems with an API
 key rather than users with a jurisdiction.
+
+Idempotency, after the IETF Idempotency-Key draft and Stripe's practice, with the client id
+(``client_uuid``) as the key: the first report stores a digest of what was sent
+(``request_digest``). A repeat with the same key and the same report answers with the first
+incident; the same key with another report is a ``Conflict`` (409, the same answer as for a
+key used outside the reporter's jurisdiction, so the two cannot be told apart); a repeat of
+a report that was since deleted is ``AlreadyDeleted`` (410 in the API), every time.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
@@ -25,6 +35,72 @@ from incidents.policy import POLICY, refers_problems
 from incidents.services.attachments import check_attachments, store_attachments
 
 CITY_CODE = "5204"
+# How far ahead of the server's clock a phone's ``reported_at`` may be (clocks drift).
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class AlreadyDeleted(Conflict):
+    """The client id names an incident the reporter may see that has since been deleted: the
+    report arrived once and was removed, so a retry must stop (410 Gone in the API)."""
+
+    status_code = 410
+    code = "gone"
+
+    def __init__(self, incident: Incident):
+        self.incident_id = incident.pk
+        super().__init__(
+            _("This report was received as incident #%(id)d and has since been deleted.")
+            % {"id": incident.pk},
+            field_name="client_uuid",
+        )
+
+
+def key_reused() -> Conflict:
+    return Conflict(_("This client id is already used by another incident."), field_name="client_uuid")
+
+
+def check_reported_at(value: datetime | None, *, now: datetime | None = None) -> None:
+    """A report cannot come from the future (beyond a few minutes of clock drift)."""
+    if value is not None and value > (now or timezone.now()) + CLOCK_SKEW:
+        raise ValidationError({"reported_at": _("This time is in the future.")})
+
+
+def request_digest(
+    *,
+    category: IncidentCategory,
+    description: str,
+    location: Point | None = None,
+    grid: Grid | None = None,
+    priority: str = Incident.Priority.NORMAL,
+    source: str = Incident.Source.GRID_WORKER,
+    address: str = "",
+    reported_at: datetime | None = None,
+    attachments: Sequence[UploadedFile] = (),
+) -> str:
+    """What a report says, as one SHA-256: a retry of the same report gives the same digest.
+
+    Taken from the parsed values (defaults filled in, times in UTC, files by their bytes), so
+    the same report sent as JSON, as a form or in a bulk batch digests alike.
+    """
+    files = []
+    for upload in attachments:
+        digest = hashlib.sha256()
+        for chunk in upload.chunks():
+            digest.update(chunk)
+        upload.seek(0)
+        files.append(digest.hexdigest())
+    said = {
+        "category": category.code,
+        "description": description,
+        "location": [location.x, location.y] if location is not None else None,
+        "grid": grid.code if grid is not None else None,
+        "priority": priority,
+        "source": source,
+        "address": address,
+        "reported_at": reported_at.astimezone(UTC).isoformat() if reported_at else None,
+        "attachments": files,
+    }
+    return hashlib.sha256(json.dumps(said, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def grid_at(*, location: Point) -> Grid | None:
@@ -81,7 +157,8 @@ def report_incident(
     """Create an incident, or return the one already made with ``client_uuid`` (created=False).
 
     A phone that retries after a lost response sends the same ``client_uuid`` and gets the
-    first incident back, never a second one.
+    first incident back, never a second one. The same ``client_uuid`` with a different report
+    is a ``Conflict``; a retry of a report since deleted is ``AlreadyDeleted`` (module docstring).
     """
     return _record(
         actor=actor,
@@ -156,7 +233,19 @@ def _record(
     open311_client=None,
 ) -> tuple[Incident, bool]:
     client_uuid = client_uuid or uuid.uuid4()
-    existing = _existing(actor=actor, client_uuid=client_uuid)
+    check_reported_at(reported_at)
+    digest = request_digest(
+        category=category,
+        description=description,
+        location=location,
+        grid=grid,
+        priority=priority,
+        source=source,
+        address=address,
+        reported_at=reported_at,
+        attachments=attachments,
+    )
+    existing = _existing(actor=actor, client_uuid=client_uuid, digest=digest)
     if existing is not None:
         return existing, False
     if not category.is_active:
@@ -175,6 +264,7 @@ def _record(
         reporter=actor,
         open311_client=open311_client,
         reported_at=reported_at or timezone.now(),
+        request_digest=digest,
     )
     incident.full_clean(exclude=["client_uuid"])
     try:
@@ -183,7 +273,7 @@ def _record(
             incident.save()
     except IntegrityError:
         # Another request with the same key won the race: answer with its incident.
-        existing = _existing(actor=actor, client_uuid=client_uuid)
+        existing = _existing(actor=actor, client_uuid=client_uuid, digest=digest)
         if existing is None:
             raise
         return existing, False
@@ -195,14 +285,23 @@ def _record(
     return incident, True
 
 
-def _existing(*, actor, client_uuid) -> Incident | None:
-    """The incident a retry refers to. A key used out of the actor's sight is a conflict (409):
-    a retry is never answered with a row the actor may not read, nor is the key reused."""
+def _existing(*, actor, client_uuid, digest: str) -> Incident | None:
+    """The incident a retry refers to, checked as the module docstring says.
+
+    A key used out of the actor's sight and a key used for another report get one and the same
+    ``Conflict``: a retry is never answered with a row the actor may not read, nor is the key
+    reused, and the answer says nothing of whose the key is. Incidents stored before digests
+    were kept (an empty digest) are taken as retries.
+    """
     incident = Incident.objects.filter(client_uuid=client_uuid).first()
     if incident is None:
         return None
     if actor is None or not Incident.objects.visible_to(actor).filter(pk=incident.pk).exists():
-        raise Conflict(_("This client id is already used by another incident."), field_name="client_uuid")
+        raise key_reused()
+    if incident.request_digest and incident.request_digest != digest:
+        raise key_reused()
+    if incident.deleted_at is not None:
+        raise AlreadyDeleted(incident)
     return incident
 
 

@@ -210,7 +210,13 @@ def test_incident_page_and_token_api_writes_name_the_signed_in_user(xixiu, clien
     created = api.post("/api/incidents/", body, format="json")
     assert created.status_code == 201, created.content
     pk = created.json()["id"]
-    assert api.patch(f"/api/incidents/{pk}/", {"description": "API 更正"}, format="json").status_code == 200
+    etag = created["ETag"]  # a change must name the version it changes (If-Match, else 428)
+    assert (
+        api.patch(
+            f"/api/incidents/{pk}/", {"description": "API 更正"}, format="json", HTTP_IF_MATCH=etag
+        ).status_code
+        == 200
+    )
     admin_api = token_client(user_for_role(Role.ADMIN, username="admin-api"))
     assert admin_api.delete(f"/api/incidents/{pk}/").status_code in (200, 204)
     assert trail(Incident, incident.pk) == [("+", "worker-xx"), ("~", "dispatcher-page")]

@@ -85,3 +85,20 @@ def make_incident(worker, home_grid, category):
         return report_incident(**values)[0]
 
     return make
+
+
+def let_the_feed_see_this_test():
+    """The sync feed serves a change once every transaction before it has ended (see
+    ``incidents.selectors.sync_page``). A test runs in one transaction that never commits, so
+    its own changes sit at the feed's horizon; ending one later transaction on a second
+    connection moves the horizon past them, exactly as any other commit would in production.
+    """
+    from django.db import connection
+
+    other = connection.get_new_connection(connection.get_connection_params())
+    try:
+        other.autocommit = True
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_current_xact_id()")
+    finally:
+        other.close()

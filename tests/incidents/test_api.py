@@ -11,7 +11,7 @@ from accounts.roles import Role
 from incidents.models import Incident, IncidentEvent
 from incidents.services.editing import delete_incident
 from tests.factories import user_for_role
-from tests.incidents.conftest import point_in
+from tests.incidents.conftest import let_the_feed_see_this_test, point_in
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def test_create_is_idempotent_by_client_uuid(as_worker, home_grid, worker):
     data = first.json()
     assert data["client_uuid"] == body["client_uuid"] and data["grid"] == home_grid.code
     assert data["reporter"] == worker.username and data["status"] == "reported" and data["version"] == 1
-    assert first["ETag"] == '"1"'
+    assert first["ETag"].startswith('W/"1-')
     again = as_worker.post(LIST, body, format="json")
     assert again.status_code == 200 and again.json()["id"] == data["id"]
     assert Incident.objects.count() == 1
@@ -93,11 +93,12 @@ def test_photos_upload_with_the_report_and_bad_files_are_refused(as_worker, home
 def test_if_match_guards_updates(as_worker, home_grid):
     created = as_worker.post(LIST, payload(home_grid), format="json").json()
     url = detail(created["id"])
-    assert as_worker.get(url)["ETag"] == '"1"'
-    changed = as_worker.patch(url, {"description": "更正"}, format="json", HTTP_IF_MATCH='"1"')
-    assert changed.status_code == 200 and changed["ETag"] == '"2"'
+    etag = as_worker.get(url)["ETag"]
+    assert etag.startswith('W/"1-')
+    changed = as_worker.patch(url, {"description": "更正"}, format="json", HTTP_IF_MATCH=etag)
+    assert changed.status_code == 200 and changed["ETag"].startswith('W/"2-')
     # A second client still holding version 1 must not overwrite the change.
-    stale = as_worker.patch(url, {"priority": "high"}, format="json", HTTP_IF_MATCH='"1"')
+    stale = as_worker.patch(url, {"priority": "high"}, format="json", HTTP_IF_MATCH=etag)
     assert stale.status_code == 412 and stale.json()["version"] == 2
     fresh = Incident.objects.get(pk=created["id"])
     assert (fresh.description, fresh.priority, fresh.version) == ("更正", "normal", 2)
@@ -142,8 +143,9 @@ def test_transitions_as_actions(as_worker, api_client, home_grid, worker, dispat
 def test_sync_walks_changes_once_with_tombstones(as_worker, home_grid, worker):
     ids = [as_worker.post(LIST, payload(home_grid), format="json").json()["id"] for _ in range(4)]
     first = Incident.objects.get(pk=ids[0])
-    as_worker.patch(detail(ids[0]), {"description": "后改"}, format="json")
+    as_worker.patch(detail(ids[0]), {"description": "后改"}, format="json", HTTP_IF_MATCH="*")
     delete_incident(actor=user_for_role(Role.ADMIN), incident_id=ids[1])
+    let_the_feed_see_this_test()
     seen, cursor = [], None
     for _ in range(10):
         params = {"page_size": 1, "updated_after": first.reported_at.isoformat()}
@@ -152,7 +154,7 @@ def test_sync_walks_changes_once_with_tombstones(as_worker, home_grid, worker):
         page = as_worker.get("/api/incidents/sync/", params).json()
         seen += page["results"]
         cursor = page["next_cursor"]
-        if not cursor:
+        if not page["has_more"]:
             break
     assert sorted(r["id"] for r in seen) == sorted(ids)
     assert len(seen) == 4
@@ -163,10 +165,12 @@ def test_sync_walks_changes_once_with_tombstones(as_worker, home_grid, worker):
         "client_uuid",
         "version",
         "deleted",
+        "reason",
         "updated_at",
     }
-    later = as_worker.get("/api/incidents/sync/", {"updated_after": seen[-1]["updated_at"]}).json()
-    assert later == {"results": [], "next_cursor": None}
+    assert seen[-1]["reason"] == "deleted"
+    later = as_worker.get("/api/incidents/sync/", {"cursor": cursor}).json()
+    assert later["results"] == [] and later["has_more"] is False
     assert as_worker.get(detail(ids[1])).status_code == 404
     assert ids[1] not in [r["id"] for r in as_worker.get(LIST).json()["results"]]
 
@@ -273,6 +277,7 @@ def test_every_role_reads_only_its_jurisdiction(role, spread, api_client, home_o
         assert Incident.objects.filter(description="x").count() == 0
         return
     listed = {row["id"] for row in api_client.get(LIST, {"page_size": 100}).json()["results"]}
+    let_the_feed_see_this_test()
     synced = {
         row["id"] for row in api_client.get("/api/incidents/sync/", {"page_size": 100}).json()["results"]
     }

@@ -65,7 +65,7 @@ def test_a_retry_with_the_same_client_uuid_returns_the_first_incident(make_incid
     again, created = report_incident(
         actor=first.reporter,
         category=first.category,
-        description="重试",
+        description=first.description,
         location=first.location,
         client_uuid=key,
     )
