@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 import shapely
+from django.apps import apps
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.db import connection
@@ -194,9 +195,10 @@ def test_real_grids_over_the_full_demo_data_move_every_placed_row(demo_data):
         if placed.only_removed:  # history: grows by the moves, checked below
             continue
         table = _table(placed.model)
+        column = apps.get_model(placed.model)._meta.get_field(placed.field).column
         assert _count(table) == totals[placed.model]
-        in_grids = _count(table, "WHERE t.grid_id IS NOT NULL")
-        assert _count(table, "JOIN grids_grid g ON g.id = t.grid_id") == in_grids
+        in_grids = _count(table, f"WHERE t.{column} IS NOT NULL")
+        assert _count(table, f"JOIN grids_grid g ON g.id = t.{column}") == in_grids
         assert done.moved[placed.model]["placed"] == in_grids
     for table, point in POINTS.items():
         if point:

@@ -64,6 +64,8 @@ PLACED: tuple[Placed, ...] = (
     Placed("incidents.HistoricalIncident", point="t.location", only_removed=True),
     Placed("safety_cells.Camera", point="t.location::geometry"),
     Placed("surveys.Response"),
+    # An Open311 client's intake grid for address-only requests: no point, so the village rule.
+    Placed("incidents.Open311Client", field="intake_grid"),
 )
 
 
