@@ -172,6 +172,12 @@ class Incident(models.Model):
         _("escalation level"), choices=EscalationLevel.choices, default=EscalationLevel.COMMUNITY
     )
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
+    # The escalation beat job's queue: no later than the moment the next escalation step falls
+    # due, NULL when none can (closed, deleted, not dispatched, already at the city). A database
+    # trigger (migration 0009) resets it to ``due_at`` whenever what it depends on changes, for
+    # every writer; the job stores the exact step time after each step. A pass reads only the
+    # rows due now, through a partial index.
+    next_escalation_at = models.DateTimeField(null=True, blank=True, editable=False)
     request_digest = models.CharField(
         _("request digest"),
         max_length=64,
@@ -195,7 +201,7 @@ class Incident(models.Model):
     # which history does not carry), so grid-office staff see changes in the villages they serve.
     history = AuditedHistory(
         scope_rule=ScopeRule(region_path="grid__village__path"),
-        excluded_fields=["sync_txid", "sync_seq", "request_digest"],
+        excluded_fields=["sync_txid", "sync_seq", "request_digest", "next_escalation_at"],
     )
 
     class Meta:
@@ -206,6 +212,19 @@ class Incident(models.Model):
             models.Index(fields=["status", "due_at"]),
             models.Index(fields=["updated_at", "id"], name="incidents_sync_cursor"),
             models.Index(fields=["sync_txid", "sync_seq"], name="incidents_sync_position"),
+            models.Index(
+                fields=["next_escalation_at"],
+                name="incidents_escalation_queue",
+                condition=models.Q(next_escalation_at__isnull=False),
+            ),
+            # A grid's list, newest first (a grid worker's scope).
+            models.Index(fields=["grid", "reported_at"], name="incidents_grid_reported"),
+            # Every list and export pages by (reported_at, id) over the rows not deleted.
+            models.Index(
+                fields=["reported_at", "id"],
+                name="incidents_live_reported",
+                condition=models.Q(deleted_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

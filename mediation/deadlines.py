@@ -135,3 +135,39 @@ def case_deadlines(case) -> list[Deadline]:
 
 def next_open_deadline(case) -> Deadline | None:
     return next((d for d in case_deadlines(case) if d.is_open), None)
+
+
+def has_pending_deadline(case) -> bool:
+    """The cases the beat job looks at: in mediation, or agreed and not yet through the court
+    (needs the agreement and confirmation loaded, as ``case_deadlines`` does)."""
+    from mediation.models import JudicialConfirmation, MediationCase
+
+    if case.status == MediationCase.Status.IN_MEDIATION:
+        return True
+    if case.status != MediationCase.Status.AGREEMENT:
+        return False
+    agreement = getattr(case, "agreement", None)
+    confirmation = getattr(agreement, "confirmation", None) if agreement is not None else None
+    if confirmation is None:
+        return True
+    Decision = JudicialConfirmation.Decision
+    return confirmation.decision == Decision.PENDING or (
+        confirmation.decision == Decision.ACCEPTED and confirmation.ruled_on is None
+    )
+
+
+def next_check_on(case, *, after: date | None = None) -> date | None:
+    """The first day the beat job may owe this case a notice: an open deadline's warning day,
+    or the day after its due day (missed). With ``after`` (the day of a pass that has just
+    written its notices), only days later than it count; None when nothing is left to warn."""
+    if not has_pending_deadline(case):
+        return None
+    days = []
+    for deadline in case_deadlines(case):
+        if not deadline.is_open:
+            continue
+        if after is None or after < deadline.warn_from:
+            days.append(deadline.warn_from)
+        elif after <= deadline.due_on:
+            days.append(deadline.due_on + timedelta(days=1))
+    return min(days, default=None)

@@ -14,7 +14,7 @@ from accounts.roles import Role
 from accounts.services import user_create
 from anshun.commands import system_command
 from grids.models import Region
-from mediation import seed
+from mediation import seed, services
 from mediation.models import (
     CaseEvent,
     CommitteeMembership,
@@ -206,4 +206,6 @@ def _demo_cases(*, committees, mediators, township: Region) -> int:
                 )
             )
     JudicialConfirmation.objects.bulk_create(confirmations)
+    # Inserted in bulk, past the services: put the cases on the deadline job's queue.
+    services.deadline_queue_rebuild(cases=MediationCase.objects.filter(pk__in=[c.pk for c in cases]))
     return len(cases)

@@ -166,15 +166,30 @@ class MediationCase(models.Model):
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
     outcome_note = models.TextField(_("outcome note"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # The deadline beat job's queue: the first day the job may have a notice to write for this
+    # case (a warning starting or a deadline passing), NULL when it has none. The services that
+    # change a case, its agreement or its confirmation set it (mediation.services), the job moves
+    # it on after each pass, and a pass reads only the cases due today through a partial index.
+    next_deadline_at = models.DateField(null=True, blank=True, editable=False)
 
     objects = ScopedQuerySet.as_manager()
     scope_rule = ScopeRule(region_path="region__path", also_require=mediator_committees())
-    history = AuditedHistory(scope_rule=ScopeRule(region_path="region__path"))
+    history = AuditedHistory(
+        scope_rule=ScopeRule(region_path="region__path"), excluded_fields=["next_deadline_at"]
+    )
 
     class Meta:
         verbose_name = _("mediation case")
         verbose_name_plural = _("mediation cases")
         ordering = ["-intake_date", "-id"]
+        indexes = [
+            models.Index(fields=["intake_date", "id"], name="mediation_case_intake"),
+            models.Index(
+                fields=["next_deadline_at"],
+                name="mediation_deadline_queue",
+                condition=models.Q(next_deadline_at__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return _("Mediation case %(number)s") % {"number": self.number}

@@ -19,7 +19,6 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -74,7 +73,24 @@ def _create(instance):
     """Validate, then insert: every new row goes through the model's own checks first."""
     instance.full_clean()
     instance.save()
+    _refresh_deadline(instance)
     return instance
+
+
+def _refresh_deadline(instance) -> None:
+    """Put the case back on the deadline job's queue at its first open warning day: a case, its
+    agreement and its confirmation carry the dates the deadlines follow, so every change to one
+    of them resets it (the job then moves it on as notices are written)."""
+    if isinstance(instance, MediationCase):
+        case_id = instance.pk
+    elif isinstance(instance, MediationAgreement):
+        case_id = instance.case_id
+    elif isinstance(instance, JudicialConfirmation):
+        case_id = instance.agreement.case_id
+    else:
+        return
+    case = MediationCase.objects.select_related("agreement__confirmation").get(pk=case_id)
+    MediationCase.objects.filter(pk=case_id).update(next_deadline_at=deadlines.next_check_on(case))
 
 
 def _change(instance, *, by=None, **fields):
@@ -85,6 +101,7 @@ def _change(instance, *, by=None, **fields):
         setattr(instance, name, value)
     instance.full_clean()
     instance.save(update_fields=list(fields))
+    _refresh_deadline(instance)
     return instance
 
 
@@ -218,6 +235,7 @@ def _open(
         raise ValidationError(errors)
     attribute(case, actor)
     case.save()
+    _refresh_deadline(case)
     rows = [Party(case=case, **party.__dict__) for party in parties]
     for row in rows:
         row.full_clean()
@@ -518,42 +536,79 @@ class DeadlineRun:
     missed: int
 
 
+DEADLINE_BATCH = 500
+# pg_try_advisory_lock key of the pass ("DEAD" in ASCII).
+DEADLINE_LOCK = 0x44454144
+
+
 @system_command("the beat job mediation.tasks.check_deadlines: writes notices for every case, no person")
 def deadlines_check(*, today: date | None = None) -> DeadlineRun:
     """Warn the responsible mediator of each deadline coming up and mark the missed ones.
 
     Run by the beat job; safe to run any number of times: a notice is unique per case, deadline,
-    due date and stage, and existing ones are skipped."""
+    due date and stage, and existing ones are skipped. A pass reads only the cases whose
+    ``next_deadline_at`` has come (a partial index), in batches of short transactions, and moves
+    each on to its next warning or missed day; a second pass while one runs returns at once."""
+    from incidents.services.escalation import single_run
+
     today = today or timezone.localdate()
-    # Only cases with a deadline still open: in mediation, or agreed and not yet through the court.
-    pending = Q(status=MediationCase.Status.AGREEMENT) & (
-        Q(agreement__confirmation__isnull=True)
-        | Q(agreement__confirmation__decision=JudicialConfirmation.Decision.PENDING)
-        | Q(
-            agreement__confirmation__decision=JudicialConfirmation.Decision.ACCEPTED,
-            agreement__confirmation__ruled_on__isnull=True,
+    warned = missed = 0
+    with single_run(DEADLINE_LOCK) as acquired:
+        if not acquired:
+            return DeadlineRun(warned=0, missed=0)
+        due = list(
+            MediationCase.objects.filter(next_deadline_at__lte=today)
+            .order_by("next_deadline_at", "pk")
+            .values_list("pk", flat=True)
         )
+        for start in range(0, len(due), DEADLINE_BATCH):
+            run = _deadlines_batch(case_ids=due[start : start + DEADLINE_BATCH], today=today)
+            warned, missed = warned + run.warned, missed + run.missed
+    return DeadlineRun(warned=warned, missed=missed)
+
+
+@system_command("bulk loaders (demo data) that insert cases without the services, and migration 0004")
+def deadline_queue_rebuild(*, cases=None) -> int:
+    """Put every case (or those of ``cases``) on the deadline job's queue at its first open
+    warning day, for rows written in bulk; returns how many cases have a day."""
+    queued = 0
+    rows = (cases if cases is not None else MediationCase.objects.all()).select_related(
+        "agreement__confirmation"
     )
+    for case in rows.order_by("pk").iterator(chunk_size=DEADLINE_BATCH):
+        day = deadlines.next_check_on(case)
+        queued += day is not None
+        MediationCase.objects.filter(pk=case.pk).update(next_deadline_at=day)
+    return queued
+
+
+@transaction.atomic
+def _deadlines_batch(*, case_ids: list[int], today: date) -> DeadlineRun:
     cases = (
-        MediationCase.objects.filter(Q(status=MediationCase.Status.IN_MEDIATION) | pending)
+        MediationCase.objects.filter(pk__in=case_ids)
+        .select_for_update(of=("self",))
         .select_related("agreement__confirmation")
         .order_by("pk")
     )
     wanted: list[DeadlineNotice] = []
-    for case in cases.iterator(chunk_size=500):
-        for deadline in deadlines.case_deadlines(case):
-            if not deadline.is_open or today < deadline.warn_from:
-                continue
-            stage = DeadlineNotice.Stage.MISSED if today > deadline.due_on else DeadlineNotice.Stage.WARNING
-            wanted.append(
-                DeadlineNotice(
-                    case_id=case.pk,
-                    deadline=deadline.key,
-                    due_on=deadline.due_on,
-                    stage=stage,
-                    recipient_id=case.mediator_id,
+    moves: dict[date | None, list[int]] = {}
+    for case in cases:
+        if deadlines.has_pending_deadline(case):
+            for deadline in deadlines.case_deadlines(case):
+                if not deadline.is_open or today < deadline.warn_from:
+                    continue
+                missed = today > deadline.due_on
+                stage = DeadlineNotice.Stage.MISSED if missed else DeadlineNotice.Stage.WARNING
+                wanted.append(
+                    DeadlineNotice(
+                        case_id=case.pk,
+                        deadline=deadline.key,
+                        due_on=deadline.due_on,
+                        stage=stage,
+                        recipient_id=case.mediator_id,
+                    )
                 )
-            )
+        moves.setdefault(deadlines.next_check_on(case, after=today), []).append(case.pk)
     existing = set(
         DeadlineNotice.objects.filter(case_id__in={n.case_id for n in wanted}).values_list(
             "case_id", "deadline", "due_on", "stage"
@@ -562,6 +617,8 @@ def deadlines_check(*, today: date | None = None) -> DeadlineRun:
     new = [n for n in wanted if (n.case_id, n.deadline, n.due_on, n.stage) not in existing]
     # A concurrent run may have added the same notice meanwhile: the unique constraint keeps one.
     DeadlineNotice.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
+    for day, ids in moves.items():
+        MediationCase.objects.filter(pk__in=ids).update(next_deadline_at=day)
     return DeadlineRun(
         warned=sum(n.stage == DeadlineNotice.Stage.WARNING for n in new),
         missed=sum(n.stage == DeadlineNotice.Stage.MISSED for n in new),

@@ -300,6 +300,7 @@ class PatrolLog(models.Model):
         verbose_name = _("patrol log")
         verbose_name_plural = _("patrol logs")
         ordering = ["-ended_at", "-id"]
+        indexes = [models.Index(fields=["unit", "ended_at"], name="patrol_unit_ended")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(ended_at__gt=models.F("started_at")), name="patrol_ends_after_start"

@@ -58,6 +58,24 @@ while True:
 PY
 }
 
+pg_tuning() {
+  # Memory settings for the machine this runs on, from /proc/meminfo (MemTotal, in kB):
+  # shared_buffers 25% of RAM (at most 8 GB), effective_cache_size 75%, maintenance_work_mem
+  # 5% (64 MB..1 GB), work_mem RAM/64 (4..64 MB: a 2-core box runs few sorts at once).
+  # PG_TUNE=off keeps PostgreSQL's defaults (128 MB shared buffers).
+  [[ ${PG_TUNE:-on} == off ]] && return 0
+  local kb mb
+  kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo 2>/dev/null || true)
+  [[ -n $kb ]] || return 0
+  mb=$((kb / 1024))
+  clamp() { local v=$1 lo=$2 hi=$3; ((v < lo)) && v=$lo; ((v > hi)) && v=$hi; echo "$v"; }
+  echo "-c shared_buffers=$(clamp $((mb / 4)) 128 8192)MB" \
+    "-c effective_cache_size=$(clamp $((mb * 3 / 4)) 512 65536)MB" \
+    "-c work_mem=$(clamp $((mb / 64)) 4 64)MB" \
+    "-c maintenance_work_mem=$(clamp $((mb / 20)) 64 1024)MB" \
+    "-c random_page_cost=1.1"
+}
+
 start() {
   local pgdata="$state/pg" run="$state/run"
   mkdir -p "$run" "$state/redis" "$state/log"
@@ -72,7 +90,7 @@ start() {
   if ! as_pg "$PG_BIN/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
     if [[ -f "$state/pg.port" ]]; then pg_port=$(same_port "$(cat "$state/pg.port")"); else pg_port=$(free_port "${PG_PORT:-54329}"); fi
     as_pg "$PG_BIN/pg_ctl" -D "$pgdata" -w -t 60 -l "$state/log/postgres.log" \
-      -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $run -c fsync=${PG_FSYNC:-on}" start >/dev/null
+      -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $run -c fsync=${PG_FSYNC:-on} $(pg_tuning)" start >/dev/null
   else
     pg_port=$(cat "$state/pg.port")
   fi

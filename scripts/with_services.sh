@@ -22,7 +22,7 @@ trap cleanup EXIT INT TERM
 if [[ -z "${DATABASE_URL:-}" || -z "${REDIS_URL:-}" ]]; then
   chmod 0755 "$STATE"
   while IFS= read -r line; do export "$line"; done < <(
-    PG_PORT=$pg_port REDIS_PORT=$redis_port PG_FSYNC=off scripts/services.sh start "$STATE")
+    PG_PORT=$pg_port REDIS_PORT=$redis_port PG_FSYNC=off PG_TUNE=${PG_TUNE:-off} scripts/services.sh start "$STATE")
   started_services=1
 fi
 "$@"

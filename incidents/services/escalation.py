@@ -5,13 +5,20 @@ becomes overdue, the next after another full limit, and so on up to the city com
 centre. Each step is taken under the row lock after re-checking, and the timeline's
 unique (incident, escalation_level) constraint makes a second escalation to the same
 level impossible even if two beat runs overlap.
+
+A pass reads only what fell due: ``Incident.next_escalation_at`` is a lower bound of the next
+step's time (a trigger resets it to ``due_at`` on every change it depends on; each step here
+stores the exact time of the following one), so the job selects the rows due now through a
+partial index and never walks the history. Passes never overlap: a session advisory lock makes
+a second one return at once.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,17 +42,41 @@ RESPONSIBLE_ROLES = {
 }
 
 
+# pg_try_advisory_lock key of the pass ("ESCL" in ASCII).
+ESCALATION_LOCK = 0x4553434C
+
+
+@contextmanager
+def single_run(key: int):
+    """Hold a session advisory lock for the pass: True when this run got it, False when another
+    run still holds it (that run does the work; this one stops at once)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        acquired = cursor.fetchone()[0]
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
 def overdue_incident_ids(*, now: datetime) -> list[int]:
+    """The incidents whose next step may be due: a range scan of the queue's partial index.
+    ``due_at < now`` keeps the first step's strict "overdue" test; the rest is re-checked under
+    the row lock."""
     return list(
-        Incident.objects.filter(
-            deleted_at__isnull=True,
-            status__in=RUNNING_STATUSES,
-            due_at__lt=now,
-            escalation_level__lt=LEVEL.CITY,
-        )
-        .order_by("due_at")
+        Incident.objects.filter(next_escalation_at__lte=now, due_at__lt=now)
+        .order_by("next_escalation_at")
         .values_list("pk", flat=True)
     )
+
+
+def next_step_at(incident: Incident, *, level: int, limit_hours: int) -> datetime | None:
+    """When the step after ``level`` falls due; None at the city (no step after it)."""
+    if level >= LEVEL.CITY:
+        return None
+    return add_working_hours(incident.due_at, level * limit_hours)
 
 
 def level_region(incident: Incident, level: int) -> Region | None:
@@ -83,13 +114,18 @@ def escalate_incident(*, incident_id: int, now: datetime | None = None) -> bool:
     if incident.escalation_level >= LEVEL.CITY:
         return False
     next_level = incident.escalation_level + 1
-    step_due = add_working_hours(incident.due_at, (next_level - 1) * handling_limit_hours(incident))
+    limit = handling_limit_hours(incident)
+    step_due = next_step_at(incident, level=incident.escalation_level, limit_hours=limit)
     if now < step_due:
+        # Not yet: the queue held a lower bound (a limit or due time changed); store the exact time.
+        if incident.next_escalation_at != step_due:
+            Incident.objects.filter(pk=incident.pk).update(next_escalation_at=step_due)
         return False
     incident.escalation_level = next_level
+    incident.next_escalation_at = next_step_at(incident, level=next_level, limit_hours=limit)
     incident.version += 1
     attribute(incident, None, reason="escalation")
-    incident.save(update_fields=["escalation_level", "version", "updated_at"])
+    incident.save(update_fields=["escalation_level", "next_escalation_at", "version", "updated_at"])
     level_name = LEVEL(next_level).label
     IncidentEvent.objects.create(
         incident=incident,
@@ -110,6 +146,10 @@ def escalate_incident(*, incident_id: int, now: datetime | None = None) -> bool:
 
 @system_command("The beat job (incidents.tasks.escalate_overdue_incidents), every five minutes.")
 def escalate_overdue(*, now: datetime | None = None) -> int:
-    """One pass of the beat job; each incident in its own transaction, so one failure stops none."""
+    """One pass of the beat job; each incident in its own short transaction, so one failure stops
+    none. Returns 0 at once while another pass runs."""
     now = now or timezone.now()
-    return sum(escalate_incident(incident_id=pk, now=now) for pk in overdue_incident_ids(now=now))
+    with single_run(ESCALATION_LOCK) as acquired:
+        if not acquired:
+            return 0
+        return sum(escalate_incident(incident_id=pk, now=now) for pk in overdue_incident_ids(now=now))
