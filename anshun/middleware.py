@@ -1,5 +1,7 @@
 """Request middleware of the project."""
 
+import time
+
 from django.utils.deprecation import MiddlewareMixin
 
 
@@ -23,10 +25,17 @@ class IdleTimeoutMiddleware:
     sensitive records, often on shared office PCs: their session ends after
     ``SESSION_IDLE_TIMEOUT_PRIVILEGED`` seconds without a request. Grid workers
     in the field keep theirs for ``SESSION_IDLE_TIMEOUT_FIELD`` so a day's
-    reports don't stop at a login screen. Every request restarts the clock.
+    reports don't stop at a login screen.
+
+    Requests restart the clock, but the session is written (a database UPDATE and a new cookie)
+    only when ``SESSION_IDLE_REFRESH_SECONDS`` have passed since the clock was last restarted, not
+    on every request: a session then ends between ``timeout - refresh`` and ``timeout`` after its
+    last request, never later. A change of role (and so of timeout) restarts it at once.
     """
 
     FIELD_ROLES = frozenset({"grid_worker", "grid_office_head", "mediator", "lawyer", "dispatcher"})
+    REFRESHED = "_idle_refreshed"
+    TIMEOUT = "_idle_timeout"
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -37,9 +46,19 @@ class IdleTimeoutMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and hasattr(request, "session"):
             field = user.role in self.FIELD_ROLES and not user.is_superuser
-            request.session.set_expiry(
+            timeout = (
                 settings.SESSION_IDLE_TIMEOUT_FIELD if field else settings.SESSION_IDLE_TIMEOUT_PRIVILEGED
             )
+            session, now = request.session, int(time.time())
+            refreshed = session.get(self.REFRESHED)
+            if (
+                session.get(self.TIMEOUT) != timeout
+                or not isinstance(refreshed, int)
+                or not 0 <= now - refreshed < min(settings.SESSION_IDLE_REFRESH_SECONDS, timeout)
+            ):
+                session.set_expiry(timeout)
+                session[self.REFRESHED] = now
+                session[self.TIMEOUT] = timeout
         return self.get_response(request)
 
 
