@@ -150,7 +150,12 @@ def cases(accounts: dict) -> dict:
         "bulk 20 (token)": bulk_batch,
         "survey bulk 50 (token)": survey_upload,
         "caseload (case officer)": lambda: case_officer.get("/api/special-enrollments/", {"page_size": 20}),
+        "caseload page (case officer)": lambda: case_officer.get("/special-groups/"),
         "mediation cases": lambda: mediator.get("/api/mediation/cases/", {"page_size": 20}),
+        "report page": lambda: gw.get("/incidents/report/"),
+        "grids of the office (api)": lambda: gw.get(
+            "/api/grids/", {"office": worker["office"], "page_size": 500}
+        ),
     }
 
 

@@ -24,11 +24,12 @@ for _ in $(seq 60); do curl -fs http://127.0.0.1:8765/healthz >/dev/null && brea
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores, shared)"
 LOAD_ACCOUNTS="$out/accounts.json" LOAD_REPORT="$out/report.md" "${LOCUST:-locust}" -f loadtest/locustfile.py \
   --headless --host http://127.0.0.1:8765 -u "$users" -r "${SPAWN_RATE:-5}" -t "${DURATION:-5m}" \
-  --csv "$out/load" --only-summary --loglevel WARNING 2>&1 | tail -60 &
+  --csv "$out/load" --only-summary --loglevel WARNING >"$out/locust.log" 2>&1 &
 locust_pid=$!
 # The machine's load while the test runs (once a minute), beside the figures.
 ( while kill -0 $locust_pid 2>/dev/null; do sleep 60; echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"; done ) &
-wait $locust_pid
+wait $locust_pid || true
+cat "$out/report.md" 2>/dev/null || tail -40 "$out/locust.log"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "survey rollups: $(.venv/bin/python manage.py shell -c 'from surveys.models import AnswerDelta, RollupRun; print(RollupRun.objects.filter(status="done").count(), "runs done,", AnswerDelta.objects.count(), "answer changes still queued")' 2>/dev/null || echo '?')"
+echo "survey rollups: $(.venv/bin/python manage.py shell -v 0 -c 'from surveys.models import AnswerDelta, RollupRun; print(RollupRun.objects.filter(status="done").count(), "runs done,", AnswerDelta.objects.count(), "answer changes still queued")' 2>/dev/null || echo '?')"
 echo "results (CSV, the table, server logs) in $out"
