@@ -41,25 +41,35 @@ class IdleTimeoutMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.conf import settings
-
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and hasattr(request, "session"):
-            field = user.role in self.FIELD_ROLES and not user.is_superuser
-            timeout = (
-                settings.SESSION_IDLE_TIMEOUT_FIELD if field else settings.SESSION_IDLE_TIMEOUT_PRIVILEGED
-            )
-            session, now = request.session, int(time.time())
-            refreshed = session.get(self.REFRESHED)
-            if (
-                session.get(self.TIMEOUT) != timeout
-                or not isinstance(refreshed, int)
-                or not 0 <= now - refreshed < min(settings.SESSION_IDLE_REFRESH_SECONDS, timeout)
-            ):
-                session.set_expiry(timeout)
-                session[self.REFRESHED] = now
-                session[self.TIMEOUT] = timeout
+            self.restart_clock(request.session, user)
         return self.get_response(request)
+
+    @classmethod
+    def restart_clock(cls, session, user, *, force: bool = False) -> None:
+        from django.conf import settings
+
+        field = user.role in cls.FIELD_ROLES and not user.is_superuser
+        timeout = settings.SESSION_IDLE_TIMEOUT_FIELD if field else settings.SESSION_IDLE_TIMEOUT_PRIVILEGED
+        now = int(time.time())
+        refreshed = session.get(cls.REFRESHED)
+        if (
+            force
+            or session.get(cls.TIMEOUT) != timeout
+            or not isinstance(refreshed, int)
+            or not 0 <= now - refreshed < min(settings.SESSION_IDLE_REFRESH_SECONDS, timeout)
+        ):
+            session.set_expiry(timeout)
+            session[cls.REFRESHED] = now
+            session[cls.TIMEOUT] = timeout
+
+
+def start_idle_clock(sender, request, user, **kwargs) -> None:
+    """At sign-in (``user_logged_in``): the session starts with its role's idle timeout, saved with
+    the sign-in itself rather than by the first request after it."""
+    if request is not None and hasattr(request, "session"):
+        IdleTimeoutMiddleware.restart_clock(request.session, user, force=True)
 
 
 class RequestSizeLimitMiddleware:
