@@ -13,6 +13,11 @@ class AccountsConfig(AppConfig):
         it can do nothing and has no jurisdiction, so selectors and permission checks
         need no special case for it (schema generation and anonymous requests call them)."""
         from django.contrib.auth.models import AnonymousUser
+        from django.contrib.auth.signals import user_logged_in
+
+        from anshun.middleware import start_idle_clock
+
+        user_logged_in.connect(start_idle_clock, dispatch_uid="anshun-idle-clock")
 
         AnonymousUser.can = lambda self, capability: False
         AnonymousUser.is_platform_admin = False

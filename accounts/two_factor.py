@@ -26,9 +26,10 @@ import segno
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Exists
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_otp import devices_for_user, user_has_device
+from django_otp import device_classes, devices_for_user
 from django_otp.models import Device
 
 from accounts.crypto import digest
@@ -61,7 +62,18 @@ def may_enrol(user: User) -> bool:
 
 
 def has_confirmed_device(user: User) -> bool:
-    return user_has_device(user, confirmed=True)
+    """Whether the user holds a confirmed device of any kind django-otp knows, in one query
+    (``TwoFactorMiddleware`` asks it on every signed-in request; django-otp's
+    ``user_has_device`` asks each device table in turn)."""
+    if user.is_anonymous:
+        return False
+    checks = [Exists(model.objects.devices_for_user(user, confirmed=True)) for model in device_classes()]
+    if not checks:
+        return False
+    any_device = checks[0]
+    for check in checks[1:]:
+        any_device |= check
+    return User.objects.filter(pk=user.pk).filter(any_device).exists()
 
 
 def totp_device(user: User) -> AuthenticatorDevice | None:

@@ -1,5 +1,7 @@
 """Request middleware of the project."""
 
+import time
+
 from django.utils.deprecation import MiddlewareMixin
 
 
@@ -23,24 +25,51 @@ class IdleTimeoutMiddleware:
     sensitive records, often on shared office PCs: their session ends after
     ``SESSION_IDLE_TIMEOUT_PRIVILEGED`` seconds without a request. Grid workers
     in the field keep theirs for ``SESSION_IDLE_TIMEOUT_FIELD`` so a day's
-    reports don't stop at a login screen. Every request restarts the clock.
+    reports don't stop at a login screen.
+
+    Requests restart the clock, but the session is written (a database UPDATE and a new cookie)
+    only when ``SESSION_IDLE_REFRESH_SECONDS`` have passed since the clock was last restarted, not
+    on every request: a session then ends between ``timeout - refresh`` and ``timeout`` after its
+    last request, never later. A change of role (and so of timeout) restarts it at once.
     """
 
     FIELD_ROLES = frozenset({"grid_worker", "grid_office_head", "mediator", "lawyer", "dispatcher"})
+    REFRESHED = "_idle_refreshed"
+    TIMEOUT = "_idle_timeout"
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.conf import settings
-
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and hasattr(request, "session"):
-            field = user.role in self.FIELD_ROLES and not user.is_superuser
-            request.session.set_expiry(
-                settings.SESSION_IDLE_TIMEOUT_FIELD if field else settings.SESSION_IDLE_TIMEOUT_PRIVILEGED
-            )
+            self.restart_clock(request.session, user)
         return self.get_response(request)
+
+    @classmethod
+    def restart_clock(cls, session, user, *, force: bool = False) -> None:
+        from django.conf import settings
+
+        field = user.role in cls.FIELD_ROLES and not user.is_superuser
+        timeout = settings.SESSION_IDLE_TIMEOUT_FIELD if field else settings.SESSION_IDLE_TIMEOUT_PRIVILEGED
+        now = int(time.time())
+        refreshed = session.get(cls.REFRESHED)
+        if (
+            force
+            or session.get(cls.TIMEOUT) != timeout
+            or not isinstance(refreshed, int)
+            or not 0 <= now - refreshed < min(settings.SESSION_IDLE_REFRESH_SECONDS, timeout)
+        ):
+            session.set_expiry(timeout)
+            session[cls.REFRESHED] = now
+            session[cls.TIMEOUT] = timeout
+
+
+def start_idle_clock(sender, request, user, **kwargs) -> None:
+    """At sign-in (``user_logged_in``): the session starts with its role's idle timeout, saved with
+    the sign-in itself rather than by the first request after it."""
+    if request is not None and hasattr(request, "session"):
+        IdleTimeoutMiddleware.restart_clock(request.session, user, force=True)
 
 
 class RequestSizeLimitMiddleware:

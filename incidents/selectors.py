@@ -25,9 +25,17 @@ RUNNING_STATUSES = (Incident.Status.DISPATCHED, Incident.Status.HANDLING, Incide
 
 
 def _with_relations(queryset: QuerySet[Incident]) -> QuerySet[Incident]:
-    return queryset.select_related(
-        "category", "grid", "grid__village", "grid__office", "handling_office", "reporter", "handler"
-    ).defer("grid__geometry", "grid__village__boundary")
+    """The rows every list, page and export shows, without a query per row.
+
+    The always-present relations are joined; the three that are often empty (handling office,
+    reporter, handler) come in one small query each. Joining all seven made PostgreSQL spend
+    20-50 ms *planning* every list query (the join order search grows steeply past the
+    first few outer joins) for under 1 ms of execution; this way planning is ~1-3 ms."""
+    return (
+        queryset.select_related("category", "grid", "grid__village", "grid__office")
+        .defer("grid__geometry", "grid__village__boundary")
+        .prefetch_related("handling_office", "reporter", "handler")
+    )
 
 
 def incidents_visible_to(*, actor, include_deleted: bool = False) -> QuerySet[Incident]:

@@ -129,6 +129,8 @@ AXES_VERBOSE = False
 # Idle session timeouts (seconds), see anshun.middleware.IdleTimeoutMiddleware.
 SESSION_IDLE_TIMEOUT_PRIVILEGED = env.int("SESSION_IDLE_TIMEOUT_PRIVILEGED", default=30 * 60)
 SESSION_IDLE_TIMEOUT_FIELD = env.int("SESSION_IDLE_TIMEOUT_FIELD", default=12 * 60 * 60)
+# The idle clock is restarted (the session written) at most this often, not on every request.
+SESSION_IDLE_REFRESH_SECONDS = env.int("SESSION_IDLE_REFRESH_SECONDS", default=60)
 # Two-factor sign-in (accounts.two_factor): open to every person; roles listed here
 # (comma-separated role codes, e.g. "admin,city_official") must enrol before they can work.
 # Production requires it of case officers, auditors and admins by default (settings.production).
