@@ -380,25 +380,23 @@ class SyncClient(Machine):
 
     def on_start(self):
         super().on_start()
-        self.since = None
+        self.cursor = None
 
     @task
     def pull(self):
-        params = {"page_size": 100}
-        if self.since:
-            params["updated_after"] = self.since
-        cursor, pages = None, 0
+        """Walk the feed from the last cursor while it has more, as a client keeps it between
+        syncs (the feed's cursor, not a timestamp, is what guarantees nothing is missed)."""
+        pages = 0
         while True:
-            if cursor:
-                params["cursor"] = cursor
+            params = {"page_size": 100}
+            if self.cursor:
+                params["cursor"] = self.cursor
             r = self.client.get("/api/incidents/sync/", params=params, name="/api/incidents/sync/ (page)")
             if not r.ok:
                 return
             body = r.json()
-            if body["results"]:
-                self.since = body["results"][-1]["updated_at"]
-            cursor, pages = body.get("next_cursor"), pages + 1
-            if not cursor or pages >= 50:
+            self.cursor, pages = body.get("next_cursor") or self.cursor, pages + 1
+            if not body.get("has_more") or pages >= 50:
                 return
 
 
