@@ -155,6 +155,13 @@ def open311_view(view):
     return wrapper
 
 
+@csrf_exempt  # it writes nothing; a POST to a wrong path gets the same 404
+def not_found(request, rest: str = ""):
+    """Any other path under the Open311 root: the spec's 404, in XML when the path asks for it
+    (clients read the error list, not an HTML page)."""
+    return error("xml" if rest.endswith(".xml") else "json", 404, "no such resource")
+
+
 def w3c(moment) -> str | None:
     return timezone.localtime(moment).isoformat(timespec="seconds") if moment else None
 

@@ -59,6 +59,7 @@ EXPLICIT_RULES = {
     "open311-service": "public",
     "open311-requests": "public",
     "open311-request": "public",
+    "open311-not-found": "public",
 }
 ROLES = list(Role)
 

@@ -311,3 +311,22 @@ def _other_county():
     from grids.models import Region
 
     return Region.objects.get(code="520425")
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "xml"),
+    [
+        ("/open311/v2/", "get", False),
+        ("/open311/v2/discovery.json", "get", False),
+        ("/open311/v2/tokens/abc.xml", "get", True),
+        ("/open311/v2/requests/x/y", "post", False),
+    ],
+)
+def test_any_other_open311_path_is_the_specs_404_in_its_format(client, path, method, xml):
+    response = getattr(client, method)(path)
+    assert response.status_code == 404
+    if xml:
+        assert response["Content-Type"].startswith("text/xml")
+        assert b"<errors><error><code>404</code>" in response.content.replace(b"\n", b"").replace(b" ", b"")
+    else:
+        assert response.json() == [{"code": 404, "description": "no such resource"}]
