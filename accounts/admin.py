@@ -111,13 +111,42 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 class _DeviceAdmin(admin.ModelAdmin):
-    """An admin may remove a user's devices (a lost phone) but never sees a key or a code."""
+    """An admin may remove a user's devices (a lost phone) but never sees a key or a code.
 
-    list_display = ("user", "name", "confirmed", "created_at", "last_used_at")
+    django-otp declares the device fields with bare English names, which no catalogue can
+    translate, so the columns are labelled here."""
+
+    list_display = (
+        "device_user",
+        "device_name",
+        "device_confirmed",
+        "device_created_at",
+        "device_last_used_at",
+    )
     search_fields = ("user__username",)
     list_select_related = ("user",)
-    fields = ("user", "name", "confirmed", "created_at", "last_used_at")
+    fields = list_display
     readonly_fields = fields
+
+    @admin.display(description=_("user"), ordering="user__username")
+    def device_user(self, obj):
+        return obj.user
+
+    @admin.display(description=_("name"), ordering="name")
+    def device_name(self, obj):
+        return obj.name
+
+    @admin.display(description=_("confirmed"), boolean=True, ordering="confirmed")
+    def device_confirmed(self, obj):
+        return obj.confirmed
+
+    @admin.display(description=_("created at"), ordering="created_at")
+    def device_created_at(self, obj):
+        return obj.created_at
+
+    @admin.display(description=_("last used"), ordering="last_used_at")
+    def device_last_used_at(self, obj):
+        return obj.last_used_at
 
     def has_add_permission(self, request):
         return False

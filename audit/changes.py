@@ -17,10 +17,15 @@ from django.contrib.gis.geos import GEOSGeometry
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from audit.selectors import audited_models
 
-CHANGE_TYPES = {"+": _("Created"), "~": _("Changed"), "-": _("Deleted")}
+CHANGE_TYPES = {
+    "+": pgettext_lazy("audit trail", "Created"),
+    "~": pgettext_lazy("audit trail", "Changed"),
+    "-": pgettext_lazy("audit trail", "Deleted"),
+}
 MASKED = _("changed (not shown)")
 
 
@@ -195,9 +200,9 @@ def load_changes(rows: Iterable[dict]) -> list[Change]:
 
 EXPORT_HEADERS = (
     _("When"),
-    _("Record"),
-    _("Object"),
-    _("Change"),
+    pgettext_lazy("audit trail", "Record"),
+    pgettext_lazy("audit trail", "Object"),
+    pgettext_lazy("audit trail", "Change"),
     _("By"),
     _("Changes"),
     _("Reason"),

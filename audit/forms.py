@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from audit import selectors
 from audit.changes import CHANGE_TYPES
@@ -13,11 +14,13 @@ ISO_DATE = ["%Y-%m-%d"]
 
 
 class ChangeFilterForm(forms.Form):
-    model = forms.ChoiceField(label=_("Record"), required=False)
+    model = forms.ChoiceField(label=pgettext_lazy("audit trail", "Record"), required=False)
     object_id = forms.IntegerField(label=_("Object id"), required=False, min_value=1, max_value=2**63 - 1)
     user = forms.CharField(label=_("By (user name)"), required=False, max_length=150)
     change_type = forms.ChoiceField(
-        label=_("Change"), required=False, choices=[("", "—"), *CHANGE_TYPES.items()]
+        label=pgettext_lazy("audit trail", "Change"),
+        required=False,
+        choices=[("", "—"), *CHANGE_TYPES.items()],
     )
     since = forms.DateField(
         label=_("From"),

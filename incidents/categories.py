@@ -4,7 +4,14 @@ city-management practice; the rest are starting values for the city to edit in t
 
 Loaded by migration 0003; ``seed_categories`` is idempotent, so tests that flush the
 database (browser, worker) can load them again.
+
+The stored ``name`` is the Chinese one the city sees in the admin, the API and Open311 (and
+may edit there). Pages show ``IncidentCategory.label``: for a seeded category whose name is
+still the seeded one, its English label below in the active language (the Chinese of each
+label, in incidents/locale, is the stored name); a renamed or added category shows its name.
 """
+
+from django.utils.translation import pgettext_lazy
 
 CATEGORIES = [
     ("opinion-suggestion", "群众意见建议", "public_sentiment", 40, {}),
@@ -26,6 +33,37 @@ CATEGORIES = [
     ("water-pollution", "水体污染", "environment", 40, {"urgent": 8}),
     ("construction-waste-dumping", "乱倒建筑垃圾", "environment", 16, {}),
 ]
+
+# English labels of the seeded categories, by code (the code never changes).
+LABELS = {
+    "opinion-suggestion": pgettext_lazy("incident category", "Opinions and suggestions"),
+    "public-opinion-hotspot": pgettext_lazy("incident category", "Public-opinion hotspot"),
+    "neighbour-dispute": pgettext_lazy("incident category", "Neighbour dispute"),
+    "family-dispute": pgettext_lazy("incident category", "Marriage and family dispute"),
+    "land-forest-dispute": pgettext_lazy("incident category", "Land and forest dispute"),
+    "labour-wage-dispute": pgettext_lazy("incident category", "Labour and wage dispute"),
+    "security-hazard": pgettext_lazy("incident category", "Public-security hazard"),
+    "fire-hazard": pgettext_lazy("incident category", "Fire-safety hazard"),
+    "key-person-movement": pgettext_lazy("incident category", "Movements of a person of concern"),
+    "public-order-disturbance": pgettext_lazy("incident category", "Disturbing public order"),
+    "traffic-safety-hazard": pgettext_lazy("incident category", "Road-traffic safety hazard"),
+    "campus-surroundings": pgettext_lazy("incident category", "Order around a campus"),
+    "help-request": pgettext_lazy("incident category", "Request for help"),
+    "livelihood-service": pgettext_lazy("incident category", "Livelihood service matter"),
+    "exposed-rubbish": pgettext_lazy("incident category", "Exposed rubbish"),
+    "illegal-building": pgettext_lazy("incident category", "Illegal building"),
+    "water-pollution": pgettext_lazy("incident category", "Water pollution"),
+    "construction-waste-dumping": pgettext_lazy("incident category", "Dumping of construction waste"),
+}
+SEEDED_NAMES = {code: name for code, name, *_rest in CATEGORIES}
+
+
+def category_label(code: str, name: str) -> str:
+    """The category's label in the active language while its name is the seeded one, else
+    its name as stored (renamed in the admin, or added there)."""
+    if code in LABELS and name == SEEDED_NAMES[code]:
+        return str(LABELS[code])
+    return name
 
 
 def seed_categories(category_model=None, limit_model=None) -> None:

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from anshun.scoping import ScopedQuerySet, ScopeRule
 from anshun.uploads import RandomName
 from audit.history import AuditedHistory
+from incidents.categories import category_label
 from special_groups.crypto import EncryptedTextField
 
 
@@ -53,7 +54,12 @@ class IncidentCategory(models.Model):
         ordering = ["duty", "code"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """The name pages show: a seeded category's in the active language (categories.py)."""
+        return category_label(self.code, self.name)
 
 
 class CategoryTimeLimit(models.Model):

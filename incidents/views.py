@@ -65,7 +65,7 @@ def incident_points(incidents) -> list[dict]:
             "lat": i.location.y,
             "lng": i.location.x,
             "status": i.status,
-            "label": f"#{i.pk} {i.category.name} · {i.get_status_display()}",
+            "label": f"#{i.pk} {i.category.label} · {i.get_status_display()}",
             "url": reverse("incidents:detail", args=[i.pk]),
         }
         for i in incidents

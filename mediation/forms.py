@@ -2,6 +2,7 @@
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from mediation.models import MediationAgreement, MediationCase, Party
 
@@ -18,7 +19,11 @@ class SessionForm(forms.Form):
     held_at = forms.DateTimeField(label=_("held at"), widget=DateTimeInput)
     place = forms.CharField(label=_("place"), max_length=200)
     attendees = forms.CharField(label=_("who attended"), max_length=300)
-    notes = forms.CharField(label=_("notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    notes = forms.CharField(
+        label=pgettext_lazy("mediation session", "notes"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+    )
     next_step = forms.CharField(label=_("next step"), max_length=200, required=False)
 
 
@@ -175,10 +180,20 @@ class DutyShiftForm(forms.Form):
 
 class ConsultationForm(forms.Form):
     centre = forms.ModelChoiceField(label=_("Centre"), queryset=None)
-    person_name = forms.CharField(label=_("person"), max_length=120, required=False)
+    person_name = forms.CharField(
+        label=pgettext_lazy("legal consultation", "person"), max_length=120, required=False
+    )
     topic = forms.CharField(label=_("topic"), max_length=120)
-    question = forms.CharField(label=_("question"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    answer = forms.CharField(label=_("answer"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    question = forms.CharField(
+        label=pgettext_lazy("legal consultation", "question"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+    )
+    answer = forms.CharField(
+        label=pgettext_lazy("legal consultation", "answer"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+    )
     referral = forms.CharField(label=_("referred to"), max_length=200, required=False)
 
     def __init__(self, *args, centres, **kwargs):

@@ -3,6 +3,7 @@ from django.contrib.gis.db import models
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from anshun.scoping import ScopedQuerySet, ScopeRule
 from audit.history import AuditedHistory
@@ -230,7 +231,7 @@ class CaseReferral(models.Model):
 
 class Party(models.Model):
     class Kind(models.TextChoices):
-        PERSON = "person", _("Person")
+        PERSON = "person", pgettext_lazy("party kind", "Person")
         ORGANISATION = "organisation", _("Organisation")
 
     class Side(models.TextChoices):
@@ -264,7 +265,7 @@ class MediationSession(models.Model):
     held_at = models.DateTimeField(_("held at"))
     place = models.CharField(_("place"), max_length=200)
     attendees = models.CharField(_("who attended"), max_length=300)
-    notes = models.TextField(_("notes"), blank=True)
+    notes = models.TextField(pgettext_lazy("mediation session", "notes"), blank=True)
     next_step = models.CharField(_("next step"), max_length=200, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -473,10 +474,10 @@ class LegalServiceCentre(models.Model):
 class Consultation(models.Model):
     centre = models.ForeignKey(LegalServiceCentre, on_delete=models.PROTECT, related_name="consultations")
     asked_at = models.DateTimeField(_("asked at"), default=timezone.now)
-    person_name = models.CharField(_("person"), max_length=120, blank=True)
+    person_name = models.CharField(pgettext_lazy("legal consultation", "person"), max_length=120, blank=True)
     topic = models.CharField(_("topic"), max_length=120)
-    question = models.TextField(_("question"), blank=True)
-    answer = models.TextField(_("answer"), blank=True)
+    question = models.TextField(pgettext_lazy("legal consultation", "question"), blank=True)
+    answer = models.TextField(pgettext_lazy("legal consultation", "answer"), blank=True)
     referral = models.CharField(_("referred to"), max_length=200, blank=True)
     lawyer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

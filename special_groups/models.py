@@ -3,6 +3,7 @@ from django.contrib.gis.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.roles import Role, SpecialProject
 from anshun.scoping import NOTHING, ScopedQuerySet, ScopeRule
@@ -87,13 +88,13 @@ class Person(models.Model):
     """
 
     project = models.CharField(_("project"), max_length=16, choices=SpecialProject.choices)
-    name = EncryptedTextField(_("name"))
+    name = EncryptedTextField(pgettext_lazy("person", "name"))
     id_number = EncryptedTextField(_("ID number"))
     id_number_hash = models.CharField(
         _("ID number lookup hash"), max_length=64, db_index=True, editable=False
     )
     phone = EncryptedTextField(_("phone"), blank=True)
-    address = EncryptedTextField(_("address"), blank=True)
+    address = EncryptedTextField(pgettext_lazy("person", "address"), blank=True)
     region = models.ForeignKey(
         "grids.Region",
         verbose_name=_("place of residence"),
@@ -134,7 +135,7 @@ class Enrollment(models.Model):
 
     class Placement(models.TextChoices):
         CENTRALISED = "centralised", _("Centralised")
-        COMMUNITY = "community", _("Community")
+        COMMUNITY = "community", pgettext_lazy("placement", "Community")
 
     class PickupOutcome(models.TextChoices):
         PICKED_UP = "picked_up", _("Picked up")
@@ -213,7 +214,7 @@ class Guardian(models.Model):
     """The named guardian of a patient (安宁) or carer of a left-behind child (雨露)."""
 
     enrollment = models.OneToOneField(Enrollment, on_delete=models.CASCADE, related_name="guardian")
-    name = EncryptedTextField(_("name"))
+    name = EncryptedTextField(pgettext_lazy("person", "name"))
     id_number_hash = models.CharField(_("ID number lookup hash"), max_length=64, editable=False)
     phone = EncryptedTextField(_("phone"), blank=True)
     relation = models.CharField(_("relation"), max_length=20)

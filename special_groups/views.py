@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.generic import DetailView, ListView, TemplateView
 
 from anshun.charts import bar_chart, dataset, line_chart
@@ -68,7 +69,7 @@ class CaseloadView(ScopedPageMixin, ListView):
                 filename=f"caseload-{user.special_project}",
                 headers=[
                     _("No."),
-                    _("Name"),
+                    pgettext("person", "Name"),
                     _("ID number"),
                     _("Phone"),
                     _("Address"),

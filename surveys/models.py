@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from anshun.scoping import ScopedQuerySet, ScopeRule
 from audit.history import AuditedHistory
@@ -113,7 +114,7 @@ class Response(models.Model):
     class Channel(models.TextChoices):
         PHONE = "phone", _("Phone (CATI)")
         DOOR = "door", _("Door-to-door")
-        ONLINE = "online", _("Online")
+        ONLINE = "online", pgettext_lazy("survey channel", "Online")
 
     client_uuid = models.UUIDField(_("client id"), unique=True, default=uuid.uuid4)
     wave = models.ForeignKey(Wave, on_delete=models.PROTECT, related_name="responses")

@@ -139,7 +139,7 @@ def escalate_incident(*, incident_id: int, now: datetime | None = None) -> bool:
         recipients=responsible_users(incident, next_level),
         incident=incident,
         message=_("Incident #%(id)s (%(category)s) is overdue and now with %(level)s.")
-        % {"id": incident.pk, "category": incident.category.name, "level": level_name},
+        % {"id": incident.pk, "category": incident.category.label, "level": level_name},
     )
     return True
 

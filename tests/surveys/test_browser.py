@@ -62,5 +62,5 @@ def test_city_official_sees_2017_rates_drills_down_and_downloads_xlsx(anshun_tre
         level="grid_office", region=community, month__isnull=True, item__metric="security_sense"
     )
     assert len(rows) == 1 + offices.count()
-    assert rows[0][0] in ("代码", "Code")
+    assert rows[0][0] in ("区划代码", "Code")
     context.close()
