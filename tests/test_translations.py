@@ -24,6 +24,7 @@ says something else and shows the check reports it, so the check itself can fail
 from __future__ import annotations
 
 import ast
+import gettext as gettext_module
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -122,7 +123,8 @@ def _compile_stale_catalogues() -> None:
             if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
                 subprocess.run(["msgfmt", "--check-format", "-o", str(mo), str(po)], check=True)
                 stale = True
-    if stale:
+    if stale:  # forget the catalogues read before: Django's and the gettext module's caches
+        gettext_module._translations.clear()
         trans_real._translations = {}
         trans_real._default = None
         trans_real.translation_catalog_exists.cache_clear()
