@@ -119,7 +119,7 @@ def _bulk_sync(admin):
             rows.write(
                 f"{pk}\t{uuid.uuid4()}\t{category.pk}\t批量 {n}\tSRID=4326;POINT({point.x} "
                 f"{point.y})\t\t{grid}\treported\t"
-                f"normal\tsync_client\t{admin.pk}\t{now}\t{now}\t1\t0\n"
+                f"normal\tsync_client\t{admin.pk}\t{now}\t{now}\t1\t0\t\n"
             )
             links.write(f"{pk}\t{office}\n")
             events.write(f"{pk}\t{admin.pk}\t{now}\t\treported\t\n")
@@ -131,7 +131,7 @@ def _bulk_sync(admin):
                     "COPY incidents_incident (id, client_uuid, category_id, description, location, address, "
                     "grid_id, "
                     "status, priority, source, reporter_id, reported_at, updated_at, version, "
-                    "escalation_level) FROM STDIN",
+                    "escalation_level, request_digest) FROM STDIN",
                 ),
                 (links, "COPY incidents_incident_offices (incident_id, gridoffice_id) FROM STDIN"),
                 (
@@ -163,11 +163,11 @@ def _fill(admin, n: int):
                        FROM grids_grid)
             INSERT INTO incidents_incident (client_uuid, category_id, description, location, address,
                 grid_id, status, priority, source, reporter_id, reported_at, updated_at, due_at, version,
-                escalation_level)
+                escalation_level, request_digest)
             SELECT gen_random_uuid(), %s, 'bench', g.p, '', g.id,
                    (ARRAY['reported','registered','dispatched','handling','handled','closed'])[1 + s %% 6],
                    'normal', 'sync_client', %s, now() - (s || ' seconds')::interval, now(),
-                   now() + ((s %% 100 - 50) || ' hours')::interval, 1, 0
+                   now() + ((s %% 100 - 50) || ' hours')::interval, 1, 0, ''
             FROM generate_series(0, %s - 1) AS s JOIN g ON g.k = s %% g.total
             """,
             [category.pk, admin.pk, n],
