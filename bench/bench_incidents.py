@@ -4,8 +4,9 @@ Each figure is a ratio against a baseline doing the same work in the same run:
 - grid assignment of 100,000 points by ``assign_grids`` vs one plain PostGIS spatial join;
 - 10,000 incidents through the bulk endpoint's service path vs ``COPY`` of the same rows
   (incidents, their office links and first timeline entries);
-- the list endpoint and the dispatcher's queue over 1,000,000 incidents vs the raw SQL
-  for the same page.
+- the list endpoint, the incident list page and the dispatcher's queue over 1,000,000
+  incidents: each line says what both sides do (the same page as hand-written SQL, or the
+  1,009th page against the first through the same door).
 Everything written is rolled back.
 """
 
@@ -179,7 +180,78 @@ def _fill(admin, n: int):
         cursor.execute("ANALYZE incidents_incident; ANALYZE incidents_incident_offices")
 
 
+JOINS = (
+    "FROM incidents_incident i JOIN incidents_incidentcategory c ON c.id = i.category_id "
+    "JOIN grids_grid g ON g.id = i.grid_id JOIN grids_region v ON v.id = g.village_id "
+)
+OPEN = "('reported','registered','dispatched','handling','handled','verified','returned')"
+# The queue's three parts, as selectors.queue_parts has them.
+QUEUE_PARTS = (
+    "i.status IN ('reported','registered','returned')",
+    "i.status IN ('dispatched','handling') AND i.due_at < now()",
+    "i.status NOT IN ('reported','registered','returned') "
+    "AND NOT (i.status IN ('dispatched','handling') AND i.due_at IS NOT NULL AND i.due_at < now())",
+)
+
+
+def _raw_list_page(path: str, after=None) -> list:
+    """The list's page as hand-written SQL: newest first, 50 rows, by keyset when ``after``."""
+    keyset = "AND (i.reported_at, i.id) < (%s, %s) " if after else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT i.*, c.code, g.code, v.code {JOINS}WHERE v.path LIKE %s AND i.deleted_at IS NULL "
+            f"{keyset}ORDER BY i.reported_at DESC, i.id DESC LIMIT 50",
+            [path + "%", *(after or ())],
+        )
+        return cursor.fetchall()
+
+
+def _raw_count(path: str, cap: int, where: str = "") -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM incidents_incident i JOIN grids_grid g ON g.id = i.grid_id "
+            "JOIN grids_region v ON v.id = g.village_id "
+            f"WHERE v.path LIKE %s AND i.deleted_at IS NULL {where}LIMIT %s) AS capped",
+            [path + "%", cap + 1],
+        )
+        return cursor.fetchone()[0]
+
+
+def _raw_queue_page(path: str) -> list:
+    """The queue's first page in urgency order, the fastest way SQL has: each part read oldest
+    first by the open-incidents index (LIMIT 50 each), then the parts in urgency order."""
+    parts = " UNION ALL ".join(
+        f"(SELECT {n} AS part, i.*, c.code AS c_code, g.code AS g_code, v.code AS v_code {JOINS}"
+        f"WHERE v.path LIKE %s AND i.deleted_at IS NULL AND i.status IN {OPEN} AND {condition} "
+        "ORDER BY i.reported_at, i.id LIMIT 50)"
+        for n, condition in enumerate(QUEUE_PARTS)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT * FROM ({parts}) AS q ORDER BY part, reported_at, id LIMIT 50", [path + "%"] * 3
+        )
+        return cursor.fetchall()
+
+
+def _deep_cursor(actor, keyset_purpose: str, ordering, segment: int, sql_order: str, where: str, depth: int):
+    """The cursor a reader holds after ``depth`` rows (as the "next" link would give it)."""
+    from anshun.api.pagination import Keyset
+    from incidents.models import Incident
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.reported_at, i.id FROM incidents_incident i JOIN grids_grid g ON g.id = i.grid_id "
+            "JOIN grids_region v ON v.id = g.village_id WHERE v.path LIKE %s AND i.deleted_at IS NULL "
+            f"{where} ORDER BY {sql_order} OFFSET %s LIMIT 1",
+            [actor.region.path + "%", depth],
+        )
+        values = cursor.fetchone()
+    keyset = Keyset(Incident.objects.all(), ordering=ordering, purpose=keyset_purpose)
+    return keyset.encode(user=actor, segment=segment, values=values, backwards=False), values
+
+
 def _list_at_scale(admin):
+    from django.test import Client
     from rest_framework.test import APIClient
 
     from tests.factories import user_for_role
@@ -188,55 +260,100 @@ def _list_at_scale(admin):
 
     def measure():
         dispatcher = user_for_role(Role.DISPATCHER, region=Region.objects.get(code="520402"))
-        client = APIClient()
-        client.force_authenticate(dispatcher)
+        api = APIClient()
+        api.force_authenticate(dispatcher)
+        pages = Client()
+        pages.force_login(dispatcher)
         path = dispatcher.region.path
+        depth = 50 * 1008  # the 1,009th page of 50
 
-        def api_list():
-            response = client.get("/api/incidents/", {"page_size": 50})
-            assert response.status_code == 200
+        def get(client, url, params=None):
+            def fetch():
+                response = client.get(url, params or {})
+                assert response.status_code == 200, response.status_code
 
-        def raw_list():
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT i.*, c.code, g.code, v.code FROM incidents_incident i "
-                    "JOIN incidents_incidentcategory c ON c.id = i.category_id JOIN grids_grid g ON g.id = "
-                    "i.grid_id "
-                    "JOIN grids_region v ON v.id = g.village_id "
-                    "WHERE v.path LIKE %s AND i.deleted_at IS NULL ORDER BY i.reported_at DESC, i.id DESC "
-                    "LIMIT 50",
-                    [path + "%"],
-                )
-                rows = cursor.fetchall()
-                cursor.execute(
-                    "SELECT count(*) FROM incidents_incident i JOIN grids_grid g ON g.id = i.grid_id "
-                    "JOIN grids_region v ON v.id = g.village_id WHERE v.path LIKE %s AND i.deleted_at IS "
-                    "NULL",
-                    [path + "%"],
-                )
-                return rows, cursor.fetchone()
+            return fetch
 
-        def queue_page():
-            from django.test import Client
-
-            page = Client()
-            page.force_login(dispatcher)
-            assert page.get("/incidents/queue/").status_code == 200
-
+        api_cursor, api_after = _deep_cursor(
+            dispatcher,
+            "/api/incidents/",
+            ("-reported_at", "-id"),
+            0,
+            "i.reported_at DESC, i.id DESC",
+            "",
+            depth,
+        )
+        page_cursor, _after = _deep_cursor(
+            dispatcher,
+            "incidents:list",
+            ("-reported_at", "-id"),
+            0,
+            "i.reported_at DESC, i.id DESC",
+            "",
+            depth,
+        )
+        # A queue position deep in its last part (the first two are shorter than 1,009 pages here).
+        queue_cursor, _after = _deep_cursor(
+            dispatcher,
+            "incidents:queue",
+            ("reported_at", "id"),
+            2,
+            "i.reported_at, i.id",
+            f"AND i.status IN {OPEN} AND {QUEUE_PARTS[2]}",
+            depth // 4,
+        )
         results.append(
             compare(
-                f"incident list API, page of 50 over {LIST_ROWS:,} incidents (county dispatcher)",
-                api_list,
-                raw_list,
-                repeat=3,
+                "list API p.1 (50 rows + count to 10k) vs same SQL, 1M rows",
+                get(api, "/api/incidents/", {"page_size": 50}),
+                lambda: (_raw_list_page(path), _raw_count(path, 10_000)),
+                repeat=5,
+                target=1.5,
             )
         )
         results.append(
             compare(
-                f"dispatcher queue page over {LIST_ROWS:,} incidents (vs raw list SQL)",
-                queue_page,
-                raw_list,
-                repeat=3,
+                "list API p.1009 by cursor (50 rows) vs same SQL, 1M rows",
+                get(api, "/api/incidents/", {"page_size": 50, "cursor": api_cursor}),
+                lambda: _raw_list_page(path, after=api_after),
+                repeat=5,
+                target=1.5,
+            )
+        )
+        results.append(
+            compare(
+                "list API p.1009 by cursor vs p.1, both through the API",
+                get(api, "/api/incidents/", {"page_size": 50, "cursor": api_cursor}),
+                get(api, "/api/incidents/", {"page_size": 50}),
+                repeat=5,
+                target=1.5,
+            )
+        )
+        results.append(
+            compare(
+                "incident list page p.1009 vs p.1, both rendered",
+                get(pages, "/incidents/", {"cursor": page_cursor}),
+                get(pages, "/incidents/"),
+                repeat=5,
+                target=1.5,
+            )
+        )
+        results.append(
+            compare(
+                "queue page (rendered) vs SQL of its rows + count to 1k",
+                get(pages, "/incidents/queue/"),
+                lambda: (_raw_queue_page(path), _raw_count(path, 1000, f"AND i.status IN {OPEN} ")),
+                repeat=5,
+                target=1.5,
+            )
+        )
+        results.append(
+            compare(
+                "queue page p.250 of its last part vs p.1, both rendered",
+                get(pages, "/incidents/queue/", {"cursor": queue_cursor}),
+                get(pages, "/incidents/queue/"),
+                repeat=5,
+                target=1.5,
             )
         )
 

@@ -197,9 +197,10 @@ class Keyset:
         return KeysetPage(rows=rows, next_cursor=next_cursor, previous_cursor=previous_cursor)
 
 
-def capped_count(queryset: QuerySet, cap: int = COUNT_CAP) -> tuple[int, bool]:
-    """How many rows, counted no further than ``cap``: (count, exact). A bounded count costs
-    the same at five years of data as at one month."""
+def capped_count(queryset: QuerySet, cap: int | None = None) -> tuple[int, bool]:
+    """How many rows, counted no further than ``cap`` (``COUNT_CAP``): (count, exact). A bounded
+    count costs the same at five years of data as at one month."""
+    cap = COUNT_CAP if cap is None else cap
     n = queryset.order_by().values("pk")[: cap + 1].count()
     return (n, True) if n <= cap else (cap, False)
 
@@ -280,7 +281,7 @@ class KeysetPagination(StrictPageParameters, PageNumberPagination):
             self.previous_number = None
             return page.rows
         number = int(number or 1)
-        if number * size > MAX_NUMBERED_ROWS:
+        if number > 1 and number * size > MAX_NUMBERED_ROWS:
             raise ValidationError(
                 {
                     self.page_query_param: [
