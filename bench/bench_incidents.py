@@ -357,6 +357,43 @@ def _list_at_scale(admin):
             )
         )
 
+        # A grid worker's list: scoped by the incident's offices (its grid's office and any unit it
+        # was dispatched to), the link table joined by office.
+        from grids.models import GridOffice
+
+        office = GridOffice.objects.filter(grids__village__path__startswith=path).order_by("code").first()
+        worker = user_for_role(Role.GRID_WORKER, office=office)
+        worker_api = APIClient()
+        worker_api.force_authenticate(worker)
+
+        def raw_worker_page():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT i.*, c.code, g.code, v.code {JOINS}"
+                    "JOIN incidents_incident_offices o ON o.incident_id = i.id "
+                    "WHERE o.gridoffice_id = %s AND i.deleted_at IS NULL "
+                    "ORDER BY i.reported_at DESC, i.id DESC LIMIT 50",
+                    [office.pk],
+                )
+                rows = cursor.fetchall()
+                cursor.execute(
+                    "SELECT count(*) FROM (SELECT 1 FROM incidents_incident i "
+                    "JOIN incidents_incident_offices o ON o.incident_id = i.id "
+                    "WHERE o.gridoffice_id = %s AND i.deleted_at IS NULL LIMIT 10001) AS capped",
+                    [office.pk],
+                )
+                return rows, cursor.fetchone()
+
+        results.append(
+            compare(
+                "grid worker's list API p.1 (50 + count to 10k) vs same SQL",
+                get(worker_api, "/api/incidents/", {"page_size": 50}),
+                raw_worker_page,
+                repeat=5,
+                target=1.5,
+            )
+        )
+
     def work():
         _fill(admin, LIST_ROWS)
         measure()

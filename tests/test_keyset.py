@@ -300,3 +300,20 @@ def test_the_schema_documents_the_cursor_and_the_capped_count(api_client):
     assert page["properties"]["count"]["nullable"] is True
     sync = schema["paths"]["/api/incidents/sync/"]["get"]
     assert "page" not in {p["name"] for p in sync["parameters"]}
+
+
+def test_a_cursor_page_starts_its_index_scan_at_the_cursor(dispatcher, stocked):
+    """No OFFSET: the deep page's query begins the (reported_at, id) index scan at the cursor."""
+    from django.db import transaction
+
+    queryset = selectors.incidents_visible_to(actor=dispatcher)
+    keyset = pagination.Keyset(queryset)
+    row = queryset[20]
+    deep = queryset.filter(keyset.beyond(keyset.values_of(row), backwards=False))[:51]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+        plan = deep.explain()
+    assert "incidents_live_reported" in plan and "Index Cond: (reported_at <=" in plan, plan
+    assert "OFFSET" not in str(deep.query)
+    assert list(deep.values_list("pk", flat=True)) == list(queryset.values_list("pk", flat=True)[21:72])
