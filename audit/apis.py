@@ -18,6 +18,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission
 
 from anshun.api.base import ScopedReadOnlyViewSet
+from anshun.api.pagination import KeysetPagination
 from audit import selectors
 from audit.changes import CHANGE_TYPES, Change, changes_for_model
 from audit.forms import ChangeFilterForm
@@ -84,6 +85,7 @@ class ChangeViewSet(ScopedReadOnlyViewSet):
     serializer_class = ChangeSerializer
     permission_classes = [CanAudit]
     read_capability = "audit.view"
+    pagination_class = KeysetPagination
     lookup_field = "history_id"
     model_key: str = ""
 

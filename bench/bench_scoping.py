@@ -1,12 +1,22 @@
-"""Scoped reads: the selector layer every page and API goes through, against
-hand-written SQL that returns the same rows. Both return tuples, so the ratio
-is the cost of the scoping mechanism and the ORM query it builds."""
+"""Scoped reads: the selector layer every page and API goes through.
+
+Two kinds of line, each naming both sides:
+- "selector+ORM vs same SQL": the selector's query run through the ORM against hand-written SQL
+  returning the same tuples (the cost of scoping *and* of the ORM);
+- "selector+ORM vs unscoped ORM": the same ORM query with and without the scope, i.e. what
+  the scoping mechanism alone adds.
+
+A grid worker's scope is ``office_id = <their office>``, served by the foreign key's index; the
+SQL is the baseline's, character for character. Its "vs same SQL" ratio (6.8x before) is
+Django's fixed cost of building and compiling a query (~0.5-1 ms) set against a 0.2 ms query,
+which is why sub-millisecond lines carry no target; the "vs unscoped ORM" line shows the scope
+itself costs next to nothing."""
 
 from django.db import connection
 
 from accounts.roles import Role
 from bench.harness import compare
-from grids.models import GridOffice, Region
+from grids.models import Grid, GridOffice, Region
 from grids.selectors import grids_visible_to
 
 
@@ -50,7 +60,7 @@ def run():
         # only the city-wide list carries a target; the others are reported.
         results.append(
             compare(
-                f"scoped grid list, {role.value} ({code})",
+                f"grid list, {role.value} {code}: selector+ORM vs same SQL",
                 platform,
                 lambda path=path: _raw_grids(path),
                 target=1.5 if code == "5204" else None,
@@ -58,11 +68,27 @@ def run():
         )
     office = GridOffice.objects.order_by("code").first()
     worker = _official(Role.GRID_WORKER, office=office)
+
+    def worker_list():
+        return list(grids_visible_to(actor=worker).defer("geometry").values_list("code", flat=True))
+
+    def unscoped_list():
+        return list(Grid.objects.filter(office_id=office.pk).order_by("code").values_list("code", flat=True))
+
+    assert worker_list() == [code for (code,) in _raw_office(office.pk)] == unscoped_list()
     results.append(
         compare(
-            "scoped grid list, grid worker (one office)",
-            lambda: list(grids_visible_to(actor=worker).defer("geometry").values_list("code", flat=True)),
+            "grid list, grid worker (1 office): selector+ORM vs same SQL",
+            worker_list,
             lambda: _raw_office(office.pk),
+        )
+    )
+    results.append(
+        compare(
+            "grid list, grid worker (1 office): selector+ORM vs unscoped ORM",
+            worker_list,
+            unscoped_list,
+            target=1.5,
         )
     )
     return results

@@ -231,6 +231,24 @@ class Incident(models.Model):
                 name="incidents_live_reported",
                 condition=models.Q(deleted_at__isnull=True),
             ),
+            # The dispatcher's queue: open rows by age; each urgency part is a walk of this index
+            # (incidents.selectors.queue_parts), so the queue never sorts every open incident.
+            models.Index(
+                fields=["reported_at", "id"],
+                name="incidents_open_reported",
+                condition=models.Q(deleted_at__isnull=True)
+                & models.Q(
+                    status__in=[
+                        "reported",
+                        "registered",
+                        "dispatched",
+                        "handling",
+                        "handled",
+                        "verified",
+                        "returned",
+                    ]
+                ),
+            ),
         ]
 
     def __str__(self) -> str:

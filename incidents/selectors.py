@@ -50,28 +50,43 @@ def incident_detail(*, actor) -> QuerySet[Incident]:
     return incidents_visible_to(actor=actor).prefetch_related("events__actor", "attachments")
 
 
+# The queue's parts, most urgent first; inside each, oldest first (``QUEUE_ORDER``).
+UNTAKEN_STATUSES = (Incident.Status.REPORTED, Incident.Status.REGISTERED, Incident.Status.RETURNED)
+CLOCKED_STATUSES = (Incident.Status.DISPATCHED, Incident.Status.HANDLING)
+QUEUE_ORDER = ("reported_at", "id")
+
+
+def queue_parts(*, now=None) -> list[Q]:
+    """The dispatcher's queue as three parts in urgency order: not yet dispatched (reported,
+    registered, returned), then overdue at a unit, then the rest, each oldest first.
+
+    Each part is read in ``QUEUE_ORDER`` by the ``incidents_open_reported`` index (open rows by
+    age), so the urgency order never sorts the whole queue: a page is found by walking the parts
+    in turn (``anshun.api.pagination.Keyset``). "Overdue" is judged at ``now``, so an incident
+    whose deadline passes while someone pages moves up at their next visit."""
+    now = now or timezone.now()
+    overdue = Q(status__in=CLOCKED_STATUSES, due_at__lt=now)
+    return [Q(status__in=UNTAKEN_STATUSES), overdue, ~Q(status__in=UNTAKEN_STATUSES) & ~overdue]
+
+
 def dispatcher_queue(*, actor) -> QuerySet[Incident]:
-    """Open incidents, the ones nobody has dispatched yet first, then the overdue, then by age."""
+    """Open incidents, the ones nobody has dispatched yet first, then the overdue, then by age.
+
+    The ``urgency`` annotation gives the same order in one ORDER BY (exports use it); the pages
+    walk ``queue_parts`` instead, which an index serves."""
     now = timezone.now()
     return (
         incidents_visible_to(actor=actor)
         .filter(status__in=OPEN_STATUSES)
         .annotate(
             urgency=Case(
-                When(
-                    status__in=(
-                        Incident.Status.REPORTED,
-                        Incident.Status.REGISTERED,
-                        Incident.Status.RETURNED,
-                    ),
-                    then=Value(0),
-                ),
+                When(status__in=UNTAKEN_STATUSES, then=Value(0)),
                 When(Q(status__in=RUNNING_STATUSES, due_at__lt=now), then=Value(1)),
                 default=Value(2),
                 output_field=IntegerField(),
             )
         )
-        .order_by("urgency", "reported_at", "id")
+        .order_by("urgency", *QUEUE_ORDER)
     )
 
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.gis.geos import Point
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.db.models import FloatField, Func
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import DetailView, ListView, TemplateView
 
+from anshun.api.pagination import BadCursor, Keyset, KeysetPage, Segment, capped_count
 from anshun.exports import table_response
 from anshun.files import TokenOrSessionMixin, file_response
 from anshun.views import ScopedPageMixin
@@ -48,6 +49,10 @@ EXPORT_HEADERS = [
 ]
 
 
+# A list page counts its rows up to here and then says "more than" (one bounded query per view).
+PAGE_COUNT_CAP = 1000
+
+
 def map_config(**extra) -> dict:
     return {
         "tileUrl": settings.MAP_TILE_URL,
@@ -74,11 +79,16 @@ def incident_points(incidents) -> list[dict]:
 
 
 class IncidentListView(ScopedPageMixin, ListView):
-    """Any filtered list, on a map and as XLSX/CSV; grid workers see their own grids' incidents."""
+    """Any filtered list, on a map and as XLSX/CSV; grid workers see their own grids' incidents.
+
+    Pages are walked by keyset (``?cursor=``, the "next"/"previous" links): the 1,009th page
+    costs what the first does. The count shown stops at ``PAGE_COUNT_CAP`` ("more than 1,000")
+    instead of counting the whole jurisdiction on every view."""
 
     template_name = "incidents/list.html"
     selector = staticmethod(selectors.incidents_visible_to)
-    paginate_by = 50
+    paginate_by = None  # keyset pages, below
+    page_size = 50
     title = gettext_lazy("Incidents")
 
     def get(self, request, *args, **kwargs):
@@ -92,16 +102,43 @@ class IncidentListView(ScopedPageMixin, ListView):
             return self.filterset.queryset
         return self.filterset.qs if self.filterset.is_valid() else self.filterset.queryset.none()
 
+    def keyset(self, queryset) -> tuple[Keyset, list[Segment]]:
+        """The list's order (newest first) as one part."""
+        return Keyset(queryset, ordering=("-reported_at", "-id"), purpose="incidents:list"), [Segment()]
+
+    def keyset_page(self, queryset) -> KeysetPage:
+        cursors = self.request.GET.getlist("cursor")
+        if len(cursors) > 1:
+            raise BadRequest("one cursor")
+        keyset, segments = self.keyset(queryset)
+        try:
+            return keyset.page(
+                queryset,
+                user=self.request.user,
+                size=self.page_size,
+                cursor=cursors[0] if cursors and cursors[0] else None,
+                segments=segments,
+            )
+        except BadCursor:
+            raise BadRequest("not a cursor this list gave out") from None
+
     def get_context_data(self, **kwargs):
-        context = super().get_context_data(object_list=self.filtered(), **kwargs)
+        queryset = self.filtered()
+        page = self.keyset_page(queryset)
+        count, exact = capped_count(queryset, PAGE_COUNT_CAP)
+        context = super().get_context_data(object_list=page.rows, **kwargs)
         query = self.request.GET.copy()
-        query.pop("page", None)
-        query.pop("export", None)
+        for name in ("page", "export", "cursor"):
+            query.pop(name, None)
         context.update(
             filter=self.filterset,
             title=self.title,
             query=query.urlencode(),
-            points=incident_points(context["object_list"]),
+            next_cursor=page.next_cursor,
+            previous_cursor=page.previous_cursor,
+            count=count,
+            count_exact=exact,
+            points=incident_points(page.rows),
             map_config=map_config(),
         )
         return context
@@ -176,6 +213,11 @@ class DispatchQueueView(IncidentListView):
     selector = staticmethod(selectors.dispatcher_queue)
     capability = "incident.dispatch"
     title = gettext_lazy("Dispatch queue")
+
+    def keyset(self, queryset) -> tuple[Keyset, list[Segment]]:
+        """The urgency order as its three parts, each oldest first (``selectors.queue_parts``)."""
+        keyset = Keyset(queryset, ordering=selectors.QUEUE_ORDER, purpose="incidents:queue")
+        return keyset, [Segment(part) for part in selectors.queue_parts()]
 
 
 class IncidentDetailView(ScopedPageMixin, DetailView):

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from accounts.models import User
 from anshun.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
+from anshun.api.pagination import KeysetPagination
 from anshun.commands import Invalid, NotPermitted
 from grids.models import Region
 from mediation import deadlines, selectors, services
@@ -363,6 +364,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedModelV
     selector = staticmethod(selectors.cases_visible_to)
     read_capability = ("mediation.view", "mediation.refer", "mediation.handle")
     filterset_class = CaseFilter
+    pagination_class = KeysetPagination
 
     def get_serializer_class(self):
         return CaseDetailSerializer if self.action == "retrieve" else CaseSerializer

@@ -14,7 +14,7 @@ from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from anshun.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet, query_choice
-from anshun.api.pagination import GeoPagination
+from anshun.api.pagination import GeoPagination, KeysetGeoPagination
 from anshun.commands import NotPermitted
 from grids.models import Region
 from incidents.models import Incident
@@ -331,7 +331,7 @@ class PatrolLogViewSet(
     selector = staticmethod(selectors.patrol_logs_visible_to)
     read_capability = "safety.view"
     serializer_class = PatrolLogOutputSerializer
-    pagination_class = GeoPagination
+    pagination_class = KeysetGeoPagination
 
     @extend_schema(request=PatrolLogInputSerializer, responses={201: PatrolLogOutputSerializer})
     def create(self, request):

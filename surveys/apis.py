@@ -19,6 +19,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response as ApiResponse
 
 from anshun.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet, query_choice
+from anshun.api.pagination import KeysetPagination
 from anshun.api.parsers import DepthLimitedJSONParser
 from surveys import selectors
 from surveys.models import Level, Metric, RegionMetric, Response, Wave
@@ -141,6 +142,7 @@ class SurveyResponseViewSet(mixins.ListModelMixin, ScopedModelViewSet):
     selector = staticmethod(selectors.responses_visible_to)
     read_capability = ("surveys.view", "surveys.import")
     serializer_class = ResponseOutputSerializer
+    pagination_class = KeysetPagination
     parser_classes = [DepthLimitedJSONParser, MultiPartParser, FormParser]
 
     def selector_arguments(self) -> dict:
