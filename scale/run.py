@@ -45,6 +45,7 @@ NOT_PRECOMPUTATIONS = {"send-kept-tasks", "requeue-stalled-grid-imports"}
 # dashboard rollup's full rebuild); a name that does not import is reported and skipped.
 PRECOMPUTE_HOOKS = [
     "scale.run.survey_rollup_full",
+    "scale.run.dashboard_rollups_full",
     "scale.run.mediation_deadline_queue",
 ]
 
@@ -55,6 +56,20 @@ def survey_rollup_full():
 
     result = run_rollup(full=True)
     return f"{result.villages} communities, {result.rows} metric rows"
+
+
+def dashboard_rollups_full():
+    """The dashboard rollups recounted from the raw records, as their rebuild command does after a
+    bulk load (issue #14's rollup tables; ``rollups.services.fold``). Skipped where that app is not
+    installed yet."""
+    from django.apps import apps
+
+    if not apps.is_installed("rollups"):
+        return "rollups app not installed, skipped"
+    from rollups.services import fold
+
+    result = fold(full=True)
+    return f"{result.records} records, {result.rows} tally rows"
 
 
 def mediation_deadline_queue():
