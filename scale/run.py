@@ -178,7 +178,7 @@ def report(stages: list[dict], args) -> str:
         f"| p50 {big['name']} | p95 {big['name']} | growth p50 | growth p95 |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    refused = []
+    refused, missing = [], {}
     for page in timing.PAGES:
         for user in page.users or timing.USERS:
             a = small["results"].get((page.label, user))
@@ -188,6 +188,9 @@ def report(stages: list[dict], args) -> str:
             if a.status == b.status == 403:
                 refused.append(f"{page.label} ({user})")
                 continue
+            if a.status == b.status == 404:
+                missing.setdefault(page.label, None)
+                continue
             status = str(b.status) if a.status == b.status else f"{a.status} / {b.status}"
             label = page.label + (f" ({b.note})" if b.note else "")
             lines.append(
@@ -196,6 +199,8 @@ def report(stages: list[dict], args) -> str:
             )
     if refused:
         lines += ["", "Not permitted (403 at both volumes, not listed): " + "; ".join(refused) + "."]
+    if missing:
+        lines += ["", "Not on this branch (404 at both volumes, not listed): " + "; ".join(missing) + "."]
     lines += ["", "Precomputations after each load (s):", ""]
     for stage in stages:
         done = ", ".join(f"{k} {v:.1f}" for k, v in stage["precompute"].items())

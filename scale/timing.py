@@ -6,11 +6,15 @@ the machine as it is (shared, loaded: the report prints the load average beside 
 
 ``PAGES`` is the list of what is timed. Add a line when a page gains a request that matters (a
 map layer's bbox URL, a rollup-backed API): ``{region}`` is the viewer's region code (the village
-of the office for grid-office staff), ``{deep}`` the deep page of the incident list.
+of the office for grid-office staff), ``{deep}`` the deep page of the incident list, ``{view}``
+the map view of the viewer's jurisdiction as the map pages ask for it (``bbox=w,s,e,n&zoom=z``: the
+extent of their grids at the closest zoom that fits it, as static/js/grid_map.js computes it).
+A page that answers 404 at every volume is not on this branch yet, and is listed apart.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import socket
@@ -50,6 +54,13 @@ PAGES = [
         "`/api/grid-offices/?within=…&page_size=5000` (map)",
         "/api/grid-offices/?within={region}&page_size=5000",
     ),
+    # Bounded map layers for the current view (issue #14's map work: /api/map/..., bbox and zoom),
+    # as the map page and the coverage page ask for them once that work is in.
+    Page("`/api/map/grids/view/?within=…&bbox=…` (map)", "/api/map/grids/view/?within={region}&{view}"),
+    Page("`/api/map/cameras/?bbox=…` (coverage)", "/api/map/cameras/?{view}"),
+    Page("`/api/map/township-coverage/?bbox=…` (coverage)", "/api/map/township-coverage/?{view}"),
+    Page("`/api/map/patrol-gaps/?bbox=…&days=7` (coverage)", "/api/map/patrol-gaps/?{view}&days=7"),
+    Page("`/api/map/patrol-routes/?bbox=…`", "/api/map/patrol-routes/?{view}"),
     Page("`/api/cameras/`", "/api/cameras/"),
     Page("`/api/patrol-logs/?page_size=200`", "/api/patrol-logs/?page_size=200"),
     Page("`/special-groups/dashboard/`", "/special-groups/dashboard/"),
@@ -183,6 +194,22 @@ def viewer_region(username: str) -> str:
     return user.grid_office.seat.code
 
 
+def viewer_view(username: str) -> str:
+    """``bbox=…&zoom=…`` for the extent of the grids the viewer sees."""
+    from django.contrib.gis.db.models import Extent
+
+    from accounts.models import User
+    from grids.models import Grid
+
+    user = User.objects.get(username=username)
+    extent = Grid.objects.visible_to(user).aggregate(extent=Extent("geometry"))["extent"]
+    if extent is None:
+        return "bbox=105.0,25.5,106.5,26.5&zoom=9"
+    span = max(extent[2] - extent[0], extent[3] - extent[1], 1e-6)
+    zoom = max(0, min(18, math.floor(math.log2((4000 * 360) / (256 * span)))))
+    return "bbox=" + ",".join(f"{v:.5f}" for v in extent) + f"&zoom={zoom}"
+
+
 def _get(session: requests.Session, url: str) -> tuple[int | str, int, float]:
     started = time.perf_counter()
     try:
@@ -198,12 +225,13 @@ def measure(base: str, *, repeat: int, say=print) -> dict[tuple[str, str], Resul
     for username in dict.fromkeys(USERS + tuple(u for page in PAGES for u in page.users)):
         session = login(base, username)
         region = viewer_region(username)
+        view = viewer_view(username)
         status, _size, _t = _get(session, f"{base}/incidents/?page={DEEP_PAGE}")
         deep = str(DEEP_PAGE) if status == 200 else "last"
         for page in PAGES:
             if username not in (page.users or USERS):
                 continue
-            url = base + page.path.format(region=region, deep=deep)
+            url = base + page.path.format(region=region, deep=deep, view=view)
             samples: list[float] = []
             status, size = 0, 0
             repeat_here = repeat
