@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help setup run test lint format bench load backup restore messages
+.PHONY: help setup run test lint format bench load backup restore messages scale
 
 help:
 	@echo "make run    install what is missing, start Postgres/PostGIS + Redis, migrate, load Anshun, serve"
@@ -10,6 +10,7 @@ help:
 	@echo "make lint   ruff check + format check"
 	@echo "make bench  benchmarks (ratios against a same-run baseline)"
 	@echo "make load   Locust: 100 users for 5 minutes against gunicorn + a worker (USERS=, DURATION=)"
+	@echo "make scale  five years of data in throwaway services, every issue-#14 page timed (SCALE=0.05, REPEAT=)"
 	@echo "make backup / make restore BACKUP=backups/<timestamp>  database + uploaded files"
 
 setup:
@@ -34,6 +35,9 @@ bench: setup
 
 load: setup
 	@scripts/load.sh
+
+scale: setup
+	@scripts/scale.sh
 
 backup: setup
 	@scripts/backup.sh
