@@ -68,6 +68,6 @@ def test_the_five_named_examples_on_the_map(demo_records, live_server, browser):
     page.goto(f"{live_server.url}/safety/coverage/")
     page.wait_for_selector("body[data-map-ready='1']")
     townships = Region.objects.filter(level="township", boundary__isnull=False).count()
-    assert page.locator("path.township-coverage").count() == townships
+    page.wait_for_function(f"document.querySelectorAll('path.township-coverage').length === {townships}")
     page.screenshot(path=str(live_server_artifact("coverage-map.png")))
     context.close()
