@@ -60,7 +60,6 @@ window.SafetyMaps = (function () {
   function coverage(elementId) {
     const { map, config } = baseMap(elementId);
     const note = document.getElementById("coverage-map-note");
-    const renderer = L.canvas();
     // Townships shaded by joint-defence coverage: the paler, the more villages still lack a team.
     const shade = (rate) => (rate === null ? "#9e9e9e" : rate >= 99 ? "#1b5e20" : rate >= 95 ? "#43a047" : rate >= 90 ? "#fbc02d" : "#e53935");
     const townships = L.geoJSON(null, {
@@ -93,7 +92,7 @@ window.SafetyMaps = (function () {
         const cluster = p.count > 1;
         const colour = p.status ? colours[p.status] : p.online === p.count ? colours.online : "#1565c0";
         L.circleMarker([lat, lng], {
-          renderer, radius: cluster ? Math.min(14, 3 + Math.sqrt(p.count)) : 2, color: colour, weight: 1,
+          radius: cluster ? Math.min(14, 3 + Math.sqrt(p.count)) : 2, color: colour, weight: 1,
           fillOpacity: 0.6, className: "camera-marker",
         }).bindTooltip(cluster ? `${p.count} (${p.online})` : escapeHtml(f.id)).addTo(cameras);
       }
