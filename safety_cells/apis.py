@@ -7,7 +7,7 @@ import re
 
 from django.contrib.gis.db import models as gis_models
 from django.contrib.gis.geos import Point
-from django.db.models import Aggregate, CharField, Count, F, FloatField, Func, Max, Min, Q, Value
+from django.db.models import Aggregate, CharField, Count, F, FloatField, Func, Max, Min, Sum, Value
 from django.db.models.functions import NullIf
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -501,7 +501,7 @@ class PatrolGapLayerViewSet(map_layers.MapLayerViewSet):
 @_layer_schema()
 class CameraLayerViewSet(map_layers.MapLayerViewSet):
     """Skynet cameras in the view: each camera from zoom 15, below that clusters (``count``,
-    ``online``) of about 48 pixels."""
+    ``online``) of about 48 pixels counted from the coverage table."""
 
     selector = staticmethod(selectors.cameras_in_view)
     read_capability = "safety.view"
@@ -519,26 +519,26 @@ class CameraLayerViewSet(map_layers.MapLayerViewSet):
                 cap=5000,
                 layer=_("cameras"),
             )
+        # Farther out, clusters from the coverage table (cameras per grid, as of its refresh): the
+        # cost is the grids in view, not the cameras. A cluster is the grids whose inner point falls
+        # in one cell of about CLUSTER_PIXELS.
+        grids = selectors.camera_grids_in_view(actor=actor, bbox=view.polygon)
+        inner = Func(
+            F("grid__geometry"), function="ST_PointOnSurface", output_field=gis_models.GeometryField()
+        )
         cell = Func(
-            _as_geometry("location"),
+            inner,
             Value(view.degrees_per_pixel * CLUSTER_PIXELS),
             function="ST_SnapToGrid",
             output_field=gis_models.GeometryField(),
         )
-        centre = Func(
-            _Collect(_as_geometry("location")),
-            function="ST_Centroid",
-            output_field=gis_models.GeometryField(),
-        )
+        centre = Func(_Collect(inner), function="ST_Centroid", output_field=gis_models.GeometryField())
         return map_layers.feature_collection(
-            queryset,
+            grids,
             actor=actor,
             id_field=Func(cell, Value(12), function="ST_GeoHash", output_field=CharField()),
             geometry=map_layers.geojson(centre, view),
-            properties={
-                "count": Count("pk"),
-                "online": Count("pk", filter=Q(status=Camera.Status.ONLINE)),
-            },
+            properties={"count": Sum("camera_count"), "online": Sum("cameras_online")},
             cap=5000,
             layer=_("camera clusters"),
         )
@@ -546,8 +546,8 @@ class CameraLayerViewSet(map_layers.MapLayerViewSet):
 
 @_layer_schema(DAYS)
 class PatrolRouteLayerViewSet(map_layers.MapLayerViewSet):
-    """Patrol routes in the view that ended in the last ``days`` days (at most 31): each patrol from
-    zoom 13, below that one feature per patrol unit (its routes together, ``patrols``)."""
+    """Patrol routes in the view that ended in the last ``days`` days (at most 31): each patrol's
+    route from zoom 13, below that one point per patrol unit (``patrols``: how many)."""
 
     selector = staticmethod(selectors.patrol_routes_in_view)
     read_capability = "safety.view"
@@ -573,12 +573,14 @@ class PatrolRouteLayerViewSet(map_layers.MapLayerViewSet):
                 cap=2000,
                 layer=_("patrols"),
             )
-        routes = _Collect(F("route"))
+        # Farther out, one point per patrol unit (the middle of its routes) with its patrols: a
+        # route is a few pixels long there, and a thousand units' tracks would be megabytes.
+        middle = Func(_Collect(F("route")), function="ST_Centroid", output_field=gis_models.GeometryField())
         return map_layers.feature_collection(
             queryset,
             actor=actor,
             id_field="unit_id",
-            geometry=map_layers.geojson(map_layers.simplified(routes, view), view),
+            geometry=map_layers.geojson(middle, view),
             properties={
                 "unit": Max("unit__name"),
                 "started_at": Min("started_at"),

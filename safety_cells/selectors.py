@@ -159,7 +159,20 @@ def patrol_logs_visible_to(*, actor, region: Region | None = None) -> QuerySet[P
         PatrolLog.objects.visible_to(actor)
         .select_related("unit", "unit__region", "logged_by")
         .defer("unit__region__boundary")
-        .annotate(incident_count=Count("incidents", distinct=True))
+        # Counted per row shown (a correlated count on the m2m), not by grouping every log in scope.
+        .annotate(
+            incident_count=Coalesce(
+                Subquery(
+                    PatrolLog.incidents.through.objects.filter(patrollog_id=OuterRef("pk"))
+                    .order_by()
+                    .values("patrollog_id")
+                    .annotate(n=Count("pk"))
+                    .values("n"),
+                    output_field=IntegerField(),
+                ),
+                0,
+            )
+        )
     )
     return _within(logs, "unit__region__path", region).order_by("-ended_at", "-id")
 
@@ -575,6 +588,13 @@ def cameras_in_view(*, actor, bbox=None) -> QuerySet[Camera]:
     """Cameras in scope inside ``bbox`` (&& on the geography: its GiST index alone answers)."""
     cameras = Camera.objects.visible_to(actor)
     return cameras if bbox is None else cameras.filter(location__bboverlaps=bbox)
+
+
+def camera_grids_in_view(*, actor, bbox=None) -> QuerySet[GridCoverage]:
+    """Grids in scope meeting ``bbox`` that have cameras (as of the coverage refresh): what the
+    camera layer clusters when zoomed out."""
+    grids = GridCoverage.objects.visible_to(actor).filter(camera_count__gt=0)
+    return grids if bbox is None else grids.filter(grid__geometry__bboverlaps=bbox)
 
 
 def patrol_routes_in_view(*, actor, bbox=None, days: int = 7) -> QuerySet[PatrolLog]:
