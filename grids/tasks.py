@@ -11,7 +11,7 @@ def process_grid_import(grid_import_id: int) -> str:
     grid_import = run_grid_import(grid_import_id=grid_import_id)
     if grid_import is not None and grid_import.status == GridImport.Status.SUCCEEDED:
         # Grids moved: the safety app's coverage tables (cameras, patrols per grid) follow.
-        current_app.tasks["safety_cells.tasks.refresh_coverage"].delay(reason="grid import")
+        current_app.tasks["safety_cells.tasks.refresh_coverage"].delay(reason="grid import", full=True)
     return grid_import.status if grid_import else "missing"
 
 

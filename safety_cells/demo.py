@@ -327,7 +327,7 @@ def load_demo() -> str:
     cameras = ensure_cameras()
     devices = ensure_devices()
     _refresh_statistics()
-    refresh_coverage(reason="demo loader")
+    refresh_coverage(reason="demo loader", full=True)
     return (
         f"{len(cells)} named safe cells, {PreventionUnit.objects.count()} prevention units, "
         f"{patrols} patrol logs, {cameras} Skynet cameras, {devices} device distributions"

@@ -386,6 +386,11 @@ class CoverageRefresh(models.Model):
     villages = models.PositiveIntegerField(_("villages"), default=0)
     grids = models.PositiveIntegerField(_("grids"), default=0)
     reason = models.CharField(_("reason"), max_length=60, blank=True)
+    # What the next run needs to go on incrementally: was this run full, the highest incident id
+    # it saw, and a fingerprint of the cameras (a change of cameras means a full run).
+    full = models.BooleanField(default=True)
+    max_incident_id = models.BigIntegerField(default=0)
+    cameras = models.CharField(max_length=80, blank=True)
 
     class Meta:
         verbose_name = _("coverage refresh")

@@ -343,3 +343,28 @@ def test_the_camera_panel_rows_are_the_scoped_cameras_nearest_first(safety_demo)
     panel = selectors.incident_camera_panel(actor=official, incident=type("I", (), {"location": point})())
     assert panel["context"]["cameras"][0]["code"] == "PANEL-NEAR"
     assert panel["context"]["cameras"][0]["status"] == Camera.Status.ONLINE.label
+
+
+def test_an_incremental_refresh_counts_late_synced_incidents_as_a_full_one_does(safety_demo, make_incident):
+    """After the first run only new incidents are counted (by id, so a phone's report synced late
+    with an old ``reported_at`` is not missed); a change of cameras makes the next run full."""
+    from safety_cells.models import GridIncidentDay, UnwatchedIncident
+
+    def tables():
+        days = set(GridIncidentDay.objects.values_list("grid_id", "day", "incidents"))
+        return days, set(UnwatchedIncident.objects.values_list("incident_id", flat=True))
+
+    grid = Grid.objects.filter(village__code__startswith="520402005").order_by("code").first()
+    Camera.objects.filter(location__dwithin=(grid.geometry, 0.05)).delete()
+    assert refresh_coverage(reason="test").full  # the cameras changed
+    late = make_incident(grid=grid, days_ago=40)  # reported 40 days ago, synced now
+    make_incident(grid=grid, days_ago=0.1)
+    run = refresh_coverage(reason="test")
+    assert not run.full and run.max_incident_id >= late.pk
+    incremental = tables()
+    assert late.pk in incremental[1]
+    assert refresh_coverage(reason="test", full=True).full
+    assert tables() == incremental
+    Camera.objects.create(code="NEW-CAM", phase=1, owner="t", location=late.location, village=grid.village)
+    assert refresh_coverage(reason="test").full
+    assert late.pk not in tables()[1]  # now watched
