@@ -183,7 +183,8 @@ def feature_collection(
         )
     body = f'{{"type":"FeatureCollection","count":{count},"features":{features}}}'
     response = HttpResponse(body, content_type="application/json")
-    response["Cache-Control"] = "private, max-age=60"
+    # Jurisdiction data: never in a shared cache; asked again each time, so edits show at once.
+    response["Cache-Control"] = "private, no-cache"
     return response
 
 

@@ -380,6 +380,7 @@ class CoverageView(ScopedPageMixin, TemplateView):
                 "townships": "/api/map/township-coverage/view/",
                 "gaps": "/api/map/patrol-gaps/view/",
                 "cameras": "/api/map/cameras/view/",
+                "patrols": "/api/map/patrol-routes/view/",
             },
         }
         context["now"] = timezone.now()

@@ -48,6 +48,7 @@ def test_the_coverage_map_draws_its_layers_for_the_view(demo_records, live_serve
     townships = Region.objects.filter(level="township", code__startswith="520402").count()
     expect(page.locator("path.township-coverage")).to_have_count(townships)
     assert page.locator("path.camera-marker").count() > 0
+    assert page.locator("path.patrol-unit, path.patrol-route").count() > 0  # demo patrols of this week
     assert page.get_by_test_id("coverage-as-of").inner_text()
     layers = [(url, status, size) for url, status, size in _api_requests(page) if "/api/map/" in url]
     assert layers and all("bbox=" in url and "zoom=" in url for url, _s, _n in layers)

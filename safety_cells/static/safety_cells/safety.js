@@ -3,6 +3,8 @@
 window.SafetyMaps = (function () {
   "use strict";
 
+  const gettext = window.gettext || ((s) => s);
+
   function baseMap(elementId) {
     const config = JSON.parse(document.getElementById("map-config").textContent);
     const map = L.map(elementId).setView(config.center, config.zoom);
@@ -71,20 +73,32 @@ window.SafetyMaps = (function () {
       onEachFeature: (f, layer) => layer.bindTooltip(`${escapeHtml(f.properties.name)}: ${f.properties.incidents}`),
     }).addTo(map);
     const cameras = L.layerGroup().addTo(map);
+    // Patrols of the period (at most 31 days): routes close in, one point per patrol unit far out.
+    const patrols = L.geoJSON(null, {
+      style: { color: "#1565c0", weight: 2, opacity: 0.7, className: "patrol-route" },
+      pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 4, color: "#1565c0", weight: 1, fillOpacity: 0.5, className: "patrol-unit" }),
+      onEachFeature: (f, layer) => layer.bindTooltip(`${escapeHtml(f.properties.unit)}: ${f.properties.patrols}`),
+    }).addTo(map);
+    L.control.layers(null, {
+      [gettext("Skynet cameras")]: cameras,
+      [gettext("Patrols")]: patrols,
+    }, { collapsed: false }).addTo(map);
     const colours = { online: "#2e7d32", offline: "#757575", building: "#ef6c00" };
     let generation = 0;
 
     async function load() {
       const current = ++generation;
       const query = viewQuery(map);
-      const [t, g, c] = await Promise.all([
+      const [t, g, c, p] = await Promise.all([
         fetchLayer(`${config.layers.townships}?${query}`),
         fetchLayer(`${config.layers.gaps}?${query}&days=${config.days}`),
         fetchLayer(`${config.layers.cameras}?${query}`),
+        map.hasLayer(patrols) ? fetchLayer(`${config.layers.patrols}?${query}&days=${Math.min(config.days, 31)}`) : { features: [], problem: null },
       ]);
       if (current !== generation) return; // the view moved on while these were loading
       townships.clearLayers().addData(t.features);
       gaps.clearLayers().addData(g.features);
+      patrols.clearLayers().addData(p.features);
       cameras.clearLayers();
       for (const f of c.features) {
         const [lng, lat] = f.geometry.coordinates;
@@ -96,7 +110,7 @@ window.SafetyMaps = (function () {
           fillOpacity: 0.6, className: "camera-marker",
         }).bindTooltip(cluster ? `${p.count} (${p.online})` : escapeHtml(f.id)).addTo(cameras);
       }
-      const problems = [t.problem, g.problem, c.problem].filter(Boolean);
+      const problems = [t.problem, g.problem, c.problem, p.problem].filter(Boolean);
       note.hidden = !problems.length;
       note.textContent = problems.join(" ");
       document.body.dataset.mapFeatures = String(t.features.length + g.features.length + c.features.length);
@@ -104,6 +118,7 @@ window.SafetyMaps = (function () {
     }
     fitExtent(map, config.extent);
     map.on("moveend", load);
+    map.on("overlayadd", load);
     load();
   }
 
