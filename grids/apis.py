@@ -1,5 +1,7 @@
 """REST endpoints for the jurisdiction tree: regions, grid offices and grids (GeoJSON)."""
 
+from django.db.models import F
+from django.utils.translation import gettext
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -10,7 +12,7 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from anshun.api.base import ScopedReadOnlyViewSet
 from anshun.api.pagination import GeoPagination as BaseGeoPagination
-from grids import selectors
+from grids import map_layers, selectors
 from grids.models import Grid, GridOffice, Region
 
 WITHIN = OpenApiParameter(
@@ -138,3 +140,51 @@ class GridViewSet(ScopedReadOnlyViewSet):
             "within_code": self.request.query_params.get("within"),
             "office_code": self.request.query_params.get("office"),
         }
+
+
+# --- map layers ---------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    in_view=extend_schema(
+        parameters=[
+            map_layers.BBOX,
+            map_layers.ZOOM,
+            WITHIN,
+            OpenApiParameter("office", OpenApiTypes.STR, description="Grid office code."),
+        ],
+        responses=map_layers.LAYER_RESPONSES,
+    )
+)
+class GridLayerViewSet(map_layers.MapLayerViewSet):
+    """Grid outlines in the view, simplified for its zoom (at most 2,000; else 400 "zoom in")."""
+
+    selector = staticmethod(selectors.grids_in_view)
+    read_capability = "map.view"
+    cap = 2000
+
+    def selector_arguments(self) -> dict:
+        params = self.request.query_params
+        return {
+            **super().selector_arguments(),
+            "within_code": params.get("within"),
+            "office_code": params.get("office"),
+        }
+
+    def layer(self, queryset):
+        return map_layers.feature_collection(
+            queryset,
+            actor=self.request.user,
+            id_field="code",
+            geometry=map_layers.geojson(map_layers.simplified(F("geometry"), self.map_view), self.map_view),
+            properties={
+                "name": F("name"),
+                "village": F("village__code"),
+                "village_name": F("village__name"),
+                "office": F("office__code"),
+                "office_name": F("office__name"),
+                "is_demo": F("is_demo"),
+            },
+            cap=self.cap,
+            layer=gettext("grids"),
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.gis.db.models import Extent
 from django.db.models import Count, QuerySet
 
 from grids.models import Grid, GridImport, GridOffice, Region
@@ -79,3 +80,18 @@ def grid_imports_for(*, actor) -> QuerySet[GridImport]:
     if not actor.can("grids.import"):
         return GridImport.objects.none()
     return GridImport.objects.select_related("created_by").order_by("-created_at")
+
+
+def grids_in_view(
+    *, actor, bbox=None, within_code: str | None = None, office_code: str | None = None
+) -> QuerySet[Grid]:
+    """Grids in scope whose outline meets ``bbox`` (a polygon; the GiST index answers ``&&``)."""
+    grids = grids_visible_to(actor=actor, within_code=within_code, office_code=office_code)
+    return grids if bbox is None else grids.filter(geometry__bboverlaps=bbox)
+
+
+def jurisdiction_extent(*, actor) -> list[float] | None:
+    """[west, south, east, north] of what the actor may see (their grids' outlines), for a map to
+    start on; None when they see no grid. One aggregate query on the grids in scope."""
+    box = Grid.objects.visible_to(actor).aggregate(extent=Extent("geometry"))["extent"]
+    return [round(value, 5) for value in box] if box else None

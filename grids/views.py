@@ -33,5 +33,7 @@ class GridMapView(ScopedPageMixin, TemplateView):
             "center": settings.LEAFLET_CONFIG["DEFAULT_CENTER"],
             "zoom": settings.LEAFLET_CONFIG["DEFAULT_ZOOM"],
             "api": "/api/",
+            # Grids are fetched for the view shown (/api/map/grids/); this is where to start looking.
+            "extent": selectors.jurisdiction_extent(actor=self.request.user),
         }
         return context

@@ -3,7 +3,13 @@ services validate and write, selectors read (always scoped to the caller)."""
 
 from __future__ import annotations
 
+import re
+
+from django.contrib.gis.db import models as gis_models
 from django.contrib.gis.geos import Point
+from django.db.models import Aggregate, CharField, Count, F, FloatField, Func, Max, Min, Sum, Value
+from django.db.models.functions import NullIf
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
@@ -16,6 +22,7 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 from anshun.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet, query_choice
 from anshun.api.pagination import GeoPagination, KeysetGeoPagination
 from anshun.commands import NotPermitted
+from grids import map_layers
 from grids.models import Region
 from incidents.models import Incident
 from safety_cells import selectors, services
@@ -398,3 +405,188 @@ def _parse_radius(value: str | None) -> float:
     if not 0 < radius <= 5000:
         raise serializers.ValidationError({"radius": ["Give metres between 0 and 5000."]})
     return radius
+
+
+# --- map layers: bounded, simplified GeoJSON for the view (grids.map_layers) ---------------------
+
+DAYS = OpenApiParameter("days", OpenApiTypes.INT, description="The last N days (default 7).")
+# Below this zoom, cameras come as clusters (count per cell of about CLUSTER_PIXELS) and patrol
+# routes as one feature per patrol unit; at and above it, one feature per camera or patrol.
+CAMERA_POINTS_FROM_ZOOM = 15
+PATROL_LOGS_FROM_ZOOM = 13
+CLUSTER_PIXELS = 48
+
+
+class _Collect(Aggregate):
+    """ST_Collect over the group (the geometries as one collection)."""
+
+    function = "ST_Collect"
+    output_field = gis_models.GeometryField()
+
+
+def _as_geometry(field: str) -> Func:
+    return Func(F(field), template="%(expressions)s::geometry", output_field=gis_models.GeometryField())
+
+
+def _days_param(request, *, default: int = 7, most: int = 365) -> int:
+    values = request.query_params.getlist("days")
+    if not values:
+        return default
+    if len(values) > 1 or not re.fullmatch(r"[0-9]{1,3}", values[0]) or not 1 <= int(values[0]) <= most:
+        raise serializers.ValidationError(
+            {"days": [_("Give whole days from 1 to %(most)d.") % {"most": most}]}
+        )
+    return int(values[0])
+
+
+def _layer_schema(*extra):
+    return extend_schema_view(
+        in_view=extend_schema(
+            parameters=[map_layers.BBOX, map_layers.ZOOM, *extra], responses=map_layers.LAYER_RESPONSES
+        )
+    )
+
+
+@_layer_schema()
+class TownshipCoverageLayerViewSet(map_layers.MapLayerViewSet):
+    """Township outlines in the view with their joint-defence coverage (villages in scope, covered,
+    rate), from the coverage tables."""
+
+    selector = staticmethod(selectors.township_coverage_in_view)
+    read_capability = "safety.view"
+
+    def layer(self, queryset):
+        view = self.map_view
+        rate = Func(
+            Value(100.0) * F("covered") / NullIf(F("villages"), 0),
+            Value(2),
+            function="ROUND",
+            output_field=FloatField(),
+        )
+        return map_layers.feature_collection(
+            queryset,
+            actor=self.request.user,
+            id_field="code",
+            geometry=map_layers.geojson(map_layers.simplified(F("boundary"), view), view),
+            properties={"name": F("name"), "villages": F("villages"), "covered": F("covered"), "rate": rate},
+            cap=500,
+            layer=_("townships"),
+        )
+
+
+@_layer_schema(DAYS)
+class PatrolGapLayerViewSet(map_layers.MapLayerViewSet):
+    """Grids in the view with incidents in the last ``days`` days and no patrol through them since,
+    from the coverage tables."""
+
+    selector = staticmethod(selectors.coverage_patrol_gaps)
+    read_capability = "safety.view"
+
+    def selector_arguments(self) -> dict:
+        return {**super().selector_arguments(), "days": _days_param(self.request)}
+
+    def layer(self, queryset):
+        view = self.map_view
+        return map_layers.feature_collection(
+            queryset,
+            actor=self.request.user,
+            id_field="grid__code",
+            geometry=map_layers.geojson(map_layers.simplified(F("grid__geometry"), view), view),
+            properties={"name": F("grid__name"), "incidents": F("recent_incidents")},
+            cap=2000,
+            layer=_("grids"),
+        )
+
+
+@_layer_schema()
+class CameraLayerViewSet(map_layers.MapLayerViewSet):
+    """Skynet cameras in the view: each camera from zoom 15, below that clusters (``count``,
+    ``online``) of about 48 pixels counted from the coverage table."""
+
+    selector = staticmethod(selectors.cameras_in_view)
+    read_capability = "safety.view"
+
+    def layer(self, queryset):
+        view = self.map_view
+        actor = self.request.user
+        if view.zoom >= CAMERA_POINTS_FROM_ZOOM:
+            return map_layers.feature_collection(
+                queryset,
+                actor=actor,
+                id_field="code",
+                geometry=map_layers.geojson(F("location"), view),
+                properties={"status": F("status"), "phase": F("phase"), "count": Value(1)},
+                cap=5000,
+                layer=_("cameras"),
+            )
+        # Farther out, clusters from the coverage table (cameras per grid, as of its refresh): the
+        # cost is the grids in view, not the cameras. A cluster is the grids whose inner point falls
+        # in one cell of about CLUSTER_PIXELS.
+        grids = selectors.camera_grids_in_view(actor=actor, bbox=view.polygon)
+        inner = Func(
+            F("grid__geometry"), function="ST_PointOnSurface", output_field=gis_models.GeometryField()
+        )
+        cell = Func(
+            inner,
+            Value(view.degrees_per_pixel * CLUSTER_PIXELS),
+            function="ST_SnapToGrid",
+            output_field=gis_models.GeometryField(),
+        )
+        centre = Func(_Collect(inner), function="ST_Centroid", output_field=gis_models.GeometryField())
+        return map_layers.feature_collection(
+            grids,
+            actor=actor,
+            id_field=Func(cell, Value(12), function="ST_GeoHash", output_field=CharField()),
+            geometry=map_layers.geojson(centre, view),
+            properties={"count": Sum("camera_count"), "online": Sum("cameras_online")},
+            cap=5000,
+            layer=_("camera clusters"),
+        )
+
+
+@_layer_schema(DAYS)
+class PatrolRouteLayerViewSet(map_layers.MapLayerViewSet):
+    """Patrol routes in the view that ended in the last ``days`` days (at most 31): each patrol's
+    route from zoom 13, below that one point per patrol unit (``patrols``: how many)."""
+
+    selector = staticmethod(selectors.patrol_routes_in_view)
+    read_capability = "safety.view"
+
+    def selector_arguments(self) -> dict:
+        return {**super().selector_arguments(), "days": _days_param(self.request, most=31)}
+
+    def layer(self, queryset):
+        view = self.map_view
+        actor = self.request.user
+        if view.zoom >= PATROL_LOGS_FROM_ZOOM:
+            return map_layers.feature_collection(
+                queryset,
+                actor=actor,
+                id_field="pk",
+                geometry=map_layers.geojson(map_layers.simplified(F("route"), view), view),
+                properties={
+                    "unit": F("unit__name"),
+                    "started_at": F("started_at"),
+                    "ended_at": F("ended_at"),
+                    "patrols": Value(1),
+                },
+                cap=2000,
+                layer=_("patrols"),
+            )
+        # Farther out, one point per patrol unit (the middle of its routes) with its patrols: a
+        # route is a few pixels long there, and a thousand units' tracks would be megabytes.
+        middle = Func(_Collect(F("route")), function="ST_Centroid", output_field=gis_models.GeometryField())
+        return map_layers.feature_collection(
+            queryset,
+            actor=actor,
+            id_field="unit_id",
+            geometry=map_layers.geojson(middle, view),
+            properties={
+                "unit": Max("unit__name"),
+                "started_at": Min("started_at"),
+                "ended_at": Max("ended_at"),
+                "patrols": Count("pk"),
+            },
+            cap=2000,
+            layer=_("patrol units"),
+        )

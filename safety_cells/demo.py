@@ -32,6 +32,7 @@ from accounts.roles import Role
 from anshun.commands import system_command
 from grids.models import Region
 from safety_cells import services
+from safety_cells.coverage import refresh_coverage
 from safety_cells.models import (
     Camera,
     CellType,
@@ -326,6 +327,7 @@ def load_demo() -> str:
     cameras = ensure_cameras()
     devices = ensure_devices()
     _refresh_statistics()
+    refresh_coverage(reason="demo loader", full=True)
     return (
         f"{len(cells)} named safe cells, {PreventionUnit.objects.count()} prevention units, "
         f"{patrols} patrol logs, {cameras} Skynet cameras, {devices} device distributions"

@@ -373,3 +373,98 @@ class DeviceDistribution(models.Model):
         verbose_name = _("device distribution")
         verbose_name_plural = _("device distributions")
         ordering = ["-distributed_on", "id"]
+
+
+# --- precomputed coverage (refreshed by safety_cells.coverage.refresh_coverage) -----------------
+
+
+class CoverageRefresh(models.Model):
+    """One refresh of the coverage tables: the coverage page shows the latest as "as of"."""
+
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), db_index=True)
+    villages = models.PositiveIntegerField(_("villages"), default=0)
+    grids = models.PositiveIntegerField(_("grids"), default=0)
+    reason = models.CharField(_("reason"), max_length=60, blank=True)
+    # What the next run needs to go on incrementally: was this run full, the highest incident id
+    # it saw, and a fingerprint of the cameras (a change of cameras means a full run).
+    full = models.BooleanField(default=True)
+    max_incident_id = models.BigIntegerField(default=0)
+    cameras = models.CharField(max_length=80, blank=True)
+
+    class Meta:
+        verbose_name = _("coverage refresh")
+        verbose_name_plural = _("coverage refreshes")
+        ordering = ["-finished_at"]
+
+    def __str__(self) -> str:
+        return f"{self.finished_at:%Y-%m-%d %H:%M}"
+
+
+class VillageCoverage(models.Model):
+    """Per village: joint defence (security committee, patrol team), the team's last patrol,
+    and the small devices handed out there."""
+
+    village = models.OneToOneField(
+        "grids.Region", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    township = models.ForeignKey(
+        "grids.Region", on_delete=models.CASCADE, null=True, related_name="+", db_index=False
+    )
+    has_committee = models.BooleanField(default=False)
+    has_patrol_team = models.BooleanField(default=False)
+    last_patrol_at = models.DateTimeField(null=True)
+    fishing_alarms = models.PositiveIntegerField(default=0)
+    super_b_locks = models.PositiveIntegerField(default=0)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_rule = ScopeRule(region_path="village__path")
+
+    class Meta:
+        verbose_name = _("village coverage")
+        verbose_name_plural = _("village coverage")
+        indexes = [models.Index(fields=["township"], name="village_cov_township")]
+
+
+class GridCoverage(models.Model):
+    """Per grid: Skynet cameras (all, online) and the last patrol whose route crossed it."""
+
+    grid = models.OneToOneField("grids.Grid", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    camera_count = models.PositiveIntegerField(default=0)
+    cameras_online = models.PositiveIntegerField(default=0)
+    last_patrol_at = models.DateTimeField(null=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_rule = ScopeRule(region_path="grid__village__path", grid_office="grid__office_id")
+
+    class Meta:
+        verbose_name = _("grid coverage")
+        verbose_name_plural = _("grid coverage")
+
+
+class GridIncidentDay(models.Model):
+    """Incidents reported in a grid on one day (Asia/Shanghai), for the last COVERAGE_DAYS days."""
+
+    grid = models.ForeignKey("grids.Grid", on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    incidents = models.PositiveIntegerField()
+
+    objects = ScopedQuerySet.as_manager()
+    scope_rule = ScopeRule(region_path="grid__village__path", grid_office="grid__office_id")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["grid", "day"], name="grid_incident_day_unique")]
+        indexes = [models.Index(fields=["day", "grid"], name="grid_incident_day_day")]
+
+
+class UnwatchedIncident(models.Model):
+    """An incident of the last COVERAGE_DAYS days with no Skynet camera within 300 m of it."""
+
+    incident = models.OneToOneField(
+        "incidents.Incident", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    reported_at = models.DateTimeField(db_index=True)
+
+    objects = ScopedQuerySet.as_manager()
+    # Exactly the incident's own rule (incidents.models.Incident): who may see the incident.
+    scope_rule = ScopeRule(region_path="incident__grid__village__path", grid_office="incident__offices")

@@ -8,13 +8,16 @@ import json
 from dataclasses import dataclass
 
 from django.contrib.gis.db.models import GeometryField
-from django.contrib.gis.db.models.functions import AsGeoJSON, Distance
+from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
+from django.db import connection
 from django.db.models import (
+    BooleanField,
     Count,
     Exists,
     F,
+    FloatField,
     Func,
     IntegerField,
     OuterRef,
@@ -30,17 +33,23 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from anshun.dashboard import Tile
+from anshun.scoping import Jurisdiction, assert_scoped
 from grids.models import Grid, Region
 from incidents.models import Incident
 from safety_cells.models import (
     Camera,
+    CoverageRefresh,
     DeviceDistribution,
     Evaluation,
     EvaluationScore,
+    GridCoverage,
+    GridIncidentDay,
     OnSiteMeeting,
     PatrolLog,
     PreventionUnit,
     SafetyCell,
+    UnwatchedIncident,
+    VillageCoverage,
 )
 
 DEFAULT_CAMERA_RADIUS_M = 300
@@ -150,7 +159,20 @@ def patrol_logs_visible_to(*, actor, region: Region | None = None) -> QuerySet[P
         PatrolLog.objects.visible_to(actor)
         .select_related("unit", "unit__region", "logged_by")
         .defer("unit__region__boundary")
-        .annotate(incident_count=Count("incidents", distinct=True))
+        # Counted per row shown (a correlated count on the m2m), not by grouping every log in scope.
+        .annotate(
+            incident_count=Coalesce(
+                Subquery(
+                    PatrolLog.incidents.through.objects.filter(patrollog_id=OuterRef("pk"))
+                    .order_by()
+                    .values("patrollog_id")
+                    .annotate(n=Count("pk"))
+                    .values("n"),
+                    output_field=IntegerField(),
+                ),
+                0,
+            )
+        )
     )
     return _within(logs, "unit__region__path", region).order_by("-ended_at", "-id")
 
@@ -402,15 +424,233 @@ def dashboard_tiles(*, actor, region) -> list[Tile]:
 
 
 def incident_camera_panel(*, actor, incident) -> dict | None:
-    """The incident page's panel: Skynet cameras within 300 m that may have seen it."""
+    """The incident page's panel: Skynet cameras within 300 m that may have seen it, as rows."""
     if incident.location is None:
         return None
-    cameras = list(
-        cameras_near(actor=actor, point=incident.location, metres=DEFAULT_CAMERA_RADIUS_M)
-        .annotate(distance=Distance("location", incident.location))
-        .order_by("distance")
-    )
+    labels = dict(Camera.Status.choices)
+    cameras = [
+        {"code": code, "status": labels.get(status, status), "phase": phase, "owner": owner, "metres": m}
+        for code, status, phase, owner, m in incident_camera_rows(
+            actor=actor, point=incident.location, metres=DEFAULT_CAMERA_RADIUS_M
+        )
+    ]
     return {
         "template": "safety_cells/incident_cameras_panel.html",
         "context": {"cameras": cameras, "radius": DEFAULT_CAMERA_RADIUS_M},
     }
+
+
+# --- precomputed coverage (safety_cells.coverage), for the coverage page and its map ------------
+
+
+def coverage_as_of() -> datetime.datetime | None:
+    """When the coverage tables were last refreshed (None: never). A time, not jurisdiction data."""
+    return CoverageRefresh.objects.order_by("-finished_at").values_list("finished_at", flat=True).first()
+
+
+def village_coverage_visible_to(*, actor, region: Region | None = None) -> QuerySet[VillageCoverage]:
+    return _within(VillageCoverage.objects.visible_to(actor), "village__path", region)
+
+
+def _rate(covered: int, total: int) -> float | None:
+    return round(100 * covered / total, 2) if total else None
+
+
+def coverage_joint_defence(*, actor, region: Region | None = None) -> Coverage:
+    """``joint_defence_coverage`` read from the coverage table (one query)."""
+    totals = village_coverage_visible_to(actor=actor, region=region).aggregate(
+        villages=Count("pk"), covered=Count("pk", filter=Q(has_committee=True, has_patrol_team=True))
+    )
+    return Coverage(villages=totals["villages"], covered=totals["covered"])
+
+
+def coverage_by_township(*, actor, region: Region | None = None) -> list[dict]:
+    """``joint_defence_by_township`` read from the coverage table: the same rows and keys."""
+    rows = (
+        village_coverage_visible_to(actor=actor, region=region)
+        .values(parent__code=F("township__code"), parent__name=F("township__name"))
+        .annotate(
+            villages=Count("pk"), covered=Count("pk", filter=Q(has_committee=True, has_patrol_team=True))
+        )
+        .order_by("parent__code")
+    )
+    return [{**row, "rate": _rate(row["covered"], row["villages"])} for row in rows]
+
+
+def coverage_idle_patrol_villages(
+    *, actor, days: int, region: Region | None = None
+) -> QuerySet[VillageCoverage]:
+    """Villages whose patrol team logged no patrol in the last ``days`` days (as of the refresh)."""
+    since = timezone.now() - datetime.timedelta(days=days)
+    return (
+        village_coverage_visible_to(actor=actor, region=region)
+        .filter(has_patrol_team=True)
+        .filter(Q(last_patrol_at__isnull=True) | Q(last_patrol_at__lt=since))
+        .select_related("village", "township")
+        .only("last_patrol_at", "village__code", "village__name", "township__name")
+        .order_by("village__code")
+    )
+
+
+def _first_day(days: int) -> datetime.date:
+    """The first local day counted by "the last ``days`` days": the whole of the day ``days`` ago."""
+    return timezone.localdate() - datetime.timedelta(days=days)
+
+
+def coverage_patrol_gaps(
+    *, actor, days: int = 7, min_incidents: int = 1, region: Region | None = None, bbox=None
+) -> QuerySet[GridCoverage]:
+    """``grid_patrol_gaps`` from the coverage tables: grids with at least ``min_incidents``
+    incidents since the start of the day ``days`` ago and no patrol route through them since then."""
+    since = timezone.now() - datetime.timedelta(days=days)
+    incidents = (
+        GridIncidentDay.objects.filter(grid=OuterRef("grid"), day__gte=_first_day(days))
+        .order_by()
+        .values("grid")
+        .annotate(n=Sum("incidents"))
+        .values("n")
+    )
+    gaps = _within(GridCoverage.objects.visible_to(actor), "grid__village__path", region)
+    if bbox is not None:
+        gaps = gaps.filter(grid__geometry__bboverlaps=bbox)
+    return (
+        gaps.filter(Q(last_patrol_at__isnull=True) | Q(last_patrol_at__lt=since))
+        .annotate(recent_incidents=Coalesce(Subquery(incidents, output_field=IntegerField()), 0))
+        .filter(recent_incidents__gte=min_incidents)
+        .order_by("-recent_incidents", "grid__code")
+    )
+
+
+def coverage_cameras_by_grid(*, actor, region: Region | None = None) -> QuerySet[GridCoverage]:
+    """Each grid in scope with its Skynet cameras, total and online (as of the refresh)."""
+    rows = _within(GridCoverage.objects.visible_to(actor), "grid__village__path", region)
+    return rows.order_by("grid__code")
+
+
+def coverage_camera_grids(*, actor, region: Region | None = None) -> Coverage:
+    """Share of grids with at least one online camera (``Coverage``: villages = grids)."""
+    totals = coverage_cameras_by_grid(actor=actor, region=region).aggregate(
+        grids=Count("pk"), covered=Count("pk", filter=Q(cameras_online__gt=0))
+    )
+    return Coverage(villages=totals["grids"], covered=totals["covered"])
+
+
+def coverage_devices_by_village(*, actor, region: Region | None = None) -> QuerySet:
+    """``devices_by_village`` from the coverage table: villages that received any device."""
+    return (
+        village_coverage_visible_to(actor=actor, region=region)
+        .filter(Q(fishing_alarms__gt=0) | Q(super_b_locks__gt=0))
+        .values("fishing_alarms", "super_b_locks", village__code=F("village__code"))
+        .annotate(village__name=F("village__name"))
+        .order_by("village__code")
+    )
+
+
+def coverage_unwatched_incidents(*, actor, days: int) -> QuerySet[UnwatchedIncident]:
+    """Incidents of the last ``days`` days that no Skynet camera watched (as of the refresh), newest
+    first. Scoped exactly as the incidents themselves."""
+    since = timezone.now() - datetime.timedelta(days=days)
+    return (
+        UnwatchedIncident.objects.visible_to(actor)
+        .filter(reported_at__gte=since, incident__deleted_at__isnull=True)
+        .select_related("incident__category", "incident__grid")
+        .only(
+            "reported_at",
+            "incident__id",
+            "incident__reported_at",
+            "incident__category__name",
+            "incident__grid__name",
+        )
+        .order_by("-reported_at", "-incident_id")
+    )
+
+
+# --- map layers (bounded by the view; see grids.map_layers) --------------------------------------
+
+
+def township_coverage_in_view(*, actor, bbox=None) -> QuerySet[Region]:
+    """Townships in scope meeting ``bbox``, each with its villages in scope and those covered."""
+    villages = VillageCoverage.objects.visible_to(actor).filter(township=OuterRef("pk")).order_by()
+    count = Func(F("pk"), function="COUNT")
+    townships = Region.objects.visible_to(actor).filter(level=Region.Level.TOWNSHIP)
+    if bbox is not None:
+        townships = townships.filter(boundary__bboverlaps=bbox)
+    return townships.annotate(
+        villages=Subquery(villages.annotate(n=count).values("n"), output_field=IntegerField()),
+        covered=Subquery(
+            villages.filter(has_committee=True, has_patrol_team=True).annotate(n=count).values("n"),
+            output_field=IntegerField(),
+        ),
+    ).filter(villages__gt=0)
+
+
+def cameras_in_view(*, actor, bbox=None) -> QuerySet[Camera]:
+    """Cameras in scope inside ``bbox`` (&& on the geography: its GiST index alone answers)."""
+    cameras = Camera.objects.visible_to(actor)
+    return cameras if bbox is None else cameras.filter(location__bboverlaps=bbox)
+
+
+def camera_grids_in_view(*, actor, bbox=None) -> QuerySet[GridCoverage]:
+    """Grids in scope meeting ``bbox`` that have cameras (as of the coverage refresh): what the
+    camera layer clusters when zoomed out."""
+    grids = GridCoverage.objects.visible_to(actor).filter(camera_count__gt=0)
+    return grids if bbox is None else grids.filter(grid__geometry__bboverlaps=bbox)
+
+
+def patrol_routes_in_view(*, actor, bbox=None, days: int = 7) -> QuerySet[PatrolLog]:
+    """Patrol logs in scope that ended in the last ``days`` days with a route meeting ``bbox``."""
+    since = timezone.now() - datetime.timedelta(days=days)
+    logs = PatrolLog.objects.visible_to(actor).filter(ended_at__gte=since)
+    return logs if bbox is None else logs.filter(route__bboverlaps=bbox)
+
+
+# The panel's statement, compiled once per jurisdiction and radius (the ORM builds it through
+# ``visible_to``; only the incident's point changes between page views, and it is a parameter).
+_PANEL_STATEMENTS: dict[tuple, tuple[str, list]] = {}
+_PANEL_POINT = "SRID=4326;POINT(0 0)"
+
+
+def _panel_statement(actor, metres: float) -> tuple[str, list]:
+    key = (Jurisdiction.of(actor), float(metres))
+    statement = _PANEL_STATEMENTS.get(key)
+    if statement is None:
+        point = Func(
+            Value(_PANEL_POINT), function="ST_GeogFromText", output_field=GeometryField(geography=True)
+        )
+        cameras = (
+            Camera.objects.visible_to(actor)
+            .filter(
+                Func(
+                    F("location"),
+                    point,
+                    Value(float(metres)),
+                    function="ST_DWithin",
+                    output_field=BooleanField(),
+                )
+            )
+            .annotate(
+                distance_m=Func(F("location"), point, function="ST_Distance", output_field=FloatField())
+            )
+            .order_by("distance_m", "code")
+            .values_list("code", "status", "phase", "owner", "distance_m")
+        )
+        assert_scoped(cameras, actor)
+        sql, params = cameras.query.sql_with_params()
+        statement = (sql, list(params))
+        if len(_PANEL_STATEMENTS) > 512:
+            _PANEL_STATEMENTS.clear()
+        _PANEL_STATEMENTS[key] = statement
+    return statement
+
+
+def incident_camera_rows(*, actor, point: Point, metres: float = DEFAULT_CAMERA_RADIUS_M) -> list[tuple]:
+    """What the incident page's camera panel shows, as plain rows: code, status, phase, owner and
+    distance in metres, nearest first (ST_DWithin on the cameras' GiST index). The scoped statement
+    is compiled once per jurisdiction and radius, so a page view pays for the query, not for
+    building it again (bench/bench_cameras.py)."""
+    sql, params = _panel_statement(actor, metres)
+    ewkt = (point if point.srid == 4326 else point.transform(4326, clone=True)).ewkt
+    bound = [ewkt if value == _PANEL_POINT else value for value in params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, bound)
+        return cursor.fetchall()

@@ -3,7 +3,6 @@ and the prevention coverage page. All read through scoped selectors."""
 
 from __future__ import annotations
 
-import json
 import uuid
 
 from django import forms
@@ -22,6 +21,7 @@ from django.views.generic import DetailView, FormView, ListView, TemplateView
 from anshun.exports import table_response
 from anshun.files import TokenOrSessionMixin, file_response
 from anshun.views import ScopedPageMixin
+from grids.selectors import jurisdiction_extent
 from safety_cells import selectors, services
 from safety_cells.models import CellType, EvaluationPhoto, SafetyCell
 
@@ -332,15 +332,18 @@ class CoverageView(ScopedPageMixin, TemplateView):
         return super().get(request, *args, **kwargs)
 
     def _export(self, export_format: str):
+        user = self.request.user
         if self.request.GET.get("table") == "grids":
-            grids = selectors.camera_coverage_by_grid(actor=self.request.user).defer("geometry")
+            grids = selectors.coverage_cameras_by_grid(actor=user).values_list(
+                "grid__code", "grid__name", "camera_count", "cameras_online"
+            )
             return table_response(
                 export_format=export_format,
                 filename="camera-coverage-by-grid",
                 headers=[_("Grid code"), _("Grid"), _("Skynet cameras"), _("Online")],
-                rows=([g.code, g.name, g.camera_count, g.cameras_online] for g in grids),
+                rows=(list(row) for row in grids.iterator(chunk_size=2000)),
             )
-        rows = selectors.joint_defence_by_township(actor=self.request.user)
+        rows = selectors.coverage_by_township(actor=user)
         return table_response(
             export_format=export_format,
             filename="joint-defence-coverage",
@@ -351,37 +354,34 @@ class CoverageView(ScopedPageMixin, TemplateView):
         )
 
     def get_context_data(self, **kwargs):
+        """Every figure comes from the coverage tables (safety_cells.coverage), as of their latest
+        refresh; the map fetches its layers for the view it shows (/api/map/...)."""
         context = super().get_context_data(**kwargs)
         user = self.request.user
         days = _days(self.request.GET.get("days"))
         context["days"] = days
-        context["coverage"] = selectors.joint_defence_coverage(actor=user)
-        context["townships"] = selectors.joint_defence_by_township(actor=user)
-        context["camera_coverage"] = selectors.camera_grid_coverage(actor=user)
-        context["idle_villages"] = list(selectors.villages_with_idle_patrol_team(actor=user, days=days)[:200])
-        gaps = list(selectors.grid_patrol_gaps(actor=user, days=days)[:200])
-        context["gaps"] = gaps
-        context["devices"] = selectors.devices_by_village(actor=user)[:200]
-        unwatched = selectors.incidents_with_nearby_cameras(actor=user, days=days).filter(cameras_nearby=0)
-        context["unwatched"] = list(unwatched.select_related("category", "grid")[:50])
-        cameras = (
-            selectors.cameras_visible_to(actor=user)
-            .select_related(None)
-            .only("code", "status", "location")[:20000]
+        context["as_of"] = selectors.coverage_as_of()
+        context["coverage"] = selectors.coverage_joint_defence(actor=user)
+        context["townships"] = selectors.coverage_by_township(actor=user)
+        context["camera_coverage"] = selectors.coverage_camera_grids(actor=user)
+        context["idle_villages"] = list(selectors.coverage_idle_patrol_villages(actor=user, days=days)[:200])
+        context["gaps"] = list(
+            selectors.coverage_patrol_gaps(actor=user, days=days)
+            .select_related("grid")
+            .only("grid__code", "grid__name")[:200]
         )
+        context["devices"] = list(selectors.coverage_devices_by_village(actor=user)[:200])
+        context["unwatched"] = list(selectors.coverage_unwatched_incidents(actor=user, days=days)[:50])
         context["map_data"] = {
             **_map_config(),
-            "townships": selectors.township_coverage_map(actor=user),
-            "cameras": [[round(c.location.y, 6), round(c.location.x, 6), c.status] for c in cameras],
-            "gaps": [
-                {
-                    "code": g.code,
-                    "name": g.name,
-                    "incidents": g.recent_incidents,
-                    "geometry": json.loads(g.geometry.geojson),
-                }
-                for g in gaps
-            ],
+            "extent": jurisdiction_extent(actor=user),
+            "days": days,
+            "layers": {
+                "townships": "/api/map/township-coverage/view/",
+                "gaps": "/api/map/patrol-gaps/view/",
+                "cameras": "/api/map/cameras/view/",
+                "patrols": "/api/map/patrol-routes/view/",
+            },
         }
         context["now"] = timezone.now()
         return context

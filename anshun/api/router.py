@@ -3,15 +3,19 @@
 from rest_framework.routers import DefaultRouter
 
 from audit.apis import register as register_audit
-from grids.apis import GridOfficeViewSet, GridViewSet, RegionViewSet
+from grids.apis import GridLayerViewSet, GridOfficeViewSet, GridViewSet, RegionViewSet
 from incidents.apis import IncidentViewSet
 from mediation import apis as mediation_apis
 from safety_cells.apis import (
+    CameraLayerViewSet,
     CameraViewSet,
     EvaluationViewSet,
+    PatrolGapLayerViewSet,
     PatrolLogViewSet,
+    PatrolRouteLayerViewSet,
     PreventionUnitViewSet,
     SafetyCellViewSet,
+    TownshipCoverageLayerViewSet,
 )
 from special_groups.apis import AccessRecordViewSet, CaseTaskViewSet, EnrollmentViewSet, MetricsViewSet
 from surveys.apis import SurveyMetricViewSet, SurveyResponseViewSet
@@ -20,6 +24,7 @@ router = DefaultRouter()
 router.register("regions", RegionViewSet, basename="region")
 router.register("grid-offices", GridOfficeViewSet, basename="grid-office")
 router.register("grids", GridViewSet, basename="grid")
+router.register("map/grids", GridLayerViewSet, basename="map-grids")
 router.register("special-enrollments", EnrollmentViewSet, basename="special-enrollment")
 router.register("special-tasks", CaseTaskViewSet, basename="special-task")
 router.register("special-access-records", AccessRecordViewSet, basename="special-access-record")
@@ -42,5 +47,9 @@ router.register("safety-evaluations", EvaluationViewSet, basename="safety-evalua
 router.register("prevention-units", PreventionUnitViewSet, basename="prevention-unit")
 router.register("patrol-logs", PatrolLogViewSet, basename="patrol-log")
 router.register("cameras", CameraViewSet, basename="camera")
+router.register("map/cameras", CameraLayerViewSet, basename="map-cameras")
+router.register("map/patrol-routes", PatrolRouteLayerViewSet, basename="map-patrol-routes")
+router.register("map/township-coverage", TownshipCoverageLayerViewSet, basename="map-township-coverage")
+router.register("map/patrol-gaps", PatrolGapLayerViewSet, basename="map-patrol-gaps")
 router.register("incidents", IncidentViewSet, basename="incident")
 register_audit(router)

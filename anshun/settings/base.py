@@ -266,6 +266,7 @@ CELERY_BEAT_SCHEDULE = {
     "mediation-deadlines": {"task": "mediation.tasks.check_deadlines", "schedule": crontab(minute=5)},
     "rollup-survey-metrics": {"task": "surveys.tasks.rollup_surveys", "schedule": 300.0},
     "escalate-overdue-incidents": {"task": "incidents.tasks.escalate_overdue_incidents", "schedule": 300.0},
+    "refresh-safety-coverage": {"task": "safety_cells.tasks.refresh_coverage", "schedule": 600.0},
 }
 
 REST_FRAMEWORK = {

@@ -24,6 +24,8 @@
   }).addTo(map);
   const officeLayer = L.layerGroup().addTo(map);
   const trail = [];
+  let gridQuery = null; // which grids to show (within=… or office=…); fetched for the view only
+  let gridGeneration = 0;
 
   function escapeHtml(text) {
     return String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
@@ -101,19 +103,54 @@
     document.getElementById("office-count").textContent = offices.length;
   }
 
-  async function showGrids(query) {
-    const grids = await getAllFeatures(`${config.api}grids/?${query}&page_size=5000`);
+  function viewBbox() {
+    const b = map.getBounds();
+    const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+    const box = [clamp(b.getWest(), -180, 180), clamp(b.getSouth(), -90, 90), clamp(b.getEast(), -180, 180), clamp(b.getNorth(), -90, 90)];
+    return `bbox=${box.map((v) => v.toFixed(5)).join(",")}&zoom=${map.getZoom()}`;
+  }
+
+  function extentBbox(extent) {
+    // The whole jurisdiction at the closest zoom that still fits the server's limit on a view.
+    const span = Math.max(extent[2] - extent[0], extent[3] - extent[1], 1e-6);
+    const zoom = Math.max(0, Math.min(18, Math.floor(Math.log2((4000 * 360) / (256 * span)))));
+    return `bbox=${extent.join(",")}&zoom=${zoom}`;
+  }
+
+  /* Grids (bounded, simplified GeoJSON) for a bbox; a 400 (too many in view) is shown, not thrown. */
+  async function loadGrids(bbox) {
+    const current = ++gridGeneration;
+    const response = await fetch(`${config.api}map/grids/view/?${gridQuery}&${bbox}`, {
+      credentials: "same-origin", headers: { Accept: "application/json" },
+    });
+    const body = await response.json().catch(() => ({}));
+    if (current !== gridGeneration) return null;
+    const note = document.getElementById("grid-note");
+    note.hidden = response.ok;
+    note.textContent = response.ok ? "" : Object.values(body).flat().join(" ");
+    const grids = response.ok ? body.features : [];
     gridLayer.clearLayers();
     gridLayer.addData(grids);
     document.getElementById("grid-count").textContent = grids.length;
     document.getElementById("demo-note").hidden = !grids.some((g) => g.properties.is_demo);
-    if (grids.length) map.fitBounds(gridLayer.getBounds(), { padding: [10, 10] });
+    return grids;
   }
+
+  async function showGrids(query) {
+    gridQuery = query;
+    const grids = await loadGrids(config.extent ? extentBbox(config.extent) : viewBbox());
+    if (grids && grids.length) map.fitBounds(gridLayer.getBounds(), { padding: [10, 10] });
+  }
+
+  map.on("moveend", () => {
+    if (gridQuery) loadGrids(viewBbox());
+  });
 
   async function showRegion(step) {
     renderCrumbs();
     regionLayer.clearLayers();
     gridLayer.clearLayers();
+    gridQuery = null;
     document.getElementById("grid-count").textContent = "0";
     const [children, offices] = await Promise.all([
       step.level === "village" ? Promise.resolve([]) : getJson(`${config.api}regions/${step.code}/children/`).then((fc) => fc.features),

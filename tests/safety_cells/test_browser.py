@@ -1,6 +1,7 @@
 """Browser flows: a grid worker logs a patrol on a phone; the five named examples on the map."""
 
 import pytest
+from playwright.sync_api import expect
 
 from accounts.roles import Role
 from grids.models import Region
@@ -68,6 +69,6 @@ def test_the_five_named_examples_on_the_map(demo_records, live_server, browser):
     page.goto(f"{live_server.url}/safety/coverage/")
     page.wait_for_selector("body[data-map-ready='1']")
     townships = Region.objects.filter(level="township", boundary__isnull=False).count()
-    assert page.locator("path.township-coverage").count() == townships
+    expect(page.locator("path.township-coverage")).to_have_count(townships)
     page.screenshot(path=str(live_server_artifact("coverage-map.png")))
     context.close()

@@ -3,6 +3,8 @@
 window.SafetyMaps = (function () {
   "use strict";
 
+  const gettext = window.gettext || ((s) => s);
+
   function baseMap(elementId) {
     const config = JSON.parse(document.getElementById("map-config").textContent);
     const map = L.map(elementId).setView(config.center, config.zoom);
@@ -35,29 +37,89 @@ window.SafetyMaps = (function () {
     document.body.dataset.mapReady = String(points.length);
   }
 
+  /* Layers for the current view only: each asks /api/map/... with the view's bbox and zoom and
+   * gets bounded, simplified GeoJSON (or a 400 asking to zoom in, shown under the map). */
+  function viewQuery(map) {
+    const b = map.getBounds();
+    const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+    const west = clamp(b.getWest(), -180, 180), east = clamp(b.getEast(), -180, 180);
+    const south = clamp(b.getSouth(), -90, 90), north = clamp(b.getNorth(), -90, 90);
+    return `bbox=${west.toFixed(5)},${south.toFixed(5)},${east.toFixed(5)},${north.toFixed(5)}&zoom=${map.getZoom()}`;
+  }
+
+  async function fetchLayer(url) {
+    const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    const body = await response.json().catch(() => ({}));
+    if (response.ok) return { features: body.features || [], problem: null };
+    const problem = Object.values(body).flat().join(" ") || `${response.status}`;
+    return { features: [], problem };
+  }
+
+  function fitExtent(map, extent) {
+    if (extent) map.fitBounds([[extent[1], extent[0]], [extent[3], extent[2]]], { padding: [10, 10] });
+  }
+
   function coverage(elementId) {
     const { map, config } = baseMap(elementId);
-    const renderer = L.canvas();
+    const note = document.getElementById("coverage-map-note");
     // Townships shaded by joint-defence coverage: the paler, the more villages still lack a team.
     const shade = (rate) => (rate === null ? "#9e9e9e" : rate >= 99 ? "#1b5e20" : rate >= 95 ? "#43a047" : rate >= 90 ? "#fbc02d" : "#e53935");
-    const townships = L.geoJSON(
-      { type: "FeatureCollection", features: config.townships.map((t) => ({ type: "Feature", geometry: t.geometry, properties: t })) },
-      {
-        style: (f) => ({ color: "#555", weight: 1, fillColor: shade(f.properties.rate), fillOpacity: 0.35, className: "township-coverage" }),
-        onEachFeature: (f, layer) => layer.bindTooltip(`${escapeHtml(f.properties.name)}: ${f.properties.rate ?? "–"}%`),
-      },
-    ).addTo(map);
-    if (config.townships.length) map.fitBounds(townships.getBounds());
+    const townships = L.geoJSON(null, {
+      style: (f) => ({ color: "#555", weight: 1, fillColor: shade(f.properties.rate), fillOpacity: 0.35, className: "township-coverage" }),
+      onEachFeature: (f, layer) => layer.bindTooltip(`${escapeHtml(f.properties.name)}: ${f.properties.rate ?? "–"}%`),
+    }).addTo(map);
+    const gaps = L.geoJSON(null, {
+      style: { color: "#b71c1c", weight: 1, fillOpacity: 0.35, className: "patrol-gap" },
+      onEachFeature: (f, layer) => layer.bindTooltip(`${escapeHtml(f.properties.name)}: ${f.properties.incidents}`),
+    }).addTo(map);
+    const cameras = L.layerGroup().addTo(map);
+    // Patrols of the period (at most 31 days): routes close in, one point per patrol unit far out.
+    const patrols = L.geoJSON(null, {
+      style: { color: "#1565c0", weight: 2, opacity: 0.7, className: "patrol-route" },
+      pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 4, color: "#1565c0", weight: 1, fillOpacity: 0.5, className: "patrol-unit" }),
+      onEachFeature: (f, layer) => layer.bindTooltip(`${escapeHtml(f.properties.unit)}: ${f.properties.patrols}`),
+    }).addTo(map);
+    L.control.layers(null, {
+      [gettext("Skynet cameras")]: cameras,
+      [gettext("Patrols")]: patrols,
+    }, { collapsed: false }).addTo(map);
     const colours = { online: "#2e7d32", offline: "#757575", building: "#ef6c00" };
-    for (const [lat, lng, status] of config.cameras) {
-      L.circleMarker([lat, lng], { renderer, radius: 2, color: colours[status], weight: 1 }).addTo(map);
+    let generation = 0;
+
+    async function load() {
+      const current = ++generation;
+      const query = viewQuery(map);
+      const [t, g, c, p] = await Promise.all([
+        fetchLayer(`${config.layers.townships}?${query}`),
+        fetchLayer(`${config.layers.gaps}?${query}&days=${config.days}`),
+        fetchLayer(`${config.layers.cameras}?${query}`),
+        map.hasLayer(patrols) ? fetchLayer(`${config.layers.patrols}?${query}&days=${Math.min(config.days, 31)}`) : { features: [], problem: null },
+      ]);
+      if (current !== generation) return; // the view moved on while these were loading
+      townships.clearLayers().addData(t.features);
+      gaps.clearLayers().addData(g.features);
+      patrols.clearLayers().addData(p.features);
+      cameras.clearLayers();
+      for (const f of c.features) {
+        const [lng, lat] = f.geometry.coordinates;
+        const p = f.properties;
+        const cluster = p.count > 1;
+        const colour = p.status ? colours[p.status] : p.online === p.count ? colours.online : "#1565c0";
+        L.circleMarker([lat, lng], {
+          radius: cluster ? Math.min(14, 3 + Math.sqrt(p.count)) : 2, color: colour, weight: 1,
+          fillOpacity: 0.6, className: "camera-marker",
+        }).bindTooltip(cluster ? `${p.count} (${p.online})` : escapeHtml(f.id)).addTo(cameras);
+      }
+      const problems = [t.problem, g.problem, c.problem, p.problem].filter(Boolean);
+      note.hidden = !problems.length;
+      note.textContent = problems.join(" ");
+      document.body.dataset.mapFeatures = String(t.features.length + g.features.length + c.features.length);
+      document.body.dataset.mapReady = "1";
     }
-    const gaps = L.geoJSON(
-      { type: "FeatureCollection", features: config.gaps.map((g) => ({ type: "Feature", geometry: g.geometry, properties: g })) },
-      { style: { color: "#b71c1c", weight: 1, fillOpacity: 0.35 }, onEachFeature: (f, layer) => layer.bindTooltip(`${escapeHtml(f.properties.name)}: ${f.properties.incidents}`) },
-    ).addTo(map);
-    if (config.gaps.length && !config.townships.length) map.fitBounds(gaps.getBounds());
-    document.body.dataset.mapReady = "1";
+    fitExtent(map, config.extent);
+    map.on("moveend", load);
+    map.on("overlayadd", load);
+    load();
   }
 
   function routeInput(elementId, inputId) {
@@ -112,7 +174,7 @@ window.SafetyMaps = (function () {
     document.body.dataset.mapReady = "route";
   }
 
-  return { cells, coverage, routeInput };
+  return { cells, coverage, routeInput, viewQuery, fetchLayer, fitExtent };
 })();
 
 /* Start the maps the page asks for through data attributes (no inline script under the CSP):
