@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "surveys",
     "simple_history",
     "audit",
+    "rollups",
 ]
 
 MIDDLEWARE = [
@@ -266,6 +267,7 @@ CELERY_BEAT_SCHEDULE = {
     "mediation-deadlines": {"task": "mediation.tasks.check_deadlines", "schedule": crontab(minute=5)},
     "rollup-survey-metrics": {"task": "surveys.tasks.rollup_surveys", "schedule": 300.0},
     "escalate-overdue-incidents": {"task": "incidents.tasks.escalate_overdue_incidents", "schedule": 300.0},
+    "fold-dashboard-rollups": {"task": "rollups.tasks.fold_rollups", "schedule": 60.0},
 }
 
 REST_FRAMEWORK = {
