@@ -55,11 +55,21 @@ class Entry(_Key):
     id = models.BigAutoField(primary_key=True)
     source = models.CharField(max_length=20)
     source_id = models.BigIntegerField()
+    # A count of people (measures named "people.*"): the person, by the keyed hash of their ID
+    # number, and the time [bucket, until) they count in. Such entries are not summed: each
+    # person counts once per region, over the union of their entries' times (``Mark``).
+    who = models.CharField(max_length=64, null=True, blank=True)
+    until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("rollup entry")
         verbose_name_plural = _("rollup entries")
-        indexes = [models.Index(fields=["source", "source_id"], name="rollups_entry_source")]
+        indexes = [
+            models.Index(fields=["source", "source_id"], name="rollups_entry_source"),
+            models.Index(
+                fields=["measure", "who"], name="rollups_entry_person", condition=models.Q(who__isnull=False)
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.source} {self.source_id}: {self.measure} {self.n}"
@@ -83,6 +93,23 @@ class Tally(_Key):
         return (
             f"{self.measure} {self.region_id} {self.dim_a}/{self.dim_b}/{self.dim_c} {self.bucket}: {self.n}"
         )
+
+
+class Mark(_Key):
+    """One person's count in one region (and every region above it has its own marks): +1 from
+    the start of each stretch of time their entries cover, -1 at its end. A person with two
+    records (two counties enrolled the same ID number) is one person in the city's marks."""
+
+    id = models.BigAutoField(primary_key=True)
+    who = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("rollup person mark")
+        verbose_name_plural = _("rollup person marks")
+        indexes = [models.Index(fields=["measure", "who"], name="rollups_mark_person")]
+
+    def __str__(self) -> str:
+        return f"{self.measure} {self.region_id}: {self.n}"
 
 
 class FoldState(models.Model):
