@@ -185,7 +185,10 @@ def metrics(*, region: Region, start: date, end: date, raw: bool = False) -> Met
 
     visits = Q(measure="sg.visit", bucket__gte=first, bucket__lte=cut)
     paid = Q(measure="sg.subsidy", bucket__gte=first, bucket__lte=last)
-    t = Tally.objects.filter(region_id=region.pk).aggregate(
+    measures = ("people.released", "people.picked", "people.patients", "people.guarded", "people.students")
+    measures += ("people.payees", "sg.visit", "sg.subsidy")
+    # By measure and region: the tallies' key index finds exactly these rows.
+    t = Tally.objects.filter(measure__in=measures, region_id=region.pk).aggregate(
         targets=people("people.released", key, cut),
         picked=people("people.picked", key, cut),
         patients=people("people.patients", "all", last),
