@@ -5,6 +5,12 @@ the function takes ``(*, actor, region)`` and returns a list of ``Tile``, comput
 from records inside both the actor's scope and ``region``. The dashboard page
 collects them without knowing the apps, so each app adds its figures on its own.
 
+Figures over history (incidents, mediation cases, cameras, demonstration sites) are read from
+the rollup tallies (the ``rollups`` app), which Celery keeps current from the raw records every
+minute and a dashboard folds on opening when changes are queued: one small query per app,
+whatever the history behind it. Such a tile carries the fold time as ``as_of``, and the page
+shows it.
+
 An app whose figures are costly aggregates over slowly changing records (the six
 projects' visits and subsidies, mediation deadlines) also sets
 ``dashboard_tiles_cached = True``: its tiles are then kept in the cache for
@@ -159,7 +165,8 @@ def collect_tiles(*, actor, region) -> list[Tile]:
             continue
         if cached is None:
             now = timezone.now()
-            cached = [replace(tile, as_of=now) for tile in compute(actor=actor, region=region)]
+            # A figure read from the rollups keeps its fold time: that is how old it is.
+            cached = [replace(tile, as_of=tile.as_of or now) for tile in compute(actor=actor, region=region)]
             cache.set(key, cached, max_age)
         tiles.extend(cached)
     return tiles

@@ -337,12 +337,20 @@ class CommitteeStats:
     confirmation_rate: float | None
 
 
-def committee_stats(*, actor) -> list[CommitteeStats]:
-    """Per committee: caseload, success rate (agreements / closed), average days from intake to
-    agreement, and confirmation rate (confirmed agreements / agreements), all from the case rows."""
+def rollup_committees(*, actor) -> list[int] | None:
+    """The committees whose cases a mediator sees (the scope rule's ``mediator_committees``),
+    for reads of the rollups; None for everyone else (every committee in their region)."""
+    if getattr(actor, "role", None) != "mediator":
+        return None
+    return list(
+        CommitteeMembership.objects.filter(user=actor, is_active=True).values_list("committee_id", flat=True)
+    )
+
+
+def _committee_figures_raw(*, actor) -> tuple[list[dict], dict[int, float | None]]:
     closed_statuses = [s for s in MediationCase.Status.values if s != MediationCase.Status.IN_MEDIATION]
     cases = cases_visible_to(actor=actor)
-    figures = (
+    figures = list(
         MediationCase.objects.filter(pk__in=cases.values("pk"))
         .values("committee_id")
         .annotate(
@@ -358,12 +366,70 @@ def committee_stats(*, actor) -> list[CommitteeStats]:
             ),
         )
     )
+    averages = {
+        f["committee_id"]: round(f["average_days"].days + f["average_days"].seconds / 86400, 1)
+        if f["average_days"] is not None
+        else None
+        for f in figures
+    }
+    return figures, averages
+
+
+def _committee_figures_rolled_up(*, actor) -> tuple[list[dict], dict[int, float | None]] | None:
+    """The same figures from the dashboard rollups: two queries over the tally rows of the
+    viewer's region, whatever the number of cases."""
+    from django.db.models import Sum
+    from django.db.models.functions import Coalesce
+
+    from rollups.selectors import rollup_regions, tallies
+    from rollups.services import fold_if_queued
+
+    regions = rollup_regions(actor=actor, region=None)
+    if regions is None:
+        return None
+    if not actor.can("mediation.view"):
+        return [], {}
+    fold_if_queued()
+    committees = rollup_committees(actor=actor)
+    cases = tallies(measure="mediation.case", regions=regions)
+    days = tallies(measure="mediation.agreement_days", regions=regions)
+    if committees is not None:
+        cases, days = cases.filter(dim_a__in=committees), days.filter(dim_a__in=committees)
+    in_mediation = Q(dim_b=MediationCase.Status.IN_MEDIATION)
+
+    def total(condition: Q | None = None):
+        return Coalesce(Sum("n", filter=condition), 0)
+
+    figures = [
+        {"committee_id": row.pop("dim_a"), **row}
+        for row in cases.values("dim_a")
+        .annotate(
+            total=total(),
+            open=total(in_mediation),
+            agreements=total(Q(dim_b=MediationCase.Status.AGREEMENT)),
+            closed=total(~in_mediation),
+            confirmations=total(Q(dim_c="confirmed")),
+        )
+        .order_by()
+    ]
+    averages = {
+        row["dim_a"]: round(float(row["days"]) / row["count"], 1) if row["count"] else None
+        for row in days.values("dim_a").annotate(days=Sum("amount"), count=Sum("n")).order_by()
+    }
+    return figures, averages
+
+
+def committee_stats(*, actor, raw: bool = False) -> list[CommitteeStats]:
+    """Per committee: caseload, success rate (agreements / closed), average days from intake to
+    agreement, and confirmation rate (confirmed agreements / agreements). Read from the dashboard
+    rollups; ``raw`` (and grid-office staff) recounts the case rows."""
+    answer = None if raw else _committee_figures_rolled_up(actor=actor)
+    figures, averages = answer if answer is not None else _committee_figures_raw(actor=actor)
     committees = {
         c.pk: c for c in MediationCommittee.objects.filter(pk__in=[f["committee_id"] for f in figures])
     }
     rows = []
     for f in figures:
-        average = f["average_days"]
         rows.append(
             CommitteeStats(
                 committee=committees[f["committee_id"]],
@@ -372,9 +438,7 @@ def committee_stats(*, actor) -> list[CommitteeStats]:
                 agreements=f["agreements"],
                 closed=f["closed"],
                 success_rate=rate(f["agreements"], f["closed"]),
-                average_days=round(average.days + average.seconds / 86400, 1)
-                if average is not None
-                else None,
+                average_days=averages.get(f["committee_id"]),
                 confirmations=f["confirmations"],
                 confirmation_rate=rate(f["confirmations"], f["agreements"]),
             )

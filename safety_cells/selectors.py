@@ -387,21 +387,58 @@ def devices_by_village(*, actor, region: Region | None = None) -> list[dict]:
 # --- hooks for other apps ------------------------------------------------------------------------
 
 
+def _rolled_up_safety_figures(*, actor, region: Region | None) -> dict | None:
+    """Demonstration sites current today and cameras (online, total) from the dashboard rollups:
+    two queries over the tally rows of one region; None for grid-office staff."""
+    from rollups.selectors import day_start, rollup_regions, tallies
+    from rollups.services import fold_if_queued
+
+    regions = rollup_regions(actor=actor, region=region)
+    if regions is None:
+        return None
+    fold_if_queued()
+    sites = tallies(measure="safety.demonstration", regions=regions).filter(
+        bucket__lte=day_start(timezone.localdate())
+    )
+    cameras = tallies(measure="safety.camera", regions=regions).aggregate(
+        total=Coalesce(Sum("n"), 0), online=Coalesce(Sum("n", filter=Q(dim_b=Camera.Status.ONLINE)), 0)
+    )
+    return {"sites": sites.aggregate(n=Coalesce(Sum("n"), 0))["n"], "cameras": cameras}
+
+
+def dashboard_figures(*, actor, region: Region | None, raw: bool = False) -> dict:
+    """The dashboard's figures: from the rollups, or (``raw``, grid-office staff) the records."""
+    figures = None if raw else _rolled_up_safety_figures(actor=actor, region=region)
+    if figures is None:
+        sites = current_demonstration_sites(
+            _within(SafetyCell.objects.visible_to(actor), "region__path", region)
+        )
+        cameras = _within(Camera.objects.visible_to(actor), "village__path", region).aggregate(
+            total=Count("pk"), online=Count("pk", filter=Q(status=Camera.Status.ONLINE))
+        )
+        figures = {"sites": sites.count(), "cameras": cameras}
+    # Villages and their prevention units are an inventory (at most one row per village and
+    # kind), not a history: counted from the records, bounded by the number of villages.
+    figures["coverage"] = joint_defence_coverage(actor=actor, region=region)
+    return figures
+
+
 def dashboard_tiles(*, actor, region) -> list[Tile]:
     """Demonstration sites, joint-defence coverage and cameras online, inside the actor's scope."""
-    sites = current_demonstration_sites(_within(SafetyCell.objects.visible_to(actor), "region__path", region))
-    coverage = joint_defence_coverage(actor=actor, region=region)
-    cameras = _within(Camera.objects.visible_to(actor), "village__path", region).aggregate(
-        total=Count("pk"), online=Count("pk", filter=Q(status=Camera.Status.ONLINE))
-    )
+    from rollups.selectors import folded_at, rollup_regions
+
+    figures = dashboard_figures(actor=actor, region=region)
+    as_of = folded_at() if rollup_regions(actor=actor, region=region) is not None else None
+    coverage, cameras = figures["coverage"], figures["cameras"]
     group = _("Safe cells and prevention")
     return [
         Tile(
             key="safety_cells.demonstration_sites",
             label=_("Demonstration sites"),
-            value=sites.count(),
+            value=figures["sites"],
             url="/safety/",
             group=group,
+            as_of=as_of,
         ),
         Tile(
             key="safety_cells.joint_defence_coverage",
@@ -419,6 +456,7 @@ def dashboard_tiles(*, actor, region) -> list[Tile]:
             detail=f"{cameras['online']}/{cameras['total']}",
             url="/safety/coverage/",
             group=group,
+            as_of=as_of,
         ),
     ]
 

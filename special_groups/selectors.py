@@ -5,18 +5,20 @@ counts of people are suppressed below the small-count threshold outside the proj
 from __future__ import annotations
 
 import calendar
+import datetime
 from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
 
 from django.db.models import Count, F, Max, Q, QuerySet, Sum
-from django.db.models.functions import ExtractMonth
+from django.db.models.functions import Coalesce, ExtractMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import Role, SpecialProject
 from anshun.dashboard import Cell, Suppressed, Tile, suppress
 from grids.models import Region
+from rollups.models import Tally
 from special_groups.models import AccessRecord, CaseTask, Enrollment, ServiceFacility, SubsidyPayment
 
 # ---- records ---------------------------------------------------------------------------
@@ -147,9 +149,107 @@ def _people(condition: Q | None = None, *, prefix: str = "") -> Count:
     return Count(f"{prefix}person__id_number_hash", distinct=True, filter=condition)
 
 
-def metrics(*, region: Region, start: date, end: date) -> Metrics:
+ALL_RECORDS = date(1900, 1, 1)
+
+
+def _period_key(start: date, end: date) -> str | None:
+    """The rollups' name for [start, end]: "all" (from the beginning), a year or a month."""
+    if start == ALL_RECORDS:
+        return "all"
+    if (start, end) == period(start.year):
+        return f"{start.year}"
+    if (start, end) == period(start.year, start.month):
+        return f"{start.year}-{start.month:02d}"
+    return None
+
+
+def metrics(*, region: Region, start: date, end: date, raw: bool = False) -> Metrics:
     """Every figure for ``region`` and the period [start, end]. Callers check that the actor
-    may see ``region`` (``region_for``); this function only aggregates, it lists nobody."""
+    may see ``region`` (``region_for``); this function only aggregates, it lists nobody.
+
+    Read from the dashboard rollups (rollups.sources: ``people.*`` counts each person once per
+    region, ``sg.*`` tasks and payments): one query over the region's tally rows, whatever the
+    number of records. ``raw`` (and any other period) counts the records instead."""
+    key = None if raw else _period_key(start, end)
+    if key is None:
+        return _raw_metrics(region=region, start=start, end=end)
+    from rollups.selectors import day_start
+    from rollups.services import fold_if_queued
+
+    fold_if_queued()
+    cut = day_start(min(end, timezone.localdate()))
+    last, first = day_start(end), day_start(start)
+
+    def people(measure: str, period_key: str, upto) -> Sum:
+        return Coalesce(Sum("n", filter=Q(measure=measure, dim_c=period_key, bucket__lte=upto)), 0)
+
+    visits = Q(measure="sg.visit", bucket__gte=first, bucket__lte=cut)
+    paid = Q(measure="sg.subsidy", bucket__gte=first, bucket__lte=last)
+    measures = ("people.released", "people.picked", "people.patients", "people.guarded", "people.students")
+    measures += ("people.payees", "sg.visit", "sg.subsidy")
+    # By measure and region: the tallies' key index finds exactly these rows.
+    t = Tally.objects.filter(measure__in=measures, region_id=region.pk).aggregate(
+        targets=people("people.released", key, cut),
+        picked=people("people.picked", key, cut),
+        patients=people("people.patients", "all", last),
+        guarded=people("people.guarded", "all", last),
+        students=people("people.students", "all", last),
+        payees=people("people.payees", key, last),
+        visits_due=Coalesce(Sum("n", filter=visits), 0),
+        visits_on_time=Coalesce(Sum("n", filter=visits & Q(dim_b="on_time")), 0),
+        paid=Sum("amount", filter=paid),
+    )
+    places = _places(region=region)
+    return Metrics(
+        pickup_targets=t["targets"],
+        picked_up=t["picked"],
+        patients=t["patients"],
+        patients_with_guardian=t["guarded"],
+        visits_due=t["visits_due"],
+        visits_on_time=t["visits_on_time"],
+        subsidy_paid=t["paid"] or Decimal("0"),
+        subsidy_payees=t["payees"],
+        special_school_students=t["students"],
+        **places,
+    )
+
+
+def _places(*, region: Region) -> dict:
+    """Facilities and the places that have them: an inventory (a few rows per township), not a
+    history, counted from the records in two queries."""
+    inside = region.path
+    facilities = ServiceFacility.objects.filter(region__path__startswith=inside).aggregate(
+        clinics=Count("pk", filter=Q(kind=ServiceFacility.Kind.PSYCHIATRIC_CLINIC)),
+        kindergartens=Count("pk", filter=Q(kind=ServiceFacility.Kind.RURAL_KINDERGARTEN)),
+        schools=Count("pk", filter=Q(kind=ServiceFacility.Kind.SPECIAL_SCHOOL)),
+        townships_with=Count(
+            "region",
+            distinct=True,
+            filter=Q(kind=ServiceFacility.Kind.PROTECTION_CENTRE, region__level=Region.Level.TOWNSHIP),
+        ),
+        villages_with=Count(
+            "region",
+            distinct=True,
+            filter=Q(kind=ServiceFacility.Kind.PROTECTION_CENTRE, region__level=Region.Level.VILLAGE),
+        ),
+    )
+    levels = Region.objects.filter(path__startswith=inside).aggregate(
+        townships=Count("pk", filter=Q(level=Region.Level.TOWNSHIP)),
+        villages=Count("pk", filter=Q(level=Region.Level.VILLAGE)),
+    )
+    return {
+        "clinics": facilities["clinics"],
+        "townships": levels["townships"],
+        "townships_with_centre": facilities["townships_with"],
+        "villages": levels["villages"],
+        "villages_with_centre": facilities["villages_with"],
+        "rural_kindergartens": facilities["kindergartens"],
+        "special_schools": facilities["schools"],
+    }
+
+
+def _raw_metrics(*, region: Region, start: date, end: date) -> Metrics:
+    """``metrics`` counted from the records (the reference the rollups are tested against)."""
     inside = region.path
     today = timezone.localdate()
     enrollments = Enrollment.objects.filter(person__region__path__startswith=inside)
@@ -213,9 +313,53 @@ def metrics(*, region: Region, start: date, end: date) -> Metrics:
     )
 
 
-def _monthly_figures(*, region: Region, year: int) -> dict[str, dict[int, tuple]]:
+def _monthly_figures(*, region: Region, year: int, raw: bool = False) -> dict[str, dict[int, tuple]]:
     """Per month of ``year``: (people released, picked up), (visits due, on time) and (amount
-    paid, people paid); raw figures, never shown before ``monthly_series`` suppresses them."""
+    paid, people paid); unsuppressed figures, never shown before ``monthly_series`` suppresses
+    them. Read from the rollups in one query over at most a year of the region's daily rows."""
+    if raw:
+        return _raw_monthly_figures(region=region, year=year)
+    from rollups.selectors import day_start
+    from rollups.services import fold_if_queued
+
+    fold_if_queued()
+    today = timezone.localdate()
+    start, end = period(year)
+    end = min(end, today) if start <= today else end
+    first, last = day_start(start), day_start(end)
+    months = Q(
+        measure__in=("people.released", "people.picked", "people.payees"), dim_c__startswith=f"{year}-"
+    )
+    days = Q(measure__in=("sg.visit", "sg.subsidy"), bucket__gte=first)
+    rows = Tally.objects.filter(months | days, region_id=region.pk, bucket__lte=last).values_list(
+        "measure", "dim_b", "dim_c", "bucket", "n", "amount"
+    )
+    sums: dict[tuple[str, int], list] = {}
+    for measure, dim_b, dim_c, bucket, n, amount in rows:
+        month = int(dim_c[5:]) if measure.startswith("people.") else bucket.month
+        key = (f"{measure}:{dim_b}" if measure == "sg.visit" else measure, month)
+        total = sums.setdefault(key, [0, Decimal("0")])
+        total[0] += n
+        total[1] += amount
+
+    def n(measure: str, month: int) -> int:
+        return sums.get((measure, month), [0])[0]
+
+    def present(*measures: str) -> list[int]:
+        return sorted({m for (measure, m), (count, _a) in sums.items() if measure in measures and count})
+
+    return {
+        "pickups": {m: (n("people.released", m), n("people.picked", m)) for m in present("people.released")},
+        "visits": {
+            m: (n("sg.visit:on_time", m) + n("sg.visit:late", m), n("sg.visit:on_time", m))
+            for m in present("sg.visit:on_time", "sg.visit:late")
+        },
+        "paid": {m: (sums[("sg.subsidy", m)][1], n("people.payees", m)) for m in present("sg.subsidy")},
+    }
+
+
+def _raw_monthly_figures(*, region: Region, year: int) -> dict[str, dict[int, tuple]]:
+    """``_monthly_figures`` counted from the records (the rollups' reference)."""
     inside = region.path
     today = timezone.localdate()
     start, end = period(year)
@@ -333,12 +477,16 @@ def period_tiles(*, actor, region: Region, year: int | None = None, month: int |
     ]
 
 
-def latest_year(*, region: Region) -> int:
+def latest_year(*, region: Region, raw: bool = False) -> int:
     """The year the dashboard opens on: the latest with enrolments in the region, else this one."""
-    latest = Enrollment.objects.filter(person__region__path__startswith=region.path).aggregate(
-        y=Max("enrolled_on")
-    )["y"]
-    return (latest or timezone.localdate()).year
+    if raw:
+        latest = Enrollment.objects.filter(person__region__path__startswith=region.path).aggregate(
+            y=Max("enrolled_on")
+        )["y"]
+        return (latest or timezone.localdate()).year
+    # The rollups' enrolments by day (midnight UTC, so its UTC year is the day's year).
+    latest = Tally.objects.filter(measure="sg.enrolled", region_id=region.pk).aggregate(y=Max("bucket"))["y"]
+    return latest.astimezone(datetime.UTC).year if latest else timezone.localdate().year
 
 
 def region_for(*, actor, code: str | None = None) -> Region | None:
@@ -386,7 +534,7 @@ def project_tiles(*, actor, region: Region, start: date | None = None, end: date
 
     红丝带 (HIV) figures are never shown outside their project.
     """
-    start = start or date(1900, 1, 1)
+    start = start or ALL_RECORDS
     end = end or timezone.localdate()
     m = metrics(region=region, start=start, end=end)
     huigui = sees_project_counts(actor, SpecialProject.HUIGUI)
@@ -396,18 +544,15 @@ def project_tiles(*, actor, region: Region, start: date | None = None, end: date
     g_yulu, g_yuxin = str(SpecialProject.YULU.label), str(SpecialProject.YUXIN.label)
     # Overdue flags reach the officer on the task list and their head (the officials of the
     # jurisdiction) here, as a count across projects; the officer sees their own project's.
-    overdue = CaseTask.objects.filter(
-        enrollment__person__region__path__startswith=region.path,
-        done_on__isnull=True,
-        overdue_since__isnull=False,
-    )
+    overdue = Tally.objects.filter(measure="sg.overdue_task", region_id=region.pk)
     if actor.role == Role.CASE_OFFICER:
-        overdue = overdue.filter(enrollment__project=actor.special_project)
+        overdue = overdue.filter(dim_b=actor.special_project)
+    overdue_count = overdue.aggregate(n=Coalesce(Sum("n"), 0))["n"]
     return [
         _count_tile(
             "special_groups.overdue_tasks",
             _("Overdue tasks"),
-            overdue.count(),
+            overdue_count,
             inside=actor.role == Role.CASE_OFFICER,
             group=str(_("Six projects")),
         ),
@@ -478,6 +623,12 @@ def project_tiles(*, actor, region: Region, start: date | None = None, end: date
 
 def dashboard_tiles(*, actor, region) -> list[Tile]:
     """The officials' dashboard contract (``AppConfig.dashboard_tiles``)."""
+    from dataclasses import replace
+
+    from rollups.selectors import folded_at
+
     if region is None or not Region.objects.visible_to(actor).filter(pk=region.pk).exists():
         return []
-    return project_tiles(actor=actor, region=region)
+    tiles = project_tiles(actor=actor, region=region)
+    as_of = folded_at()  # the figures come from the rollups: as of their last fold
+    return [replace(tile, as_of=as_of) for tile in tiles]
