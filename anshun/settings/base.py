@@ -268,9 +268,7 @@ CELERY_BEAT_SCHEDULE = {
     "rollup-survey-metrics": {"task": "surveys.tasks.rollup_surveys", "schedule": 300.0},
     "escalate-overdue-incidents": {"task": "incidents.tasks.escalate_overdue_incidents", "schedule": 300.0},
     "refresh-safety-coverage": {"task": "safety_cells.tasks.refresh_coverage", "schedule": 600.0},
-
     "fold-dashboard-rollups": {"task": "rollups.tasks.fold_rollups", "schedule": 60.0},
-
 }
 
 REST_FRAMEWORK = {
