@@ -32,8 +32,8 @@ def main() -> None:
         if topics and module.name.removeprefix("bench_") not in topics:
             continue
         print(f"== {module.name}")
-        for comparison in importlib.import_module(f"bench.{module.name}").run():
-            print(comparison.line())
+        for item in importlib.import_module(f"bench.{module.name}").run():
+            print(item if isinstance(item, str) else item.line(), flush=True)
 
 
 if __name__ == "__main__":
