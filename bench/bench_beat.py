@@ -3,12 +3,14 @@ the new work costs, not what the history holds (target: the large volume's pass 
 small one's).
 
 Volumes (``BENCH_SCALE``, see bench/volume.py): 100,000 and 300,000 incidents by default,
-100,000 and 3,000,000 with ``BENCH_SCALE=full``; five years of traffic, mediation cases at one per
-20 incidents, the six projects' task history at one per 10. The new work is 1% of each job's
+100,000 and 3,000,000 with ``BENCH_SCALE=full`` (the growth then without timelines, see
+``_grow``); five years of traffic, mediation cases at one per 20 incidents, the six projects'
+task history at one per 10. The new work is 1% of each job's
 table at the small volume, the same count at both:
 
 - escalation (``escalate_overdue``): 1,000 dispatched incidents that fell due in the last five
-  minutes, each escalated to its township (timeline entry, notifications);
+  minutes, each escalated to its township (timeline entry, a notification to the township's dispatcher
+  and official);
 - mediation deadlines (``deadlines_check``): 1% of the cases reach their first warning today;
 - six projects' planning (``plan_tasks``): 1% as many patients as there are 安宁 enrolments,
   enrolled today, each needing its first visit planned.
@@ -53,10 +55,29 @@ def _prepare_apps() -> None:
 
     load_demo()  # committees, mediators
     load_demo_special_groups()  # people, enrolments, officers
+    _township_staff()
+
+
+def _township_staff() -> None:
+    """A dispatcher and an official in every township: whom an escalation to the township tells."""
+    import uuid
+
+    from accounts.models import User
+    from accounts.roles import Role
+    from accounts.services import user_create
+    from grids.models import Region
+
+    for township in Region.objects.filter(level=Region.Level.TOWNSHIP).order_by("code"):
+        for role in (Role.DISPATCHER, Role.TOWNSHIP_OFFICIAL):
+            username = f"bench-{role}-{township.code}"
+            if not User.objects.filter(username=username).exists():
+                user_create(username=username, password=uuid.uuid4().hex, role=role, region=township)
 
 
 def _grow(incidents: int) -> None:
-    ensure_incidents(incidents)
+    # With BENCH_SCALE=full the incidents come without timelines (the jobs never read the history of
+    # other incidents; writing 12M timeline rows would more than double the generation time).
+    ensure_incidents(incidents, timeline=volume_scale()[0] != "full")
     ensure_mediation_cases(incidents // 20)
     ensure_case_task_history(incidents // 10)
 

@@ -83,7 +83,9 @@ PAGE_SQL = """
 SELECT i.id, i.client_uuid, i.version, i.deleted_at IS NOT NULL, i.status, c.code, c.name, c.duty,
        i.description, i.priority, i.source, ST_X(i.location), ST_Y(i.location), i.address, g.code, g.name,
        v.code, ho.code, r.username, h.username, i.reported_at, i.updated_at, i.due_at, i.closed_at,
-       i.escalation_level, i.sync_txid, i.sync_seq
+       i.escalation_level,
+       i.status IN ('dispatched', 'handling', 'returned') AND i.due_at < now() AS is_overdue,
+       i.sync_txid, i.sync_seq
 FROM incidents_incident i
 JOIN incidents_incidentcategory c ON c.id = i.category_id
 JOIN grids_grid g ON g.id = i.grid_id
@@ -172,6 +174,7 @@ def run() -> Iterator[Comparison | str]:
         sides=(
             f"platform: a grid worker's phone walks GET /api/incidents/sync/ from its cursor to the end "
             f"({CHANGES // PAGE} pages, JSON); baseline: per page the horizon, the office's rows after "
-            f"the cursor with every field joined, its departures, json.dumps"
+            f"the cursor with every field joined (not the per-row list of actions the user may take), "
+            f"its departures, json.dumps"
         ),
     )
