@@ -89,13 +89,23 @@ def _count(sql: str) -> int:
         return cursor.fetchone()[0]
 
 
+# Incidents escalated beyond the new work, per database (see ``_jobs``).
+EXTRA: dict[str, int] = {}
+
+
 def _jobs(new_cases: int, new_patients: int) -> list[tuple[str, Callable, Callable, Callable]]:
     from incidents.services.escalation import escalate_overdue
     from mediation.services import deadlines_check
     from special_groups.services import plan_tasks
 
     def escalation():
-        assert escalate_overdue() == 1000
+        # At least the 1,000: generated open incidents whose due time passes while the bench runs
+        # fall due too (at 3M, a few a minute), as they would in a live system.
+        escalated = escalate_overdue()
+        assert escalated >= 1000, escalated
+        EXTRA[connection.settings_dict["NAME"]] = (
+            EXTRA.get(connection.settings_dict["NAME"], 0) + escalated - 1000
+        )
 
     def deadlines():
         run = deadlines_check()
@@ -224,6 +234,8 @@ def run() -> Iterator[Comparison | str]:
         f"{_count('SELECT count(*) FROM mediation_mediationcase'):,} mediation cases, "
         f"{_count('SELECT count(*) FROM special_groups_casetask'):,} six-project tasks"
     )
+    if EXTRA:
+        yield f"    escalated beyond the new work (fell due meanwhile), all passes: {EXTRA}"
     for name, _add, _pass, what in jobs:
         yield Comparison(
             f"beat {name}, one pass at {large:,} vs {small:,} incidents",
