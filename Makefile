@@ -31,7 +31,7 @@ format: setup
 	.venv/bin/ruff check --fix .
 
 bench: setup
-	@scripts/bench.sh
+	@scripts/bench.sh $(TOPICS)
 
 load: setup
 	@scripts/load.sh

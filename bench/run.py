@@ -1,12 +1,14 @@
 """Run every bench/bench_*.py module and print its ratios (`make bench`).
 
-Name topics to run only those: `scripts/with_services.sh 55532 56479 .venv/bin/python bench/run.py surveys`.
+Name topics to run only those: `make bench TOPICS="surveys beat"` (or `scripts/bench.sh surveys beat`).
+``BENCH_SCALE=full`` runs the volume-sensitive benches at 3,000,000 incidents (bench/volume.py).
 """
 
 import importlib
 import os
 import pkgutil
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,9 +33,11 @@ def main() -> None:
             continue
         if topics and module.name.removeprefix("bench_") not in topics:
             continue
-        print(f"== {module.name}")
-        for comparison in importlib.import_module(f"bench.{module.name}").run():
-            print(comparison.line())
+        print(f"== {module.name}", flush=True)
+        started = time.monotonic()
+        for item in importlib.import_module(f"bench.{module.name}").run():
+            print(item if isinstance(item, str) else item.line(), flush=True)
+        print(f"   ({time.monotonic() - started:.0f} s with its data)", flush=True)
 
 
 if __name__ == "__main__":
