@@ -269,6 +269,20 @@ class CaseTask(EnrollmentPart):
             # Planning runs again and again; a task for the same due date is never duplicated.
             models.UniqueConstraint(fields=["enrollment", "kind", "due_on"], name="one_task_per_due_date"),
         ]
+        indexes = [
+            # The hourly plan reads only what is still open, so its pass stays as long as the
+            # caseload whatever years of done tasks lie behind it.
+            models.Index(
+                fields=["enrollment"],
+                name="casetask_open_visit",
+                condition=models.Q(kind="visit", done_on__isnull=True),
+            ),
+            models.Index(
+                fields=["due_on"],
+                name="casetask_open_unflagged",
+                condition=models.Q(done_on__isnull=True, overdue_since__isnull=True),
+            ),
+        ]
 
     @property
     def is_overdue(self) -> bool:

@@ -344,13 +344,11 @@ def plan_tasks(*, today: date | None = None) -> PlanResult:
         release_date__gte=today,
         release_date__lte=today + timedelta(days=PICKUP_LEAD_DAYS),
     ).values_list("pk", "release_date")
-    pickups = [
-        CaseTask(enrollment_id=pk, kind=CaseTask.Kind.PICKUP, due_on=release) for pk, release in targets
-    ]
-    before = CaseTask.objects.count()
-    CaseTask.objects.bulk_create(pickups, ignore_conflicts=True)
-    after_pickups = CaseTask.objects.count()
+    pickup_tasks = _insert_new_tasks(
+        kind=CaseTask.Kind.PICKUP, due=[(pk, release) for pk, release in targets]
+    )
 
+    # Served by the partial index of open visit tasks: as large as the caseload, not the history.
     open_visit = CaseTask.objects.filter(kind=CaseTask.Kind.VISIT, done_on__isnull=True).values(
         "enrollment_id"
     )
@@ -359,17 +357,35 @@ def plan_tasks(*, today: date | None = None) -> PlanResult:
         .exclude(pk__in=open_visit)
         .values_list("pk", "risk_grade", "last_visit_on", "enrolled_on")
     )
-    visits = [
-        CaseTask(
-            enrollment_id=pk,
-            kind=CaseTask.Kind.VISIT,
-            due_on=(last or enrolled) + timedelta(days=visit_interval(grade)),
-        )
-        for pk, grade, last, enrolled in patients
-    ]
-    CaseTask.objects.bulk_create(visits, ignore_conflicts=True)
-    after_visits = CaseTask.objects.count()
+    visit_tasks = _insert_new_tasks(
+        kind=CaseTask.Kind.VISIT,
+        due=[
+            (pk, (last or enrolled) + timedelta(days=visit_interval(grade)))
+            for pk, grade, last, enrolled in patients
+        ],
+    )
+    # Served by the partial index of open tasks not yet flagged: done and flagged tasks are never read.
     flagged = CaseTask.objects.filter(
         done_on__isnull=True, due_on__lt=today, overdue_since__isnull=True
     ).update(overdue_since=today)
-    return PlanResult(after_pickups - before, after_visits - after_pickups, flagged)
+    return PlanResult(pickup_tasks, visit_tasks, flagged)
+
+
+def _insert_new_tasks(*, kind: str, due: list[tuple[int, date]]) -> int:
+    """Insert the tasks not planned yet and say how many were new.
+
+    Counting the table before and after would read every task ever planned on every pass, so a
+    pass would slow down with years of history; the unique (enrolment, kind, due date) constraint
+    decides what is new, and the insert itself reports how many rows it wrote."""
+    if not due:
+        return 0
+    table = connection.ops.quote_name(CaseTask._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (enrollment_id, kind, due_on, created_at) "  # noqa: S608 - the model's own table
+            "SELECT enrollment_id, %s, due_on, %s "
+            "FROM unnest(%s::bigint[], %s::date[]) AS t(enrollment_id, due_on) "
+            "ON CONFLICT ON CONSTRAINT one_task_per_due_date DO NOTHING",
+            [kind, timezone.now(), [pk for pk, _day in due], [day for _pk, day in due]],
+        )
+        return cursor.rowcount
