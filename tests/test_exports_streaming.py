@@ -58,7 +58,11 @@ def fill_incidents(n: int, *, county: str = "520402", reporter=None) -> None:
             "SELECT i.id, g.office_id FROM incidents_incident i JOIN grids_grid g ON g.id = i.grid_id "
             "WHERE NOT EXISTS (SELECT 1 FROM incidents_incident_offices o WHERE o.incident_id = i.id)"
         )
-        cursor.execute("ANALYZE incidents_incident; ANALYZE incidents_incident_offices")
+        # The tree loaded for the session may not have been analysed yet: the plans depend on it.
+        cursor.execute(
+            "ANALYZE incidents_incident; ANALYZE incidents_incident_offices; ANALYZE grids_grid; "
+            "ANALYZE grids_region"
+        )
 
 
 def _export_source(actor) -> KeysetSource:
