@@ -12,3 +12,12 @@ def send_kept_tasks() -> int:
     sent = flush_task_outbox()
     purge_sent_outbox()
     return sent
+
+
+@shared_task(name="anshun.tasks.run_export_job", acks_late=True)
+def run_export_job_task(job_id: int) -> str:
+    """Make an export job's file. Safe to deliver twice or again after a killed worker: one run
+    at a time (advisory lock), and every run writes the same stored name (anshun.export_jobs)."""
+    from anshun.export_jobs import run_export_job
+
+    return run_export_job(job_id=job_id)

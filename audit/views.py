@@ -6,10 +6,9 @@ Thin: the scoped selectors decide what may be read, ``audit.changes`` renders it
 from __future__ import annotations
 
 from django.http import Http404
-from django.utils import translation
 from django.views.generic import ListView
 
-from anshun.exports import table_response
+from anshun.exports import BatchSource, export_response
 from anshun.views import ScopedPageMixin
 from audit import selectors
 from audit.changes import EXPORT_HEADERS, changes_for_model, export_row, load_changes
@@ -51,22 +50,24 @@ class ChangeListView(ScopedPageMixin, ListView):
         return context
 
     def export(self, export_format: str):
-        language = translation.get_language()  # CSV rows are rendered after the view has returned
+        """The changes in pages of 1,000 (``load_changes`` fills each page with one query per
+        audited model), up to ``EXPORT_LIMIT``, streamed as each page is filled. The list is a
+        union over every audited model's history, so it is paged by offset, bounded by the limit."""
+        queryset = self.get_queryset()
 
-        def rows():
-            queryset = self.get_queryset()
-            with translation.override(language):
-                for start in range(0, EXPORT_LIMIT, 1000):
-                    chunk = list(queryset[start : start + 1000])
-                    yield from (export_row(change) for change in load_changes(chunk))
-                    if len(chunk) < 1000:
-                        return
+        def batches():
+            for start in range(0, EXPORT_LIMIT, 1000):
+                chunk = list(queryset[start : start + 1000])
+                yield [export_row(change) for change in load_changes(chunk)]
+                if len(chunk) < 1000:
+                    return
 
-        return table_response(
-            export_format=export_format,
+        return export_response(
+            self.request,
+            capability="audit.view",
             filename="audit-trail",
-            headers=[str(h) for h in EXPORT_HEADERS],
-            rows=rows(),
+            headers=EXPORT_HEADERS,
+            source=BatchSource(batches, count=lambda: min(queryset.count(), EXPORT_LIMIT)),
         )
 
 

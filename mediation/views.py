@@ -20,7 +20,7 @@ from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from anshun.charts import bar_chart, dataset
 from anshun.commands import NotPermitted
-from anshun.exports import table_response
+from anshun.exports import KeysetSource, RowsSource, export_response
 from anshun.views import ScopedPageMixin
 from mediation import deadlines, forms, selectors, services
 from mediation.models import MediationCase, MediationCommittee
@@ -62,9 +62,9 @@ class CaseloadView(ScopedPageMixin, ListView):
     def get(self, request, *args, **kwargs):
         export = request.GET.get("export")
         if export in ("xlsx", "csv"):
-            rows = selectors.with_deadlines(self.get_queryset())
-            return table_response(
-                export_format=export,
+            return export_response(
+                request,
+                capability="mediation.view",
                 filename="mediation-cases",
                 headers=[
                     _("Number"),
@@ -77,8 +77,11 @@ class CaseloadView(ScopedPageMixin, ListView):
                     _("Due on"),
                     _("Overdue"),
                 ],
-                rows=(
-                    [
+                # Deadlines are attached per batch (no queries: the selector joins what they need).
+                source=KeysetSource(
+                    self.get_queryset(),
+                    prepare=selectors.with_deadlines,
+                    row=lambda c: [
                         c.number,
                         str(c.committee),
                         c.dispute_type,
@@ -88,8 +91,7 @@ class CaseloadView(ScopedPageMixin, ListView):
                         c.next_deadline.label if c.next_deadline else "",
                         c.next_deadline.due_on if c.next_deadline else None,
                         _("yes") if c.overdue else "",
-                    ]
-                    for c in rows
+                    ],
                 ),
             )
         return super().get(request, *args, **kwargs)
@@ -307,8 +309,9 @@ class DashboardView(ScopedPageMixin, TemplateView):
         self.stats = selectors.committee_stats(actor=request.user)
         export = request.GET.get("export")
         if export in ("xlsx", "csv"):
-            return table_response(
-                export_format=export,
+            return export_response(
+                request,
+                capability="mediation.view",
                 filename="mediation-committees",
                 headers=[
                     _("Committee"),
@@ -319,17 +322,19 @@ class DashboardView(ScopedPageMixin, TemplateView):
                     _("Average days to agreement"),
                     _("Confirmation rate (%)"),
                 ],
-                rows=(
+                source=RowsSource(
                     [
-                        str(s.committee),
-                        s.total,
-                        s.open,
-                        s.agreements,
-                        s.success_rate,
-                        s.average_days,
-                        s.confirmation_rate,
+                        [
+                            str(s.committee),
+                            s.total,
+                            s.open,
+                            s.agreements,
+                            s.success_rate,
+                            s.average_days,
+                            s.confirmation_rate,
+                        ]
+                        for s in self.stats
                     ]
-                    for s in self.stats
                 ),
             )
         return super().get(request, *args, **kwargs)
@@ -389,11 +394,12 @@ class RosterView(ScopedPageMixin, TemplateView):
         self.shifts = list(self.selector(actor=request.user, start=first, end=last))
         export = request.GET.get("export")
         if export in ("xlsx", "csv"):
-            return table_response(
-                export_format=export,
+            return export_response(
+                request,
+                capability="legal.serve",
                 filename=f"duty-roster-{first:%Y-%m}",
                 headers=[_("Date"), _("Centre"), _("Lawyer")],
-                rows=([s.date, str(s.centre), str(s.lawyer)] for s in self.shifts),
+                source=RowsSource([[s.date, str(s.centre), str(s.lawyer)] for s in self.shifts]),
             )
         return super().get(request, *args, **kwargs)
 
@@ -505,30 +511,39 @@ class LegalDeskView(ScopedPageMixin, TemplateView):
         table = request.GET.get("table")
         export = request.GET.get("export")
         if export in ("xlsx", "csv") and table == "consultations":
-            return table_response(
-                export_format=export,
+            return export_response(
+                request,
+                capability="legal.serve",
                 filename="legal-consultations",
                 headers=[_("Date"), _("Centre"), _("Topic"), _("Answer"), _("Referred to"), _("Lawyer")],
-                rows=(
-                    [c.asked_at, str(c.centre), c.topic, c.answer, c.referral, str(c.lawyer or "")]
-                    for c in self.get_queryset()
+                source=KeysetSource(
+                    self.get_queryset(),
+                    row=lambda c: [
+                        c.asked_at,
+                        str(c.centre),
+                        c.topic,
+                        c.answer,
+                        c.referral,
+                        str(c.lawyer or ""),
+                    ],
                 ),
             )
         if export in ("xlsx", "csv") and table == "aid":
-            return table_response(
-                export_format=export,
+            return export_response(
+                request,
+                capability="legal.serve",
                 filename="legal-aid",
                 headers=[_("Date"), _("Centre"), _("Applicant"), _("Eligibility"), _("Reason"), _("Lawyer")],
-                rows=(
-                    [
+                source=KeysetSource(
+                    selectors.legal_aid_visible_to(actor=request.user),
+                    row=lambda a: [
                         a.applied_on,
                         str(a.centre),
                         a.applicant_name,
                         a.get_eligibility_display(),
                         a.decision_reason,
                         str(a.assigned_lawyer or ""),
-                    ]
-                    for a in selectors.legal_aid_visible_to(actor=request.user)
+                    ],
                 ),
             )
         return super().get(request, *args, **kwargs)

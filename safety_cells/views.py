@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
-from anshun.exports import table_response
+from anshun.exports import KeysetSource, RowsSource, export_response
 from anshun.files import TokenOrSessionMixin, file_response
 from anshun.views import ScopedPageMixin
 from grids.selectors import jurisdiction_extent
@@ -65,8 +65,9 @@ class SafetyCellRegistryView(ScopedPageMixin, ListView):
     def get(self, request, *args, **kwargs):
         export = request.GET.get("export")
         if export in EXPORT_FORMATS:
-            return table_response(
-                export_format=export,
+            return export_response(
+                request,
+                capability="safety.view",
                 filename="safety-cells",
                 headers=[
                     _("Safe cell"),
@@ -79,8 +80,9 @@ class SafetyCellRegistryView(ScopedPageMixin, ListView):
                     _("Latest score"),
                     _("Maximum"),
                 ],
-                rows=(
-                    [
+                source=KeysetSource(
+                    self.get_queryset(),
+                    row=lambda c: [
                         c.name,
                         c.cell_type.name,
                         c.region.code,
@@ -90,8 +92,7 @@ class SafetyCellRegistryView(ScopedPageMixin, ListView):
                         c.valid_until,
                         c.latest_score,
                         c.latest_max,
-                    ]
-                    for c in self.get_queryset()
+                    ],
                 ),
             )
         return super().get(request, *args, **kwargs)
@@ -282,8 +283,9 @@ class PatrolLogListView(ScopedPageMixin, ListView):
     def get(self, request, *args, **kwargs):
         export = request.GET.get("export")
         if export in EXPORT_FORMATS:
-            return table_response(
-                export_format=export,
+            return export_response(
+                request,
+                capability="safety.view",
                 filename="patrol-logs",
                 headers=[
                     _("Unit"),
@@ -293,16 +295,16 @@ class PatrolLogListView(ScopedPageMixin, ListView):
                     _("Observations"),
                     _("Incidents"),
                 ],
-                rows=(
-                    [
+                source=KeysetSource(
+                    self.get_queryset().defer("route"),
+                    row=lambda p: [
                         p.unit.name,
                         p.unit.region.code,
                         p.started_at,
                         p.ended_at,
                         p.observations,
                         p.incident_count,
-                    ]
-                    for p in self.get_queryset().defer("route")
+                    ],
                 ),
             )
         return super().get(request, *args, **kwargs)
@@ -334,22 +336,26 @@ class CoverageView(ScopedPageMixin, TemplateView):
     def _export(self, export_format: str):
         user = self.request.user
         if self.request.GET.get("table") == "grids":
-            grids = selectors.coverage_cameras_by_grid(actor=user).values_list(
-                "grid__code", "grid__name", "camera_count", "cameras_online"
+            grids = selectors.coverage_cameras_by_grid(actor=user).select_related("grid").only(
+                "camera_count", "cameras_online", "grid__code", "grid__name"
             )
-            return table_response(
-                export_format=export_format,
+            return export_response(
+                self.request,
+                capability="safety.view",
                 filename="camera-coverage-by-grid",
                 headers=[_("Grid code"), _("Grid"), _("Skynet cameras"), _("Online")],
-                rows=(list(row) for row in grids.iterator(chunk_size=2000)),
+                source=KeysetSource(
+                    grids, row=lambda g: [g.grid.code, g.grid.name, g.camera_count, g.cameras_online]
+                ),
             )
         rows = selectors.coverage_by_township(actor=user)
-        return table_response(
-            export_format=export_format,
+        return export_response(
+            self.request,
+            capability="safety.view",
             filename="joint-defence-coverage",
             headers=[_("Township code"), _("Township"), _("Villages"), _("Covered"), _("Coverage (%)")],
-            rows=(
-                [r["parent__code"], r["parent__name"], r["villages"], r["covered"], r["rate"]] for r in rows
+            source=RowsSource(
+                [[r["parent__code"], r["parent__name"], r["villages"], r["covered"], r["rate"]] for r in rows]
             ),
         )
 

@@ -15,7 +15,7 @@ from django.utils.translation import pgettext
 from django.views.generic import DetailView, ListView, TemplateView
 
 from anshun.charts import bar_chart, dataset, line_chart
-from anshun.exports import table_response
+from anshun.exports import KeysetSource, export_response
 from anshun.views import ScopedPageMixin
 from grids.selectors import regions_visible_to
 from special_groups import selectors, services
@@ -34,17 +34,22 @@ def masked(enrollment: Enrollment) -> dict:
     }
 
 
-def logged_export(request, *, command, filename: str, headers: list, records, row):
-    """An XLSX/CSV export: ``command`` (a policy command) is authorised before any row is read,
-    then writes the export to the access trail (who, how many rows), then the file is sent."""
+def logged_export(
+    request, *, command, capability: str, filename: str, headers: list, records, row, size: int | None = None
+):
+    """An XLSX/CSV export: ``command`` (a policy command) is authorised before any row is read;
+    the export is written to the access trail (who, how many rows) before the first row is read,
+    then the rows are read, decrypted and masked batch by batch as the file is sent, so the whole
+    caseload is never in memory. Past the inline limit the same happens in an export job, for
+    the requester, when it runs."""
     POLICY.authorize(command.command_name, actor=request.user, arguments={})
-    records = list(records())
-    command(actor=request.user, rows=len(records))
-    return table_response(
-        export_format=request.GET["export"],
+    return export_response(
+        request,
+        capability=capability,
         filename=filename,
         headers=headers,
-        rows=(row(r) for r in records),
+        source=KeysetSource(records(), row=row, size=size),
+        before_send=lambda rows: command(actor=request.user, rows=rows),
     )
 
 
@@ -66,6 +71,7 @@ class CaseloadView(ScopedPageMixin, ListView):
             return logged_export(
                 request,
                 command=services.caseload_export,
+                capability="special_groups.handle",
                 filename=f"caseload-{user.special_project}",
                 headers=[
                     _("No."),
@@ -165,6 +171,7 @@ class TaskListView(ScopedPageMixin, ListView):
             return logged_export(
                 request,
                 command=services.tasks_export,
+                capability="special_groups.handle",
                 filename="tasks",
                 headers=[_("Due"), _("Task"), _("Person"), _("Record"), _("overdue")],
                 records=self.get_queryset,
@@ -247,9 +254,11 @@ class AccessLogView(ScopedPageMixin, ListView):
             return logged_export(
                 request,
                 command=services.access_log_export,
+                capability="audit.view",
                 filename="access-log",
                 headers=[_("At"), _("Who"), _("Action"), _("Project"), _("Record"), _("Place"), _("Purpose")],
-                records=lambda: self.get_queryset()[:50000],
+                records=self.get_queryset,
+                size=50000,
                 row=lambda r: [
                     r.at,
                     str(r.actor),

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
 from anshun.dashboard import collect_tiles
-from anshun.exports import table_response
+from anshun.exports import RowsSource, export_response
 from anshun.views import ScopedPageMixin
 from grids.selectors import regions_visible_to
 from surveys import selectors
@@ -98,7 +98,13 @@ class ExportMixin:
         if table is None:
             raise Http404
         filename = f"{context.get('file_stem', 'anshun')}-{table.key}"
-        return table_response(export_format=export, filename=filename, headers=table.headers, rows=table.rows)
+        return export_response(
+            request,
+            capability="dashboard.view",
+            filename=filename,
+            headers=table.headers,
+            source=RowsSource(list(table.rows)),
+        )
 
 
 class DashboardContextMixin(ScopedPageMixin):
