@@ -21,3 +21,12 @@ def run_export_job_task(job_id: int) -> str:
     from anshun.export_jobs import run_export_job
 
     return run_export_job(job_id=job_id)
+
+
+@shared_task(name="anshun.tasks.tidy_export_jobs")
+def tidy_export_jobs() -> dict:
+    """Beat, every five minutes: a job whose worker died and that no redelivery picked up is
+    marked failed (its page says so instead of "running" for ever), and expired files go."""
+    from anshun.export_jobs import fail_stale_export_jobs, purge_expired_export_jobs
+
+    return {"failed": fail_stale_export_jobs(), "purged": purge_expired_export_jobs()}

@@ -282,3 +282,20 @@ def test_a_real_worker_makes_the_file(client, celery_worker_process, settings):
     body = b"".join(response.streaming_content).decode("utf-8").lstrip("\ufeff")
     assert body.count("\n") == 401
     connection.close()
+
+
+def test_beat_tidies_export_jobs_on_its_schedule(client, small_limit):
+    """The sweep and the purge are on the beat schedule, and the task runs both."""
+    from django.conf import settings
+
+    from anshun.tasks import tidy_export_jobs
+
+    entry = settings.CELERY_BEAT_SCHEDULE["tidy-export-jobs"]
+    assert entry["task"] == tidy_export_jobs.name and entry["schedule"] <= 600
+    fill_incidents(150)
+    job = _start(client, user_for_role(Role.COUNTY_OFFICIAL))
+    long_ago = timezone.now() - timedelta(hours=1)
+    ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.RUNNING, heartbeat_at=long_ago)
+    assert tidy_export_jobs() == {"failed": 1, "purged": 0}
+    job.refresh_from_db()
+    assert job.status == ExportJob.Status.FAILED

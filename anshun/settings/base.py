@@ -269,6 +269,7 @@ CELERY_BEAT_SCHEDULE = {
     "escalate-overdue-incidents": {"task": "incidents.tasks.escalate_overdue_incidents", "schedule": 300.0},
     "refresh-safety-coverage": {"task": "safety_cells.tasks.refresh_coverage", "schedule": 600.0},
     "fold-dashboard-rollups": {"task": "rollups.tasks.fold_rollups", "schedule": 60.0},
+    "tidy-export-jobs": {"task": "anshun.tasks.tidy_export_jobs", "schedule": 300.0},
 }
 
 REST_FRAMEWORK = {
