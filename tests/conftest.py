@@ -1,10 +1,12 @@
 """Shared test fixtures. Tests run on the real PostGIS and Redis that `make test` starts.
 
-The Anshun tree (divisions, demo offices and grids) is loaded once per session
-into the test database; transactional tests, which flush the database when they
-end, load it again through ``anshun_tree``.
+The test database is a copy of a template that holds the migrated schema and the Anshun tree
+(divisions, demo offices and grids), built once for its inputs (``tests/db_template.py``);
+transactional tests, which flush the database when they end, load the tree again through
+``anshun_tree``.
 """
 
+import io
 import os
 import shutil
 import subprocess
@@ -14,22 +16,91 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 
 from accounts.roles import Role
+from anshun.db import analyze
 from tests.factories import user_for_role
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(request, django_test_environment, django_db_blocker, django_db_modify_db_settings):
+    """Replaces pytest-django's set-up: a fresh clone of the template for every run (and every
+    xdist worker), whatever ``--reuse-db``/``--create-db`` say, dropped when the session ends."""
+    from tests.db_template import clone_test_database, drop_test_database
+
+    started = time.monotonic()
     with django_db_blocker.unblock():
-        call_command("load_anshun", verbosity=0)
+        name, how = clone_test_database(verbose=request.config.option.verbose > 0)
+        _save_tree()
+    request.config.stash[TEST_DB_NOTE] = f"test database {name}: {how} ({time.monotonic() - started:.1f} s)"
+    yield
+    with django_db_blocker.unblock():
+        drop_test_database(name)
+
+
+TEST_DB_NOTE = pytest.StashKey[str]()
+
+
+def pytest_configure(config):
+    """Under pytest-xdist, each worker must keep its own Redis database and uploaded files."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    if os.environ.get("ANSHUN_TEST_REDIS_ISOLATED") != worker:
+        raise pytest.UsageError(
+            "xdist workers would share one Redis (Celery queue, cache): run with -p tests.xdist_worker_env "
+            "(scripts/pytest_in_services.sh does)."
+        )
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    note = config.stash.get(TEST_DB_NOTE, None)
+    if note:
+        terminalreporter.write_line(note)
 
 
 @pytest.fixture
 def anshun_tree(transactional_db):
-    """For transactional tests: the tree is gone after the previous flush, so load it again."""
-    call_command("load_anshun", verbosity=0)
+    """For transactional tests: the tree is gone after the previous flush, so put it back.
+
+    It is copied back as ``load_anshun`` wrote it into the template (``TREE_TABLES``, saved when
+    the session's database was cloned): regenerating the demo grids costs seconds per test, and
+    the suite has dozens of transactional tests. On a database that still holds the tree (no
+    flush yet) ``load_anshun`` runs as before, which leaves it as it is.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM grids_region)")
+        loaded = cursor.fetchone()[0]
+    if loaded or not _TREE:
+        call_command("load_anshun", verbosity=0)
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table in TREE_TABLES:
+            cursor.copy_expert(f"COPY {table} FROM STDIN (FORMAT binary)", io.BytesIO(_TREE[table]))
+            # Past both the copied ids and whatever the sequence had handed out before the flush.
+            cursor.execute(
+                f"SELECT setval(%(seq)s::regclass, GREATEST((SELECT max(id) FROM {table}), "  # noqa: S608 - a constant
+                "coalesce(pg_sequence_last_value(%(seq)s::regclass), 1)))",
+                {"seq": _TREE_SEQUENCES[table]},
+            )
+        analyze(*TREE_TABLES)
+
+
+# What load_anshun writes (parents first), copied out of the freshly cloned database.
+TREE_TABLES = ("grids_region", "grids_gridoffice", "grids_grid")
+_TREE: dict[str, bytes] = {}
+_TREE_SEQUENCES: dict[str, str] = {}
+
+
+def _save_tree() -> None:
+    with connection.cursor() as cursor:
+        for table in TREE_TABLES:
+            out = io.BytesIO()
+            cursor.copy_expert(f"COPY {table} TO STDOUT (FORMAT binary)", out)
+            _TREE[table] = out.getvalue()
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+            _TREE_SEQUENCES[table] = cursor.fetchone()[0]
 
 
 @pytest.fixture
@@ -96,12 +167,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _start_celery_worker(log_path: Path, name: str) -> subprocess.Popen:
     """Start a `celery worker` subprocess on the test database and wait until it answers pings."""
+    from django.conf import settings
+
     from anshun.celery import app as celery_app
 
     db = connection.settings_dict
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "anshun.settings.test",
+        "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE,  # an xdist worker's own, see above
         "DATABASE_URL": f"postgis://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
     }
     log = log_path.open("w")
