@@ -12,9 +12,12 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.db import connection, transaction
 
@@ -101,6 +104,31 @@ def _save_tree() -> None:
             _TREE[table] = out.getvalue()
             cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
             _TREE_SEQUENCES[table] = cursor.fetchone()[0]
+
+
+# A Wednesday morning in Anshun, on no public holiday, mid-month: the moment the clock-controlled
+# tests run at, whatever the wall clock says (no midnight, month end, weekend or lunch break).
+FIXED_NOW = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.fixture
+def clock():
+    """Python's clock (``timezone.now()``, ``localdate()``, ``time.time()``) set to ``FIXED_NOW``
+    and running on from there (``time.monotonic()``, timeouts and PostgreSQL's own ``now()`` are
+    not moved). ``clock.shift(timedelta(...))`` moves it; ``clock.move_to(...)`` sets it."""
+    with time_machine.travel(FIXED_NOW, tick=True) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def controlled_clock(request):
+    """``clock`` for the tests of a folder whose rules count days from today (an autouse fixture
+    in its conftest uses this), but not for tests whose other processes read the real clock:
+    browsers and Celery workers."""
+    if request.node.get_closest_marker("browser") or request.node.get_closest_marker("worker"):
+        yield None
+        return
+    yield request.getfixturevalue("clock")
 
 
 @pytest.fixture
