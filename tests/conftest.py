@@ -36,13 +36,23 @@ def django_db_setup(request, django_test_environment, django_db_blocker, django_
     with django_db_blocker.unblock():
         name, how = clone_test_database(verbose=request.config.option.verbose > 0)
         _save_tree()
-    request.config.stash[TEST_DB_NOTE] = f"test database {name}: {how} ({time.monotonic() - started:.1f} s)"
+    note = f"test database {name}: {how} ({time.monotonic() - started:.1f} s)"
+    request.config.stash.setdefault(TEST_DB_NOTES, []).append(note)
+    if hasattr(request.config, "workeroutput"):  # an xdist worker: the controller prints it
+        request.config.workeroutput["anshun_test_db"] = note
     yield
     with django_db_blocker.unblock():
         drop_test_database(name)
 
 
-TEST_DB_NOTE = pytest.StashKey[str]()
+TEST_DB_NOTES = pytest.StashKey[list]()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    note = getattr(node, "workeroutput", {}).get("anshun_test_db")
+    if note:
+        node.config.stash.setdefault(TEST_DB_NOTES, []).append(note)
 
 
 def pytest_configure(config):
@@ -58,8 +68,7 @@ def pytest_configure(config):
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    note = config.stash.get(TEST_DB_NOTE, None)
-    if note:
+    for note in config.stash.get(TEST_DB_NOTES, []):
         terminalreporter.write_line(note)
 
 
