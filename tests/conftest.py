@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -48,11 +49,18 @@ def django_db_setup(request, django_test_environment, django_db_blocker, django_
 TEST_DB_NOTES = pytest.StashKey[list]()
 
 
+FUZZ_TOTALS = pytest.StashKey[dict]()
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error):
-    note = getattr(node, "workeroutput", {}).get("anshun_test_db")
-    if note:
-        node.config.stash.setdefault(TEST_DB_NOTES, []).append(note)
+    """The xdist controller gathers what each worker reports (see also tests/fuzz/conftest.py)."""
+    output = getattr(node, "workeroutput", {})
+    if output.get("anshun_test_db"):
+        node.config.stash.setdefault(TEST_DB_NOTES, []).append(output["anshun_test_db"])
+    totals = node.config.stash.setdefault(FUZZ_TOTALS, {"cases": Counter(), "statuses": Counter()})
+    totals["cases"].update(output.get("fuzz_cases", {}))
+    totals["statuses"].update({int(code): n for code, n in output.get("fuzz_statuses", {}).items()})
 
 
 def pytest_configure(config):
@@ -67,9 +75,26 @@ def pytest_configure(config):
         )
 
 
+def pytest_make_parametrize_id(config, val, argname):
+    """Long binary parameters (a generated XLSX, whose zip headers hold the time it was made) are
+    named by kind and length, not their bytes: every xdist worker must collect the same ids."""
+    if isinstance(val, bytes) and len(val) > 64:
+        return f"{val[:4]!r}…{len(val)}bytes"
+    return None
+
+
 def pytest_terminal_summary(terminalreporter, config):
     for note in config.stash.get(TEST_DB_NOTES, []):
         terminalreporter.write_line(note)
+    totals = config.stash.get(FUZZ_TOTALS, None)
+    if totals and totals["cases"]["generated"]:
+        terminalreporter.write_sep("=", "API fuzzing (all workers)")
+        terminalreporter.write_line(
+            f"schemathesis: {totals['cases']['generated']} generated cases, "
+            f"{totals['cases']['server_errors']} answered 5xx"
+        )
+        statuses = ", ".join(f"{code}: {n}" for code, n in sorted(totals["statuses"].items()))
+        terminalreporter.write_line(f"responses by status: {statuses}")
 
 
 @pytest.fixture
