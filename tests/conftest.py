@@ -75,6 +75,14 @@ def pytest_configure(config):
         )
 
 
+def pytest_collection_modifyitems(config, items):
+    """The fault tests start private stacks on preferred ports: two workers starting theirs at
+    once would race for the same ports, so under xdist (``--dist loadgroup``) they share one."""
+    for item in items:
+        if item.get_closest_marker("faults"):
+            item.add_marker(pytest.mark.xdist_group("faults"))
+
+
 def pytest_make_parametrize_id(config, val, argname):
     """Long binary parameters (a generated XLSX, whose zip headers hold the time it was made) are
     named by kind and length, not their bytes: every xdist worker must collect the same ids."""

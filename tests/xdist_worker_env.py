@@ -32,3 +32,8 @@ if WORKER and os.environ.get("REDIS_URL") and re.fullmatch(r"gw\d+", WORKER):
     os.environ["ANSHUN_TEST_MEDIA_DIR"] = f"test-media-{WORKER}"
     os.environ["DJANGO_SETTINGS_MODULE"] = "tests.xdist_settings"
     os.environ["ANSHUN_TEST_REDIS_ISOLATED"] = WORKER
+    # A PostgreSQL server of its own where scripts/pytest_in_services.sh started one: the sync
+    # feed's horizon (the oldest running transaction) spans every database of a server.
+    own_server = os.environ.get(f"ANSHUN_TEST_DATABASE_URL_{WORKER.upper()}")
+    if own_server:
+        os.environ["DATABASE_URL"] = own_server
