@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from anshun.commands import system_command
+from anshun.db import analyze
 from grids.models import Grid
 from incidents.categories import seed_categories
 from incidents.models import Incident, IncidentCategory, IncidentEvent
@@ -144,4 +145,5 @@ def load_demo_incidents() -> str:
         batch_size=1000,
         ignore_conflicts=True,
     )
+    analyze(Incident, IncidentEvent, Incident.offices.through)
     return f"{len(incidents)} demo incidents ({DUE} due in {REPORT_COUNTY} for 2017, {CLOSED} closed)"

@@ -13,6 +13,7 @@ from accounts.models import User
 from accounts.roles import Role
 from accounts.services import user_create
 from anshun.commands import system_command
+from anshun.db import analyze
 from grids.models import Region
 from mediation import seed, services
 from mediation.models import (
@@ -208,4 +209,5 @@ def _demo_cases(*, committees, mediators, township: Region) -> int:
     JudicialConfirmation.objects.bulk_create(confirmations)
     # Inserted in bulk, past the services: put the cases on the deadline job's queue.
     services.deadline_queue_rebuild(cases=MediationCase.objects.filter(pk__in=[c.pk for c in cases]))
+    analyze(MediationCase, Party, MediationSession, CaseEvent, MediationAgreement, JudicialConfirmation)
     return len(cases)

@@ -19,6 +19,7 @@ from django.db import transaction
 
 from accounts.roles import Role, SpecialProject
 from anshun.commands import system_command
+from anshun.db import analyze
 from grids.models import Region
 from special_groups.crypto import id_check_character, lookup_hash
 from special_groups.models import (
@@ -222,6 +223,7 @@ def load_demo_special_groups() -> DemoSummary:
         enrollments.append(enrollment)
     Enrollment.objects.bulk_create(enrollments, batch_size=2000)
     _guardians_visits_payments(rng, people, enrollments)
+    analyze(Person, Enrollment, ServiceFacility, Guardian, CaseTask, Visit, SubsidyPayment)
     return DemoSummary(len({id(p) for p, _ in plan}), len(enrollments), len(facilities), skipped=False)
 
 

@@ -22,6 +22,7 @@ from django.db import transaction
 from shapely.geometry import MultiPoint
 from shapely.geometry.base import BaseGeometry
 
+from anshun.db import analyze
 from grids.models import Grid, GridOffice, Region
 
 # Anshun has 388 grid offices (source article, 2018).
@@ -194,6 +195,7 @@ def generate_demo_grids(*, office_count: int = DEMO_GRID_OFFICE_COUNT) -> DemoGr
     for grid in grids:
         grid.office_id = grid.office.pk
     Grid.objects.bulk_create(grids, batch_size=500)
+    analyze(Region, GridOffice, Grid)
     return DemoGridSummary(len(offices), len(grids), skipped=False)
 
 

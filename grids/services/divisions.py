@@ -16,6 +16,7 @@ from pathlib import Path
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.db import transaction
 
+from anshun.db import analyze
 from grids.models import Region
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -141,6 +142,8 @@ def load_divisions(*, data_dir: Path = DATA_DIR) -> DivisionLoadSummary:
     created += _upsert(
         _keep_demo_boundaries(_child_rows(villages, "streetCode", township_ids, Region.Level.VILLAGE))
     )
+    if created:
+        analyze(Region)
 
     return DivisionLoadSummary(
         cities=1,

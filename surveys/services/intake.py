@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from openpyxl import load_workbook
 
+from anshun.db import analyze
 from anshun.uploads import TEXT, XLSX, max_import_bytes, upload_problem
 from grids.models import Grid, Region
 from surveys.models import Answer, Item, Response, Wave
@@ -27,6 +28,8 @@ from surveys.policy import POLICY
 
 PLACE_FIELDS = ("community", "grid")
 MAX_ROWS = 200_000
+# An import this large changes the tables' statistics: ANALYZE them before the rollup reads them.
+ANALYZE_AFTER_ROWS = 1_000
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,8 @@ def import_responses(*, actor, wave: Wave, rows: list[dict]) -> IntakeResult:
         ],
         batch_size=5000,
     )
+    if len(responses) >= ANALYZE_AFTER_ROWS:
+        analyze(Response, Answer)
     return IntakeResult(created=len(responses), already_present=len(existing))
 
 

@@ -16,6 +16,12 @@ XIXIU = "520402"
 DONGGUAN = "520402005"
 
 
+@pytest.fixture(autouse=True)
+def _clock(controlled_clock):
+    """Legal deadlines count days from today: every test here runs at ``FIXED_NOW``."""
+    return controlled_clock
+
+
 @pytest.fixture
 def committees(db):
     seed.ensure_professional_committees()
