@@ -336,8 +336,10 @@ class CoverageView(ScopedPageMixin, TemplateView):
     def _export(self, export_format: str):
         user = self.request.user
         if self.request.GET.get("table") == "grids":
-            grids = selectors.coverage_cameras_by_grid(actor=user).select_related("grid").only(
-                "camera_count", "cameras_online", "grid__code", "grid__name"
+            grids = (
+                selectors.coverage_cameras_by_grid(actor=user)
+                .select_related("grid")
+                .only("camera_count", "cameras_online", "grid__code", "grid__name")
             )
             return export_response(
                 self.request,
