@@ -198,3 +198,28 @@ def test_admin_upload_records_the_import_and_queues_it(client, django_capture_on
     assert b'http-equiv="refresh"' in listing.content
     page = client.get(f"/admin/grids/gridimport/{grid_import.pk}/change/")
     assert b"<progress" in page.content
+
+
+def test_the_command_recomputes_the_coverage_tables_for_the_new_grids(tmp_path):
+    """The per-grid coverage rows are derived: those of the replaced demo grids go with them and
+    the command computes them for the real grids (grids.services.regrid.DERIVED)."""
+    from safety_cells.coverage import refresh_coverage
+    from safety_cells.models import GridCoverage
+
+    refresh_coverage(reason="before", full=True)
+    old = set(GridCoverage.objects.filter(grid__village__code=VILLAGE).values_list("grid__code", flat=True))
+    assert len(old) == 3  # the demo grids 001-003
+    west, east = _split_village()
+    good = tmp_path / "good.geojson"
+    good.write_text(_collection(_feature(f"{VILLAGE}001", west), _feature(f"{VILLAGE}002", east)))
+    call_command("import_grids", str(good))
+    now = set(GridCoverage.objects.filter(grid__village__code=VILLAGE).values_list("grid__code", flat=True))
+    assert now == {f"{VILLAGE}001", f"{VILLAGE}002"}  # the removed demo grid's row went with it
+    covered = GridCoverage.objects.filter(grid__village__code=VILLAGE)
+    assert set(covered.values_list("grid__is_demo", flat=True)) == {False}
+
+
+def test_every_relation_to_a_grid_is_moved_or_declared_derived():
+    from grids.services.regrid import unplaced_relations
+
+    assert unplaced_relations() == []

@@ -7,7 +7,9 @@ reported with its reason; nothing is imported unless every feature is valid.
 
 from pathlib import Path
 
+from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.module_loading import import_string
 
 from grids.services.grid_import import GridImportRejected, import_grids
 
@@ -34,3 +36,8 @@ class Command(BaseCommand):
             f"Imported {result.created + result.updated} grids in {result.villages} villages "
             f"({result.created} new, {result.updated} updated, {result.removed} replaced)."
         )
+        if apps.is_installed("safety_cells"):
+            # The coverage tables are computed per grid: recompute them for the new grids now,
+            # as the worker does after an uploaded import (grids.services.regrid.DERIVED).
+            import_string("safety_cells.coverage.refresh_coverage")(reason="grid import", full=True)
+            self.stdout.write("Coverage tables refreshed for the new grids.")
