@@ -175,7 +175,7 @@ def test_the_requesters_scope_is_checked_again_when_the_job_runs(client, small_l
     official.save()
     assert run_export_job(job_id=moved.pk) == ExportJob.Status.FAILED
     moved.refresh_from_db()
-    assert "jurisdiction" in moved.error.lower() or "辖区" in moved.error
+    assert "jurisdiction" in moved.error.lower() or "管辖" in moved.error
     assert _stored_files(moved) == [] and not moved.file
 
     official.region = Region.objects.get(code="520402")
