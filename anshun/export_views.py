@@ -16,7 +16,7 @@ from django.views.generic import DetailView, ListView
 
 from anshun.export_jobs import export_jobs_visible_to, job_state
 from anshun.exports import CSV_TYPE, XLSX_TYPE
-from anshun.files import FILE_CSP
+from anshun.files import protected
 from anshun.models import ExportJob
 from anshun.views import ScopedPageMixin
 
@@ -105,12 +105,7 @@ class ExportJobDownloadView(ScopedPageMixin, DetailView):
             except OSError:
                 raise Http404 from None
             response = FileResponse(handle, content_type=content_type, as_attachment=True, filename=filename)
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Security-Policy"] = FILE_CSP
-        response["Cache-Control"] = "private, no-store"
-        response["Cross-Origin-Resource-Policy"] = "same-origin"
-        response["Referrer-Policy"] = "no-referrer"
-        return response
+        return protected(response)
 
 
 urlpatterns = [

@@ -40,6 +40,17 @@ def download_name(display_name: str, content_type: str) -> str:
     return f"{stem}.{EXTENSIONS.get(content_type, 'bin')}"
 
 
+def protected(response: HttpResponse) -> HttpResponse:
+    """The headers every stored file leaves with: never sniffed or rendered as a page, never
+    cached by anyone but the person who asked, never embedded elsewhere or referred onward."""
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = FILE_CSP
+    response["Cache-Control"] = "private, no-store"
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 def file_response(*, stored: FieldFile, content_type: str, display_name: str = "") -> HttpResponse:
     """The answer for one stored file that the caller has already found in the actor's scope."""
     if not stored or not stored.name:
@@ -63,12 +74,7 @@ def file_response(*, stored: FieldFile, content_type: str, display_name: str = "
         response = FileResponse(
             handle, content_type=content_type, as_attachment=not inline, filename=filename
         )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = FILE_CSP
-    response["Cache-Control"] = "private, no-store"
-    response["Cross-Origin-Resource-Policy"] = "same-origin"
-    response["Referrer-Policy"] = "no-referrer"
-    return response
+    return protected(response)
 
 
 class TokenOrSessionMixin:

@@ -34,6 +34,7 @@ def django_db_setup(request, django_test_environment, django_db_blocker, django_
     from tests.db_template import clone_test_database, drop_test_database
 
     started = time.monotonic()
+    _empty_test_media()
     with django_db_blocker.unblock():
         name, how = clone_test_database(verbose=request.config.option.verbose > 0)
         _save_tree()
@@ -44,6 +45,16 @@ def django_db_setup(request, django_test_environment, django_db_blocker, django_
     yield
     with django_db_blocker.unblock():
         drop_test_database(name)
+
+
+def _empty_test_media() -> None:
+    """Files follow the database: a fresh database with files of an earlier run beside it would
+    let a new row (job 11, photo 3) meet an old file of the same name."""
+    from django.conf import settings
+
+    media = Path(settings.MEDIA_ROOT)
+    if media.name.startswith("test-media") and media.is_dir():
+        shutil.rmtree(media)
 
 
 TEST_DB_NOTES = pytest.StashKey[list]()
