@@ -99,5 +99,6 @@ def replay(statements: list[str]) -> int:
     with connection.cursor() as cursor:
         for sql in statements:
             cursor.execute(sql)
-            rows += len(cursor.fetchall())
+            if cursor.description is not None:  # a WITH ... INSERT without RETURNING reads nothing back
+                rows += len(cursor.fetchall())
     return rows
