@@ -17,13 +17,33 @@ pytestmark = pytest.mark.django_db
 LOCAL = ZoneInfo("Asia/Shanghai")
 
 
-def plan(queryset) -> str:
+def plan(queryset, *, without: str = "") -> str:
     """The plan with sequential scans priced out: an index that can serve the query is chosen
-    whatever the table's size, one that cannot is not."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("SET LOCAL enable_sort = off")
-        return queryset.explain()
+    whatever the table's size, one that cannot is not. ``without`` names a column whose plain
+    index is dropped for the plan (inside a savepoint that is rolled back): on a table of a few
+    rows the planner prices a scan of that index plus a filter the same as the index under test,
+    and which one wins would depend on statistics earlier tests left behind."""
+    with connection.cursor() as cursor:
+        try:
+            with transaction.atomic():
+                cursor.execute("SET LOCAL enable_seqscan = off")
+                cursor.execute("SET LOCAL enable_sort = off")
+                if without:
+                    cursor.execute(
+                        "SELECT indexname FROM pg_indexes WHERE tablename = %s AND indexdef LIKE %s",
+                        [queryset.model._meta.db_table, f"%btree ({without})"],
+                    )
+                    for (name,) in cursor.fetchall():
+                        cursor.execute(f'DROP INDEX "{name}"')
+                text = queryset.explain()
+                raise _Rollback(text)
+        except _Rollback as done:
+            return done.text
+
+
+class _Rollback(Exception):
+    def __init__(self, text: str):
+        self.text = text
 
 
 @pytest.mark.parametrize(
@@ -35,7 +55,10 @@ def plan(queryset) -> str:
             .order_by("next_escalation_at")
             .values_list("pk", flat=True),
         ),
-        ("incidents_grid_reported", lambda: Incident.objects.filter(grid_id=1).order_by("-reported_at")[:20]),
+        (
+            "incidents_grid_reported",
+            lambda: (Incident.objects.filter(grid_id=1).order_by("-reported_at")[:20], "reported_at"),
+        ),
         (
             "incidents_live_reported",
             lambda: Incident.objects.filter(deleted_at__isnull=True).order_by("-reported_at", "-id")[:20],
@@ -51,7 +74,8 @@ def plan(queryset) -> str:
     ],
 )
 def test_each_new_index_serves_its_query(index, query):
-    assert index in plan(query())
+    queryset, without = query() if isinstance(query(), tuple) else (query(), "")
+    assert index in plan(queryset, without=without)
 
 
 def test_a_date_range_is_a_timestamp_range_on_the_reported_at_index():
