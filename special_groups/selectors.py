@@ -269,25 +269,6 @@ def _raw_metrics(*, region: Region, start: date, end: date) -> Metrics:
     paid = SubsidyPayment.objects.filter(
         enrollment__person__region__path__startswith=inside, paid_on__gte=start, paid_on__lte=end
     ).aggregate(total=Sum("amount"), payees=_people(prefix="enrollment__"))
-    facilities = ServiceFacility.objects.filter(region__path__startswith=inside).aggregate(
-        clinics=Count("pk", filter=Q(kind=ServiceFacility.Kind.PSYCHIATRIC_CLINIC)),
-        kindergartens=Count("pk", filter=Q(kind=ServiceFacility.Kind.RURAL_KINDERGARTEN)),
-        schools=Count("pk", filter=Q(kind=ServiceFacility.Kind.SPECIAL_SCHOOL)),
-        townships_with=Count(
-            "region",
-            distinct=True,
-            filter=Q(kind=ServiceFacility.Kind.PROTECTION_CENTRE, region__level=Region.Level.TOWNSHIP),
-        ),
-        villages_with=Count(
-            "region",
-            distinct=True,
-            filter=Q(kind=ServiceFacility.Kind.PROTECTION_CENTRE, region__level=Region.Level.VILLAGE),
-        ),
-    )
-    levels = Region.objects.filter(path__startswith=inside).aggregate(
-        townships=Count("pk", filter=Q(level=Region.Level.TOWNSHIP)),
-        villages=Count("pk", filter=Q(level=Region.Level.VILLAGE)),
-    )
     students = enrollments.filter(
         project=SpecialProject.YUXIN,
         facility__kind=ServiceFacility.Kind.SPECIAL_SCHOOL,
@@ -302,14 +283,8 @@ def _raw_metrics(*, region: Region, start: date, end: date) -> Metrics:
         visits_on_time=visits["on_time"],
         subsidy_paid=paid["total"] or Decimal("0"),
         subsidy_payees=paid["payees"],
-        clinics=facilities["clinics"],
-        townships=levels["townships"],
-        townships_with_centre=facilities["townships_with"],
-        villages=levels["villages"],
-        villages_with_centre=facilities["villages_with"],
-        rural_kindergartens=facilities["kindergartens"],
-        special_schools=facilities["schools"],
         special_school_students=students,
+        **_places(region=region),
     )
 
 

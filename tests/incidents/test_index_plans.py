@@ -74,7 +74,8 @@ class _Rollback(Exception):
     ],
 )
 def test_each_new_index_serves_its_query(index, query):
-    queryset, without = query() if isinstance(query(), tuple) else (query(), "")
+    built = query()
+    queryset, without = built if isinstance(built, tuple) else (built, "")
     assert index in plan(queryset, without=without)
 
 
