@@ -70,7 +70,10 @@ class _Rollback(Exception):
             .values_list("pk", flat=True),
         ),
         ("mediation_case_intake", lambda: MediationCase.objects.order_by("-intake_date", "-id")[:20]),
-        ("patrol_unit_ended", lambda: PatrolLog.objects.filter(unit_id=1).order_by("-ended_at")[:20]),
+        (
+            "patrol_unit_ended",
+            lambda: (PatrolLog.objects.filter(unit_id=1).order_by("-ended_at")[:20], "ended_at"),
+        ),
     ],
 )
 def test_each_new_index_serves_its_query(index, query):
