@@ -6,7 +6,7 @@ the machine as it is (shared, loaded: the report prints the load average beside 
 
 ``PAGES`` is the list of what is timed. Add a line when a page gains a request that matters (a
 map layer's bbox URL, a rollup-backed API): ``{region}`` is the viewer's region code (the village
-of the office for grid-office staff), ``{deep}`` the deep page of the incident list, ``{view}``
+of the office for grid-office staff), a path of ``{deep}`` the deep page of the incident list, ``{view}``
 the map view of the viewer's jurisdiction as the map pages ask for it (``bbox=w,s,e,n&zoom=z``: the
 extent of their grids at the closest zoom that fits it, as static/js/grid_map.js computes it).
 A page that answers 404 at every volume is not on this branch yet, and is listed apart.
@@ -57,15 +57,16 @@ PAGES = [
     # Bounded map layers for the current view (issue #14's map work: /api/map/..., bbox and zoom),
     # as the map page and the coverage page ask for them once that work is in.
     Page("`/api/map/grids/view/?within=…&bbox=…` (map)", "/api/map/grids/view/?within={region}&{view}"),
-    Page("`/api/map/cameras/?bbox=…` (coverage)", "/api/map/cameras/?{view}"),
-    Page("`/api/map/township-coverage/?bbox=…` (coverage)", "/api/map/township-coverage/?{view}"),
-    Page("`/api/map/patrol-gaps/?bbox=…&days=7` (coverage)", "/api/map/patrol-gaps/?{view}&days=7"),
-    Page("`/api/map/patrol-routes/?bbox=…`", "/api/map/patrol-routes/?{view}"),
+    Page("`/api/map/cameras/view/?bbox=…` (coverage)", "/api/map/cameras/view/?{view}"),
+    Page("`/api/map/township-coverage/view/?bbox=…` (coverage)", "/api/map/township-coverage/view/?{view}"),
+    Page("`/api/map/patrol-gaps/view/?bbox=…&days=7` (coverage)", "/api/map/patrol-gaps/view/?{view}&days=7"),
+    Page("`/api/map/patrol-routes/view/?bbox=…`", "/api/map/patrol-routes/view/?{view}"),
     Page("`/api/cameras/`", "/api/cameras/"),
     Page("`/api/patrol-logs/?page_size=200`", "/api/patrol-logs/?page_size=200"),
     Page("`/special-groups/dashboard/`", "/special-groups/dashboard/"),
     Page("incident list `/incidents/`", "/incidents/"),
-    Page("incident list, deep page", "/incidents/?page={deep}"),
+    # The 1,009th page, reached as a user reaches it: by following "next" (keyset cursors).
+    Page("incident list, deep page", "{deep}"),
     # The officials may not open the queue (403): it is timed as the demo county dispatcher.
     Page("dispatcher queue `/incidents/queue/`", "/incidents/queue/", users=("dispatcher",)),
     Page("mediation dashboard `/mediation/committees/`", "/mediation/committees/"),
@@ -102,9 +103,10 @@ def _free_port() -> int:
 class Server:
     """gunicorn with gunicorn.conf.py, stopped by its own PID."""
 
-    def __init__(self, log: Path):
+    def __init__(self, log: Path, env: dict[str, str] | None = None):
         self.port = _free_port()
         self.log = log
+        self.env = env or {}
         self.process: subprocess.Popen | None = None
 
     @property
@@ -114,6 +116,7 @@ class Server:
     def __enter__(self) -> Server:
         env = {
             **os.environ,
+            **self.env,
             "DJANGO_SETTINGS_MODULE": "anshun.settings.load",
             "GUNICORN_BIND": f"127.0.0.1:{self.port}",
             "GUNICORN_TIMEOUT": str(int(TIMEOUT) + 30),
@@ -175,16 +178,6 @@ def login(base: str, username: str) -> requests.Session:
     return session
 
 
-def drop_tile_cache() -> None:
-    """Forget every cached dashboard tile (the keys ``anshun.dashboard.collect_tiles`` writes)."""
-    from django.core.cache import cache
-
-    client = cache._cache.get_client(write=True)
-    keys = list(client.scan_iter(match="*dashboard-tiles:*", count=1000))
-    if keys:
-        client.delete(*keys)
-
-
 def viewer_region(username: str) -> str:
     from accounts.models import User
 
@@ -210,6 +203,24 @@ def viewer_view(username: str) -> str:
     return "bbox=" + ",".join(f"{v:.5f}" for v in extent) + f"&zoom={zoom}"
 
 
+NEXT_LINK = re.compile(r'<a rel="next" href="([^"]+)"')
+
+
+def deep_page(session: requests.Session, base: str) -> tuple[str, str]:
+    """The URL of the incident list's ``DEEP_PAGE``-th page (or its last, when shorter), walked
+    through the list's own "next" links: keyset cursors are signed per user and cannot be made up.
+    The walk is not timed."""
+    import html
+
+    url, number = f"{base}/incidents/", 1
+    while number < DEEP_PAGE:
+        found = NEXT_LINK.search(session.get(url, timeout=TIMEOUT).text)
+        if found is None:
+            return url, f"{number} (last)"
+        url, number = f"{base}/incidents/{html.unescape(found.group(1))}", number + 1
+    return url, str(number)
+
+
 def _get(session: requests.Session, url: str) -> tuple[int | str, int, float]:
     started = time.perf_counter()
     try:
@@ -219,35 +230,74 @@ def _get(session: requests.Session, url: str) -> tuple[int | str, int, float]:
     return response.status_code, len(response.content), time.perf_counter() - started
 
 
-def measure(base: str, *, repeat: int, say=print) -> dict[tuple[str, str], Result]:
-    """``{(page label, username): Result}`` for every page and official."""
-    results: dict[tuple[str, str], Result] = {}
+@dataclass(frozen=True)
+class Target:
+    """One volume being timed: its gunicorn and its own Redis database (for the cache drops)."""
+
+    base: str
+    redis_url: str
+
+    def drop_tile_cache(self) -> None:
+        """Forget every cached dashboard tile (the keys ``anshun.dashboard.collect_tiles`` writes)."""
+        import redis
+
+        client = redis.Redis.from_url(self.redis_url)
+        try:
+            keys = list(client.scan_iter(match="*dashboard-tiles:*", count=1000))
+            if keys:
+                client.delete(*keys)
+        finally:
+            client.close()
+
+
+def measure(targets: list[Target], *, repeat: int, say=print) -> list[dict[tuple[str, str], Result]]:
+    """``{(page label, username): Result}`` for every page and official, one dict per target.
+
+    The targets' requests take turns (request 1 to each volume, then request 2 to each...), so a
+    burst of other work on the shared machine falls on every volume alike and the growth ratios
+    compare like with like."""
+    results: list[dict[tuple[str, str], Result]] = [{} for _ in targets]
     for username in dict.fromkeys(USERS + tuple(u for page in PAGES for u in page.users)):
-        session = login(base, username)
+        sessions = [login(target.base, username) for target in targets]
         region = viewer_region(username)
         view = viewer_view(username)
-        status, _size, _t = _get(session, f"{base}/incidents/?page={DEEP_PAGE}")
-        deep = str(DEEP_PAGE) if status == 200 else "last"
+        deep = [
+            deep_page(session, target.base) if username in USERS else ("", "")
+            for session, target in zip(sessions, targets, strict=True)
+        ]
         for page in PAGES:
             if username not in (page.users or USERS):
                 continue
-            url = base + page.path.format(region=region, deep=deep, view=view)
-            samples: list[float] = []
-            status, size = 0, 0
+            urls = [
+                deep[i][0]
+                if page.path == "{deep}"
+                else target.base + page.path.format(region=region, view=view)
+                for i, target in enumerate(targets)
+            ]
+            samples: list[list[float]] = [[] for _ in targets]
+            answers: list[tuple[int | str, int]] = [(0, 0) for _ in targets]
             repeat_here = repeat
             if not page.cold:
-                status, size, first = _get(session, url)  # warm-up, not counted
-                repeat_here = 1 if first > SLOW else repeat
+                for i, session in enumerate(sessions):
+                    status, size, first = _get(session, urls[i])  # warm-up, not counted
+                    if first > SLOW:
+                        repeat_here = 1
             for _ in range(repeat_here):
-                if page.cold:
-                    drop_tile_cache()
-                status, size, seconds = _get(session, url)
-                samples.append(seconds)
-                if page.cold and seconds > SLOW and len(samples) >= 2:
+                for i, (session, target) in enumerate(zip(sessions, targets, strict=True)):
+                    if page.cold:
+                        target.drop_tile_cache()
+                    status, size, seconds = _get(session, urls[i])
+                    samples[i].append(seconds)
+                    answers[i] = (status, size)
+                if page.cold and max(s[-1] for s in samples) > SLOW and len(samples[0]) >= 2:
                     break
-            note = f"page {deep}" if "{deep}" in page.path else ""
-            result = results[(page.label, username)] = Result(status, size, samples, note)
-            say(f"    {username:<11} {page.label:<55} {status} {size / 1024:8.1f} KB  p50 {_ms(result.p50)}")
+            for i in range(len(targets)):
+                note = f"page {deep[i][1]}" if page.path == "{deep}" else ""
+                result = results[i][(page.label, username)] = Result(*answers[i], samples[i], note)
+                say(
+                    f"    [{i + 1}] {username:<11} {page.label:<55} {result.status} "
+                    f"{result.size / 1024:8.1f} KB  p50 {_ms(result.p50)}"
+                )
     return results
 
 
