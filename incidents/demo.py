@@ -76,7 +76,7 @@ def load_demo_incidents() -> str:
     year_start = datetime(2017, 1, 2, 1, 30, tzinfo=UTC)
     for index in range(DUE):
         grid, category = next(grid_cycle), next(category_cycle)
-        reported = year_start + timedelta(hours=index * 8.4)  # within 2017
+        reported = year_start + timedelta(hours=index * 8.3)  # within 2017, local time too
         due = reported + timedelta(hours=max(category.handling_limit_hours, 8) * 3)
         closed_at = None
         if index < ON_TIME:
