@@ -61,6 +61,7 @@ class Tile:
     # quotes the article) or "" (no demo records behind it).
     provenance: str = ""
     source: str = ""
+    demo_detail: bool = False  # the detail (e.g. a survey's sample size) is demo data
 
     @property
     def display(self) -> str:

@@ -36,6 +36,9 @@ SOURCE_TITLE = "贵州省安顺市:致力平安建设 守护百姓安宁"  # the
 class SeedFigure:
     quote: str  # the article's words (a citation, in the article's language)
     holds: Callable[[float | int | Decimal], bool]  # the computed value agrees with the article
+    # The tile's detail rests on demo choices the article does not give (a survey's sample
+    # size and interval: 10,000 demo respondents), so the detail is marked as demo data.
+    demo_detail: bool = False
 
 
 def _equals(expected: float) -> Callable:
@@ -47,8 +50,8 @@ def _at_least(expected: float) -> Callable:
 
 
 SEED_FIGURES: dict[str, SeedFigure] = {
-    "surveys.security_sense": SeedFigure("安全感率达97.24%", _equals(97.24)),
-    "surveys.satisfaction": SeedFigure("满意率达98.09%", _equals(98.09)),
+    "surveys.security_sense": SeedFigure("安全感率达97.24%", _equals(97.24), demo_detail=True),
+    "surveys.satisfaction": SeedFigure("满意率达98.09%", _equals(98.09), demo_detail=True),
     "safety_cells.joint_defence_coverage": SeedFigure(
         "全市95%以上的村(居)均建立了治保会、巡防队", _at_least(95)
     ),
@@ -87,15 +90,16 @@ def demo_apps() -> set[str]:
     return set(DemoDataset.objects.values_list("app_label", flat=True))
 
 
-def provenance(key: str, value, *, region, apps: set[str]) -> tuple[str, str]:
-    """(``DEMO`` | ``SEED`` | "", the article's words for a seed figure) of one figure."""
+def provenance(key: str, value, *, region, apps: set[str]) -> tuple[str, str, bool]:
+    """(``DEMO`` | ``SEED`` | "", the article's words for a seed figure, whether the figure's
+    detail is demo data) of one figure."""
     if key.split(".", 1)[0] not in apps:
-        return "", ""
+        return "", "", False
     seed = SEED_FIGURES.get(key)
     is_city = region is not None and region.parent_id is None
     if seed and is_city and value is not None and seed.holds(value):
-        return SEED, seed.quote
-    return DEMO, ""
+        return SEED, seed.quote, seed.demo_detail
+    return DEMO, "", False
 
 
 def mark_tiles(tiles: Iterable, *, region) -> list:
@@ -106,8 +110,9 @@ def mark_tiles(tiles: Iterable, *, region) -> list:
         return tiles
     marked = []
     for tile in tiles:
-        kind, quote = provenance(tile.key, None if tile.suppressed else tile.value, region=region, apps=apps)
-        marked.append(replace(tile, provenance=kind, source=quote))
+        value = None if tile.suppressed else tile.value
+        kind, quote, demo_detail = provenance(tile.key, value, region=region, apps=apps)
+        marked.append(replace(tile, provenance=kind, source=quote, demo_detail=demo_detail))
     return marked
 
 

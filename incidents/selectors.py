@@ -374,6 +374,7 @@ def monthly_incidents(*, actor, region, year: int, raw: bool = False) -> list[di
 def incident_years(*, actor, region) -> list[int]:
     """Years with incidents reported inside the actor's scope and ``region`` (from the rollups)."""
     from rollups.selectors import rollup_regions, tallies
+    from rollups.services import fold_if_queued
 
     regions = rollup_regions(actor=actor, region=region)
     if regions is None:
@@ -381,5 +382,6 @@ def incident_years(*, actor, region) -> list[int]:
         if region is not None:
             incidents = incidents.filter(grid__village__path__startswith=region.path)
         return sorted({d.year for d in incidents.datetimes("reported_at", "year")})
+    fold_if_queued()  # changes committed before the page opened are counted
     months = tallies(measure="incidents.reported", regions=regions).values_list("dim_c", flat=True)
     return sorted({int(m[:4]) for m in months.distinct() if m})

@@ -66,6 +66,7 @@ def test_dashboard_has_a_survey_wave_chart_a_monthly_chart_and_marks_demo_figure
     security_tile = page.locator("[data-testid='tile-surveys.security_sense']")
     assert security_tile.locator(".num").inner_text() == "97.24%"
     assert "安全感率达97.24%" in security_tile.get_by_test_id("seed-mark").inner_text()
+    assert security_tile.get_by_test_id("demo-detail-mark").inner_text() == "样本为演示数据"  # n = 10,000
     # Incident figures are demo data: marked on the tile, and the page says what that means.
     closure = page.locator("[data-testid='tile-incidents.closure_rate']")
     assert closure.locator(".num").inner_text() == "92.50%"
