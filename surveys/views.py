@@ -18,7 +18,7 @@ from django.views.generic import TemplateView
 from anshun.charts import dataset, line_chart
 from anshun.dashboard import collect_tiles
 from anshun.exports import RowsSource, export_response
-from anshun.provenance import DEMO, DEMO_EXPLANATION, SEED, SOURCE, SOURCE_TITLE
+from anshun.provenance import DEMO, DEMO_EXPLANATION, SEED, SOURCE, SOURCE_TITLE, demo_apps, provenance
 from anshun.views import ScopedPageMixin
 from grids.selectors import regions_visible_to
 from incidents.selectors import incident_years, monthly_incidents
@@ -96,7 +96,11 @@ def wave_chart(points) -> dict:
         )
         for index, (key, label) in enumerate(Metric.choices)
     ]
-    return line_chart(labels, series, y_max=100, x_title=_("Survey wave"), y_title=_("Rate (%)"))
+    chart = line_chart(labels, series, y_max=100, x_title=_("Survey wave"), y_title=_("Rate (%)"))
+    # Rates sit in the nineties: start the axis there unless a rate is lower (never clipped).
+    del chart["options"]["scales"]["y"]["min"]
+    chart["options"]["scales"]["y"]["suggestedMin"] = 90
+    return chart
 
 
 def incident_chart(months) -> dict:
@@ -263,8 +267,20 @@ class AssessmentView(ExportMixin, ScopedPageMixin, TemplateView):
         except ValueError as exc:
             raise Http404 from exc
         rows = selectors.assessment_rows(actor=self.request.user, year=year)
+        apps = demo_apps()
+        for row in rows:
+            # The city's survey rates of the article's year reproduce the article; the
+            # counties' are demo shares (anshun.provenance). Indicators are published figures.
+            kinds = {
+                provenance(f"surveys.{key}", round(m.rate, 2), region=row["region"], apps=apps)[0]
+                for key, m in row["rates"].items()
+                if m.rate is not None
+            }
+            row["provenance"] = SEED if kinds == {SEED} else DEMO if DEMO in kinds else ""
         context.update(
             {
+                "demo_explanation": DEMO_EXPLANATION,
+                "seed_source": SOURCE,
                 "year": year,
                 "years": years,
                 "rows": rows,

@@ -84,4 +84,11 @@ def test_dashboard_has_a_survey_wave_chart_a_monthly_chart_and_marks_demo_figure
     county = page.locator("[data-testid='tile-surveys.security_sense']")
     assert county.get_attribute("data-provenance") == "demo"
     assert county.get_by_test_id("seed-mark").count() == 0
+
+    # Same planning, same assessment: the city's 2017 rates carry the article, counties are demo.
+    page.goto(f"{live_server.url}/dashboard/assessment/?year=2017")
+    assert page.locator("tr[data-code='5204'] [data-testid='seed-mark']").inner_text() == "来源：原文"
+    assert page.locator("tr[data-code='520402'] [data-testid='demo-mark']").inner_text() == "演示数据"
+    page.goto(f"{live_server.url}/dashboard/assessment/?year=2016")
+    assert page.locator("tr[data-code='5204'] [data-testid='demo-mark']").count() == 1  # a demo wave
     context.close()
