@@ -17,14 +17,36 @@ def dataset(label: str, values: Sequence, *, color: str | None = None, index: in
     return {"label": str(label), "data": list(values), "backgroundColor": colour, "borderColor": colour}
 
 
+def _axes(options: dict, *, horizontal: bool, y_max, x_title, y_title, y_min) -> None:
+    """Axis titles (translated by the caller) and the value axis's range."""
+    value_axis, category_axis = ("x", "y") if horizontal else ("y", "x")
+    scales: dict = {}
+    if y_max is not None or y_min is not None:
+        scales[value_axis] = {"min": 0 if y_min is None else y_min}
+        if y_max is not None:
+            scales[value_axis]["max"] = y_max
+    for axis, title in ((category_axis, x_title), (value_axis, y_title)):
+        if title:
+            scales.setdefault(axis, {})["title"] = {"display": True, "text": str(title)}
+    if scales:
+        options["scales"] = scales
+
+
 def bar_chart(
-    labels: Sequence, datasets: Sequence[dict], *, horizontal: bool = False, y_max: float | None = None
+    labels: Sequence,
+    datasets: Sequence[dict],
+    *,
+    horizontal: bool = False,
+    y_max: float | None = None,
+    y_min: float | None = None,
+    x_title: str = "",
+    y_title: str = "",
 ) -> dict:
+    """``x_title``/``y_title``: the category and value axes' titles (already translated)."""
     options: dict = {"responsive": True, "maintainAspectRatio": False}
     if horizontal:
         options["indexAxis"] = "y"
-    if y_max is not None:
-        options["scales"] = {("x" if horizontal else "y"): {"min": 0, "max": y_max}}
+    _axes(options, horizontal=horizontal, y_max=y_max, x_title=x_title, y_title=y_title, y_min=y_min)
     return {
         "type": "bar",
         "data": {"labels": [str(label) for label in labels], "datasets": list(datasets)},
@@ -32,9 +54,18 @@ def bar_chart(
     }
 
 
-def line_chart(labels: Sequence, datasets: Sequence[dict], *, y_max: float | None = None) -> dict:
-    chart = bar_chart(labels, datasets, y_max=y_max)
+def line_chart(
+    labels: Sequence,
+    datasets: Sequence[dict],
+    *,
+    y_max: float | None = None,
+    y_min: float | None = None,
+    x_title: str = "",
+    y_title: str = "",
+) -> dict:
+    chart = bar_chart(labels, datasets, y_max=y_max, y_min=y_min, x_title=x_title, y_title=y_title)
     chart["type"] = "line"
     for series in chart["data"]["datasets"]:
         series["fill"] = False
+        series["spanGaps"] = True
     return chart

@@ -36,6 +36,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import get_language
 
 from anshun.cache import shared_cache_available
+from anshun.provenance import mark_tiles
 
 # Counts below this are shown as "<5" outside the project that owns them
 # (small-count suppression for sensitive personal data).
@@ -55,6 +56,12 @@ class Tile:
     extra: dict = field(default_factory=dict)
     as_of: datetime.datetime | None = None  # set when the figure comes from the cache
     cache_unavailable: bool = False  # a cached figure computed live because the cache is away
+    # Where the figure comes from (anshun.provenance): "demo" (computed from synthetic demo
+    # records), "seed" (the article's city figure, reproduced from the records; ``source``
+    # quotes the article) or "" (no demo records behind it).
+    provenance: str = ""
+    source: str = ""
+    demo_detail: bool = False  # the detail (e.g. a survey's sample size) is demo data
 
     @property
     def display(self) -> str:
@@ -169,4 +176,4 @@ def collect_tiles(*, actor, region) -> list[Tile]:
             cached = [replace(tile, as_of=tile.as_of or now) for tile in compute(actor=actor, region=region)]
             cache.set(key, cached, max_age)
         tiles.extend(cached)
-    return tiles
+    return mark_tiles(tiles, region=region)

@@ -125,3 +125,20 @@ class ExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename}.{self.export_format} ({self.get_status_display()})"
+
+
+class DemoDataset(models.Model):
+    """That an app's demo loader (``load_anshun --demo``) has written synthetic records here.
+
+    Holds no figure: it only lets the pages say which figures are computed from demo records
+    (``anshun.provenance``), so a demo figure is never read as Anshun's own."""
+
+    app_label = models.CharField(_("app"), max_length=40, unique=True)
+    loaded_at = models.DateTimeField(_("loaded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("demo data set")
+        verbose_name_plural = _("demo data sets")
+
+    def __str__(self) -> str:
+        return self.app_label

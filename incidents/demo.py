@@ -1,11 +1,12 @@
 """Demo incidents for `make run`: a year of closed cases in one county and live work everywhere.
 
-The county's 2017 caseload is shaped after the county report quoted in DOMAIN.md (972 cases
-due, 911 closed, 737 of them on time). The platform never stores those figures: the
-dashboard computes closure rate = closed / due and on-time rate = closed on time / due
-from these rows, so they come out as 93.72% and 75.82%. Every row is synthetic and marked
-by its description; client UUIDs are derived from a fixed namespace, so a second load
-writes nothing.
+Every row is synthetic and marked by its description, and every figure computed from them is
+demo data (the dashboard marks it so: ``anshun.provenance``). The source article gives no
+incident figures; the county's 2017 caseload (1,040 cases due, 962 closed, 803 of them on time)
+is invented, deliberately not the worked example of another county quoted in DOMAIN.md, so that
+nothing on a page passes that county's rates off as Anshun's. The dashboard computes closure
+rate = closed / due and on-time rate = closed on time / due from these rows (92.50% and
+77.21%). Client UUIDs are derived from a fixed namespace, so a second load writes nothing.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from django.utils import timezone
 
 from anshun.commands import system_command
 from anshun.db import analyze
+from anshun.provenance import record_demo
 from grids.models import Grid
 from incidents.categories import seed_categories
 from incidents.models import Incident, IncidentCategory, IncidentEvent
 
 DEMO_NAMESPACE = uuid.UUID("3b0e3c52-5f8e-4c1e-9a4e-5a1c0d2e2017")
 REPORT_COUNTY = "520402"  # 西秀区
-DUE, CLOSED, ON_TIME = 972, 911, 737
+DUE, CLOSED, ON_TIME = 1040, 962, 803  # demo, not a published figure
 LIVE_PER_COUNTY = 25
 S = Incident.Status
 CLOSED_PATH = [S.REPORTED, S.REGISTERED, S.DISPATCHED, S.HANDLING, S.HANDLED, S.VERIFIED, S.CLOSED]
@@ -56,6 +58,7 @@ def _events(incident: Incident, statuses: list[str], start: datetime, end: datet
 @system_command("load_anshun --demo: synthetic history written as rows (it never happened through a user).")
 @transaction.atomic
 def load_demo_incidents() -> str:
+    record_demo(app_label="incidents")
     if Incident.objects.filter(client_uuid=_uuid("county-0")).exists():
         return "already loaded"
     seed_categories()  # idempotent; the migration seeds them, but a flushed database has none
@@ -69,11 +72,11 @@ def load_demo_incidents() -> str:
     timelines: list[tuple[Incident, list[str], datetime, datetime]] = []
     category_cycle, grid_cycle = cycle(categories), cycle(county_grids)
 
-    # 2017 in the county: every case is due; 911 closed, the first 737 of them on time.
+    # 2017 in the county: every case is due; CLOSED closed, the first ON_TIME of them on time.
     year_start = datetime(2017, 1, 2, 1, 30, tzinfo=UTC)
     for index in range(DUE):
         grid, category = next(grid_cycle), next(category_cycle)
-        reported = year_start + timedelta(hours=index * 8.5)
+        reported = year_start + timedelta(hours=index * 8.3)  # within 2017, local time too
         due = reported + timedelta(hours=max(category.handling_limit_hours, 8) * 3)
         closed_at = None
         if index < ON_TIME:

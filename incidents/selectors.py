@@ -316,3 +316,72 @@ def dashboard_tiles(*, actor, region) -> list:
             )
         ),
     ]
+
+
+def monthly_incidents(*, actor, region, year: int, raw: bool = False) -> list[dict]:
+    """Per month of ``year`` inside the actor's scope and ``region``: incidents reported, closed
+    and closed on time (by the month of each, in local time), for the dashboard's monthly chart.
+
+    Read from the rollups (``incidents.reported`` and ``incidents.closed``: the region's tally
+    rows of that year, twelve months at most per measure); counted from the records for
+    grid-office staff and with ``raw`` (the rollups' reference)."""
+    from django.db.models.functions import TruncMonth
+
+    from rollups.selectors import rollup_regions, tallies
+    from rollups.services import fold_if_queued
+
+    months = [f"{year}-{m:02d}" for m in range(1, 13)]
+    reported = dict.fromkeys(months, 0)
+    closed = dict.fromkeys(months, 0)
+    on_time = dict.fromkeys(months, 0)
+    regions = None if raw else rollup_regions(actor=actor, region=region)
+    if regions is not None:
+        fold_if_queued()
+        rows = tallies(measure="incidents.reported", regions=regions).filter(dim_c__startswith=f"{year}-")
+        for month, n in rows.values_list("dim_c", "n"):
+            reported[month] += n
+        rows = tallies(measure="incidents.closed", regions=regions).filter(dim_c__startswith=f"{year}-")
+        for month, kind, n in rows.values_list("dim_c", "dim_b", "n"):
+            closed[month] += n
+            on_time[month] += n if kind == "on_time" else 0
+    else:
+        incidents = Incident.objects.visible_to(actor).filter(deleted_at__isnull=True, grid__isnull=False)
+        if region is not None:
+            incidents = incidents.filter(grid__village__path__startswith=region.path)
+        for row in (
+            incidents.filter(reported_at__year=year)
+            .annotate(m=TruncMonth("reported_at"))
+            .values("m")
+            .annotate(n=Count("pk"))
+            .order_by()
+        ):
+            reported[f"{row['m']:%Y-%m}"] += row["n"]
+        for row in (
+            incidents.filter(status=Incident.Status.CLOSED, closed_at__year=year)
+            .annotate(m=TruncMonth("closed_at"))
+            .values("m")
+            .annotate(n=Count("pk"), ok=Count("pk", filter=Q(closed_at__lte=F("due_at"))))
+            .order_by()
+        ):
+            closed[f"{row['m']:%Y-%m}"] += row["n"]
+            on_time[f"{row['m']:%Y-%m}"] += row["ok"]
+    return [
+        {"month": m, "reported": reported[m], "closed": closed[m], "closed_on_time": on_time[m]}
+        for m in months
+    ]
+
+
+def incident_years(*, actor, region) -> list[int]:
+    """Years with incidents reported inside the actor's scope and ``region`` (from the rollups)."""
+    from rollups.selectors import rollup_regions, tallies
+    from rollups.services import fold_if_queued
+
+    regions = rollup_regions(actor=actor, region=region)
+    if regions is None:
+        incidents = Incident.objects.visible_to(actor).filter(deleted_at__isnull=True)
+        if region is not None:
+            incidents = incidents.filter(grid__village__path__startswith=region.path)
+        return sorted({d.year for d in incidents.datetimes("reported_at", "year")})
+    fold_if_queued()  # changes committed before the page opened are counted
+    months = tallies(measure="incidents.reported", regions=regions).values_list("dim_c", flat=True)
+    return sorted({int(m[:4]) for m in months.distinct() if m})

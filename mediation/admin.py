@@ -17,6 +17,7 @@ from mediation.models import (
     JudicialConfirmation,
     LegalAidApplication,
     LegalServiceCentre,
+    LitigationRepresentation,
     MediationCase,
     MediationCommittee,
     ReceptionDay,
@@ -52,8 +53,8 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(MediationCommittee)
 class MediationCommitteeAdmin(ReadOnlyAdmin):
-    list_display = ("name", "kind", "dispute_type", "region", "is_active")
-    list_filter = ("kind", "is_active")
+    list_display = ("name", "kind", "dispute_type", "region", "is_active", "is_demo")
+    list_filter = ("kind", "is_active", "is_demo")
     search_fields = ("name", "dispute_type")
     list_select_related = ("region",)
     inlines = [MembershipInline]
@@ -124,6 +125,12 @@ class ConsultationAdmin(ReadOnlyAdmin):
 @admin.register(LegalAidApplication)
 class LegalAidApplicationAdmin(ReadOnlyAdmin):
     list_display = ("applicant_name", "centre", "eligibility", "applied_on")
+
+
+@admin.register(LitigationRepresentation)
+class LitigationRepresentationAdmin(ReadOnlyAdmin):
+    list_display = ("client_name", "cause", "centre", "court", "accepted_on", "status", "is_demo")
+    list_filter = ("status", "is_demo")
 
 
 @admin.register(ReceptionDay)

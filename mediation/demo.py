@@ -14,6 +14,7 @@ from accounts.roles import Role
 from accounts.services import user_create
 from anshun.commands import system_command
 from anshun.db import analyze
+from anshun.provenance import record_demo
 from grids.models import Region
 from mediation import seed, services
 from mediation.models import (
@@ -22,6 +23,7 @@ from mediation.models import (
     DutyShift,
     JudicialConfirmation,
     LegalServiceCentre,
+    LitigationRepresentation,
     MediationAgreement,
     MediationCase,
     MediationCommittee,
@@ -47,6 +49,7 @@ def _demo_user(username: str, role: str, region: Region, display_name: str) -> U
 )
 @transaction.atomic
 def load_demo() -> str:
+    record_demo(app_label="mediation")
     seed.ensure_professional_committees()
     seed.ensure_township_committees()
     seed.ensure_legal_centres()
@@ -77,6 +80,7 @@ def load_demo() -> str:
                 committee=committee, user=mediator, defaults={"speciality": committee.dispute_type}
             )
     _demo_roster(xixiu=xixiu, pingba=pingba, lawyers=lawyers)
+    _demo_representations(lawyers=lawyers)
     if MediationCase.objects.exists():
         return "already present, left unchanged"
     created = _demo_cases(committees=committees, mediators=mediators, township=dongguan)
@@ -103,6 +107,48 @@ def _demo_roster(*, xixiu: Region, pingba: Region, lawyers: list[User]) -> None:
                 shifts.append(DutyShift(centre=centre, date=day, lawyer=lawyers[index]))
     ReceptionDay.objects.bulk_create(receptions, ignore_conflicts=True)
     DutyShift.objects.bulk_create(shifts, ignore_conflicts=True)
+
+
+# Litigation representation (代理诉讼) by the centres' lawyers: demo records, invented causes.
+REPRESENTATION_CAUSES = (
+    "民间借贷纠纷",
+    "劳动争议",
+    "机动车交通事故责任纠纷",
+    "婚姻家庭纠纷",
+    "土地承包经营权纠纷",
+)
+
+
+def _demo_representations(*, lawyers: list[User]) -> int:
+    """A few lawsuits per county centre in 2017, each represented by a centre lawyer (demo)."""
+    if LitigationRepresentation.objects.filter(is_demo=True).exists():
+        return 0
+    rng = random.Random(2017)
+    centres = list(
+        LegalServiceCentre.objects.filter(region__level=Region.Level.COUNTY).order_by("region__code")
+    )
+    rows = []
+    for index, centre in enumerate(centres):
+        for number in range(3 + index % 3):
+            accepted = timezone.datetime(2017, 1 + (number * 4 + index) % 12, 1 + rng.randrange(28)).date()
+            concluded = number % 2 == 0
+            rows.append(
+                LitigationRepresentation(
+                    centre=centre,
+                    client_name=rng.choice(SURNAMES) + "某",
+                    cause=REPRESENTATION_CAUSES[(index + number) % len(REPRESENTATION_CAUSES)],
+                    court=f"{centre.region.name}人民法院",
+                    lawyer=lawyers[index % len(lawyers)],
+                    accepted_on=accepted,
+                    status=LitigationRepresentation.Status.CONCLUDED
+                    if concluded
+                    else LitigationRepresentation.Status.ONGOING,
+                    concluded_on=accepted + timedelta(days=60 + rng.randrange(60)) if concluded else None,
+                    is_demo=True,
+                )
+            )
+    LitigationRepresentation.objects.bulk_create(rows)
+    return len(rows)
 
 
 def _demo_cases(*, committees, mediators, township: Region) -> int:

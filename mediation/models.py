@@ -38,6 +38,13 @@ class MediationCommittee(models.Model):
     address = models.CharField(_("address"), max_length=200, blank=True)
     location = models.PointField(_("location"), srid=4326, null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # The article names four of the city's nine professional committees; the other five are
+    # examples of what such committees serve, not Anshun's own (pages mark them as demo data).
+    is_demo = models.BooleanField(
+        _("demo example"),
+        default=False,
+        help_text=_("An example committee, not one the source names."),
+    )
 
     objects = ScopedQuerySet.as_manager()
     scope_rule = ScopeRule(region_path="region__path")
@@ -531,6 +538,56 @@ class LegalAidApplication(models.Model):
             errors["decided_on"] = _("A decision cannot come before the application.")
         if errors:
             raise ValidationError(errors)
+
+
+class LitigationRepresentation(models.Model):
+    """A lawsuit in which a centre's lawyer represents a party (代理诉讼), one of the three
+    services of a public legal service centre beside consultation and legal aid."""
+
+    class Status(models.TextChoices):
+        ONGOING = "ongoing", pgettext_lazy("litigation", "In progress")
+        CONCLUDED = "concluded", pgettext_lazy("litigation", "Concluded")
+
+    centre = models.ForeignKey(
+        LegalServiceCentre,
+        verbose_name=_("centre"),
+        on_delete=models.PROTECT,
+        related_name="representations",
+    )
+    client_name = models.CharField(_("client"), max_length=120)
+    cause = models.CharField(_("cause of action"), max_length=120)
+    court = models.CharField(_("court"), max_length=120)
+    lawyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("lawyer"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    legal_aid = models.ForeignKey(
+        LegalAidApplication,
+        verbose_name=_("legal-aid application"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="representations",
+        help_text=_("When the representation is given as legal aid."),
+    )
+    accepted_on = models.DateField(_("accepted on"))
+    status = models.CharField(
+        pgettext_lazy("litigation", "status"), max_length=10, choices=Status.choices, default=Status.ONGOING
+    )
+    concluded_on = models.DateField(_("concluded on"), null=True, blank=True)
+    is_demo = models.BooleanField(_("demo record"), default=False)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_rule = ScopeRule(region_path="centre__region__path", also_require=legal_service_staff)
+
+    class Meta:
+        verbose_name = _("litigation representation")
+        verbose_name_plural = _("litigation representations")
+        ordering = ["-accepted_on", "-id"]
 
 
 class ReceptionDay(models.Model):

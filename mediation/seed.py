@@ -8,7 +8,9 @@ from django.db import transaction
 from grids.models import Region
 from mediation.models import LegalServiceCentre, MediationCommittee
 
-# The four the source names, then five common in Chinese cities: nine in all.
+# The four the source names, then five common in Chinese cities: nine in all, as the article
+# says. The article names only the first four; the other five are examples (``is_demo``), and
+# the pages mark them so.
 PROFESSIONAL_COMMITTEES = [
     ("安顺市道路交通事故纠纷人民调解委员会", "道路交通事故"),
     ("安顺市医患纠纷人民调解委员会", "医患纠纷"),
@@ -20,6 +22,7 @@ PROFESSIONAL_COMMITTEES = [
     ("安顺市环境污染纠纷人民调解委员会", "环境污染"),
     ("安顺市消费纠纷人民调解委员会", "消费纠纷"),
 ]
+NAMED_IN_SOURCE = 4  # the first four
 
 
 @transaction.atomic
@@ -28,9 +31,13 @@ def ensure_professional_committees() -> int:
     existing = set(MediationCommittee.objects.filter(region=city).values_list("name", flat=True))
     new = [
         MediationCommittee(
-            name=name, kind=MediationCommittee.Kind.PROFESSIONAL, dispute_type=dispute_type, region=city
+            name=name,
+            kind=MediationCommittee.Kind.PROFESSIONAL,
+            dispute_type=dispute_type,
+            region=city,
+            is_demo=index >= NAMED_IN_SOURCE,
         )
-        for name, dispute_type in PROFESSIONAL_COMMITTEES
+        for index, (name, dispute_type) in enumerate(PROFESSIONAL_COMMITTEES)
         if name not in existing
     ]
     MediationCommittee.objects.bulk_create(new)

@@ -20,6 +20,7 @@ from mediation.models import (
     JudicialConfirmation,
     LegalAidApplication,
     LegalServiceCentre,
+    LitigationRepresentation,
     MediationAgreement,
     MediationCase,
     MediationCommittee,
@@ -161,6 +162,25 @@ def legal_aid_visible_to(*, actor) -> QuerySet[LegalAidApplication]:
         .select_related("centre", "assigned_lawyer")
         .order_by("-applied_on", "-id")
     )
+
+
+def representations_visible_to(*, actor) -> QuerySet[LitigationRepresentation]:
+    """Lawsuits the centres' lawyers represent (代理诉讼), for legal-service staff in scope."""
+    return (
+        LitigationRepresentation.objects.visible_to(actor)
+        .select_related("centre", "lawyer")
+        .order_by("-accepted_on", "-id")
+    )
+
+
+def legal_service_counts(*, actor) -> dict[str, int]:
+    """The "legal supermarket" in figures: consultations, legal-aid applications and lawsuits
+    represented, each counted from its records inside the actor's scope."""
+    return {
+        "consultations": consultations_visible_to(actor=actor).count(),
+        "legal_aid": legal_aid_visible_to(actor=actor).count(),
+        "representations": representations_visible_to(actor=actor).count(),
+    }
 
 
 def duty_shifts_visible_to(

@@ -21,6 +21,7 @@ from django.views.generic import DetailView, FormView, ListView, TemplateView
 from anshun.charts import bar_chart, dataset
 from anshun.commands import NotPermitted
 from anshun.exports import KeysetSource, RowsSource, export_response
+from anshun.provenance import DEMO_EXPLANATION, demo_apps
 from anshun.views import ScopedPageMixin
 from mediation import deadlines, forms, selectors, services
 from mediation.models import MediationCase, MediationCommittee
@@ -342,6 +343,9 @@ class DashboardView(ScopedPageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["stats"] = self.stats
+        context["demo_figures"] = "mediation" in demo_apps()
+        context["demo_committees"] = any(s.committee.is_demo for s in self.stats)
+        context["demo_explanation"] = DEMO_EXPLANATION
         labels = [s.committee.name.removeprefix("安顺市").removesuffix("人民调解委员会") for s in self.stats]
         context["charts"] = {
             "caseload": bar_chart(
@@ -546,6 +550,31 @@ class LegalDeskView(ScopedPageMixin, TemplateView):
                     ],
                 ),
             )
+        if export in ("xlsx", "csv") and table == "representations":
+            return export_response(
+                request,
+                capability="legal.serve",
+                filename="litigation-representation",
+                headers=[
+                    _("Accepted on"),
+                    _("Centre"),
+                    _("Client"),
+                    _("Cause of action"),
+                    _("Court"),
+                    _("Lawyer"),
+                ],
+                source=KeysetSource(
+                    selectors.representations_visible_to(actor=request.user),
+                    row=lambda r: [
+                        r.accepted_on,
+                        str(r.centre),
+                        r.client_name,
+                        r.cause,
+                        r.court,
+                        str(r.lawyer or ""),
+                    ],
+                ),
+            )
         return super().get(request, *args, **kwargs)
 
     def post(self, request, *args, **kwargs):
@@ -571,5 +600,10 @@ class LegalDeskView(ScopedPageMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         context["consultations"] = list(self.get_queryset()[: self.shown])
         context["applications"] = list(selectors.legal_aid_visible_to(actor=self.request.user)[: self.shown])
+        context["representations"] = list(
+            selectors.representations_visible_to(actor=self.request.user)[: self.shown]
+        )
+        context["service_counts"] = selectors.legal_service_counts(actor=self.request.user)
+        context["demo_explanation"] = DEMO_EXPLANATION
         context["forms"] = self._forms()
         return context

@@ -11,6 +11,9 @@ Measures:
   ``dim_b`` is its status while it is not closed, with ``bucket`` = its due time (overdue and
   "due" are read against the clock); a closed one is ``closed_on_time``, ``closed_late`` or
   ``closed_nodue``, which no clock changes.
+- ``incidents.reported`` and ``incidents.closed``: the same incident once more by the month
+  (``dim_c``, "YYYY-MM" in local time) it was reported in and, once closed, the month it was
+  closed in (``dim_b``: ``on_time``, ``late`` or ``nodue``), for the dashboard's monthly chart.
 - ``mediation.case``: one row per case at its place; ``dim_a`` its committee, ``dim_b`` its
   status, ``dim_c`` "confirmed" when a court confirmed its agreement, ``bucket`` the due day of
   its next open legal deadline while it is in mediation or agreed (mediation.deadlines).
@@ -25,6 +28,8 @@ Measures:
 
 from __future__ import annotations
 
+from django.conf import settings
+
 # A day as the timestamp compared with the day read (both at midnight UTC).
 _DAY = "(({d})::timestamp AT TIME ZONE 'UTC')"
 
@@ -37,7 +42,20 @@ SELECT 'incident', i.id, 'incidents', g.village_id, 0::bigint,
        '', CASE WHEN i.status <> 'closed' THEN i.due_at END, 1, 0, NULL::varchar, NULL::timestamptz
 FROM incidents_incident i JOIN grids_grid g ON g.id = i.grid_id
 WHERE i.deleted_at IS NULL {only}
-"""
+UNION ALL
+SELECT 'incident', i.id, 'incidents.reported', g.village_id, 0::bigint, '',
+       to_char(i.reported_at AT TIME ZONE '{tz}', 'YYYY-MM'), NULL::timestamptz, 1, 0, NULL::varchar,
+       NULL::timestamptz
+FROM incidents_incident i JOIN grids_grid g ON g.id = i.grid_id
+WHERE i.deleted_at IS NULL {only}
+UNION ALL
+SELECT 'incident', i.id, 'incidents.closed', g.village_id, 0::bigint,
+       CASE WHEN i.due_at IS NULL THEN 'nodue' WHEN i.closed_at <= i.due_at THEN 'on_time' ELSE 'late' END,
+       to_char(i.closed_at AT TIME ZONE '{tz}', 'YYYY-MM'), NULL::timestamptz, 1, 0, NULL::varchar,
+       NULL::timestamptz
+FROM incidents_incident i JOIN grids_grid g ON g.id = i.grid_id
+WHERE i.deleted_at IS NULL AND i.status = 'closed' AND i.closed_at IS NOT NULL {only}
+""".replace("{tz}", settings.TIME_ZONE)
 
 # The next open deadline's due day, as mediation.deadlines.next_open_deadline computes it.
 _NEXT_DUE = """

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from anshun.commands import system_command
+from anshun.provenance import record_demo
 from grids.models import Region
 from safety_cells import services
 from safety_cells.coverage import refresh_coverage
@@ -75,6 +76,18 @@ NAMED_CELLS = [
     ("开发区星光社区服务中心", "village", ZONE_COMMUNITY[0], "安顺经济技术开发区星光社区"),
     ("夏云镇虹湖社区", "village", "520403104001", "平坝区夏云镇"),
     ("紫云自治县格凸河镇", "village", "520425101", "紫云自治县格凸河镇"),
+]
+# The article names 平安家庭 and 平安校园 among the cell types but no example of either: these
+# are demo examples (marked 演示 in their names), registered and evaluated like any cell, not
+# demonstration sites. (name, type, township code: placed in the township's first village for
+# a family, at the township for a campus)
+EXAMPLE_CELLS = [
+    ("东关街道和睦之家（演示）", "family", "520402005"),
+    ("夏云镇守法户（演示）", "family", "520403104"),
+    ("格凸河镇五好家庭（演示）", "family", "520425101"),
+    ("东关街道中心小学（演示）", "campus", "520402005"),
+    ("夏云镇中学（演示）", "campus", "520403104"),
+    ("格凸河镇民族中学（演示）", "campus", "520425101"),
 ]
 DESIGNATED_ON = datetime.date(2017, 3, 1)
 VALID_UNTIL = datetime.date(2027, 12, 31)
@@ -148,6 +161,39 @@ def ensure_named_cells(types: dict[str, CellType], actor) -> list[SafetyCell]:
                 is_demonstration_site=True,
                 designated_on=DESIGNATED_ON,
                 valid_until=VALID_UNTIL,
+            )
+        cells.append(cell)
+    return cells
+
+
+def ensure_example_cells(types: dict[str, CellType], actor) -> list[SafetyCell]:
+    """Demo 平安家庭 and 平安校园 (EXAMPLE_CELLS), each with one evaluation, through the commands."""
+    cells = []
+    for index, (name, type_code, township_code) in enumerate(EXAMPLE_CELLS):
+        township = Region.objects.filter(code=township_code).first()
+        if township is None:
+            continue
+        region = township
+        if type_code == "family":
+            region = Region.objects.filter(parent=township).order_by("code").first() or township
+        cell = SafetyCell.objects.filter(region=region, name=name).first()
+        if cell is None:
+            cell = services.safety_cell_create(
+                actor=actor,
+                name=name,
+                cell_type=types[type_code],
+                region=region,
+                location=region.boundary.point_on_surface if region.boundary else None,
+                address=region.name,
+            )
+        if not cell.evaluations.exists():
+            criteria = list(cell.cell_type.criteria.all())
+            services.evaluation_record(
+                actor=actor,
+                cell=cell,
+                scores={c.pk: c.max_score - (index + position) % 2 for position, c in enumerate(criteria)},
+                evaluated_on=datetime.date(2017, 11, 25),
+                notes="年度评定（演示）",
             )
         cells.append(cell)
     return cells
@@ -317,11 +363,13 @@ def _refresh_statistics() -> None:
     "named sites, their evaluations and on-site meetings go through the commands as the demo admin."
 )
 def load_demo() -> str:
+    record_demo(app_label="safety_cells")
     types = ensure_cell_types()
     actor = _demo_actor()
     cells = ensure_named_cells(types, actor) if actor is not None else []
     if actor is not None:
         _ensure_evaluations_and_meetings(cells, actor)
+    examples = ensure_example_cells(types, actor) if actor is not None else []
     ensure_prevention_units()
     patrols = ensure_patrols(actor)
     cameras = ensure_cameras()
@@ -329,6 +377,7 @@ def load_demo() -> str:
     _refresh_statistics()
     refresh_coverage(reason="demo loader", full=True)
     return (
-        f"{len(cells)} named safe cells, {PreventionUnit.objects.count()} prevention units, "
+        f"{len(cells)} named safe cells, {len(examples)} demo families and campuses, "
+        f"{PreventionUnit.objects.count()} prevention units, "
         f"{patrols} patrol logs, {cameras} Skynet cameras, {devices} device distributions"
     )

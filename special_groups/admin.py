@@ -14,8 +14,8 @@ from special_groups.models import ServiceFacility
 
 @admin.register(ServiceFacility)
 class ServiceFacilityAdmin(admin.ModelAdmin):
-    list_display = ("name", "project", "kind", "region", "opened_on")
-    list_filter = ("project", "kind")
+    list_display = ("name", "project", "kind", "region", "opened_on", "investment", "floor_area", "is_demo")
+    list_filter = ("project", "kind", "is_demo")
     search_fields = ("name",)
     raw_id_fields = ("region",)
     list_select_related = ("region",)

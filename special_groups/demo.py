@@ -5,7 +5,9 @@ Every person is generated and visibly synthetic (names like 张某00042, flagged
 of ``selectors.metrics`` computed over these records: 2 special schools with 800+
 students, 1299 of 1368 must-pick-up people picked up (95%), 9006 patients each with a
 guardian, 8 specialist clinics, ¥21.6M+ paid, protection centres in 88 townships and
-1007 villages, 260+ rural kindergartens.
+1007 villages, 260+ rural kindergartens; ¥18M+ invested in 育新, ¥800M+ in 雨露 and 1M+ m² of
+boarding-school dormitories and canteens, summed from the facilities' own amounts. The
+counts and amounts per person and facility (e.g. ¥2,400 a year per patient) are demo choices.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from django.db import transaction
 from accounts.roles import Role, SpecialProject
 from anshun.commands import system_command
 from anshun.db import analyze
+from anshun.provenance import record_demo
 from grids.models import Region
 from special_groups.crypto import id_check_character, lookup_hash
 from special_groups.models import (
@@ -44,6 +47,19 @@ SUBSIDY_PER_PATIENT = Decimal("2400.00")  # ¥200 a month in 2017
 LEFT_BEHIND_CHILDREN, DRUG_USERS, HIV_PATIENTS = 320, 240, 60
 TOWNSHIPS_WITH_CENTRE, VILLAGES_WITH_CENTRE, RURAL_KINDERGARTENS = 88, 1007, 263
 DEMO_YEAR = 2017
+# What each facility cost and built (demo amounts; the article gives only the totals, which
+# come out of the sums: 育新 ¥18.25M, 雨露 about ¥836M and about 1.06M m² of dormitories and
+# canteens in 400 boarding schools).
+SCHOOL_INVESTMENT = (Decimal("9600000"), Decimal("8650000"))
+BOARDING_SCHOOLS = 400
+DORMITORY_YUAN_PER_M2 = Decimal("650")
+KINDERGARTEN_INVESTMENT = Decimal("480000")
+TOWNSHIP_CENTRE_INVESTMENT, VILLAGE_CENTRE_INVESTMENT = Decimal("150000"), Decimal("10000")
+
+
+def dormitory_area(index: int) -> Decimal:
+    """Floor area of the dormitories and canteens built at the ``index``-th boarding school."""
+    return Decimal(2200 + (index % 9) * 110)
 
 
 @dataclass(frozen=True)
@@ -111,27 +127,95 @@ def _facilities(
     yuxin, yulu, anning = SpecialProject.YUXIN, SpecialProject.YULU, SpecialProject.ANNING
     kind = ServiceFacility.Kind
     specs = [
-        (yuxin, kind.SPECIAL_SCHOOL, "安顺市育新学校（演示）", townships[0]),
-        (yuxin, kind.SPECIAL_SCHOOL, "安顺市第二育新学校（演示）", townships[40]),
+        (yuxin, kind.SPECIAL_SCHOOL, "安顺市育新学校（演示）", townships[0], SCHOOL_INVESTMENT[0], None),
+        (yuxin, kind.SPECIAL_SCHOOL, "安顺市第二育新学校（演示）", townships[40], SCHOOL_INVESTMENT[1], None),
     ]
-    specs += [(anning, kind.PSYCHIATRIC_CLINIC, f"{c.name}精神专科门诊（演示）", c) for c in counties]
     specs += [
-        (yulu, kind.PROTECTION_CENTRE, f"{t.name}留守儿童救助保护中心（演示）", t)
+        (anning, kind.PSYCHIATRIC_CLINIC, f"{c.name}精神专科门诊（演示）", c, None, None) for c in counties
+    ]
+    specs += [
+        (
+            yulu,
+            kind.PROTECTION_CENTRE,
+            f"{t.name}留守儿童救助保护中心（演示）",
+            t,
+            TOWNSHIP_CENTRE_INVESTMENT,
+            None,
+        )
         for t in _spread(townships, TOWNSHIPS_WITH_CENTRE)
     ]
     specs += [
-        (yulu, kind.PROTECTION_CENTRE, f"{v.short_name}儿童关爱之家（演示）", v)
+        (
+            yulu,
+            kind.PROTECTION_CENTRE,
+            f"{v.short_name}儿童关爱之家（演示）",
+            v,
+            VILLAGE_CENTRE_INVESTMENT,
+            None,
+        )
         for v in _spread(villages, VILLAGES_WITH_CENTRE)
     ]
     specs += [
-        (yulu, kind.RURAL_KINDERGARTEN, f"{v.short_name}幼儿园（演示）", v)
+        (yulu, kind.RURAL_KINDERGARTEN, f"{v.short_name}幼儿园（演示）", v, KINDERGARTEN_INVESTMENT, None)
         for v in _spread(rural, RURAL_KINDERGARTENS)
     ]
+    specs += [
+        (
+            yulu,
+            kind.BOARDING_SCHOOL,
+            f"{t.name}寄宿制学校{i + 1}号学生宿舍、食堂（演示）",
+            t,
+            dormitory_area(i) * DORMITORY_YUAN_PER_M2,
+            dormitory_area(i),
+        )
+        for i, t in enumerate(_spread(townships, BOARDING_SCHOOLS))
+    ]
     rows = [
-        ServiceFacility(project=project, kind=k, name=name, region=region, is_demo=True)
-        for project, k, name, region in specs
+        ServiceFacility(
+            project=project,
+            kind=k,
+            name=name,
+            region=region,
+            investment=investment,
+            floor_area=area,
+            is_demo=True,
+        )
+        for project, k, name, region, investment, area in specs
     ]
     return ServiceFacility.objects.bulk_create(rows)
+
+
+def _backfill_facility_amounts() -> None:
+    """A demo loaded before facilities had amounts: give its facilities theirs (idempotent)."""
+    kind = ServiceFacility.Kind
+    demo = ServiceFacility.objects.filter(is_demo=True, investment__isnull=True)
+    for school, amount in zip(
+        demo.filter(kind=kind.SPECIAL_SCHOOL).order_by("pk"), SCHOOL_INVESTMENT, strict=False
+    ):
+        ServiceFacility.objects.filter(pk=school.pk).update(investment=amount)
+    demo.filter(kind=kind.RURAL_KINDERGARTEN).update(investment=KINDERGARTEN_INVESTMENT)
+    demo.filter(kind=kind.PROTECTION_CENTRE, region__level=Region.Level.TOWNSHIP).update(
+        investment=TOWNSHIP_CENTRE_INVESTMENT
+    )
+    demo.filter(kind=kind.PROTECTION_CENTRE, region__level=Region.Level.VILLAGE).update(
+        investment=VILLAGE_CENTRE_INVESTMENT
+    )
+    if not ServiceFacility.objects.filter(is_demo=True, kind=kind.BOARDING_SCHOOL).exists():
+        townships = list(
+            Region.objects.filter(level=Region.Level.TOWNSHIP).defer("boundary").order_by("code")
+        )
+        ServiceFacility.objects.bulk_create(
+            ServiceFacility(
+                project=SpecialProject.YULU,
+                kind=kind.BOARDING_SCHOOL,
+                name=f"{t.name}寄宿制学校{i + 1}号学生宿舍、食堂（演示）",
+                region=t,
+                investment=dormitory_area(i) * DORMITORY_YUAN_PER_M2,
+                floor_area=dormitory_area(i),
+                is_demo=True,
+            )
+            for i, t in enumerate(_spread(townships, BOARDING_SCHOOLS))
+        )
 
 
 def _day(rng: random.Random, year: int = DEMO_YEAR) -> date:
@@ -144,7 +228,9 @@ def _day(rng: random.Random, year: int = DEMO_YEAR) -> date:
 )
 @transaction.atomic
 def load_demo_special_groups() -> DemoSummary:
+    record_demo(app_label="special_groups")
     if Person.objects.filter(is_demo=True).exists():
+        _backfill_facility_amounts()
         return DemoSummary(
             Person.objects.filter(is_demo=True).count(),
             Enrollment.objects.filter(person__is_demo=True).count(),

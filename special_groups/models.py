@@ -61,6 +61,19 @@ class ServiceFacility(models.Model):
     )
     location = models.PointField(_("location"), srid=4326, null=True, blank=True)
     opened_on = models.DateField(_("opened on"), null=True, blank=True)
+    # What was spent on the facility and what it built: the projects' investment and floor-area
+    # figures (育新 ¥18M+, 雨露 ¥800M+ and 1M m² of dormitories and canteens) are sums of these.
+    investment = models.DecimalField(
+        _("investment (yuan)"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    floor_area = models.DecimalField(
+        _("floor area built (m²)"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("For boarding schools: the student dormitories and canteens built."),
+    )
     is_demo = models.BooleanField(_("demo record"), default=False)
 
     objects = ScopedQuerySet.as_manager()

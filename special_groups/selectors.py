@@ -108,6 +108,9 @@ class Metrics:
     rural_kindergartens: int
     special_schools: int
     special_school_students: int  # 育新: students received up to the end of the period
+    yuxin_investment: Decimal  # summed over the 育新 facilities' investment
+    yulu_investment: Decimal  # summed over the 雨露 facilities' investment
+    dormitory_area: Decimal  # m² of dormitories and canteens built at 雨露 boarding schools
 
     @property
     def pickup_rate(self) -> float | None:
@@ -232,6 +235,11 @@ def _places(*, region: Region) -> dict:
             distinct=True,
             filter=Q(kind=ServiceFacility.Kind.PROTECTION_CENTRE, region__level=Region.Level.VILLAGE),
         ),
+        yuxin_investment=Sum("investment", filter=Q(project=SpecialProject.YUXIN)),
+        yulu_investment=Sum("investment", filter=Q(project=SpecialProject.YULU)),
+        dormitory_area=Sum(
+            "floor_area", filter=Q(project=SpecialProject.YULU, kind=ServiceFacility.Kind.BOARDING_SCHOOL)
+        ),
     )
     levels = Region.objects.filter(path__startswith=inside).aggregate(
         townships=Count("pk", filter=Q(level=Region.Level.TOWNSHIP)),
@@ -245,6 +253,9 @@ def _places(*, region: Region) -> dict:
         "villages_with_centre": facilities["villages_with"],
         "rural_kindergartens": facilities["kindergartens"],
         "special_schools": facilities["schools"],
+        "yuxin_investment": facilities["yuxin_investment"] or Decimal("0"),
+        "yulu_investment": facilities["yulu_investment"] or Decimal("0"),
+        "dormitory_area": facilities["dormitory_area"] or Decimal("0"),
     }
 
 
@@ -585,7 +596,28 @@ def project_tiles(*, actor, region: Region, start: date | None = None, end: date
             group=g_yulu,
         ),
         Tile("special_groups.kindergartens", _("Rural kindergartens"), m.rural_kindergartens, group=g_yulu),
+        Tile(
+            "special_groups.yulu_investment",
+            _("%(project)s: investment") % {"project": g_yulu},
+            int(m.yulu_investment),
+            unit="元",
+            group=g_yulu,
+        ),
+        Tile(
+            "special_groups.dormitory_area",
+            _("Boarding-school dormitories and canteens built"),
+            int(m.dormitory_area),
+            unit="m²",
+            group=g_yulu,
+        ),
         Tile("special_groups.special_schools", _("Special schools"), m.special_schools, group=g_yuxin),
+        Tile(
+            "special_groups.yuxin_investment",
+            _("%(project)s: investment") % {"project": g_yuxin},
+            int(m.yuxin_investment),
+            unit="元",
+            group=g_yuxin,
+        ),
         _count_tile(
             "special_groups.students",
             _("Special-school students received"),

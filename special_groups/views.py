@@ -230,12 +230,16 @@ def _project_charts(series: dict) -> dict:
                 dataset(_("Visit compliance") + " %", series["visit_compliance"], index=1),
             ],
             y_max=100,
+            x_title=_("Month"),
+            y_title=_("Rate (%)"),
         ),
         "subsidy": bar_chart(
             series["months"],
             [
                 dataset(_("Subsidy paid") + " ¥", series["subsidy_paid"], color="#ef9a9a"),
             ],
+            x_title=_("Month"),
+            y_title=_("Amount (yuan)"),
         ),
     }
 

@@ -143,14 +143,16 @@ def region_figures(*, actor, region: Region, wave: Wave | None) -> dict[str, Reg
 
 
 def trend(*, actor, region: Region) -> list[dict]:
-    """Rates of ``region`` per wave and per month, oldest first, for the trend chart and table."""
-    metrics = metrics_visible_to(actor=actor, level=region.level, region_code=region.code)
+    """Whole-wave rates of ``region``, one point per wave, oldest first, for the survey-wave chart
+    and table (a wave's monthly rows are fieldwork months of one survey, not a trend)."""
+    metrics = metrics_visible_to(actor=actor, level=region.level, region_code=region.code, month="wave")
     points: dict[tuple, dict] = defaultdict(dict)
     for m in metrics:
-        label = m.wave.name if m.month is None else f"{m.month:%Y-%m}"
-        key = (m.wave.starts_on, m.month is None, m.month or date.min, label)
-        points[key][m.item.metric] = m
-    return [{"label": key[3], "whole_wave": key[1], "rates": rates} for key, rates in sorted(points.items())]
+        points[(m.wave.starts_on, m.wave.code, m.wave.name, m.wave.year)][m.item.metric] = m
+    return [
+        {"label": key[2], "year": key[3], "whole_wave": True, "rates": rates}
+        for key, rates in sorted(points.items())
+    ]
 
 
 def ci_text(metric: RegionMetric | None) -> str:

@@ -11,13 +11,17 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
+from anshun.charts import dataset, line_chart
 from anshun.dashboard import collect_tiles
 from anshun.exports import RowsSource, export_response
+from anshun.provenance import DEMO, DEMO_EXPLANATION, SEED, SOURCE, SOURCE_TITLE, demo_apps, provenance
 from anshun.views import ScopedPageMixin
 from grids.selectors import regions_visible_to
+from incidents.selectors import incident_years, monthly_incidents
 from surveys import selectors
 from surveys.models import EconomicIndicator, Metric
 
@@ -58,13 +62,61 @@ def places_table(places, title: str) -> Table:
 def trend_table(points) -> Table:
     return Table(
         "trend",
-        _("Trend over waves and months"),
-        [_("Wave or month"), *_rate_headers()],
+        _("Survey waves"),
+        [_("Survey wave"), *_rate_headers()],
         [
             [p["label"], *[c for key, _l in Metric.choices for c in _rate_cells(p["rates"].get(key))]]
             for p in points
         ],
     )
+
+
+def incidents_table(months, year: int) -> Table:
+    return Table(
+        "incidents",
+        _("Incidents by month, %(year)s") % {"year": year},
+        [_("Month"), _("Incidents reported"), _("Incidents closed"), _("Closed on time")],
+        [[m["month"], m["reported"], m["closed"], m["closed_on_time"]] for m in months],
+    )
+
+
+def wave_chart(points) -> dict:
+    """One point per survey wave (the annual survey is not a monthly series)."""
+    labels = [_("%(year)s survey") % {"year": p["year"]} for p in points]
+    series = [
+        dataset(
+            label,
+            [
+                round(p["rates"][key].rate, 2)
+                if key in p["rates"] and p["rates"][key].rate is not None
+                else None
+                for p in points
+            ],
+            index=index,
+        )
+        for index, (key, label) in enumerate(Metric.choices)
+    ]
+    chart = line_chart(labels, series, y_max=100, x_title=_("Survey wave"), y_title=_("Rate (%)"))
+    # Rates sit in the nineties: start the axis there unless a rate is lower (never clipped).
+    del chart["options"]["scales"]["y"]["min"]
+    chart["options"]["scales"]["y"]["suggestedMin"] = 90
+    return chart
+
+
+def incident_chart(months) -> dict:
+    """Incidents reported, closed and closed on time, month by month."""
+    labels = [m["month"] for m in months]
+    series = [
+        dataset(label, [m[key] for m in months], index=index)
+        for index, (key, label) in enumerate(
+            (
+                ("reported", _("Incidents reported")),
+                ("closed", _("Incidents closed")),
+                ("closed_on_time", _("Closed on time")),
+            )
+        )
+    ]
+    return line_chart(labels, series, y_min=0, x_title=_("Month"), y_title=_("Incidents (件)"))
 
 
 def assessment_table(rows) -> Table:
@@ -120,17 +172,37 @@ class DashboardContextMixin(ScopedPageMixin):
         wave = next((w for w in waves if w.code == wave_code), waves[-1] if waves else None)
         places = selectors.child_figures(actor=user, region=region, wave=wave)
         points = selectors.trend(actor=user, region=region)
+        years = incident_years(actor=user, region=region)
+        asked = self.request.GET.get("year", "")
+        if asked.isdigit() and int(asked) in years:
+            year = int(asked)
+        elif wave is not None and wave.year in years:
+            year = wave.year
+        else:
+            year = years[-1] if years else timezone.localdate().year
+        months = monthly_incidents(actor=user, region=region, year=year)
+        tiles = collect_tiles(actor=user, region=region)
         return {
+            "incident_year": year,
+            "incident_years": years,
+            "months": months,
+            "charts": {"waves": wave_chart(points), "incidents": incident_chart(months)},
+            "tiles_demo": any(t.provenance == DEMO for t in tiles),
+            "tiles_seed": any(t.provenance == SEED for t in tiles),
+            "demo_explanation": DEMO_EXPLANATION,
+            "seed_source": SOURCE,
+            "seed_title": SOURCE_TITLE,
             "region": region,
             "crumbs": selectors.breadcrumb(actor=user, region=region),
             "waves": waves,
             "wave": wave,
             "places": places,
             "points": points,
-            "tiles": collect_tiles(actor=user, region=region),
+            "tiles": tiles,
             "tables": [
                 places_table(places, _("Places in %(region)s") % {"region": region.name}),
                 trend_table(points),
+                incidents_table(months, year),
             ],
             "file_stem": f"anshun-{region.code}-{wave.code if wave else 'none'}",
         }
@@ -159,19 +231,6 @@ class DashboardView(ExportMixin, DashboardContextMixin, TemplateView):
             "tileAttribution": settings.MAP_TILE_ATTRIBUTION,
             "center": settings.LEAFLET_CONFIG["DEFAULT_CENTER"],
             "zoom": settings.LEAFLET_CONFIG["DEFAULT_ZOOM"],
-        }
-        context["chart_config"] = {
-            "labels": [p["label"] for p in context["points"]],
-            "series": [
-                {
-                    "label": str(label),
-                    "data": [
-                        round(p["rates"][key].rate, 2) if key in p["rates"] and p["rates"][key].rate else None
-                        for p in context["points"]
-                    ],
-                }
-                for key, label in Metric.choices
-            ],
         }
         return context
 
@@ -208,8 +267,20 @@ class AssessmentView(ExportMixin, ScopedPageMixin, TemplateView):
         except ValueError as exc:
             raise Http404 from exc
         rows = selectors.assessment_rows(actor=self.request.user, year=year)
+        apps = demo_apps()
+        for row in rows:
+            # The city's survey rates of the article's year reproduce the article; the
+            # counties' are demo shares (anshun.provenance). Indicators are published figures.
+            kinds = {
+                provenance(f"surveys.{key}", round(m.rate, 2), region=row["region"], apps=apps)[0]
+                for key, m in row["rates"].items()
+                if m.rate is not None
+            }
+            row["provenance"] = SEED if kinds == {SEED} else DEMO if DEMO in kinds else ""
         context.update(
             {
+                "demo_explanation": DEMO_EXPLANATION,
+                "seed_source": SOURCE,
                 "year": year,
                 "years": years,
                 "rows": rows,

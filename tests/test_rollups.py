@@ -203,6 +203,11 @@ def _assert_rollups_equal_recount(viewers, places) -> None:
         label = f"{name} in {region.code if region else 'own jurisdiction'}"
         rolled = incident_selectors.incident_metrics_rolled_up(actor=actor, region=region, now=NOW)
         assert rolled == incident_selectors.incident_metrics(actor=actor, region=region, now=NOW), label
+        year = timezone.localtime(NOW).year
+        months = incident_selectors.monthly_incidents(actor=actor, region=region, year=year)
+        assert months == incident_selectors.monthly_incidents(
+            actor=actor, region=region, year=year, raw=True
+        ), label
         assert mediation_figures(actor=actor, region=region) == mediation_figures(
             actor=actor, region=region, raw=True
         ), label
@@ -230,6 +235,10 @@ def test_rollups_equal_the_raw_recount_after_creates_transitions_deletes_and_mov
     _assert_rollups_equal_recount(viewers, places)
     some = incident_selectors.incident_metrics_rolled_up(actor=viewers["county"], region=None, now=NOW)
     assert some["open"] > 0 and some["overdue"] > 0 and some["due"] > some["closed"] > 0
+    months = incident_selectors.monthly_incidents(
+        actor=viewers["county"], region=None, year=timezone.localtime(NOW).year
+    )
+    assert sum(m["reported"] for m in months) > sum(m["closed"] for m in months) > 0
 
     _churn(places)
     fold()

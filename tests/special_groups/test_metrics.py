@@ -118,7 +118,9 @@ def test_counts_below_five_are_suppressed_outside_the_project(seeded):
 
 
 def test_the_demo_reproduces_the_article_by_computation():
-    """The only test that loads the full demo (about 12,000 synthetic people)."""
+    """The only test that loads the full demo (about 12,000 synthetic people). Every figure is
+    computed here from the raw records (facilities, responses, representations, safe cells),
+    never read from a stored figure."""
     load_demo_special_groups()
     assert load_demo_special_groups().skipped  # idempotent
     city = Region.objects.get(code="5204")
@@ -129,6 +131,71 @@ def test_the_demo_reproduces_the_article_by_computation():
     assert m.clinics == 8 and m.subsidy_paid >= Decimal("21600000")
     assert (m.townships_with_centre, m.villages_with_centre) == (88, 1007)
     assert m.rural_kindergartens >= 260
+
+    # 育新 ¥18M+ ("1800余万元"), 雨露 ¥800M+ ("8亿余元") and 1M+ m² ("100余万平方米") of
+    # dormitories and canteens: sums over the facility records, checked against a raw sum.
+    facilities = ServiceFacility.objects.all()
+    yuxin = sum(f.investment or 0 for f in facilities if f.project == "yuxin")
+    yulu = sum(f.investment or 0 for f in facilities if f.project == "yulu")
+    area = sum(f.floor_area or 0 for f in facilities if f.project == "yulu" and f.kind == "boarding_school")
+    assert (m.yuxin_investment, m.yulu_investment, m.dormitory_area) == (yuxin, yulu, area)
+    assert Decimal("18000000") <= m.yuxin_investment < Decimal("19000000")
+    assert Decimal("800000000") <= m.yulu_investment < Decimal("900000000")
+    assert Decimal("1000000") <= m.dormitory_area < Decimal("1100000")
+    # A county's share is its own facilities' sum, not a share of a stored total.
+    xixiu = Region.objects.get(code=XIXIU)
+    county = metrics(region=xixiu, start=date(2017, 1, 1), end=date(2017, 12, 31))
+    assert county.yulu_investment == sum(
+        f.investment or 0
+        for f in facilities.filter(region__path__startswith=xixiu.path)
+        if f.project == "yulu"
+    )
+    assert 0 < county.yulu_investment < m.yulu_investment
+
+    # The survey rates "持续提升": several annual waves, each rate computed by the rollup from
+    # the raw responses, rising year on year to the article's 2017 figures.
+    from surveys.demo import load_demo_surveys
+    from surveys.models import Answer, RegionMetric
+
+    load_demo_surveys()
+    rates = {}
+    for metric in RegionMetric.objects.filter(level="city", month__isnull=True).select_related(
+        "wave", "item"
+    ):
+        rates.setdefault(metric.item.metric, {})[metric.wave.year] = round(metric.rate, 2)
+        counted = Answer.objects.filter(
+            wave=metric.wave, item=metric.item, choice__in=metric.wave.rules.get(item=metric.item).counted
+        ).count()
+        assert metric.numerator == counted  # the rollup's count is the answers' count
+    for metric, by_year in rates.items():
+        years = sorted(by_year)
+        assert len(years) >= 3, metric
+        assert all(by_year[a] < by_year[b] for a, b in zip(years, years[1:], strict=False)), by_year
+    assert (rates["security_sense"][2017], rates["satisfaction"][2017]) == (97.24, 98.09)
+
+    # Litigation representation (代理诉讼) at the legal-service centres: a kind of record,
+    # counted from the records for a lawyer's jurisdiction.
+    from mediation.demo import load_demo
+    from mediation.models import LitigationRepresentation, MediationCommittee
+    from mediation.selectors import legal_service_counts
+
+    load_demo()
+    lawyer = user_for_role(Role.LAWYER, region=xixiu)
+    in_xixiu = LitigationRepresentation.objects.filter(centre__region__path__startswith=xixiu.path).count()
+    assert legal_service_counts(actor=lawyer)["representations"] == in_xixiu > 0
+    # Four of the nine professional committees are named by the article; five are examples.
+    professional = MediationCommittee.objects.filter(kind="professional")
+    assert (professional.count(), professional.filter(is_demo=True).count()) == (9, 5)
+
+    # 平安家庭 and 平安校园: records of those cell types (the article names no example of either).
+    from safety_cells.demo import EXAMPLE_CELLS, ensure_cell_types, ensure_example_cells
+    from safety_cells.models import SafetyCell
+
+    ensure_example_cells(ensure_cell_types(), user_for_role(Role.ADMIN))
+    for code in ("family", "campus"):
+        cells = SafetyCell.objects.filter(cell_type__code=code)
+        assert cells.count() == sum(1 for _n, t, _r in EXAMPLE_CELLS if t == code)
+        assert all("演示" in c.name and c.evaluations.exists() for c in cells)
 
 
 def test_planning_creates_pickup_and_visit_tasks_once_and_flags_overdue():

@@ -37,7 +37,11 @@ def test_city_official_sees_2017_rates_drills_down_and_downloads_xlsx(anshun_tre
     page.wait_for_selector("body[data-map-ready='520402']", timeout=30_000)
     assert page.get_attribute("[data-testid='dashboard-region']", "data-code") == "520402"
     xixiu = RegionMetric.objects.get(
-        level="county", region__code="520402", month__isnull=True, item__metric="security_sense"
+        level="county",
+        region__code="520402",
+        month__isnull=True,
+        item__metric="security_sense",
+        wave__year=2017,
     )
     assert page.inner_text("[data-testid='tile-surveys.security_sense'] .num") == f"{xixiu.rate:.2f}%"
 
@@ -59,7 +63,11 @@ def test_city_official_sees_2017_rates_drills_down_and_downloads_xlsx(anshun_tre
     workbook = load_workbook(io.BytesIO(Path(download.path()).read_bytes()))
     rows = list(workbook.active.iter_rows(values_only=True))
     offices = RegionMetric.objects.filter(
-        level="grid_office", region=community, month__isnull=True, item__metric="security_sense"
+        level="grid_office",
+        region=community,
+        month__isnull=True,
+        item__metric="security_sense",
+        wave__year=2017,
     )
     assert len(rows) == 1 + offices.count()
     assert rows[0][0] in ("区划代码", "Code")

@@ -86,7 +86,10 @@ def test_every_table_exports_to_xlsx_and_csv(client, wave, survey_admin):
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[1][:3] == ("520402001", rows[1][1], 100)
     trend = _open(client, city, "/dashboard/?region=520402&export=csv&table=trend")
-    assert b"2017-11" in b"".join(trend.streaming_content)
+    rows = b"".join(trend.streaming_content).decode("utf-8-sig").splitlines()
+    assert len(rows) == 2 and rows[1].startswith(wave.name)  # one row per wave, no months
+    months = _open(client, city, "/dashboard/?region=520402&year=2017&export=csv&table=incidents")
+    assert len(b"".join(months.streaming_content).decode("utf-8-sig").splitlines()) == 13
     assessment = _open(client, city, "/dashboard/assessment/?year=2017&export=xlsx")
     table = list(load_workbook(io.BytesIO(assessment.content)).active.iter_rows(values_only=True))
     assert table[1][0] == "5204" and table[1][-4] == 12.3

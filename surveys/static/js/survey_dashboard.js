@@ -1,5 +1,5 @@
 /* Officials' dashboard: a choropleth of the places one level down, coloured by the chosen
- * rate, and the trend chart. Boundaries come from the scoped regions API; the rates are
+ * rate. (The survey-wave and monthly charts are drawn by static/js/charts.js.) Boundaries come from the scoped regions API; the rates are
  * the ones the page already shows in its table. */
 (function () {
   "use strict";
@@ -55,18 +55,4 @@
     if (values.length) legend.textContent = `${legend.dataset.label} ${low.toFixed(2)}% – ${high.toFixed(2)}%`;
   }
   load();
-
-  const chartConfig = JSON.parse(document.getElementById("trend-config").textContent);
-  const canvas = document.getElementById("trend-chart");
-  if (window.Chart && canvas) {
-    const palette = ["#b71c1c", "#1565c0"];
-    new window.Chart(canvas, {
-      type: "line",
-      data: {
-        labels: chartConfig.labels,
-        datasets: chartConfig.series.map((s, i) => ({ label: s.label, data: s.data, borderColor: palette[i % 2], backgroundColor: palette[i % 2], spanGaps: true })),
-      },
-      options: { responsive: true, scales: { y: { suggestedMin: 90, suggestedMax: 100 } } },
-    });
-  }
 })();
