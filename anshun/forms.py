@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 FULL_WIDTH_MESSAGE = _("Type the digits as ordinary (half-width) digits 0-9.")
+NOT_FOUND_MESSAGE = _("Not found in your jurisdiction.")
 UNSTORABLE_MESSAGE = _("This text contains characters that cannot be stored; retype it.")
 
 
@@ -79,6 +80,26 @@ class DateInput(forms.DateInput):
 
 class DateField(_AsciiDigits, forms.DateField):
     widget = DateInput
+
+
+class RegionCodeField(DigitsTextField):
+    """A place by its code, for a command that checks the place is in the actor's jurisdiction.
+    An unknown code gets the answer the command gives for a code out of sight ("Not found in
+    your jurisdiction."), so the form never tells the two apart."""
+
+    def clean(self, value):
+        from grids.models import Region
+
+        code = super().clean(value)
+        if not code:
+            return None
+        region = Region.objects.defer("boundary").filter(code=code.strip()).first()
+        if region is None:
+            raise ValidationError(NOT_FOUND_MESSAGE, code="not_found")
+        return region
+
+    def prepare_value(self, value):
+        return getattr(value, "code", value)
 
 
 def add_service_errors(form: forms.Form, exc: ValidationError, fields: dict[str, str] | None = None):

@@ -11,27 +11,8 @@ from django.utils.translation import pgettext_lazy
 
 from accounts.roles import SpecialProject
 from anshun import forms as strict
-from grids.models import Region
+from anshun.forms import RegionCodeField
 from special_groups.models import Enrollment, ServiceFacility
-
-NOT_FOUND = _("Not found in your jurisdiction.")
-
-
-class RegionCodeField(strict.DigitsTextField):
-    """A place by its code. An unknown code gets the answer the command gives for a code out of the
-    officer's jurisdiction, so the form never tells the two apart."""
-
-    def clean(self, value):
-        code = super().clean(value)
-        if not code:
-            return None
-        region = Region.objects.defer("boundary").filter(code=code.strip()).first()
-        if region is None:
-            raise forms.ValidationError(NOT_FOUND, code="not_found")
-        return region
-
-    def prepare_value(self, value):
-        return value.code if isinstance(value, Region) else value
 
 
 class FacilityChoiceField(forms.ModelChoiceField):

@@ -7,6 +7,8 @@ from urllib.parse import quote
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
 from accounts.roles import Role, SpecialProject
 from grids.models import Region
@@ -16,6 +18,14 @@ from tests.factories import user_for_role
 from tests.special_groups.helpers import enroll, id_number, person, village
 
 pytestmark = pytest.mark.django_db
+
+
+def zh(message: str, **params) -> str:
+    """What the page shows (pages are in Chinese unless the user switches)."""
+    with translation.override("zh-hans"):
+        text = gettext(message)
+    return text % params if params else text
+
 
 ENROL = "special_groups:enrol"
 
@@ -97,7 +107,7 @@ def test_a_place_in_another_county_reads_as_an_unknown_code(client):
     answers = [client.post(reverse(ENROL), enrol_data(region=code)) for code in (far.code, "529999999999")]
     for response in answers:
         assert response.status_code == 400
-        assert response.context["form"].errors["region"] == ["Not found in your jurisdiction."]
+        assert response.context["form"].errors["region"] == [zh("Not found in your jurisdiction.")]
     assert written() == before
 
 
@@ -116,7 +126,7 @@ def test_duplicates_are_looked_for_in_the_officers_own_caseload_only(client):
     assert first.status_code == 302  # nothing says the number is known elsewhere
     again = client.post(reverse(ENROL), enrol_data(id_number=number.lower()))
     assert again.status_code == 400
-    assert again.context["form"].errors["id_number"] == ["This person is already in your caseload."]
+    assert again.context["form"].errors["id_number"] == [zh("This person is already in your caseload.")]
     assert Enrollment.objects.filter(case_officer=user).count() == 1
     assert Person.objects.filter(id_number_hash=lookup_hash(number)).count() == 3
 
@@ -157,7 +167,7 @@ def test_a_lone_surrogate_from_a_broken_client_is_a_field_error(client):
     response = client.post(reverse(ENROL), body, content_type="application/x-www-form-urlencoded")
     assert response.status_code == 400
     assert response.context["form"].errors["name"] == [
-        "This text contains characters that cannot be stored; retype it."
+        zh("This text contains characters that cannot be stored; retype it.")
     ]
     assert written() == before
 
@@ -214,7 +224,7 @@ def test_the_patient_cannot_be_their_own_guardian(client, patient):
         {"name": "监护测试", "id_number": patient.person.id_number, "relation": "本人"},
     )
     assert response.status_code == 400
-    assert response.context["form"].errors["id_number"] == ["The guardian cannot be the patient."]
+    assert response.context["form"].errors["id_number"] == [zh("The guardian cannot be the patient.")]
     assert 'value="本人"' in response.content.decode()
     assert not Guardian.objects.exists()
 
@@ -267,7 +277,7 @@ def test_an_officer_closes_the_case_after_confirming(client, patient):
     client.force_login(officer(SpecialProject.ANNING))
     unconfirmed = client.post(record_url(patient), {"action": "close", "close-on": "2026-11-20"})
     assert unconfirmed.status_code == 400
-    assert unconfirmed.context["close_form"].errors["confirm"] == ["Tick the box to confirm."]
+    assert unconfirmed.context["close_form"].errors["confirm"] == [zh("Tick the box to confirm.")]
     assert 'value="2026-11-20"' in unconfirmed.content.decode()
     patient.refresh_from_db()
     assert patient.status == Enrollment.Status.ACTIVE
@@ -296,7 +306,7 @@ def test_a_subsidy_is_recorded_for_a_patient_with_a_guardian(client, patient):
     )
     assert refused.status_code == 400
     assert refused.context["subsidy_form"].non_field_errors() == [
-        "Subsidies are paid to the guardian of a registered patient."
+        zh("Subsidies are paid to the guardian of a registered patient.")
     ]
     Guardian.objects.create(enrollment=patient, name="监护人", id_number_hash="x", relation="母亲")
     assert 'id="subsidy-form"' in client.get(record_url(patient)).content.decode()

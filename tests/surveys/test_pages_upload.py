@@ -7,6 +7,8 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext, ngettext
 
 from accounts.roles import ROLE_CAPABILITIES, Role
 from surveys.models import Answer, Response
@@ -40,7 +42,9 @@ def test_an_importer_uploads_a_file_and_a_repeat_adds_nothing(client, wave):
     assert "2" in str(list(response.context["messages"])[0])
     again = client.post(URL, {"wave": wave.pk, "file": csv_file(rows)}, follow=True)
     assert Response.objects.count() == 2
-    assert "Upload accepted: 0 new responses, 2 already present." in again.content.decode()
+    with translation.override("zh-hans"):
+        expected = gettext("Upload accepted: %(created)s new responses, %(present)s already present.")
+    assert expected % {"created": 0, "present": 2} in again.content.decode()
 
 
 def test_the_menu_links_to_the_upload_page_for_importers_only(client, wave):
@@ -76,7 +80,13 @@ def test_every_bad_row_is_listed_and_nothing_is_written(client, wave):
         (4, "answered_on"),
     ]
     body = response.content.decode()
-    assert "Nothing was saved: 3 rows have problems." in body
+    with translation.override("zh-hans"):
+        expected = ngettext(
+            "Nothing was saved: %(counter)s row has problems.",
+            "Nothing was saved: %(counter)s rows have problems.",
+            3,
+        )
+    assert expected % {"counter": 3} in body
     assert Response.objects.count() == 0 and Answer.objects.count() == 0
     # The wave stays chosen for the next try.
     assert f'<option value="{wave.pk}" selected>' in body
