@@ -46,15 +46,6 @@ def _point(geometry) -> list[float] | None:
     return [geometry.y, geometry.x] if geometry is not None else None
 
 
-def _with_service_errors(form: forms.Form, exc: ValidationError, fields: dict[str, str] | None = None):
-    """Show a service's field errors on the form: on the matching field, else above the form."""
-    for field, errors in exc.message_dict.items():
-        field = (fields or {}).get(field, field)
-        for error in errors:
-            form.add_error(field if field in form.fields else None, error)
-    return form
-
-
 class SafetyCellRegistryView(ScopedPageMixin, ListView):
     """Every safe cell in the viewer's jurisdiction, on a map and in a table (exportable)."""
 
@@ -213,7 +204,7 @@ class EvaluationCreateView(ScopedPageMixin, FormView):
                 photos=[photo] if photo else [],
             )
         except ValidationError as exc:
-            return self.form_invalid(_with_service_errors(form, exc, {"photos": "photo"}))
+            return self.form_invalid(strict.add_service_errors(form, exc, {"photos": "photo"}))
         messages.success(self.request, _("Evaluation saved."))
         return redirect("safety_cells:cell", pk=self.cell.pk)
 
@@ -273,7 +264,7 @@ class PatrolLogCreateView(ScopedPageMixin, FormView):
                 client_uuid=data["client_uuid"],
             )
         except ValidationError as exc:
-            return self.form_invalid(_with_service_errors(form, exc))
+            return self.form_invalid(strict.add_service_errors(form, exc))
         messages.success(self.request, _("Patrol logged: %(unit)s.") % {"unit": log.unit})
         return redirect("safety_cells:patrols")
 
