@@ -9,6 +9,8 @@ class SafetyCellsConfig(AppConfig):
         (_("Safe cells"), "safety_cells:registry", "safety.view"),
         (_("Log a patrol"), "safety_cells:patrol-new", "patrol.log"),
         (_("Prevention coverage"), "safety_cells:coverage", "safety.view"),
+        (_("1+4 prevention units"), "safety_cells:units", "safety.view"),
+        (_("Skynet cameras"), "safety_cells:cameras", "safety.view"),
     )
     dashboard_tiles = "safety_cells.selectors.dashboard_tiles"
     dashboard_tiles_cached = True

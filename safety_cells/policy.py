@@ -38,6 +38,17 @@ POLICY = Policy(
             refers=("unit", "incidents"),
             why="A patrol of a unit in the logger's jurisdiction; the incidents it raised are theirs too.",
         ),
+        "prevention_unit_create": Rule(
+            capability="safety.manage",
+            refers=("region",),
+            why="Officials set up a 1+4 unit in a region of their own jurisdiction, at its level.",
+        ),
+        "unit_member_add": Rule(
+            capability="safety.manage",
+            target="unit",
+            target_model="safety_cells.PreventionUnit",
+            why="Officials add members to a prevention unit they can see.",
+        ),
         "camera_register": Rule(
             capability="safety.manage",
             why=(

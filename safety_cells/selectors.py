@@ -142,6 +142,29 @@ def prevention_units_visible_to(
     return units.order_by("region__code", "level", "name")
 
 
+def unit_counts_by_level(*, actor) -> list[dict]:
+    """How many active units of each kind work at each of the four levels, in the actor's sight."""
+    counts = {
+        (row["level"], row["kind"]): row["n"]
+        for row in PreventionUnit.objects.visible_to(actor)
+        .filter(is_active=True)
+        .order_by()
+        .values("level", "kind")
+        .annotate(n=Count("id"))
+    }
+    return [
+        {
+            "level": level,
+            "label": label,
+            "kinds": [
+                (kind_label, counts.get((level, kind), 0)) for kind, kind_label in PreventionUnit.Kind.choices
+            ],
+            "total": sum(n for (lv, _kind), n in counts.items() if lv == level),
+        }
+        for level, label in PreventionUnit.Level.choices
+    ]
+
+
 def patrol_units_for(*, actor) -> QuerySet[PreventionUnit]:
     """Units the actor may log a patrol for: active patrol teams and commands in scope."""
     return (
@@ -154,7 +177,9 @@ def patrol_units_for(*, actor) -> QuerySet[PreventionUnit]:
     )
 
 
-def patrol_logs_visible_to(*, actor, region: Region | None = None) -> QuerySet[PatrolLog]:
+def patrol_logs_visible_to(
+    *, actor, region: Region | None = None, unit_id: int | None = None
+) -> QuerySet[PatrolLog]:
     logs = (
         PatrolLog.objects.visible_to(actor)
         .select_related("unit", "unit__region", "logged_by")
@@ -174,6 +199,8 @@ def patrol_logs_visible_to(*, actor, region: Region | None = None) -> QuerySet[P
             )
         )
     )
+    if unit_id is not None:
+        logs = logs.filter(unit_id=unit_id)
     return _within(logs, "unit__region__path", region).order_by("-ended_at", "-id")
 
 

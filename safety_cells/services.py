@@ -30,6 +30,7 @@ from safety_cells.models import (
     PatrolLog,
     PreventionUnit,
     SafetyCell,
+    UnitMember,
 )
 from safety_cells.policy import POLICY
 
@@ -280,6 +281,44 @@ def patrol_log(
     if incidents:
         log.incidents.set(incidents)
     return log
+
+
+@POLICY.command("prevention_unit_create")
+@transaction.atomic
+def prevention_unit_create(
+    *, actor, name: str, level: str, kind: str, region: Region, is_active: bool = True
+) -> PreventionUnit:
+    """Set up a unit of the "1+4" structure. A unit works at its region's level (the city's
+    command, a county's armed patrol, a township's patrol, a village's security committee or
+    patrol team), so the level must be the region's; a security committee is a village's."""
+    errors: dict[str, list[str]] = {}
+    if level in PreventionUnit.Level.values and region.level != level:
+        errors["level"] = [
+            _("%(region)s is a %(region_level)s; a unit of this level works in a region of its level.")
+            % {"region": region.name, "region_level": region.get_level_display()}
+        ]
+    if kind == PreventionUnit.Kind.SECURITY_COMMITTEE and level != PreventionUnit.Level.VILLAGE:
+        errors.setdefault("kind", []).append(_("Security committees are set up in villages and communities."))
+    unit = PreventionUnit(name=name.strip(), level=level, kind=kind, region=region, is_active=is_active)
+    try:
+        unit.full_clean()
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+    unit.save()
+    return unit
+
+
+@POLICY.command("unit_member_add")
+@transaction.atomic
+def unit_member_add(*, actor, unit: PreventionUnit, name: str, phone: str = "", duty: str = "") -> UnitMember:
+    """Add a member to a prevention unit (the roster patrols and shifts draw on)."""
+    member = UnitMember(unit=unit, name=name.strip(), phone=phone.strip(), duty=duty.strip())
+    member.full_clean()
+    member.save()
+    return member
 
 
 def place_point(location: Point) -> tuple[Region | None, Grid | None]:

@@ -4,11 +4,12 @@ and the prevention coverage page. All read through scoped selectors."""
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
@@ -18,14 +19,18 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
+from anshun import forms as strict
 from anshun.exports import KeysetSource, RowsSource, export_response
 from anshun.files import TokenOrSessionMixin, file_response
 from anshun.views import ScopedPageMixin
-from grids.selectors import jurisdiction_extent
+from grids.selectors import jurisdiction_extent, regions_visible_to
 from safety_cells import selectors, services
-from safety_cells.models import CellType, EvaluationPhoto, SafetyCell
+from safety_cells.forms import CameraForm, DesignateForm, MemberForm, UnitForm
+from safety_cells.models import Camera, CellType, EvaluationPhoto, PreventionUnit, SafetyCell
 
 EXPORT_FORMATS = ("xlsx", "csv")
+# Region codes offered as suggestions on the unit form (any code in the jurisdiction is accepted).
+PLACE_HINTS = 2000
 
 
 def _map_config() -> dict:
@@ -39,15 +44,6 @@ def _map_config() -> dict:
 
 def _point(geometry) -> list[float] | None:
     return [geometry.y, geometry.x] if geometry is not None else None
-
-
-def _with_service_errors(form: forms.Form, exc: ValidationError, fields: dict[str, str] | None = None):
-    """Show a service's field errors on the form: on the matching field, else above the form."""
-    for field, errors in exc.message_dict.items():
-        field = (fields or {}).get(field, field)
-        for error in errors:
-            form.add_error(field if field in form.fields else None, error)
-    return form
 
 
 class SafetyCellRegistryView(ScopedPageMixin, ListView):
@@ -133,6 +129,7 @@ class SafetyCellDetailView(ScopedPageMixin, DetailView):
             {"id": cell.pk, "name": cell.name, "latlng": _point(cell.location), "demo": True}
         ]
         context["map_config"] = _map_config()
+        context["can_evaluate"] = context["can_designate"] = self.request.user.can("safety.manage")
         return context
 
 
@@ -207,7 +204,7 @@ class EvaluationCreateView(ScopedPageMixin, FormView):
                 photos=[photo] if photo else [],
             )
         except ValidationError as exc:
-            return self.form_invalid(_with_service_errors(form, exc, {"photos": "photo"}))
+            return self.form_invalid(strict.add_service_errors(form, exc, {"photos": "photo"}))
         messages.success(self.request, _("Evaluation saved."))
         return redirect("safety_cells:cell", pk=self.cell.pk)
 
@@ -248,7 +245,11 @@ class PatrolLogCreateView(ScopedPageMixin, FormView):
         return kwargs
 
     def get_initial(self):
-        return {"client_uuid": uuid.uuid4()}
+        initial = {"client_uuid": uuid.uuid4()}
+        unit = self.request.GET.get("unit", "")
+        if unit.isascii() and unit.isdigit():
+            initial["unit"] = int(unit)  # the form's choices are the actor's units: others are not offered
+        return initial
 
     def form_valid(self, form):
         data = form.cleaned_data
@@ -263,7 +264,7 @@ class PatrolLogCreateView(ScopedPageMixin, FormView):
                 client_uuid=data["client_uuid"],
             )
         except ValidationError as exc:
-            return self.form_invalid(_with_service_errors(form, exc))
+            return self.form_invalid(strict.add_service_errors(form, exc))
         messages.success(self.request, _("Patrol logged: %(unit)s.") % {"unit": log.unit})
         return redirect("safety_cells:patrols")
 
@@ -392,4 +393,189 @@ class CoverageView(ScopedPageMixin, TemplateView):
             },
         }
         context["now"] = timezone.now()
+        return context
+
+
+# ---- demonstration sites, cameras and the "1+4" structure ------------------------------------
+
+
+class _CommandFormView(ScopedPageMixin, FormView):
+    """A form page whose valid input goes to one command; the command's field errors land on the
+    form (400, with what was typed), its refusals answer 403/404 as on the API."""
+
+    field_map: ClassVar[dict[str, str]] = {}
+
+    def run_command(self, form):
+        raise NotImplementedError
+
+    def form_valid(self, form):
+        try:
+            return self.run_command(form)
+        except ValidationError as exc:
+            return self.form_invalid(strict.add_service_errors(form, exc, self.field_map))
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class DesignateView(_CommandFormView):
+    """Designate a safe cell a demonstration site (示范点) for a period: ``demonstration_site_designate``."""
+
+    template_name = "safety_cells/designate_form.html"
+    capability = "safety.manage"
+    selector = staticmethod(selectors.safety_cells_visible_to)
+    form_class = DesignateForm
+
+    @cached_property
+    def cell(self) -> SafetyCell:
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+    def get_initial(self):
+        cell = self.cell
+        return {"designated_on": cell.designated_on or timezone.localdate(), "valid_until": cell.valid_until}
+
+    def run_command(self, form):
+        services.demonstration_site_designate(actor=self.request.user, cell=self.cell, **form.cleaned_data)
+        messages.success(
+            self.request, _("%(cell)s is designated a demonstration site.") % {"cell": self.cell}
+        )
+        return redirect("safety_cells:cell", pk=self.cell.pk)
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "cell": self.cell}
+
+
+class CameraListView(ScopedPageMixin, ListView):
+    """Skynet camera points in the viewer's jurisdiction, newest registrations first to find."""
+
+    template_name = "safety_cells/camera_list.html"
+    capability = "safety.view"
+    selector = staticmethod(selectors.cameras_visible_to)
+    context_object_name = "cameras"
+    paginate_by = 50
+
+    def selector_arguments(self) -> dict:
+        status = self.request.GET.get("status")
+        return {"status": status if status in Camera.Status.values else None}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["can_register"] = self.request.user.can("safety.manage")
+        context["statuses"] = Camera.Status.choices
+        return context
+
+
+class CameraCreateView(_CommandFormView):
+    """Register a camera point with a map picker: ``camera_register`` places it in its village and
+    grid and refuses a point outside the official's jurisdiction (the error shows under the map)."""
+
+    template_name = "safety_cells/camera_form.html"
+    capability = "safety.manage"
+    selector = staticmethod(selectors.cameras_visible_to)
+    form_class = CameraForm
+    field_map: ClassVar[dict[str, str]] = {"location": "latitude"}
+
+    def get_initial(self):
+        return {"phase": 4, "status": Camera.Status.ONLINE}
+
+    def run_command(self, form):
+        camera = services.camera_register(actor=self.request.user, **form.command_arguments())
+        messages.success(
+            self.request,
+            _("Camera %(code)s registered in %(village)s.")
+            % {"code": camera.code, "village": camera.village.name},
+        )
+        return redirect("safety_cells:cameras")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["map_config"] = {**_map_config(), "extent": jurisdiction_extent(actor=self.request.user)}
+        return context
+
+
+class UnitListView(ScopedPageMixin, ListView):
+    """The "1+4" structure in the viewer's jurisdiction: the count of units per level and kind,
+    and the units of one level (or all) with their member counts."""
+
+    template_name = "safety_cells/unit_list.html"
+    capability = "safety.view"
+    selector = staticmethod(selectors.prevention_units_visible_to)
+    context_object_name = "units"
+    paginate_by = 50
+
+    def selector_arguments(self) -> dict:
+        level = self.request.GET.get("level")
+        return {"level": level if level in PreventionUnit.Level.values else None}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["levels"] = selectors.unit_counts_by_level(actor=self.request.user)
+        context["level"] = self.selector_arguments()["level"]
+        context["can_manage"] = self.request.user.can("safety.manage")
+        return context
+
+
+class UnitCreateView(_CommandFormView):
+    """Set up a unit at one of the four levels: ``prevention_unit_create``."""
+
+    template_name = "safety_cells/unit_form.html"
+    capability = "safety.manage"
+    selector = staticmethod(selectors.prevention_units_visible_to)
+    form_class = UnitForm
+
+    def get_initial(self):
+        level = self.request.GET.get("level")
+        return {"level": level} if level in PreventionUnit.Level.values else {}
+
+    def run_command(self, form):
+        unit = services.prevention_unit_create(actor=self.request.user, **form.cleaned_data)
+        messages.success(self.request, _("Unit %(unit)s set up.") % {"unit": unit.name})
+        return redirect("safety_cells:unit", pk=unit.pk)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["places"] = (
+            regions_visible_to(actor=self.request.user)
+            .select_related(None)
+            .only("code", "name")[:PLACE_HINTS]
+        )
+        return context
+
+
+class UnitDetailView(ScopedPageMixin, DetailView):
+    """One unit: its members (with a form to add one) and its latest patrols."""
+
+    template_name = "safety_cells/unit_detail.html"
+    capability = "safety.view"
+    selector = staticmethod(selectors.prevention_units_visible_to)
+    context_object_name = "unit"
+
+    def post(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        if not request.user.can("safety.manage"):
+            raise PermissionDenied
+        form = MemberForm(request.POST)
+        if form.is_valid():
+            try:
+                member = services.unit_member_add(actor=request.user, unit=self.object, **form.cleaned_data)
+            except ValidationError as exc:
+                strict.add_service_errors(form, exc)
+            else:
+                messages.success(request, _("%(name)s added to the unit.") % {"name": member.name})
+                return redirect("safety_cells:unit", pk=self.object.pk)
+        return self.render_to_response(
+            self.get_context_data(object=self.object, member_form=form), status=400
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        unit = self.object
+        user = self.request.user
+        context["members"] = unit.members.order_by("name")
+        context["patrols"] = selectors.patrol_logs_visible_to(actor=user, unit_id=unit.pk).defer("route")[:20]
+        context["can_manage"] = user.can("safety.manage")
+        context["can_log"] = (
+            user.can("patrol.log") and unit.is_active and unit.kind != unit.Kind.SECURITY_COMMITTEE
+        )
+        context["member_form"] = kwargs.get("member_form") or MemberForm()
         return context

@@ -7,6 +7,7 @@ class SpecialGroupsConfig(AppConfig):
     verbose_name = _("Special populations (six projects)")
     nav_items = (
         (_("Caseload"), "special_groups:caseload", "special_groups.handle"),
+        (_("Enrol a person"), "special_groups:enrol", "special_groups.handle"),
         (_("Tasks"), "special_groups:tasks", "special_groups.handle"),
         (_("Six projects"), "special_groups:dashboard", "special_groups.dashboard"),
         (_("Access log"), "special_groups:access-log", "audit.view"),

@@ -8,20 +8,30 @@ from datetime import date
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
-from django.views.generic import DetailView, ListView, TemplateView
+from django.views.generic import DetailView, FormView, ListView, TemplateView
 
+from accounts.roles import SpecialProject
+from anshun import forms as strict
 from anshun.charts import bar_chart, dataset, line_chart
 from anshun.exports import KeysetSource, export_response
 from anshun.views import ScopedPageMixin
 from grids.selectors import regions_visible_to
 from special_groups import selectors, services
 from special_groups.crypto import mask_address, mask_id_number, mask_name, mask_phone
-from special_groups.models import Enrollment
+from special_groups.forms import CloseForm, EnrollForm, GuardianForm, SubsidyForm
+from special_groups.models import Enrollment, ServiceFacility
 from special_groups.policy import POLICY
+
+# Projects whose cases have a guardian or carer (安宁 patients, 雨露 children).
+GUARDIAN_PROJECTS = (SpecialProject.ANNING, SpecialProject.YULU)
+RECORD_FORMS = {"close": CloseForm, "subsidy": SubsidyForm}
+# Place codes offered as suggestions on the enrolment form (any code in the jurisdiction is accepted).
+PLACE_HINTS = 2000
 
 
 def masked(enrollment: Enrollment) -> dict:
@@ -122,6 +132,8 @@ class EnrollmentRecordView(ScopedPageMixin, DetailView):
     def post(self, request, *args, **kwargs):
         self.object = self.get_object()
         action = request.POST.get("action")
+        if action in RECORD_FORMS:
+            return self._post_form(request, action)
         try:
             if action == "reveal":
                 services.enrollment_reveal(
@@ -149,6 +161,26 @@ class EnrollmentRecordView(ScopedPageMixin, DetailView):
             )
         return redirect(request.path)
 
+    def _post_form(self, request, action: str):
+        """Closing a case and recording a subsidy: a form that keeps what was typed, with the
+        command's field errors on it, and a box ticked to confirm."""
+        form = RECORD_FORMS[action](request.POST, prefix=action)
+        if form.is_valid():
+            data = {k: v for k, v in form.cleaned_data.items() if k != "confirm"}
+            try:
+                if action == "close":
+                    services.enrollment_close(actor=request.user, enrollment=self.object, **data)
+                    messages.success(request, _("The case is closed."))
+                else:
+                    services.subsidy_pay(actor=request.user, enrollment=self.object, **data)
+                    messages.success(request, _("Subsidy payment recorded."))
+                return redirect(request.path)
+            except ValidationError as exc:
+                strict.add_service_errors(form, exc, {"enrollment": "__all__"})
+        return self.render_to_response(
+            self.get_context_data(object=self.object, **{f"{action}_form": form}), status=400
+        )
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         enrollment = self.object
@@ -156,6 +188,102 @@ class EnrollmentRecordView(ScopedPageMixin, DetailView):
         context["revealed"] = kwargs.get("revealed", False)
         context["errors"] = kwargs.get("errors", [])
         context["outcomes"] = Enrollment.PickupOutcome.choices
+        today = timezone.localdate()
+        context["close_form"] = kwargs.get("close_form") or CloseForm(prefix="close", initial={"on": today})
+        context["subsidy_form"] = kwargs.get("subsidy_form") or SubsidyForm(
+            prefix="subsidy", initial={"paid_on": today}
+        )
+        context["takes_subsidy"] = enrollment.project == SpecialProject.ANNING and hasattr(
+            enrollment, "guardian"
+        )
+        context["has_guardian_role"] = enrollment.project in GUARDIAN_PROJECTS
+        return context
+
+
+class EnrollView(ScopedPageMixin, FormView):
+    """Enrol someone into the officer's own project (``person_enroll``): the same command the API
+    calls, so duplicates are looked for in the officer's own caseload only and nothing says
+    whether another project or jurisdiction knows the ID number."""
+
+    template_name = "special_groups/enroll.html"
+    capability = "special_groups.handle"
+    selector = staticmethod(selectors.enrollments_visible_to)
+    form_class = EnrollForm
+
+    def get(self, request, *args, **kwargs):
+        # The command's own rule decides before the form is shown (case officers of a project).
+        POLICY.authorize("person_enroll", actor=request.user, arguments={})
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        POLICY.authorize("person_enroll", actor=request.user, arguments={})
+        return super().post(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        user = self.request.user
+        return {
+            **super().get_form_kwargs(),
+            "project": user.special_project,
+            "facilities": ServiceFacility.objects.visible_to(user).defer("location").order_by("name"),
+        }
+
+    def form_valid(self, form):
+        try:
+            enrollment = services.person_enroll(actor=self.request.user, **form.command_arguments())
+        except ValidationError as exc:
+            return self.form_invalid(strict.add_service_errors(form, exc))
+        messages.success(self.request, _("Enrolled. The record is shown masked."))
+        return redirect("special_groups:record", pk=enrollment.pk)
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["places"] = (
+            regions_visible_to(actor=self.request.user)
+            .select_related(None)
+            .only("code", "name")[:PLACE_HINTS]
+        )
+        return context
+
+
+class GuardianView(ScopedPageMixin, FormView):
+    """Name or change the guardian of a patient (安宁) or the carer of a child (雨露) through
+    ``guardian_assign``. The record is fetched through the same selector as the record page, so
+    another project's or county's enrolment is the same 404 as a missing one; the page shows it
+    masked and logs the read like the record page does."""
+
+    template_name = "special_groups/guardian.html"
+    capability = "special_groups.handle"
+    selector = staticmethod(selectors.enrollment_record)
+    form_class = GuardianForm
+
+    @cached_property
+    def enrollment(self) -> Enrollment:
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+    def get(self, request, *args, **kwargs):
+        services.enrollment_view(actor=request.user, enrollment=self.enrollment)
+        return super().get(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            services.guardian_assign(actor=self.request.user, enrollment=self.enrollment, **form.cleaned_data)
+        except ValidationError as exc:
+            return self.form_invalid(strict.add_service_errors(form, exc))
+        messages.success(self.request, _("Guardian saved."))
+        return redirect("special_groups:record", pk=self.enrollment.pk)
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["enrollment"] = self.enrollment
+        context["masked"] = masked(self.enrollment)
+        guardian = getattr(self.enrollment, "guardian", None)
+        context["guardian_masked"] = mask_name(guardian.name) if guardian else ""
         return context
 
 

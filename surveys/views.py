@@ -10,20 +10,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404
+from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.generic import TemplateView
+from django.views.generic import FormView, TemplateView
 
 from anshun.charts import dataset, line_chart
 from anshun.dashboard import collect_tiles
 from anshun.exports import RowsSource, export_response
+from anshun.forms import add_service_errors
 from anshun.provenance import DEMO, DEMO_EXPLANATION, SEED, SOURCE, SOURCE_TITLE, demo_apps, provenance
 from anshun.views import ScopedPageMixin
 from grids.selectors import regions_visible_to
 from incidents.selectors import incident_years, monthly_incidents
 from surveys import selectors
-from surveys.models import EconomicIndicator, Metric
+from surveys.forms import ResponsesUploadForm
+from surveys.models import EconomicIndicator, Item, Metric
+from surveys.services.intake import ResponsesRejected, import_responses, read_upload
 
 
 @dataclass
@@ -290,4 +296,58 @@ class AssessmentView(ExportMixin, ScopedPageMixin, TemplateView):
                 "file_stem": f"anshun-assessment-{year}",
             }
         )
+        return context
+
+
+# Problems listed on the page after a rejected upload; the count says how many there were in all.
+SHOWN_ROW_ERRORS = 2000
+
+
+class ResponsesUploadView(ScopedPageMixin, FormView):
+    """Upload a wave's responses as CSV or XLSX through the intake command the API calls: all or
+    nothing, every bad row listed with its number, field and reason. The intake runs in the
+    request (it validates and writes in one transaction); the rates follow with the next rollup."""
+
+    template_name = "surveys/upload.html"
+    capability = "surveys.import"
+    selector = staticmethod(selectors.responses_visible_to)
+    form_class = ResponsesUploadForm
+
+    def get(self, request, *args, **kwargs):
+        self.get_queryset()  # the scope check every page makes
+        return super().get(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        row_errors: list = []
+        try:
+            rows = read_upload(form.cleaned_data["file"])
+            result = import_responses(actor=self.request.user, wave=form.cleaned_data["wave"], rows=rows)
+        except ResponsesRejected as exc:
+            row_errors = exc.errors
+        except ValidationError as exc:
+            add_service_errors(form, exc, {"rows": "file"})
+        if row_errors or form.errors:
+            return self.render_to_response(
+                self.get_context_data(
+                    form=form,
+                    row_errors=row_errors[:SHOWN_ROW_ERRORS],
+                    row_error_count=len(row_errors),
+                    bad_rows=len({e.row for e in row_errors}),
+                ),
+                status=400,
+            )
+        messages.success(
+            self.request,
+            _("Upload accepted: %(created)s new responses, %(present)s already present.")
+            % {"created": result.created, "present": result.already_present},
+        )
+        return redirect("surveys:upload")
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["columns"] = ["client_id", "community", "grid", "channel", "answered_on"]
+        context["items"] = list(Item.objects.order_by("metric").values_list("code", flat=True))
         return context

@@ -26,6 +26,7 @@ from safety_cells.models import (
     PatrolLog,
     PreventionUnit,
     SafetyCell,
+    UnitMember,
 )
 from safety_cells.policy import POLICY
 from tests.factories import user_for_role
@@ -47,6 +48,8 @@ def snapshot():
         OnSiteMeeting.objects.count(),
         PatrolLog.objects.count(),
         Camera.objects.count(),
+        PreventionUnit.objects.count(),
+        UnitMember.objects.count(),
     )
 
 
@@ -133,6 +136,10 @@ def _calls(w, actor):
         "camera_register": lambda: services.camera_register(
             actor=actor, code="T-9", phase=1, location=w["home_grid"].geometry.point_on_surface, owner="x"
         ),
+        "prevention_unit_create": lambda: services.prevention_unit_create(
+            actor=actor, name="新巡逻队", level="township", kind="patrol_team", region=w["home"]
+        ),
+        "unit_member_add": lambda: services.unit_member_add(actor=actor, unit=w["home_team"], name="新队员"),
     }
 
 
@@ -170,13 +177,15 @@ def test_each_command_refuses_an_actor_out_of_scope(world):
         "safety_cell_create": {"region": [not_here()]},
         "evaluation_record": {"cell": [not_here()]},
         "on_site_meeting_record": {"host_region": [not_here()], "sites": [not_here()]},
+        "prevention_unit_create": {"region": [not_here()]},
     }
     for name, errors in expected.items():
         with pytest.raises(ValidationError) as refused:
             _calls(world, official)[name]()
         assert refused.value.message_dict == errors, name
-    with pytest.raises(NotFound):
-        _calls(world, official)["demonstration_site_designate"]()
+    for name in ("demonstration_site_designate", "unit_member_add"):
+        with pytest.raises(NotFound):
+            _calls(world, official)[name]()
     with pytest.raises(ValidationError) as refused:
         _calls(world, official)["camera_register"]()
     assert list(refused.value.message_dict) == ["location"]

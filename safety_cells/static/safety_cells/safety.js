@@ -174,13 +174,47 @@ window.SafetyMaps = (function () {
     document.body.dataset.mapReady = "route";
   }
 
-  return { cells, coverage, routeInput, viewQuery, fetchLayer, fitExtent };
+  /* A point picker for a form: tapping the map puts the marker there and fills the latitude and
+   * longitude inputs (ids given as "latId,lngId"); typing in them moves the marker. The map opens
+   * on the official's jurisdiction (config.extent) or on the point already typed. */
+  function pointInput(elementId, source) {
+    const { map, config } = baseMap(elementId);
+    const [latInput, lngInput] = source.split(",").map((id) => document.getElementById(id));
+    let marker = null;
+    function place(latlng) {
+      if (marker) marker.setLatLng(latlng);
+      else marker = L.circleMarker(latlng, { radius: 9, color: "#b71c1c", weight: 3, fillOpacity: 0.6, className: "picked-point" }).addTo(map);
+    }
+    function fromInputs() {
+      const lat = parseFloat(latInput.value), lng = parseFloat(lngInput.value);
+      if (Number.isFinite(lat) && Number.isFinite(lng) && Math.abs(lat) <= 90 && Math.abs(lng) <= 180) {
+        place([lat, lng]);
+        return [lat, lng];
+      }
+      return null;
+    }
+    map.on("click", (event) => {
+      latInput.value = event.latlng.lat.toFixed(6);
+      lngInput.value = event.latlng.lng.toFixed(6);
+      place(event.latlng);
+      document.body.dataset.pointPicked = "1";
+    });
+    latInput.addEventListener("change", fromInputs);
+    lngInput.addEventListener("change", fromInputs);
+    const typed = fromInputs();
+    if (typed) map.setView(typed, 15);
+    else fitExtent(map, config.extent);
+    document.body.dataset.mapReady = "point";
+  }
+
+  return { cells, coverage, routeInput, pointInput, viewQuery, fetchLayer, fitExtent };
 })();
 
 /* Start the maps the page asks for through data attributes (no inline script under the CSP):
  *   <div id="cell-map" data-safety-map="cells" data-source="cell-markers">
  *   <div id="coverage-map" data-safety-map="coverage">
- *   <div id="route-map" data-safety-map="routeInput" data-source="id_route"> */
+ *   <div id="route-map" data-safety-map="routeInput" data-source="id_route">
+ *   <div id="point-map" data-safety-map="pointInput" data-source="id_latitude,id_longitude"> */
 document.querySelectorAll("[data-safety-map]").forEach((element) => {
   window.SafetyMaps[element.dataset.safetyMap](element.id, element.dataset.source);
 });

@@ -1,0 +1,109 @@
+"""Forms of the six projects' pages. They only read and tidy what was typed; every rule (who may,
+where, duplicates, dates) is the command's, and its field errors are shown on these forms."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from accounts.roles import SpecialProject
+from anshun import forms as strict
+from anshun.forms import RegionCodeField
+from special_groups.models import Enrollment, ServiceFacility
+
+
+class FacilityChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.name
+
+
+class EnrollForm(forms.Form):
+    name = strict.TextField(label=pgettext_lazy("person", "Name"), max_length=50)
+    id_number = strict.DigitsTextField(
+        label=_("ID number"),
+        min_length=18,
+        max_length=18,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    region = RegionCodeField(
+        label=_("Place of residence (code)"),
+        max_length=12,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "list": "region-codes"}),
+    )
+    phone = strict.DigitsTextField(
+        label=_("Phone"), max_length=20, required=False, widget=forms.TextInput(attrs={"inputmode": "tel"})
+    )
+    address = strict.TextField(label=_("Address"), max_length=200, required=False)
+    enrolled_on = strict.DateField(label=_("Enrolled on"), required=False)
+    release_date = strict.DateField(label=_("Release date"), required=False)
+    risk_grade = strict.IntegerField(label=_("Risk grade"), min_value=0, max_value=5, required=False)
+    placement = forms.ChoiceField(
+        label=_("Placement"), choices=[("", "—"), *Enrollment.Placement.choices], required=False
+    )
+    facility = FacilityChoiceField(
+        label=_("Facility"), queryset=ServiceFacility.objects.none(), required=False
+    )
+
+    # Which of the project-specific facts each project records (the rest are left out of the form).
+    PROJECT_FIELDS = {
+        SpecialProject.HUIGUI: {"release_date"},
+        SpecialProject.ANNING: {"risk_grade"},
+        SpecialProject.YANGGUANG: {"placement"},
+    }
+
+    def __init__(self, *args, project: str, facilities, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("release_date", "risk_grade", "placement"):
+            if name not in self.PROJECT_FIELDS.get(project, set()):
+                del self.fields[name]
+        if project == SpecialProject.HUIGUI:
+            self.fields["release_date"].required = True
+        self.fields["facility"].queryset = facilities
+        if not facilities.exists():
+            del self.fields["facility"]
+
+    def command_arguments(self) -> dict:
+        data = dict(self.cleaned_data)
+        if not data.get("enrolled_on"):
+            data.pop("enrolled_on", None)
+        return data
+
+
+class GuardianForm(forms.Form):
+    name = strict.TextField(label=pgettext_lazy("person", "Name"), max_length=50)
+    id_number = strict.DigitsTextField(
+        label=_("ID number"),
+        min_length=18,
+        max_length=18,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    relation = strict.TextField(label=_("Relation"), max_length=20)
+    phone = strict.DigitsTextField(
+        label=_("Phone"), max_length=20, required=False, widget=forms.TextInput(attrs={"inputmode": "tel"})
+    )
+
+
+class CloseForm(forms.Form):
+    on = strict.DateField(label=_("Closed on"))
+    confirm = forms.BooleanField(
+        label=_("I confirm this case is closed: nothing more can be recorded on it."),
+        error_messages={"required": _("Tick the box to confirm.")},
+    )
+
+
+class SubsidyForm(forms.Form):
+    amount = strict.DecimalField(
+        label=_("Amount (¥)"),
+        min_value=Decimal("0.01"),
+        max_digits=10,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
+    )
+    paid_on = strict.DateField(label=_("Paid on"))
+    confirm = forms.BooleanField(
+        label=_("I confirm the amount was paid to the guardian."),
+        error_messages={"required": _("Tick the box to confirm.")},
+    )
