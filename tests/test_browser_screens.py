@@ -1,6 +1,8 @@
 """Screens of issue #15 item 3, looked at in headless Chromium: each test keeps a screenshot
 under .local/test-artifacts/ and asserts on what the page shows (sizes, text, console)."""
 
+from datetime import date
+
 import pytest
 
 from accounts.roles import Role
@@ -137,3 +139,67 @@ def test_an_admin_change_page_draws_its_map_widget_under_the_csp(anshun_tree, li
     assert failed == []
     assert external == []  # every script, style and image is served by the site itself
     context.close()
+
+
+def test_mediation_desk_forms_keep_what_was_typed_when_refused(anshun_tree, live_server, phone_page):
+    from mediation import seed
+    from mediation import services as mediation_services
+    from mediation.models import LegalServiceCentre, MediationCase, MediationCommittee
+
+    seed.ensure_professional_committees()
+    seed.ensure_legal_centres()
+    xixiu = Region.objects.get(code="520402")
+    traffic = MediationCommittee.objects.get(dispute_type="道路交通事故")
+    mediator = user_for_role(Role.MEDIATOR, region=xixiu)
+    mediation_services.membership_add(
+        actor=user_for_role(Role.ADMIN), committee=traffic, user=mediator, speciality="道路交通事故"
+    )
+    page = phone_page
+    _login(page, live_server, mediator)
+    # A walk-in dispute with the respondent left out: refused, everything typed still there.
+    page.goto(f"{live_server.url}/mediation/cases/new/")
+    form = page.locator("form[data-testid='intake']")
+    form.locator("[name=committee]").select_option(str(traffic.pk))
+    village = Region.objects.filter(code__startswith="520402005", level="village").order_by("code").first()
+    form.locator("[name=region]").select_option(str(village.pk))
+    form.locator("[name=dispute_type]").fill("道路交通事故")
+    form.locator("[name=summary]").fill("电动车与轿车在路口相撞，双方就修车费争执不下。")
+    form.locator("[name=amount_in_dispute]").fill("3200")
+    form.locator("[name=applicant]").fill("赵某某")
+    form.locator("[name=applicant_phone]").fill("13800000021")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(live_server_artifact("mediation-intake-refused.png")), full_page=True)
+    form = page.locator("form[data-testid='intake']")
+    assert form.locator("[name=summary]").input_value() == "电动车与轿车在路口相撞，双方就修车费争执不下。"
+    assert form.locator("[name=applicant]").input_value() == "赵某某"
+    assert form.locator("[name=applicant_phone]").input_value() == "13800000021"
+    assert form.locator("[name=amount_in_dispute]").input_value() == "3200"
+    assert form.locator("[name=region]").input_value() == str(village.pk)
+    assert form.locator(".errorlist").first.is_visible()
+    assert not MediationCase.objects.exists()
+
+    # The legal desk: a decision that the applicant is eligible, with no lawyer named.
+    lawyer = user_for_role(Role.LAWYER, region=xixiu)
+    centre = LegalServiceCentre.objects.get(region=xixiu)
+    application = mediation_services.legal_aid_apply(
+        actor=lawyer, centre=centre, applicant_name="孙小明", matter="欠薪", applied_on=date(2026, 5, 1)
+    )
+    page.context.clear_cookies()
+    _login(page, live_server, lawyer)
+    page.goto(f"{live_server.url}/mediation/legal/")
+    page.click("details#decide-aid > summary")
+    decision = page.locator("form:has(input[name=form][value=decision])")
+    decision.locator("[name=application]").select_option(str(application.pk))
+    assert "孙**" in decision.locator("[name=application] option:checked").inner_text()
+    decision.locator("[name=reason]").fill("家庭困难，符合法律援助条件")
+    decision.locator("[name=decided_on]").fill("2026-05-02")
+    decision.locator("button[type=submit]").click()
+    page.wait_for_load_state("networkidle")
+    assert page.get_attribute("details#decide-aid", "open") is not None  # shown open again
+    decision = page.locator("form:has(input[name=form][value=decision])")
+    assert decision.locator("[name=reason]").input_value() == "家庭困难，符合法律援助条件"
+    assert decision.locator("[name=decided_on]").input_value() == "2026-05-02"
+    assert decision.locator("[name=application]").input_value() == str(application.pk)
+    assert decision.locator(".errorlist").first.is_visible()
+    page.screenshot(path=str(live_server_artifact("legal-decision-refused.png")), full_page=True)

@@ -399,3 +399,61 @@ def test_the_migration_removes_only_the_stand_in_parties_of_referred_cases(
     migration.drop_stand_ins(apps, None)
     assert list(referred.parties.values_list("name", flat=True)) == ["张事件"]
     assert walk_in.parties.filter(name="事件 #7 的反映人").exists()
+
+
+CASE_FORMS = {
+    # action: (case state it needs, what was typed with one bad value, a piece of it to find again)
+    "session": (
+        "open",
+        {"held_at": "bad", "place": "村委会调解室", "attendees": "双方"},
+        'value="村委会调解室"',
+    ),
+    "agreement": ("open", {"terms": "赔偿修车费三千元", "signed_on": "bad"}, "赔偿修车费三千元</textarea>"),
+    "extend": ("open", {"days": "99", "reason": "当事人住院"}, 'value="当事人住院"'),
+    "close": (
+        "open",
+        {"status": "withdrawn", "closed_on": "bad", "note": "申请人撤回"},
+        'value="申请人撤回"',
+    ),
+    "party": (
+        "open",
+        {"name": "", "side": "third", "kind": "person", "phone": "13900000009"},
+        'value="13900000009"',
+    ),
+    "confirmation-apply": (
+        "agreed",
+        {"court": "西秀区人民法院", "applied_on": "bad"},
+        'value="西秀区人民法院"',
+    ),
+    "performance": ("agreed", {"performance": "bogus", "checked_on": "2026-03-20"}, 'value="2026-03-20"'),
+    "confirmation-decide": ("applied", {"accepted": "1", "decided_on": "bad"}, 'value="bad"'),
+    "confirmation-extend": ("accepted", {"reason": ""}, 'name="reason"'),
+    "ruling": (
+        "accepted",
+        {"ruled_on": "bad", "ruling_number": "（2026）黔0402民特9号", "confirmed": "1"},
+        "民特9号",
+    ),
+}
+
+
+@pytest.mark.parametrize("action", list(CASE_FORMS))
+def test_every_case_form_comes_back_with_what_was_typed(client, open_case, mediator, action):
+    state, typed, kept = CASE_FORMS[action]
+    case = open_case()
+    if state != "open":
+        services.agreement_record(actor=mediator, case=case, terms="t", signed_on=date(2026, 3, 10))
+    if state in ("applied", "accepted"):
+        services.confirmation_apply(actor=mediator, case=case, court="法院", applied_on=date(2026, 3, 12))
+    if state == "accepted":
+        services.confirmation_decide(actor=mediator, case=case, accepted=True, decided_on=date(2026, 3, 13))
+    before = (case.sessions.count(), case.parties.count(), case.events.count())
+    client.force_login(mediator)
+    response = client.post(reverse("mediation:case-action", args=[case.pk, action]), typed)
+    assert response.status_code == 400
+    page = response.content.decode()
+    form_html = page.split(f'data-action="{action}"', 1)[1].split("</form>", 1)[0]
+    assert kept in form_html
+    assert 'class="errorlist' in form_html
+    assert f'<details class="action" id="{action}" open>' in page
+    case.refresh_from_db()
+    assert (case.sessions.count(), case.parties.count(), case.events.count()) == before
