@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.contrib.gis.geos import GEOSGeometry
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -234,7 +235,7 @@ def _grid_field(history_model) -> models.Field | None:
     """The grid a point lies in, when the record carries one (an incident's grid)."""
     try:
         field_ = history_model.instance_type._meta.get_field("grid")
-    except Exception:  # noqa: BLE001 - FieldDoesNotExist and friends: no grid to name
+    except FieldDoesNotExist:
         return None
     return field_ if field_.is_relation else None
 
