@@ -37,12 +37,19 @@ class FieldChangeSerializer(serializers.Serializer):
     masked = serializers.BooleanField(help_text="A sensitive field: it changed, its values are never shown.")
 
 
+def _viewer(context: dict):
+    request = context.get("request")
+    return getattr(request, "user", None)
+
+
 class ChangeListSerializer(serializers.ListSerializer):
     """Turns a page of historical rows into changes with one query for all their previous rows."""
 
     def to_representation(self, data):
         records = list(data.all() if hasattr(data, "all") else data)
-        changes = changes_for_model(self.child.context["model_key"], records)
+        changes = changes_for_model(
+            self.child.context["model_key"], records, actor=_viewer(self.child.context)
+        )
         return [self.child.to_representation(change) for change in changes]
 
 
@@ -62,7 +69,9 @@ class ChangeSerializer(serializers.Serializer):
 
     def to_representation(self, instance):
         if not isinstance(instance, Change):
-            instance = changes_for_model(self.context["model_key"], [instance])[0]
+            instance = changes_for_model(self.context["model_key"], [instance], actor=_viewer(self.context))[
+                0
+            ]
         return super().to_representation(instance)
 
     @extend_schema_field(FieldChangeSerializer(many=True))

@@ -46,7 +46,11 @@ class ChangeListView(ScopedPageMixin, ListView):
         query = self.request.GET.copy()
         query.pop("page", None)
         query.pop("export", None)
-        context.update(form=self.form, changes=load_changes(context["object_list"]), query=query.urlencode())
+        context.update(
+            form=self.form,
+            changes=load_changes(context["object_list"], actor=self.request.user),
+            query=query.urlencode(),
+        )
         return context
 
     def export(self, export_format: str):
@@ -58,7 +62,7 @@ class ChangeListView(ScopedPageMixin, ListView):
         def batches():
             for start in range(0, EXPORT_LIMIT, 1000):
                 chunk = list(queryset[start : start + 1000])
-                yield [export_row(change) for change in load_changes(chunk)]
+                yield [export_row(change) for change in load_changes(chunk, actor=self.request.user)]
                 if len(chunk) < 1000:
                     return
 
@@ -87,7 +91,7 @@ class ChangeDetailView(ScopedPageMixin, ListView):
         records = list(context["object_list"])
         if not records:
             raise Http404
-        context["change"] = changes_for_model(self.kwargs["model_key"], records)[0]
+        context["change"] = changes_for_model(self.kwargs["model_key"], records, actor=self.request.user)[0]
         return context
 
 
@@ -104,7 +108,9 @@ class ObjectHistoryView(ScopedPageMixin, ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        changes = changes_for_model(self.kwargs["model_key"], list(context["object_list"]))
+        changes = changes_for_model(
+            self.kwargs["model_key"], list(context["object_list"]), actor=self.request.user
+        )
         model = selectors.history_model_for(self.kwargs["model_key"]).instance_type
         user = self.request.user
         if not changes and not model.objects.visible_to(user).filter(pk=self.kwargs["object_id"]).exists():

@@ -2,8 +2,8 @@ from django import forms
 from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from leaflet.admin import LeafletGeoAdmin
 
+from anshun.admin_maps import MapAdmin
 from grids.models import Grid, GridImport, GridOffice, Region
 from grids.services.grid_import import source_problem, start_grid_import
 
@@ -37,7 +37,7 @@ class GeometryFromLoadersOnly:
 
 
 @admin.register(Region)
-class RegionAdmin(GeometryFromLoadersOnly, LeafletGeoAdmin):
+class RegionAdmin(GeometryFromLoadersOnly, MapAdmin):
     list_display = ("code", "name", "level", "kind", "parent", "boundary_is_demo")
     list_filter = ("level", "kind", "boundary_is_demo")
     search_fields = ("code", "name")
@@ -47,7 +47,7 @@ class RegionAdmin(GeometryFromLoadersOnly, LeafletGeoAdmin):
 
 
 @admin.register(GridOffice)
-class GridOfficeAdmin(LeafletGeoAdmin):
+class GridOfficeAdmin(MapAdmin):
     """Offices' names and phone numbers are reference data kept here; their code and seat place
     the office (and its staff's jurisdiction) in the tree, so they are fixed once created, and an
     office is never deleted here (its grids, staff and records hang from it)."""
@@ -65,7 +65,7 @@ class GridOfficeAdmin(LeafletGeoAdmin):
 
 
 @admin.register(Grid)
-class GridAdmin(GeometryFromLoadersOnly, LeafletGeoAdmin):
+class GridAdmin(GeometryFromLoadersOnly, MapAdmin):
     list_display = ("code", "name", "village", "office", "is_demo")
     list_filter = ("is_demo",)
     search_fields = ("code", "name", "village__name", "office__name")

@@ -298,6 +298,9 @@ class IncidentScopeExit(models.Model):
         verbose_name_plural = _("incident departures")
         indexes = [models.Index(fields=["txid", "seq"], name="incidents_exit_position")]
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} · #{self.incident_id}"
+
 
 class IncidentEvent(models.Model):
     """One entry of an incident's append-only timeline: who moved it from what to what, and why."""
@@ -370,6 +373,9 @@ class IncidentAttachment(models.Model):
 
         return reverse("incidents:attachment", args=[self.incident_id, self.pk])
 
+    def __str__(self) -> str:
+        return self.original_name or f"{self._meta.verbose_name} #{self.pk}"
+
 
 class Notification(models.Model):
     """An in-app message to one user; other channels are delivery backends (see incidents.notify)."""
@@ -386,6 +392,10 @@ class Notification(models.Model):
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        at = timezone.localtime(self.created_at)
+        return f"{self._meta.verbose_name} · #{self.incident_id} · {at:%Y-%m-%d %H:%M}"
 
 
 def new_api_key() -> str:

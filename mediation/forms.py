@@ -8,11 +8,19 @@ from mediation.models import MediationAgreement, MediationCase, Party
 
 
 class DateInput(forms.DateInput):
+    """``<input type=date>`` takes only ISO dates: a localized value (2026/11/30) shows as blank."""
+
     input_type = "date"
+
+    def __init__(self, attrs=None, format=None):  # noqa: A002 - Django's own argument name
+        super().__init__(attrs, format=format or "%Y-%m-%d")
 
 
 class DateTimeInput(forms.DateTimeInput):
     input_type = "datetime-local"
+
+    def __init__(self, attrs=None, format=None):  # noqa: A002 - Django's own argument name
+        super().__init__(attrs, format=format or "%Y-%m-%dT%H:%M")
 
 
 class SessionForm(forms.Form):

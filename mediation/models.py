@@ -235,6 +235,9 @@ class CaseReferral(models.Model):
         verbose_name = _("referral")
         verbose_name_plural = _("referrals")
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} · #{self.incident_id} → {self.case_id}"
+
 
 class Party(models.Model):
     class Kind(models.TextChoices):
@@ -286,6 +289,9 @@ class MediationSession(models.Model):
         verbose_name_plural = _("mediation sessions")
         ordering = ["held_at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} · {timezone.localtime(self.held_at):%Y-%m-%d %H:%M} · {self.place}"
+
 
 class MediationAgreement(models.Model):
     """The written agreement (调解协议书); its effective date starts the 30 days for confirmation."""
@@ -320,6 +326,9 @@ class MediationAgreement(models.Model):
             errors["effective_on"] = _("An agreement cannot take effect before it is signed.")
         if errors:
             raise ValidationError(errors)
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} · {self.signed_on:%Y-%m-%d}"
 
 
 class JudicialConfirmation(models.Model):
@@ -385,6 +394,9 @@ class JudicialConfirmation(models.Model):
         if errors:
             raise ValidationError(errors)
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} · {self.court} · {self.applied_on:%Y-%m-%d}"
+
 
 class CaseEvent(models.Model):
     """The case's append-only timeline; joined with the source incident's events on the case page."""
@@ -401,6 +413,9 @@ class CaseEvent(models.Model):
         verbose_name = _("case timeline entry")
         verbose_name_plural = _("case timeline entries")
         ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} · {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
 
 
 def recipient_only(actor) -> models.Q:
@@ -452,8 +467,10 @@ class DeadlineNotice(models.Model):
             )
         ]
 
+    # --- Public legal services -------------------------------------------------------------------
 
-# --- Public legal services -------------------------------------------------------------------
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} · {self.deadline} · {self.due_on:%Y-%m-%d}"
 
 
 class LegalServiceCentre(models.Model):
@@ -498,6 +515,10 @@ class Consultation(models.Model):
         verbose_name_plural = _("legal consultations")
         ordering = ["-asked_at", "-id"]
 
+    def __str__(self) -> str:
+        # The person's name stays out: this label shows in lists and dropdowns.
+        return f"{self._meta.verbose_name} · {timezone.localtime(self.asked_at):%Y-%m-%d} · {self.topic}"
+
 
 class LegalAidApplication(models.Model):
     class Eligibility(models.TextChoices):
@@ -538,6 +559,12 @@ class LegalAidApplication(models.Model):
             errors["decided_on"] = _("A decision cannot come before the application.")
         if errors:
             raise ValidationError(errors)
+
+    def __str__(self) -> str:
+        # Shown in the lawyers' dropdowns: the applicant by surname only (王**).
+        name = self.applicant_name
+        masked = name[:1] + "*" * (len(name) - 1)
+        return f"{self._meta.verbose_name} #{self.pk} · {self.applied_on:%Y-%m-%d} · {masked}"
 
 
 class LitigationRepresentation(models.Model):
@@ -608,6 +635,9 @@ class ReceptionDay(models.Model):
             models.UniqueConstraint(fields=["centre", "date"], name="reception_day_once_per_centre")
         ]
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} · {self.date:%Y-%m-%d}"
+
 
 class DutyShift(models.Model):
     """A lawyer on duty at a centre on one day."""
@@ -629,3 +659,6 @@ class DutyShift(models.Model):
         verbose_name_plural = _("duty shifts")
         ordering = ["date", "centre_id"]
         constraints = [models.UniqueConstraint(fields=["centre", "date", "lawyer"], name="duty_shift_unique")]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} · {self.date:%Y-%m-%d}"

@@ -204,8 +204,11 @@ def _open(
     source_incident: Incident | None,
     errors: dict[str, list],
 ) -> MediationCase:
-    """The intake itself, shared by ``case_open`` and ``incident_refer`` (each authorised first)."""
-    if not parties:
+    """The intake itself, shared by ``case_open`` and ``incident_refer`` (each authorised first).
+
+    A case taken in at the desk names its parties; a referred incident may start with none (the
+    mediator names them, see ``agreement_record``)."""
+    if not parties and source_incident is None:
         errors["parties"] = [_("A dispute has at least one party.")]
     for index, party in enumerate(parties):
         if not (party.name or "").strip():
@@ -288,7 +291,9 @@ def incident_refer(
         dispute_type=incident.category.name,
         summary=incident.description,
         intake_date=timezone.localdate(),
-        parties=[PartyInput(name=_("Reporting party of incident #%(id)d") % {"id": incident.pk})],
+        # Who is in dispute is learnt by the mediator, not from the report: no stand-in party
+        # (a made-up name would reach the agreement and its signature lines).
+        parties=[],
         source=MediationCase.Source.GRID_INCIDENT,
         amount_in_dispute=None,
         mediator=mediator,
@@ -375,10 +380,22 @@ def agreement_record(
     *, actor, case: MediationCase, terms: str, signed_on: date, effective_on: date | None = None
 ) -> MediationAgreement:
     """The parties signed: the case closes with an agreement, whose effective date starts the
-    30 days for judicial confirmation."""
+    30 days for judicial confirmation.
+
+    An agreement binds named parties who sign it (人民调解法 art. 29): the case must name at
+    least one applicant and one respondent first."""
     case = _locked(case)
     if case.status != MediationCase.Status.IN_MEDIATION:
         raise ValidationError({"signed_on": _("The case is no longer in mediation.")})
+    sides = set(case.parties.values_list("side", flat=True))
+    if not {Party.Side.APPLICANT, Party.Side.RESPONDENT} <= sides:
+        raise ValidationError(
+            {
+                "parties": _(
+                    "Name the parties first: an agreement needs at least one applicant and one respondent."
+                )
+            }
+        )
     agreement = MediationAgreement(
         case=case, terms=terms, signed_on=signed_on, effective_on=effective_on or signed_on
     )

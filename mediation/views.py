@@ -24,7 +24,7 @@ from anshun.exports import KeysetSource, RowsSource, export_response
 from anshun.provenance import DEMO_EXPLANATION, demo_apps
 from anshun.views import ScopedPageMixin
 from mediation import deadlines, forms, selectors, services
-from mediation.models import MediationCase, MediationCommittee
+from mediation.models import MediationCase, MediationCommittee, Party
 from mediation.policy import resolve
 
 CASE_ACTIONS = {
@@ -124,6 +124,10 @@ class CaseIntakeView(ScopedPageMixin, FormView):
     def get_form_class(self):
         return forms.CaseIntakeForm
 
+    def form_invalid(self, form):
+        """The form again, holding what was typed, its errors beside the fields (400)."""
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
     def form_valid(self, form):
         data = form.cleaned_data
         parties = [
@@ -188,6 +192,8 @@ class CaseDetailView(ScopedPageMixin, DetailView):
         ]
         context["timeline"] = selectors.case_timeline(case=case)
         context["agreement"] = getattr(case, "agreement", None)
+        sides = {p.side for p in case.parties.all()}
+        context["parties_complete"] = {Party.Side.APPLICANT, Party.Side.RESPONDENT} <= sides
         context["confirmation"] = getattr(context["agreement"], "confirmation", None)
         context["can_handle"] = self.request.user.can("mediation.handle")
         if context["can_handle"]:
@@ -202,7 +208,10 @@ class CaseDetailView(ScopedPageMixin, DetailView):
 
 
 class CaseActionView(ScopedPageMixin, View):
-    """One step of the case (a session, the agreement, the court's decisions...), via its service."""
+    """One step of the case (a session, the agreement, the court's decisions...), via its service.
+
+    Bad input (a form error or the service's refusal) shows the case page again, answered 400,
+    with the step's form open, holding what was typed and the error beside its field."""
 
     capability = "mediation.handle"
     selector = staticmethod(selectors.cases_visible_to)
@@ -219,11 +228,7 @@ class CaseActionView(ScopedPageMixin, View):
         else:
             form = form_class(request.POST)
         if not form.is_valid():
-            for field, errors in form.errors.items():
-                messages.error(
-                    request, f"{form.fields[field].label if field in form.fields else ''}: {' '.join(errors)}"
-                )
-            return redirect("mediation:case", pk=pk)
+            return self._again(request, pk, action, form)
         try:
             if action == "party":
                 services.party_add(
@@ -237,11 +242,26 @@ class CaseActionView(ScopedPageMixin, View):
             else:
                 service(actor=request.user, case=case, **form.cleaned_data)
         except ValidationError as exc:
-            for errors in exc.message_dict.values():
-                messages.error(request, " ".join(errors))
-            return redirect("mediation:case", pk=pk)
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+            return self._again(request, pk, action, form)
         messages.success(request, _("Saved."))
         return redirect(reverse("mediation:case", kwargs={"pk": pk}) + f"#{action}")
+
+    def _again(self, request, pk: int, action: str, form):
+        if action == "assign":
+            # Chosen from the suggestions list (hidden fields, nothing typed): said as a message.
+            for field, errors in form.errors.items():
+                label = form.fields[field].label if field in form.fields else ""
+                messages.error(request, f"{label}: {' '.join(errors)}" if label else " ".join(errors))
+            return redirect("mediation:case", pk=pk)
+        page = CaseDetailView()
+        page.setup(request, pk=pk)
+        page.object = page.get_object()
+        context = page.get_context_data(object=page.object)
+        context["forms"][action.replace("-", "_")] = form
+        context["open_action"] = action
+        return page.render_to_response(context, status=400)
 
 
 class AgreementPrintView(CaseDetailView):
@@ -253,7 +273,17 @@ class AgreementPrintView(CaseDetailView):
         context = super().get_context_data(**kwargs)
         if context["agreement"] is None:
             raise Http404
-        context["parties"] = list(self.object.parties.all())
+        parties = list(self.object.parties.all())
+        context["parties"] = parties
+        # A side the case names nobody on (a referral whose parties were never added) is printed
+        # as a blank to fill in by hand, never as a made-up name.
+        named = {p.side for p in parties}
+        context["unnamed_sides"] = [
+            label
+            for side, label in Party.Side.choices
+            if side in ("applicant", "respondent") and side not in named
+        ]
+        context["copies"] = len(parties) + len(context["unnamed_sides"]) + 1  # each party and the committee
         return context
 
 
@@ -391,11 +421,14 @@ class RosterView(ScopedPageMixin, TemplateView):
         except ValueError:
             return timezone.localdate().replace(day=1)
 
-    def get(self, request, *args, **kwargs):
-        first = self._month()
+    def _load(self, first: date) -> None:
         last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
         self.first, self.last = first, last
-        self.shifts = list(self.selector(actor=request.user, start=first, end=last))
+        self.shifts = list(self.selector(actor=self.request.user, start=first, end=last))
+
+    def get(self, request, *args, **kwargs):
+        self._load(self._month())
+        first = self.first
         export = request.GET.get("export")
         if export in ("xlsx", "csv"):
             return export_response(
@@ -423,16 +456,13 @@ class RosterView(ScopedPageMixin, TemplateView):
         }
 
     def post(self, request, *args, **kwargs):
+        """Add a reception day or a shift; bad input shows the month again (400) with the form
+        holding what was typed and its errors."""
         if not services.POLICY.can("duty_assign", actor=request.user):
             raise NotPermitted()
         roster_forms = self._forms(request.POST)
         form = roster_forms["reception"] if "reception" in request.POST else roster_forms["shift"]
-        if not form.is_valid():
-            for field, errors in form.errors.items():
-                messages.error(
-                    request, f"{form.fields[field].label if field in form.fields else ''}: {' '.join(errors)}"
-                )
-        else:
+        if form.is_valid():
             data = form.cleaned_data
             try:
                 if form is roster_forms["reception"]:
@@ -443,14 +473,17 @@ class RosterView(ScopedPageMixin, TemplateView):
                     services.duty_assign(
                         actor=request.user, centre=data["centre"], day=data["day"], lawyer=data["lawyer"]
                     )
-                messages.success(request, _("Saved."))
             except ValidationError as exc:
-                for errors in exc.message_dict.values():
-                    messages.error(request, " ".join(errors))
-        month = form.cleaned_data["day"].strftime("%Y-%m") if form.is_valid() else ""
-        return redirect(
-            f"{reverse('mediation:roster')}?month={month}" if month else reverse("mediation:roster")
-        )
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(request, _("Saved."))
+                return redirect(f"{reverse('mediation:roster')}?month={data['day']:%Y-%m}")
+        day = form.cleaned_data.get("day") if hasattr(form, "cleaned_data") else None
+        self._load(day.replace(day=1) if day else self._month())
+        context = self.get_context_data(**kwargs)
+        context["roster_forms"] = roster_forms
+        return self.render_to_response(context, status=400)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -594,7 +627,7 @@ class LegalDeskView(ScopedPageMixin, TemplateView):
                     form.add_error(field if field in form.fields else None, errors)
         context = self.get_context_data(**kwargs)
         context["forms"][name] = form
-        return self.render_to_response(context)
+        return self.render_to_response(context, status=400)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

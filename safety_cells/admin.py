@@ -11,8 +11,8 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from leaflet.admin import LeafletGeoAdmin
 
+from anshun.admin_maps import MapAdmin
 from safety_cells import services
 from safety_cells.models import (
     Camera,
@@ -111,7 +111,7 @@ DESIGNATION = ("designated_on", "valid_until")
 
 
 @admin.register(SafetyCell)
-class SafetyCellAdmin(CommandAdminMixin, LeafletGeoAdmin):
+class SafetyCellAdmin(CommandAdminMixin, MapAdmin):
     """Added with ``safety_cell_create``; afterwards only the designation period changes
     (``demonstration_site_designate``)."""
 
@@ -220,13 +220,13 @@ class ShiftAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(PatrolLog)
-class PatrolLogAdmin(ReadOnlyAdminMixin, LeafletGeoAdmin):
+class PatrolLogAdmin(ReadOnlyAdminMixin, MapAdmin):
     list_display = ("unit", "started_at", "ended_at", "logged_by")
     list_select_related = ("unit", "logged_by")
 
 
 @admin.register(Camera)
-class CameraAdmin(CommandAdminMixin, LeafletGeoAdmin):
+class CameraAdmin(CommandAdminMixin, MapAdmin):
     """Added with ``camera_register`` (its village and grid come from where it stands); then read-only."""
 
     list_display = ("code", "phase", "status", "owner", "village")

@@ -146,6 +146,9 @@ class EvaluationScore(models.Model):
             models.UniqueConstraint(fields=["evaluation", "criterion"], name="evaluationscore_once"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} · {self.score}"
+
 
 class EvaluationPhoto(models.Model):
     """Evidence photo, kept in the configured Django storage (MEDIA_ROOT or an object store)
@@ -173,6 +176,9 @@ class EvaluationPhoto(models.Model):
         from django.urls import reverse
 
         return reverse("safety_cells:evaluation-photo", args=[self.evaluation_id, self.pk])
+
+    def __str__(self) -> str:
+        return self.caption or self.original_name or f"{self._meta.verbose_name} #{self.pk}"
 
 
 class OnSiteMeeting(models.Model):
@@ -270,6 +276,9 @@ class Shift(models.Model):
         verbose_name = _("shift")
         verbose_name_plural = _("shifts")
         ordering = ["-starts_at"]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} · {timezone.localtime(self.starts_at):%Y-%m-%d %H:%M}"
 
 
 class PatrolLog(models.Model):
@@ -374,8 +383,10 @@ class DeviceDistribution(models.Model):
         verbose_name_plural = _("device distributions")
         ordering = ["-distributed_on", "id"]
 
+    # --- precomputed coverage (refreshed by safety_cells.coverage.refresh_coverage) -----------------
 
-# --- precomputed coverage (refreshed by safety_cells.coverage.refresh_coverage) -----------------
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} · {self.device} × {self.quantity}"
 
 
 class CoverageRefresh(models.Model):
@@ -425,6 +436,9 @@ class VillageCoverage(models.Model):
         verbose_name_plural = _("village coverage")
         indexes = [models.Index(fields=["township"], name="village_cov_township")]
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} · {self.village_id}"
+
 
 class GridCoverage(models.Model):
     """Per grid: Skynet cameras (all, online) and the last patrol whose route crossed it."""
@@ -441,6 +455,9 @@ class GridCoverage(models.Model):
         verbose_name = _("grid coverage")
         verbose_name_plural = _("grid coverage")
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} · {self.grid_id}"
+
 
 class GridIncidentDay(models.Model):
     """Incidents reported in a grid on one day (Asia/Shanghai), for the last COVERAGE_DAYS days."""
@@ -456,6 +473,9 @@ class GridIncidentDay(models.Model):
         constraints = [models.UniqueConstraint(fields=["grid", "day"], name="grid_incident_day_unique")]
         indexes = [models.Index(fields=["day", "grid"], name="grid_incident_day_day")]
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} · {self.grid_id} · {self.day:%Y-%m-%d}"
+
 
 class UnwatchedIncident(models.Model):
     """An incident of the last COVERAGE_DAYS days with no Skynet camera within 300 m of it."""
@@ -468,3 +488,6 @@ class UnwatchedIncident(models.Model):
     objects = ScopedQuerySet.as_manager()
     # Exactly the incident's own rule (incidents.models.Incident): who may see the incident.
     scope_rule = ScopeRule(region_path="incident__grid__village__path", grid_office="incident__offices")
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} · #{self.incident_id}"

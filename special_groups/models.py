@@ -236,6 +236,10 @@ class Guardian(models.Model):
         verbose_name = _("guardian")
         verbose_name_plural = _("guardians")
 
+    def __str__(self) -> str:
+        # Never the name or phone (encrypted personal data): the relation only.
+        return f"{self._meta.verbose_name} #{self.pk} · {self.relation}"
+
 
 class Visit(EnrollmentPart):
     """A follow-up visit, check-in or contact; the visit log of one enrolment."""
@@ -258,6 +262,9 @@ class Visit(EnrollmentPart):
         verbose_name = _("visit")
         verbose_name_plural = _("visits")
         ordering = ["-visited_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} · {self.get_kind_display()} · {self.visited_on:%Y-%m-%d}"
 
 
 class CaseTask(EnrollmentPart):
@@ -301,6 +308,9 @@ class CaseTask(EnrollmentPart):
     def is_overdue(self) -> bool:
         return self.done_on is None and self.due_on < timezone.localdate()
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} · {self.get_kind_display()} · {self.due_on:%Y-%m-%d}"
+
 
 class SubsidyPayment(EnrollmentPart):
     """A reward-in-lieu-of-subsidy payment (以奖代补) to a patient's guardian (安宁)."""
@@ -313,6 +323,9 @@ class SubsidyPayment(EnrollmentPart):
         verbose_name = _("subsidy payment")
         verbose_name_plural = _("subsidy payments")
         ordering = ["-paid_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} · {self.paid_on:%Y-%m-%d} · {self.amount}"
 
 
 class AccessRecord(models.Model):
@@ -345,3 +358,6 @@ class AccessRecord(models.Model):
         verbose_name = _("access record")
         verbose_name_plural = _("access records")
         ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} · {timezone.localtime(self.at):%Y-%m-%d %H:%M} · {self.action}"

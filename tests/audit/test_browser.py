@@ -36,5 +36,22 @@ def test_auditor_filters_to_one_incident_and_reads_the_diff(anshun_tree, live_se
     assert description.locator(".old").inner_text() == "路边垃圾堆放"
     assert description.locator(".new").inner_text() == "河边垃圾已清理一半"
     page.screenshot(path=str(live_server_artifact("audit-diff.png")))
+    # The correction lists what changed, not the bookkeeping stamps that move on every save.
+    assert page.locator("[data-testid='diff'] li").count() == 1
+    # The report itself reads as places and names, never ids or WKT.
+    page.go_back()
+    page.wait_for_load_state("networkidle")
+    created = page.locator("tr.change").nth(1)
+    grid = created.locator("li[data-field='grid'] .new").inner_text()
+    assert grid == str(incident.grid)
+    place = created.locator("li[data-field='location'] .new").inner_text()
+    assert place.startswith(str(incident.grid)) and f"{incident.location.y:.4f}" in place
+    assert created.locator("li[data-field='category'] .new").inner_text() == str(incident.category)
+    assert "POINT" not in page.inner_text("body")
+    assert created.locator("li[data-field='updated_at'], li[data-field='version']").count() == 0
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.locator("table[data-testid='changes']").screenshot(
+        path=str(live_server_artifact("audit-list-names.png"))
+    )
     assert refused == []
     context.close()

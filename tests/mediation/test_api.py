@@ -67,7 +67,7 @@ def world(committees):
             dispute_type=committee.dispute_type,
             summary="s",
             intake_date=date(2026, 3, 1),
-            parties=[services.PartyInput(name="甲"), services.PartyInput(name="乙")],
+            parties=[services.PartyInput(name="甲"), services.PartyInput(name="乙", side="respondent")],
             mediator=mediator,
         )
         services.session_record(

@@ -67,6 +67,22 @@ def test_referred_incident_to_court_ruling_on_one_timeline(anshun_tree, live_ser
         held_at = (now + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M")
         _record(page, "session", {"held_at": held_at, "place": place, "attendees": "双方当事人"})
     assert page.locator("[data-testid=sessions] li").count() == 2
+    # The referral named nobody: the page asks for the parties, and an agreement is refused
+    # until they are named -- shown again with what was typed and the reason beside it.
+    assert page.locator("[data-testid=parties] tr").count() == 0
+    assert page.is_visible("[data-testid=parties-missing]")
+    _record(page, "agreement", {"terms": "以现有围墙为界，互不侵占。", "signed_on": today})
+    assert page.get_attribute("details#agreement", "open") is not None
+    form = page.locator("form[data-action='agreement']")
+    assert form.locator("[name=terms]").input_value() == "以现有围墙为界，互不侵占。"
+    assert form.locator("[name=signed_on]").input_value() == today
+    assert "申请人" in form.locator(".errorlist").inner_text()
+    page.screenshot(path=str(live_server_artifact("mediation-agreement-refused.png")), full_page=True)
+    assert MediationCase.objects.get(pk=case.pk).status == "in_mediation"
+    _record(page, "party", {"name": "王某某", "phone": "13800000011"}, {"side": "applicant"})
+    _record(page, "party", {"name": "李某某"}, {"side": "respondent"})
+    assert page.locator("[data-testid=parties] tr").count() == 2
+    assert not page.is_visible("[data-testid=parties-missing]")
     _record(page, "agreement", {"terms": "以现有围墙为界，互不侵占。", "signed_on": today})
     assert page.get_attribute("[data-testid=case-status]", "class") == "badge"
 
@@ -76,6 +92,11 @@ def test_referred_incident_to_court_ruling_on_one_timeline(anshun_tree, live_ser
     document.wait_for_load_state()
     assert "人民调解协议书" in document.inner_text("body")
     assert "以现有围墙为界" in document.inner_text("body")
+    # Only the real parties sign; no stand-in for the incident's reporter, no blank side.
+    signatures = document.locator("[data-testid=party-signatures] .signature")
+    assert signatures.all_inner_texts() == ["申请人 王某某：", "被申请人 李某某："]
+    assert document.locator(".to-fill").count() == 0
+    assert "事件" not in document.inner_text("[data-testid=agreement-parties]")
     document.emulate_media(media="print")
     assert not document.is_visible("#print")  # the toolbar is hidden on paper
     assert document.pdf(format="A4")[:4] == b"%PDF"

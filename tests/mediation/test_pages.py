@@ -16,7 +16,13 @@ from openpyxl import load_workbook
 from accounts.roles import Role
 from grids.models import Region
 from mediation import seed, services
-from mediation.models import DutyShift, LegalAidApplication, LegalServiceCentre, MediationCase
+from mediation.models import (
+    DutyShift,
+    LegalAidApplication,
+    LegalServiceCentre,
+    MediationAgreement,
+    MediationCase,
+)
 from mediation.panels import incident_panel
 from mediation.tiles import mediation_tiles
 from tests.factories import user_for_role
@@ -67,13 +73,15 @@ def test_case_page_shows_parties_deadlines_and_takes_a_session(client, open_case
     )
     assert response.status_code == 302
     assert case.sessions.count() == 1
-    # A bad step is reported back and writes nothing.
+    # A bad step is shown again (400) with what was typed and the error, and writes nothing.
     response = client.post(
         reverse("mediation:case-action", args=[case.pk, "agreement"]),
-        {"terms": "t", "signed_on": (timezone.localdate() - timedelta(days=3)).isoformat()},
-        follow=True,
+        {"terms": "赔偿对方修车费", "signed_on": (timezone.localdate() - timedelta(days=3)).isoformat()},
     )
-    assert [m.level_tag for m in response.context["messages"]] == ["success", "error"]
+    assert response.status_code == 400
+    assert response.context["open_action"] == "agreement"
+    assert response.context["forms"]["agreement"].errors
+    assert "赔偿对方修车费</textarea>" in response.content.decode()
     case.refresh_from_db()
     assert case.status == MediationCase.Status.IN_MEDIATION
 
@@ -244,7 +252,8 @@ def test_a_walk_in_dispute_is_taken_in_at_the_desk(client, traffic, mediator, do
     }
     before = MediationCase.objects.count()
     response = client.post(url, form)
-    assert response.status_code == 200 and response.context["form"].errors
+    assert response.status_code == 400 and response.context["form"].errors
+    assert 'value="赵某"' in response.content.decode()  # what was typed is still there
     assert MediationCase.objects.count() == before
     response = client.post(url, {**form, "respondent": "钱某"})
     case = MediationCase.objects.latest("pk")
@@ -269,9 +278,9 @@ def test_the_roster_is_edited_on_its_page_and_a_clash_is_refused(client):
     response = client.post(
         url,
         {"shift": "1", "centre": township_centre.pk, "day": "2026-06-01", "lawyer": lawyer.pk},
-        follow=True,
     )
-    assert [m.level_tag for m in response.context["messages"]][-1] == "error"
+    assert response.status_code == 400 and response.context["roster_forms"]["shift"].errors
+    assert response.context["roster_forms"]["shift"]["day"].value() == "2026-06-01"
     assert list(DutyShift.objects.values_list("centre_id", "lawyer_id")) == [(xixiu_centre.pk, lawyer.pk)]
     assert 'class="cell" data-day="2026-06-01"' in response.content.decode()
     client.force_login(user_for_role(Role.MEDIATOR))
@@ -300,7 +309,7 @@ def test_the_legal_desk_records_consultations_and_legal_aid(client):
     application = LegalAidApplication.objects.get()
     decision = {"form": "decision", "application": application.pk, "eligible": "1", "reason": "困难"}
     response = client.post(url, {**decision, "decided_on": "2026-05-02"})
-    assert response.status_code == 200 and "lawyer" in response.context["forms"]["decision"].errors
+    assert response.status_code == 400 and "lawyer" in response.context["forms"]["decision"].errors
     response = client.post(url, {**decision, "decided_on": "2026-05-02", "lawyer": lawyer.pk})
     assert response.status_code == 302
     application.refresh_from_db()
@@ -328,3 +337,123 @@ def test_deadline_notices_show_on_the_caseload_until_dismissed(client, open_case
         reverse("mediation:notice-read", args=[notice.pk])
         not in client.get(reverse("mediation:caseload")).content.decode()
     )
+
+
+def test_a_referred_case_names_its_parties_before_the_agreement_and_prints_no_stand_in(
+    client, traffic, mediator, make_incident
+):
+    incident = make_incident()
+    case = services.incident_refer(
+        actor=user_for_role(Role.TOWNSHIP_OFFICIAL), incident=incident, committee=traffic, mediator=mediator
+    )
+    assert case.parties.count() == 0  # nobody made up for the incident's reporter
+    client.force_login(mediator)
+    page = client.get(reverse("mediation:case", args=[case.pk])).content.decode()
+    assert 'data-testid="parties-missing"' in page
+    url = reverse("mediation:case-action", args=[case.pk, "agreement"])
+    signed = timezone.localdate().isoformat()
+    client.post(
+        reverse("mediation:case-action", args=[case.pk, "party"]),
+        {"name": "王某", "side": "applicant", "kind": "person"},
+    )
+    response = client.post(url, {"terms": "赔偿500元", "signed_on": signed})
+    assert response.status_code == 400  # still no respondent
+    assert "被申请人" in str(response.context["forms"]["agreement"].non_field_errors())
+    assert not MediationAgreement.objects.filter(case=case).exists()
+    client.post(
+        reverse("mediation:case-action", args=[case.pk, "party"]),
+        {"name": "某物业公司", "side": "respondent", "kind": "organisation"},
+    )
+    assert client.post(url, {"terms": "赔偿500元", "signed_on": signed}).status_code == 302
+    printed = client.get(reverse("mediation:agreement", args=[case.pk])).content.decode()
+    assert printed.count('class="signature"') == 2 and "to-fill" not in printed
+    assert "申请人 王某：" in printed and "被申请人 某物业公司：" in printed
+    assert "一式 3 份" in printed
+
+    # An older case whose stand-in was removed prints a blank to fill in by hand for that side.
+    case.parties.filter(side="respondent").delete()
+    printed = client.get(reverse("mediation:agreement", args=[case.pk])).content.decode()
+    assert printed.count('class="signature"') == 1
+    assert printed.count('data-unnamed="被申请人"') == 2  # the parties table and the signature block
+    assert "一式 3 份" in printed
+
+
+def test_the_migration_removes_only_the_stand_in_parties_of_referred_cases(
+    traffic, mediator, make_incident, open_case
+):
+    import importlib
+
+    from django.apps import apps
+
+    from mediation.models import Party
+
+    referred = services.incident_refer(
+        actor=user_for_role(Role.TOWNSHIP_OFFICIAL), incident=make_incident(), committee=traffic
+    )
+    walk_in = open_case()
+    Party.objects.create(case=referred, name=f"事件 #{referred.source_incident_id} 的反映人")
+    Party.objects.create(case=referred, name=f"Reporting party of incident #{referred.source_incident_id}")
+    Party.objects.create(case=referred, name="张事件", side="respondent")
+    Party.objects.create(case=walk_in, name="事件 #7 的反映人")  # typed at a desk: not ours to remove
+    migration = importlib.import_module("mediation.migrations.0005_drop_stand_in_parties")
+    migration.drop_stand_ins(apps, None)
+    assert list(referred.parties.values_list("name", flat=True)) == ["张事件"]
+    assert walk_in.parties.filter(name="事件 #7 的反映人").exists()
+
+
+CASE_FORMS = {
+    # action: (case state it needs, what was typed with one bad value, a piece of it to find again)
+    "session": (
+        "open",
+        {"held_at": "bad", "place": "村委会调解室", "attendees": "双方"},
+        'value="村委会调解室"',
+    ),
+    "agreement": ("open", {"terms": "赔偿修车费三千元", "signed_on": "bad"}, "赔偿修车费三千元</textarea>"),
+    "extend": ("open", {"days": "99", "reason": "当事人住院"}, 'value="当事人住院"'),
+    "close": (
+        "open",
+        {"status": "withdrawn", "closed_on": "bad", "note": "申请人撤回"},
+        'value="申请人撤回"',
+    ),
+    "party": (
+        "open",
+        {"name": "", "side": "third", "kind": "person", "phone": "13900000009"},
+        'value="13900000009"',
+    ),
+    "confirmation-apply": (
+        "agreed",
+        {"court": "西秀区人民法院", "applied_on": "bad"},
+        'value="西秀区人民法院"',
+    ),
+    "performance": ("agreed", {"performance": "bogus", "checked_on": "2026-03-20"}, 'value="2026-03-20"'),
+    "confirmation-decide": ("applied", {"accepted": "1", "decided_on": "bad"}, 'value="bad"'),
+    "confirmation-extend": ("accepted", {"reason": ""}, 'name="reason"'),
+    "ruling": (
+        "accepted",
+        {"ruled_on": "bad", "ruling_number": "（2026）黔0402民特9号", "confirmed": "1"},
+        "民特9号",
+    ),
+}
+
+
+@pytest.mark.parametrize("action", list(CASE_FORMS))
+def test_every_case_form_comes_back_with_what_was_typed(client, open_case, mediator, action):
+    state, typed, kept = CASE_FORMS[action]
+    case = open_case()
+    if state != "open":
+        services.agreement_record(actor=mediator, case=case, terms="t", signed_on=date(2026, 3, 10))
+    if state in ("applied", "accepted"):
+        services.confirmation_apply(actor=mediator, case=case, court="法院", applied_on=date(2026, 3, 12))
+    if state == "accepted":
+        services.confirmation_decide(actor=mediator, case=case, accepted=True, decided_on=date(2026, 3, 13))
+    before = (case.sessions.count(), case.parties.count(), case.events.count())
+    client.force_login(mediator)
+    response = client.post(reverse("mediation:case-action", args=[case.pk, action]), typed)
+    assert response.status_code == 400
+    page = response.content.decode()
+    form_html = page.split(f'data-action="{action}"', 1)[1].split("</form>", 1)[0]
+    assert kept in form_html
+    assert 'class="errorlist' in form_html
+    assert f'<details class="action" id="{action}" open>' in page
+    case.refresh_from_db()
+    assert (case.sessions.count(), case.parties.count(), case.events.count()) == before
