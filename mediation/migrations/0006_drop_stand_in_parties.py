@@ -20,6 +20,6 @@ def drop_stand_ins(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("mediation", "0004_deadline_queue_and_intake_index")]
+    dependencies = [("mediation", "0005_committee_is_demo_litigation")]
 
     operations = [migrations.RunPython(drop_stand_ins, migrations.RunPython.noop)]
