@@ -395,7 +395,7 @@ def test_the_migration_removes_only_the_stand_in_parties_of_referred_cases(
     Party.objects.create(case=referred, name=f"Reporting party of incident #{referred.source_incident_id}")
     Party.objects.create(case=referred, name="张事件", side="respondent")
     Party.objects.create(case=walk_in, name="事件 #7 的反映人")  # typed at a desk: not ours to remove
-    migration = importlib.import_module("mediation.migrations.0005_drop_stand_in_parties")
+    migration = importlib.import_module("mediation.migrations.0006_drop_stand_in_parties")
     migration.drop_stand_ins(apps, None)
     assert list(referred.parties.values_list("name", flat=True)) == ["张事件"]
     assert walk_in.parties.filter(name="事件 #7 的反映人").exists()
