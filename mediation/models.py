@@ -616,6 +616,12 @@ class LitigationRepresentation(models.Model):
         verbose_name_plural = _("litigation representations")
         ordering = ["-accepted_on", "-id"]
 
+    def __str__(self) -> str:
+        # As the legal-aid application: the client by surname only (王**), beside the cause.
+        name = self.client_name
+        masked = name[:1] + "*" * (len(name) - 1)
+        return f"{self._meta.verbose_name} #{self.pk} · {self.accepted_on:%Y-%m-%d} · {self.cause} · {masked}"
+
 
 class ReceptionDay(models.Model):
     """A day on which a district leader receives petitioners (接访); a lawyer must sit in."""
