@@ -21,7 +21,7 @@ from accounts.roles import SpecialProject
 from anshun.commands import system_command
 from audit.history import attribute
 from grids.models import Region
-from special_groups.crypto import is_valid_id_number, lookup_hash
+from special_groups.crypto import is_valid_id_number, lookup_hash, normalise_id_number
 from special_groups.models import (
     AccessRecord,
     CaseTask,
@@ -46,7 +46,9 @@ def visit_interval(risk_grade: int | None) -> int:
 
 
 def _validate_id_number(id_number: str, field: str = "id_number") -> str:
-    normalised = id_number.strip().upper()
+    """The normalised number (see ``crypto.normalise_id_number``): every door (API, page, admin,
+    imports) reaches the commands, so the number is checked, hashed and encrypted in one spelling."""
+    normalised = normalise_id_number(id_number)
     if not is_valid_id_number(normalised):
         raise ValidationError(
             {field: _("Not a valid 18-character ID number (the check character is wrong).")}
