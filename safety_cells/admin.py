@@ -52,6 +52,10 @@ class CommandAdminMixin:
     else. ``save_model`` then only takes over what the command wrote. Nothing is deleted here.
     """
 
+    # True where the command answers uniqueness itself (in words that reveal no row out of the
+    # actor's sight), so the model form's own "X with this code already exists" is not asked.
+    command_checks_unique = False
+
     def add_command(self, *, actor, data):
         raise NotImplementedError
 
@@ -66,6 +70,10 @@ class CommandAdminMixin:
         model_admin = self
 
         class CommandForm(form_class):
+            def validate_unique(self):
+                if not model_admin.command_checks_unique:
+                    super().validate_unique()
+
             def _post_clean(self):
                 super()._post_clean()
                 if self.errors:
@@ -234,6 +242,7 @@ class CameraAdmin(CommandAdminMixin, LeafletGeoAdmin):
     search_fields = ("code", "name")
     list_select_related = ("village",)
     exclude = ("village", "grid")
+    command_checks_unique = True
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
