@@ -219,7 +219,9 @@ def pickup_record(*, actor, enrollment: Enrollment, outcome: str, on: date | Non
 @POLICY.command("subsidy_pay")
 @transaction.atomic
 def subsidy_pay(*, actor, enrollment: Enrollment, amount: Decimal, paid_on: date) -> SubsidyPayment:
-    """Record a reward-in-lieu-of-subsidy payment to the guardian of a registered patient."""
+    """Record a reward-in-lieu-of-subsidy payment to the guardian of a registered patient.
+
+    The payment date is a fact already past: not later than today, not before the enrolment."""
     enrollment = _locked_active(enrollment.pk)
     if (
         enrollment.project != SpecialProject.ANNING
@@ -228,6 +230,10 @@ def subsidy_pay(*, actor, enrollment: Enrollment, amount: Decimal, paid_on: date
         raise ValidationError(
             {"enrollment": _("Subsidies are paid to the guardian of a registered patient.")}
         )
+    if paid_on > timezone.localdate():
+        raise ValidationError({"paid_on": _("A payment cannot be recorded in the future.")})
+    if paid_on < enrollment.enrolled_on:
+        raise ValidationError({"paid_on": _("A payment cannot be dated before the enrolment.")})
     payment = SubsidyPayment(enrollment=enrollment, amount=amount, paid_on=paid_on)
     payment.full_clean()
     payment.save()
@@ -237,9 +243,17 @@ def subsidy_pay(*, actor, enrollment: Enrollment, amount: Decimal, paid_on: date
 @POLICY.command("enrollment_close")
 @transaction.atomic
 def enrollment_close(*, actor, enrollment: Enrollment, on: date | None = None) -> Enrollment:
-    """Close a case (it stays readable to its officer; nothing more is recorded on it)."""
+    """Close a case (it stays readable to its officer; nothing more is recorded on it).
+
+    The closing date lies between the enrolment and today: closing ahead of time would hide a
+    live case from the task lists, and a date before enrolment is a typing error."""
     enrollment = _locked_active(enrollment.pk)
-    enrollment.status, enrollment.closed_on = Enrollment.Status.CLOSED, on or timezone.localdate()
+    on = on or timezone.localdate()
+    if on > timezone.localdate():
+        raise ValidationError({"on": _("A case cannot be closed in the future.")})
+    if on < enrollment.enrolled_on:
+        raise ValidationError({"on": _("A case cannot be closed before it was enrolled.")})
+    enrollment.status, enrollment.closed_on = Enrollment.Status.CLOSED, on
     attribute(enrollment, actor)
     enrollment.save(update_fields=["status", "closed_on"])
     return enrollment
