@@ -73,7 +73,7 @@ def _answer(item: Item, raw) -> int | None:
     text = str(raw).strip() if raw is not None else ""
     if text in item.scale:
         return item.scale.index(text)
-    if text.isdigit() and int(text) < len(item.scale):
+    if text.isascii() and text.isdigit() and int(text) < len(item.scale):  # "１" is not a code
         return int(text)
     return None
 

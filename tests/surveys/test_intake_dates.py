@@ -68,3 +68,15 @@ def test_half_width_dates_and_spreadsheet_dates_still_pass(api_client, wave):
     )
     assert response.status_code == 201, response.content
     assert Response.objects.get().answered_on.isoformat() == "2017-11-15"
+
+
+def test_an_answer_code_in_full_width_digits_is_a_bad_row_too(api_client, wave):
+    api_client.force_authenticate(user_for_role(Role.CITY_OFFICIAL))
+    rows = [row(VILLAGE, security="１"), row(VILLAGE, security="1")]
+    response = api_client.post(
+        "/api/survey-responses/bulk/", {"wave": wave.code, "responses": rows}, format="json"
+    )
+    assert response.status_code == 400
+    errors = response.json()["rows"]
+    assert len(errors) == 1 and re.search(r"\d+", errors[0]).group() == "1" and "security_sense" in errors[0]
+    assert Response.objects.count() == 0
