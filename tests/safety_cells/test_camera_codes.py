@@ -99,7 +99,7 @@ def test_the_admin_gives_the_same_answer(client, held):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_officials_registering_one_code_at_once_get_one_camera_and_a_field_error():
+def test_two_officials_registering_one_code_at_once_get_one_camera_and_a_field_error(anshun_tree):
     """Both pass the check before either writes: the database's unique index decides, and the
     loser gets the same field error, not a 500."""
     _village, point = a_point_in(DONGGUAN)
