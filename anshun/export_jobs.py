@@ -46,7 +46,7 @@ from anshun.background import enqueue_on_commit
 from anshun.commands import CommandRefused, Invalid, system_command
 from anshun.exports import FORMATS, PreparedExport, chunks, has_nul
 from anshun.models import ExportJob
-from anshun.policy import EXPORT_CAPABILITIES, POLICY, export_rule_name
+from anshun.policy import EXPORT_CAPABILITIES, POLICY, authorize_export, export_rule_name
 from anshun.scoping import Jurisdiction
 
 logger = logging.getLogger(__name__)
@@ -156,7 +156,7 @@ def _replay(job: ExportJob) -> PreparedExport:
     """The page, as its requester would get it now, handing over its prepared export."""
     requester = job.requester
     try:
-        POLICY.authorize(export_rule_name(job.capability), actor=requester, arguments={})
+        authorize_export(actor=requester, capability=job.capability)
     except CommandRefused as refused:
         raise _Refused(_("You may no longer export this.")) from refused
     if scope_of(requester) != job.scope:

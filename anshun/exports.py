@@ -54,6 +54,8 @@ from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
 from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.writer.excel import ExcelWriter
 
+from anshun.policy import authorize_export
+
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv; charset=utf-8"
 FORMATS = ("xlsx", "csv")
@@ -453,8 +455,9 @@ def export_response(
 ):
     """The one way a page answers ``?export=xlsx|csv``.
 
-    ``capability`` is the one the page reads with (the export job's policy rule is chosen by it).
-    Up to ``EXPORT_INLINE_MAX_ROWS`` rows the file is streamed now; past it, an export job is
+    ``capability`` is the one the page reads with; its export rule
+    (``anshun.policy.authorize_export``) is asked first, for a file of any size. Up to
+    ``EXPORT_INLINE_MAX_ROWS`` rows the file is streamed now; past it, an export job is
     started and the answer is a redirect to its progress page. Inside a job's run (the worker
     replays the page for its requester) the prepared export itself is returned.
     """
@@ -469,6 +472,7 @@ def export_response(
         capability=capability,
         before_send=before_send,
     )
+    authorize_export(actor=request.user, capability=capability)  # inline or job: one rule
     if getattr(request, "export_job", None) is not None:
         return prepared
     if has_nul(request.GET):

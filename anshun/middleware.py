@@ -12,9 +12,17 @@ class ChineseUnlessChosenMiddleware(MiddlewareMixin):
     Accept-Language, and the shared PCs of township offices often run browsers
     with an English locale. The explicit choice (the language cookie set by
     the switch) still wins, because LocaleMiddleware reads it first.
+
+    Open311 clients (hotlines, apps) are programs with no switch to press: their
+    ``Accept-Language`` is what they asked for, so under ``MACHINE_PATHS`` it is kept
+    (no header still means Chinese).
     """
 
+    MACHINE_PATHS = ("/open311/",)
+
     def process_request(self, request):
+        if request.path_info.startswith(self.MACHINE_PATHS):
+            return
         request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
 
 

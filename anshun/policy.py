@@ -6,7 +6,7 @@ worker (``anshun.export_jobs.run_export_job``, a system command) which authorise
 by the same rule again, and replays the page for them, when it runs.
 """
 
-from anshun.commands import Policy, Rule
+from anshun.commands import NotPermitted, Policy, Rule
 
 # Capabilities of the pages that offer exports (incidents, mediation, legal services, the six
 # projects, safe cells and patrols, the survey dashboards, the audit trail).
@@ -36,3 +36,16 @@ POLICY = Policy(
         for capability in EXPORT_CAPABILITIES
     },
 )
+
+
+def authorize_export(*, actor, capability: str) -> None:
+    """The one check of an export, whatever its size: the rule ``export_<capability>``.
+
+    ``anshun.exports.export_response`` asks it before streaming a file inline, the export-job
+    command is that same rule when a job is started, and the worker asks it again when the job
+    runs; so a role the rule refuses (a lawyer and the incident list) gets no file at any size.
+    Raises ``NotPermitted`` (403); a capability with no export door is refused too.
+    """
+    if capability not in EXPORT_CAPABILITIES:
+        raise NotPermitted()
+    POLICY.authorize(export_rule_name(capability), actor=actor, arguments={})

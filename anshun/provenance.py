@@ -102,10 +102,15 @@ def provenance(key: str, value, *, region, apps: set[str]) -> tuple[str, str, bo
     return DEMO, "", False
 
 
-def mark_tiles(tiles: Iterable, *, region) -> list:
-    """The tiles with their provenance set (``Tile.provenance`` and ``Tile.source``)."""
+def mark_tiles(tiles: Iterable, *, region, apps: set[str] | None = None) -> list:
+    """The tiles with their provenance set (``Tile.provenance`` and ``Tile.source``).
+
+    ``region`` is the one the figures are computed for (``None`` for figures that are never the
+    article's, such as one year's: they are marked as demo data at most). ``apps`` may be given
+    when the page has read ``demo_apps()`` already."""
     tiles = list(tiles)
-    apps = demo_apps() if tiles else set()
+    if apps is None:
+        apps = demo_apps() if tiles else set()
     if not apps:
         return tiles
     marked = []
@@ -114,6 +119,30 @@ def mark_tiles(tiles: Iterable, *, region) -> list:
         kind, quote, demo_detail = provenance(tile.key, value, region=region, apps=apps)
         marked.append(replace(tile, provenance=kind, source=quote, demo_detail=demo_detail))
     return marked
+
+
+@dataclass(frozen=True)
+class FigureMark:
+    """The mark of one figure outside a tile (``templates/figure_mark.html`` shows it)."""
+
+    provenance: str = ""  # DEMO | SEED | ""
+    source: str = ""  # the article's words, for a SEED figure
+
+
+def mark_figure(key: str, value, *, region, apps: set[str]) -> FigureMark:
+    """The mark of one figure by the same rule as ``mark_tiles``."""
+    kind, quote, _demo_detail = provenance(key, value, region=region, apps=apps)
+    return FigureMark(provenance=kind, source=quote)
+
+
+def marks_context(apps: set[str], *app_labels: str) -> dict:
+    """What a page showing marks needs: the explanation and the source shown on hover, and
+    whether its own apps' figures are demo data (for the explanation above them)."""
+    return {
+        "figures_demo": any(label in apps for label in app_labels),
+        "demo_explanation": DEMO_EXPLANATION,
+        "seed_source": SOURCE,
+    }
 
 
 @system_command(

@@ -17,6 +17,11 @@ Posting, point by point: an unknown ``service_code`` is 404; ``description`` is 
 (``incidents.models.Open311Request``), never shown, and used to tell the reporter of each
 new status (``incidents.open311_notify``).
 
+Names are the reader's language: ``service_name`` (and the service's description) is the
+category's label (``IncidentCategory.label``) in the language of the client's
+``Accept-Language`` header, Chinese when it sends none; a category the city renamed or added
+is named as it was given.
+
 Reading: ``start_date``/``end_date`` select at most 90 days (the spec's limit); one of them
 alone gives the 90 days after or before it, neither the last 90 days. Every parameter is
 checked before it reaches the database: NUL and other control characters, lone surrogates,
@@ -242,8 +247,8 @@ def _coordinate(params: dict, name: str) -> float | None:
 def _service(category: IncidentCategory) -> dict:
     return {
         "service_code": category.code,
-        "service_name": category.name,
-        "description": f"{Duty(category.duty).label} · {category.name}",
+        "service_name": category.label,
+        "description": f"{Duty(category.duty).label} · {category.label}",
         "metadata": False,
         # Realtime: a POST answers with the service_request_id at once (no token to poll).
         "type": "realtime",
@@ -315,7 +320,7 @@ def _request_row(incident: Incident) -> dict:
         "status": "closed" if closed else "open",
         # Staff's public note for this status, else the status in words; never a timeline note.
         "status_notes": public_status_notes(extra, incident),
-        "service_name": incident.category.name,
+        "service_name": incident.category.label,
         "service_code": incident.category.code,
         "description": incident.reported_description,
         "agency_responsible": incident.handling_office.name if incident.handling_office else AGENCY,

@@ -25,6 +25,7 @@ from anshun.files import TokenOrSessionMixin, file_response
 from anshun.views import ScopedPageMixin
 from grids.models import GridOffice
 from incidents import selectors
+from incidents.categories import category_label
 from incidents.filters import IncidentFilter
 from incidents.models import Incident, IncidentAttachment
 from incidents.panels import render_panels
@@ -158,6 +159,7 @@ class IncidentListView(ScopedPageMixin, ListView):
             .values_list(
                 "pk",
                 "status",
+                "category__code",
                 "category__name",
                 "priority",
                 "description",
@@ -172,12 +174,17 @@ class IncidentListView(ScopedPageMixin, ListView):
             .order_by("-reported_at", "-id")
         )
 
+        category_labels: dict[tuple[str, str], str] = {}  # filled while streaming, in its language
+
         def row(values):
-            pk, status, category, priority, description, grid, office, *rest = values
+            pk, status, code, name, priority, description, grid, office, *rest = values
+            label = category_labels.get((code, name))
+            if label is None:
+                label = category_labels[code, name] = category_label(code, name)
             return (
                 pk,
                 status_labels.get(status, status),
-                category,
+                label,
                 priority_labels.get(priority, priority),
                 description,
                 grid,

@@ -1,9 +1,9 @@
 """The admin for safe cells and prevention: it writes only through the app's commands.
 
-Safe cells, on-site meetings and cameras are added (and a cell designated) by running the same
-command as the pages and the API, from the form, so a refusal or a field error is shown on the
-form and nothing else is written. Records that no command writes here (evaluations, patrol
-logs, prevention units, shifts, device distributions) are read-only. Cell types and their
+Safe cells, on-site meetings, cameras, prevention units and their members are added (and a cell
+designated) by running the same command as the pages and the API, from the form, so a refusal or
+a field error is shown on the form and nothing else is written. Records that no command writes
+here (evaluations, patrol logs, shifts, device distributions) are read-only. Cell types and their
 checklists are city-wide configuration with no jurisdiction and stay editable.
 """
 
@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from anshun.admin_maps import MapAdmin
+from anshun.commands import CommandRefused
 from safety_cells import services
 from safety_cells.models import (
     Camera,
@@ -52,6 +53,10 @@ class CommandAdminMixin:
     else. ``save_model`` then only takes over what the command wrote. Nothing is deleted here.
     """
 
+    # True where the command answers uniqueness itself (in words that reveal no row out of the
+    # actor's sight), so the model form's own "X with this code already exists" is not asked.
+    command_checks_unique = False
+
     def add_command(self, *, actor, data):
         raise NotImplementedError
 
@@ -66,6 +71,10 @@ class CommandAdminMixin:
         model_admin = self
 
         class CommandForm(form_class):
+            def validate_unique(self):
+                if not model_admin.command_checks_unique:
+                    super().validate_unique()
+
             def _post_clean(self):
                 super()._post_clean()
                 if self.errors:
@@ -82,6 +91,10 @@ class CommandAdminMixin:
                 except ValidationError as exc:
                     for field, messages in exc.message_dict.items():
                         self.add_error(field if field in self.fields else None, messages)
+                except CommandRefused as exc:
+                    # The policy's refusal (the role may not, the unit is out of sight...): an
+                    # error above the form, with nothing written, as the page would say it.
+                    self.add_error(None, exc.message)
 
         return form_class if obj is not None and not self.has_change_permission(request, obj) else CommandForm
 
@@ -206,12 +219,57 @@ class MemberInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(PreventionUnit)
-class PreventionUnitAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PreventionUnitAdmin(CommandAdminMixin, admin.ModelAdmin):
+    """Set up with ``prevention_unit_create`` (its level must be its region's); then read-only.
+    Members are added on their own admin page, through ``unit_member_add``."""
+
     list_display = ("name", "level", "kind", "region", "is_active")
     list_filter = ("level", "kind", "is_active")
     search_fields = ("name", "region__code")
     list_select_related = ("region",)
+    fields = ("name", "level", "kind", "region", "is_active")
+    raw_id_fields = ("region",)
     inlines = [MemberInline]
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []  # members come once the unit exists
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def add_command(self, *, actor, data):
+        return services.prevention_unit_create(
+            actor=actor,
+            name=data["name"],
+            level=data["level"],
+            kind=data["kind"],
+            region=data["region"],
+            is_active=data.get("is_active", True),
+        )
+
+
+@admin.register(UnitMember)
+class UnitMemberAdmin(CommandAdminMixin, admin.ModelAdmin):
+    """Added to a unit with ``unit_member_add`` (the unit must be in the official's sight); then
+    read-only, as on the unit's page."""
+
+    list_display = ("name", "unit", "duty", "phone")
+    list_select_related = ("unit",)
+    search_fields = ("name", "unit__name")
+    fields = ("unit", "name", "phone", "duty")
+    raw_id_fields = ("unit",)
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def add_command(self, *, actor, data):
+        return services.unit_member_add(
+            actor=actor,
+            unit=data["unit"],
+            name=data["name"],
+            phone=data.get("phone", ""),
+            duty=data.get("duty", ""),
+        )
 
 
 @admin.register(Shift)
@@ -234,6 +292,7 @@ class CameraAdmin(CommandAdminMixin, MapAdmin):
     search_fields = ("code", "name")
     list_select_related = ("village",)
     exclude = ("village", "grid")
+    command_checks_unique = True
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)

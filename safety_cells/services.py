@@ -13,10 +13,11 @@ from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, LineString, Point
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from anshun.commands import Conflict
+from anshun.scoping import deliberately_unscoped
 from anshun.uploads import PHOTO_TYPES, display_name, sniff_type, upload_problem
 from audit.history import attribute
 from grids.models import Grid, Region
@@ -342,7 +343,19 @@ def camera_register(
     status: str = Camera.Status.ONLINE,
     name: str = "",
 ) -> Camera:
-    """Register a Skynet camera point; its village and grid come from where it stands."""
+    """Register a Skynet camera point; its village and grid come from where it stands.
+
+    The code is the device's code on the city's Skynet (天网) video platform, which the public
+    security bureau issues and the 综治 centre reads footage and coverage by: one code is one
+    device city-wide, so codes stay unique across the city and a second record under a taken
+    code would merge two cameras. The check therefore reaches past the official's jurisdiction,
+    but its answer is ``camera_code_taken()`` word for word whether the holder is in the
+    official's own township or in another county: it names no camera, place, owner or status,
+    and sends the official to the issuing bureau (which knows its own codes). That the code is
+    taken is all it says; that much the issuing bureau tells anyone who asks for a code.
+    Two officials registering one code at once are settled by the unique index, the loser
+    getting the same field error.
+    """
     village, grid = place_point(location)
     if village is None:
         raise ValidationError({"location": _("The location lies outside every village of the city.")})
@@ -358,6 +371,25 @@ def camera_register(
         village=village,
         grid=grid,
     )
-    camera.full_clean()
-    camera.save()
+    camera.full_clean(validate_unique=False)
+    taken = deliberately_unscoped(
+        Camera.objects.all(), actor=actor, why="Camera codes are unique city-wide; only 'taken' is said."
+    )
+    if taken.filter(code=camera.code).exists():
+        raise ValidationError({"code": camera_code_taken()})
+    try:
+        with transaction.atomic():
+            camera.save()
+    except IntegrityError as exc:
+        if "code" not in str(exc):
+            raise
+        raise ValidationError({"code": camera_code_taken()}) from None
     return camera
+
+
+def camera_code_taken() -> str:
+    """The one answer to a taken camera code, wherever the camera stands (``camera_register``)."""
+    return _(
+        "This camera code is already taken in the city register. "
+        "Check the code with the bureau that issued it."
+    )

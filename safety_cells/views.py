@@ -22,6 +22,7 @@ from django.views.generic import DetailView, FormView, ListView, TemplateView
 from anshun import forms as strict
 from anshun.exports import KeysetSource, RowsSource, export_response
 from anshun.files import TokenOrSessionMixin, file_response
+from anshun.provenance import demo_apps, mark_figure, marks_context
 from anshun.views import ScopedPageMixin
 from grids.selectors import jurisdiction_extent, regions_visible_to
 from safety_cells import selectors, services
@@ -381,6 +382,20 @@ class CoverageView(ScopedPageMixin, TemplateView):
         )
         context["devices"] = list(selectors.coverage_devices_by_village(actor=user)[:200])
         context["unwatched"] = list(selectors.coverage_unwatched_incidents(actor=user, days=days)[:50])
+        # Every figure here is marked by the provenance rule (anshun.provenance): the city's
+        # joint-defence rate may carry the article as its source, the rest is demo data at most
+        # (the tables carry the mark in their headings).
+        apps = demo_apps()
+        context["marks"] = {
+            "joint_defence": mark_figure(
+                "safety_cells.joint_defence_coverage", context["coverage"].rate, region=user.region, apps=apps
+            ),
+            "cameras": mark_figure(
+                "safety_cells.camera_grid_coverage", context["camera_coverage"].rate, region=None, apps=apps
+            ),
+            "tables": mark_figure("safety_cells.coverage_tables", None, region=None, apps=apps),
+        }
+        context.update(marks_context(apps, "safety_cells"))
         context["map_data"] = {
             **_map_config(),
             "extent": jurisdiction_extent(actor=user),

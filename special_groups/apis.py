@@ -12,7 +12,13 @@ from anshun.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
 from grids.models import Region
 from grids.selectors import regions_visible_to
 from special_groups import selectors, services
-from special_groups.crypto import mask_address, mask_id_number, mask_name, mask_phone
+from special_groups.crypto import (
+    ID_NUMBER_MAX_TYPED,
+    mask_address,
+    mask_id_number,
+    mask_name,
+    mask_phone,
+)
 from special_groups.models import AccessRecord, CaseTask, Enrollment, Visit
 
 
@@ -87,7 +93,7 @@ class EnrollmentInputSerializer(serializers.Serializer):
     (nothing another project holds under the same ID number is linked or shown)."""
 
     name = serializers.CharField(max_length=50)
-    id_number = serializers.CharField(max_length=18)
+    id_number = serializers.CharField(max_length=ID_NUMBER_MAX_TYPED)
     # An unknown code and a code outside the caller's jurisdiction get the same answer.
     region = serializers.SlugRelatedField(
         slug_field="code",
@@ -112,7 +118,7 @@ class VisitInputSerializer(serializers.Serializer):
 
 class GuardianInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=50)
-    id_number = serializers.CharField(max_length=18)
+    id_number = serializers.CharField(max_length=ID_NUMBER_MAX_TYPED)
     relation = serializers.CharField(max_length=20)
     phone = serializers.CharField(max_length=20, required=False, default="")
 

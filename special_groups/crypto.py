@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+import unicodedata
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -55,7 +57,7 @@ def lookup_hash(id_number: str) -> str:
     key = settings.PII_LOOKUP_KEY
     if not key:
         raise ImproperlyConfigured("PII_LOOKUP_KEY is empty; ID numbers cannot be looked up.")
-    normalised = id_number.strip().upper()
+    normalised = normalise_id_number(id_number)
     return hmac.new(key.encode(), normalised.encode(), hashlib.sha256).hexdigest()
 
 
@@ -88,10 +90,31 @@ def id_check_character(first17: str) -> str:
     return _CHECK[sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True)) % 11]
 
 
+# What an input may hold before normalising: 18 characters and a few separating spaces.
+ID_NUMBER_MAX_TYPED = 24
+_ID_NUMBER = re.compile(r"[0-9]{17}[0-9X]")
+
+
+def normalise_id_number(value: str) -> str:
+    """The one spelling of an ID number that is validated, hashed and stored.
+
+    Officers type numbers with a Chinese input method (full-width digits ０-９ and Ｘ), with
+    spaces between the groups, or with a lower-case x. NFKC folds the full-width forms into
+    ASCII; every kind of white space is dropped; the check letter is upper-cased. Without this
+    a number typed in full-width hashed differently from the same number in half-width, and one
+    person could be enrolled twice in one caseload. For a plain ASCII number the result (and so
+    its stored ``lookup_hash``) is what it always was. Other scripts' digits (Arabic-Indic ٣...)
+    are not folded by NFKC and stay invalid.
+    """
+    value = unicodedata.normalize("NFKC", value)
+    return "".join(value.split()).upper()
+
+
 def is_valid_id_number(value: str) -> bool:
-    """18 characters: 17 digits and the ISO 7064 MOD 11-2 check character (digit or X)."""
-    value = value.strip().upper()
-    if len(value) != 18 or not value[:17].isdigit():
+    """18 characters once normalised: 17 ASCII digits and the ISO 7064 MOD 11-2 check
+    character (digit or X)."""
+    value = normalise_id_number(value)
+    if not _ID_NUMBER.fullmatch(value):
         return False
     return value[17] == id_check_character(value[:17])
 

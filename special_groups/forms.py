@@ -12,6 +12,7 @@ from django.utils.translation import pgettext_lazy
 from accounts.roles import SpecialProject
 from anshun import forms as strict
 from anshun.forms import RegionCodeField
+from special_groups.crypto import ID_NUMBER_MAX_TYPED
 from special_groups.models import Enrollment, ServiceFacility
 
 
@@ -22,10 +23,11 @@ class FacilityChoiceField(forms.ModelChoiceField):
 
 class EnrollForm(forms.Form):
     name = strict.TextField(label=pgettext_lazy("person", "Name"), max_length=50)
-    id_number = strict.DigitsTextField(
+    # Full-width digits, spaces and a lower-case x are normalised by the command (the same
+    # for the API), so the field only bounds the length; the command checks the number.
+    id_number = strict.TextField(
         label=_("ID number"),
-        min_length=18,
-        max_length=18,
+        max_length=ID_NUMBER_MAX_TYPED,
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     region = RegionCodeField(
@@ -74,10 +76,11 @@ class EnrollForm(forms.Form):
 
 class GuardianForm(forms.Form):
     name = strict.TextField(label=pgettext_lazy("person", "Name"), max_length=50)
-    id_number = strict.DigitsTextField(
+    # Full-width digits, spaces and a lower-case x are normalised by the command (the same
+    # for the API), so the field only bounds the length; the command checks the number.
+    id_number = strict.TextField(
         label=_("ID number"),
-        min_length=18,
-        max_length=18,
+        max_length=ID_NUMBER_MAX_TYPED,
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     relation = strict.TextField(label=_("Relation"), max_length=20)

@@ -21,7 +21,7 @@ from accounts.roles import SpecialProject
 from anshun.commands import system_command
 from audit.history import attribute
 from grids.models import Region
-from special_groups.crypto import is_valid_id_number, lookup_hash
+from special_groups.crypto import is_valid_id_number, lookup_hash, normalise_id_number
 from special_groups.models import (
     AccessRecord,
     CaseTask,
@@ -46,7 +46,9 @@ def visit_interval(risk_grade: int | None) -> int:
 
 
 def _validate_id_number(id_number: str, field: str = "id_number") -> str:
-    normalised = id_number.strip().upper()
+    """The normalised number (see ``crypto.normalise_id_number``): every door (API, page, admin,
+    imports) reaches the commands, so the number is checked, hashed and encrypted in one spelling."""
+    normalised = normalise_id_number(id_number)
     if not is_valid_id_number(normalised):
         raise ValidationError(
             {field: _("Not a valid 18-character ID number (the check character is wrong).")}
@@ -217,7 +219,9 @@ def pickup_record(*, actor, enrollment: Enrollment, outcome: str, on: date | Non
 @POLICY.command("subsidy_pay")
 @transaction.atomic
 def subsidy_pay(*, actor, enrollment: Enrollment, amount: Decimal, paid_on: date) -> SubsidyPayment:
-    """Record a reward-in-lieu-of-subsidy payment to the guardian of a registered patient."""
+    """Record a reward-in-lieu-of-subsidy payment to the guardian of a registered patient.
+
+    The payment date is a fact already past: not later than today, not before the enrolment."""
     enrollment = _locked_active(enrollment.pk)
     if (
         enrollment.project != SpecialProject.ANNING
@@ -226,6 +230,10 @@ def subsidy_pay(*, actor, enrollment: Enrollment, amount: Decimal, paid_on: date
         raise ValidationError(
             {"enrollment": _("Subsidies are paid to the guardian of a registered patient.")}
         )
+    if paid_on > timezone.localdate():
+        raise ValidationError({"paid_on": _("A payment cannot be recorded in the future.")})
+    if paid_on < enrollment.enrolled_on:
+        raise ValidationError({"paid_on": _("A payment cannot be dated before the enrolment.")})
     payment = SubsidyPayment(enrollment=enrollment, amount=amount, paid_on=paid_on)
     payment.full_clean()
     payment.save()
@@ -235,9 +243,17 @@ def subsidy_pay(*, actor, enrollment: Enrollment, amount: Decimal, paid_on: date
 @POLICY.command("enrollment_close")
 @transaction.atomic
 def enrollment_close(*, actor, enrollment: Enrollment, on: date | None = None) -> Enrollment:
-    """Close a case (it stays readable to its officer; nothing more is recorded on it)."""
+    """Close a case (it stays readable to its officer; nothing more is recorded on it).
+
+    The closing date lies between the enrolment and today: closing ahead of time would hide a
+    live case from the task lists, and a date before enrolment is a typing error."""
     enrollment = _locked_active(enrollment.pk)
-    enrollment.status, enrollment.closed_on = Enrollment.Status.CLOSED, on or timezone.localdate()
+    on = on or timezone.localdate()
+    if on > timezone.localdate():
+        raise ValidationError({"on": _("A case cannot be closed in the future.")})
+    if on < enrollment.enrolled_on:
+        raise ValidationError({"on": _("A case cannot be closed before it was enrolled.")})
+    enrollment.status, enrollment.closed_on = Enrollment.Status.CLOSED, on
     attribute(enrollment, actor)
     enrollment.save(update_fields=["status", "closed_on"])
     return enrollment

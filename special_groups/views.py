@@ -19,6 +19,7 @@ from accounts.roles import SpecialProject
 from anshun import forms as strict
 from anshun.charts import bar_chart, dataset, line_chart
 from anshun.exports import KeysetSource, export_response
+from anshun.provenance import DEMO, FigureMark, demo_apps, mark_tiles, marks_context
 from anshun.views import ScopedPageMixin
 from grids.selectors import regions_visible_to
 from special_groups import selectors, services
@@ -197,6 +198,10 @@ class EnrollmentRecordView(ScopedPageMixin, DetailView):
             enrollment, "guardian"
         )
         context["has_guardian_role"] = enrollment.project in GUARDIAN_PROJECTS
+        # Payments of a deployment with demo records are demo figures (¥2,400 a patient...).
+        apps = demo_apps()
+        context["subsidy_mark"] = FigureMark(provenance=DEMO if "special_groups" in apps else "")
+        context.update(marks_context(apps, "special_groups"))
         return context
 
 
@@ -339,12 +344,20 @@ class ProjectDashboardView(ScopedPageMixin, TemplateView):
             year = timezone.localdate().year
         if not 2000 <= year <= 2100:
             year = timezone.localdate().year
+        # Every figure is marked by the provenance rule (anshun.provenance): all-time figures
+        # computed for the city may carry the article as their source; a year's figures and
+        # the monthly charts are never the article's, so they are demo data at most.
+        apps = demo_apps()
         context.update(
             region=region,
             year=year,
-            tiles=selectors.period_tiles(actor=user, region=region),
-            year_tiles=selectors.period_tiles(actor=user, region=region, year=year),
+            tiles=mark_tiles(selectors.period_tiles(actor=user, region=region), region=region, apps=apps),
+            year_tiles=mark_tiles(
+                selectors.period_tiles(actor=user, region=region, year=year), region=None, apps=apps
+            ),
             charts=_project_charts(selectors.monthly_series(actor=user, region=region, year=year)),
+            charts_mark=FigureMark(provenance=DEMO if "special_groups" in apps else ""),
+            **marks_context(apps, "special_groups"),
         )
         return context
 

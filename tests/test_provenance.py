@@ -45,3 +45,18 @@ def test_demo_apps_mark_their_figures_and_the_article_s_city_figures_carry_their
     off = {t.key: t for t in mark_tiles(_tiles(security=97.23, picked=1300), region=city)}
     assert off["surveys.security_sense"].provenance == DEMO and off["surveys.security_sense"].source == ""
     assert off["special_groups.picked_up"].provenance == DEMO
+
+
+def test_a_figure_outside_a_tile_is_marked_by_the_same_rule():
+    from anshun.provenance import demo_apps, mark_figure
+
+    record_demo(app_label="safety_cells")
+    apps = demo_apps()
+    city, county = Region.objects.get(code="5204"), Region.objects.get(code="520402")
+    key = "safety_cells.joint_defence_coverage"
+    seed = mark_figure(key, 96.5, region=city, apps=apps)
+    assert (seed.provenance, seed.source) == (SEED, "全市95%以上的村(居)均建立了治保会、巡防队")
+    assert mark_figure(key, 96.5, region=county, apps=apps).provenance == DEMO
+    assert mark_figure(key, 90.0, region=city, apps=apps).provenance == DEMO  # not the article's
+    assert mark_figure(key, None, region=None, apps=apps).provenance == DEMO
+    assert mark_figure("special_groups.patients", 9006, region=city, apps=apps).provenance == ""

@@ -73,9 +73,15 @@ def _answer(item: Item, raw) -> int | None:
     text = str(raw).strip() if raw is not None else ""
     if text in item.scale:
         return item.scale.index(text)
-    if text.isdigit() and int(text) < len(item.scale):
+    if text.isascii() and text.isdigit() and int(text) < len(item.scale):  # "１" is not a code
         return int(text)
     return None
+
+
+def _non_ascii(raw) -> bool:
+    """Text with anything but ASCII in it: ``parse_date`` reads full-width and other Unicode
+    digits (``２０１７-11-15``) as a date, so the intake refuses them before parsing."""
+    return isinstance(raw, str) and not raw.strip().isascii()
 
 
 def _as_date(raw) -> date | None:
@@ -156,8 +162,13 @@ def _check_rows(rows: list[dict], *, wave: Wave, items: list[Item], actor):
         channel = channels.get(str(row.get("channel") or "").strip())
         if channel is None:
             row_errors.append(RowError(number, "channel", _("not one of phone, door, online")))
-        answered_on = _as_date(row.get("answered_on"))
-        if answered_on is None:
+        raw_date = row.get("answered_on")
+        answered_on = None if _non_ascii(raw_date) else _as_date(raw_date)
+        if answered_on is None and _non_ascii(raw_date):
+            row_errors.append(
+                RowError(number, "answered_on", _("type the date in half-width digits, as YYYY-MM-DD"))
+            )
+        elif answered_on is None:
             row_errors.append(RowError(number, "answered_on", _("not a date (YYYY-MM-DD)")))
         elif not wave.starts_on <= answered_on <= wave.ends_on:
             row_errors.append(RowError(number, "answered_on", _("outside the wave's fieldwork")))

@@ -440,6 +440,6 @@ def test_the_admin_is_read_only_where_no_command_writes(client, world):
             client.post(reverse(f"admin:safety_cells_{model}_delete", args=[pk]), {"post": "yes"}).status_code
             == 403
         )
-    for model in ("evaluation", "patrollog", "preventionunit", "shift", "devicedistribution"):
+    for model in ("evaluation", "patrollog", "shift", "devicedistribution"):
         assert client.get(reverse(f"admin:safety_cells_{model}_add")).status_code == 403, model
     assert snapshot() == before and PreventionUnit.objects.filter(pk=world["home_team"].pk).exists()
