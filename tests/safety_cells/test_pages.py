@@ -20,14 +20,20 @@ pytestmark = pytest.mark.django_db
 
 
 def test_registry_lists_only_cells_in_scope_and_exports(client, safety_demo):
-    client.force_login(user_for_role(Role.TOWNSHIP_OFFICIAL))
+    official = user_for_role(Role.TOWNSHIP_OFFICIAL)
+    client.force_login(official)
     page = client.get(reverse("safety_cells:registry"))
     assert page.status_code == 200
-    assert [c.name for c in page.context["cells"]] == ["家运天城平安智慧小区"]
-    assert len(page.context["markers"]) == 1
+    # The demo's cells inside the township (the estate, and the demo's 平安家庭/平安校园 examples
+    # placed there), counted from the records; nothing outside it.
+    township = official.region.path
+    inside = set(SafetyCell.objects.filter(region__path__startswith=township).values_list("name", flat=True))
+    listed = [c.name for c in page.context["cells"]]
+    assert "家运天城平安智慧小区" in listed and set(listed) == inside
+    assert len(page.context["markers"]) == len(inside)
     export = client.get(reverse("safety_cells:registry"), {"export": "xlsx"})
     rows = list(load_workbook(io.BytesIO(export.content)).active.values)
-    assert rows[1][0] == "家运天城平安智慧小区" and len(rows) == 2
+    assert {row[0] for row in rows[1:]} == inside and len(rows) == len(inside) + 1
     foreign = SafetyCell.objects.get(name="紫云自治县格凸河镇")
     assert client.get(reverse("safety_cells:cell", args=[foreign.pk])).status_code == 404
     own = SafetyCell.objects.get(name="家运天城平安智慧小区")
