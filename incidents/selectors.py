@@ -39,7 +39,20 @@ def _with_relations(queryset: QuerySet[Incident]) -> QuerySet[Incident]:
 
 
 def incidents_visible_to(*, actor, include_deleted: bool = False) -> QuerySet[Incident]:
+    """The actor's incidents, newest first.
+
+    Grid-office staff see the incidents linked to their office; their scope is a join to the
+    link rows, which carry the incident's reported_at and whether it is live (``IncidentOffice``).
+    The list is ordered and paged on those copies, so the newest page is read from the
+    ``incidents_office_listed`` index (office, reported_at DESC, incident DESC, live rows) and
+    stops after a page, however many years of incidents the office holds."""
     incidents = Incident.objects.visible_to(actor)
+    if Jurisdiction.of(actor).grid_office_id is not None:
+        incidents = incidents.keyset_on(
+            reported_at=F("office_links__reported_at"), id=F("office_links__incident_id")
+        )
+        if not include_deleted:
+            incidents = incidents.alias(listed_live=F("office_links__live")).filter(listed_live=True)
     if not include_deleted:
         incidents = incidents.filter(deleted_at__isnull=True)
     return _with_relations(incidents).order_by("-reported_at", "-id")
