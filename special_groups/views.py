@@ -211,12 +211,15 @@ class ProjectDashboardView(ScopedPageMixin, TemplateView):
             year = timezone.localdate().year
         if not 2000 <= year <= 2100:
             year = timezone.localdate().year
+        shared: dict = {}  # what the periods have in common is read once for the page
         context.update(
             region=region,
             year=year,
-            tiles=selectors.period_tiles(actor=user, region=region),
-            year_tiles=selectors.period_tiles(actor=user, region=region, year=year),
-            charts=_project_charts(selectors.monthly_series(actor=user, region=region, year=year)),
+            tiles=selectors.period_tiles(actor=user, region=region, shared=shared),
+            year_tiles=selectors.period_tiles(actor=user, region=region, year=year, shared=shared),
+            charts=_project_charts(
+                selectors.monthly_series(actor=user, region=region, year=year, shared=shared)
+            ),
         )
         return context
 
