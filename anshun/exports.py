@@ -172,6 +172,8 @@ class KeysetSource(RowSource):
         self.row = row
         self.prepare = prepare
         self.size = size
+        # Key columns sorted and compared on aliases equal to them (ScopedQuerySet.keyset_on).
+        self.via: dict[str, str] = dict(getattr(queryset, "keyset_via", None) or {})
         self.key = self._key(queryset)
 
     @staticmethod
@@ -179,6 +181,9 @@ class KeysetSource(RowSource):
         model = queryset.model
         meta = model._meta
         ordering = list(queryset.query.order_by or (meta.ordering if queryset.query.default_ordering else []))
+        columns_of = {
+            alias: column for column, alias in (getattr(queryset, "keyset_via", None) or {}).items()
+        }
         parts: list[_KeyPart] = []
         for item in ordering:
             if not isinstance(item, str) or item == "?":
@@ -186,6 +191,7 @@ class KeysetSource(RowSource):
                 break
             descending = item.startswith("-")
             name = item.lstrip("-+")
+            name = columns_of.get(name, name)
             try:
                 field = meta.pk if name == "pk" else meta.get_field(name)
             except FieldDoesNotExist:
@@ -210,15 +216,19 @@ class KeysetSource(RowSource):
         directions = {part.descending for part in self.key}
         if len(directions) == 1:
             lookup = TupleLessThan if self.key[0].descending else TupleGreaterThan
-            return lookup(Tuple(*[F(part.attname) for part in self.key]), list(values))
+            return lookup(Tuple(*[F(self._column(part)) for part in self.key]), list(values))
         alternatives = []
         for i, part in enumerate(self.key):
-            equal = {k.name: v for k, v in zip(self.key[:i], values[:i], strict=True)}
-            equal[f"{part.name}__{'lt' if part.descending else 'gt'}"] = values[i]
+            equal = {self._column(k): v for k, v in zip(self.key[:i], values[:i], strict=True)}
+            equal[f"{self._column(part)}__{'lt' if part.descending else 'gt'}"] = values[i]
             alternatives.append(Q(**equal))
         first = self.key[0]
-        leading = Q(**{f"{first.name}__{'lte' if first.descending else 'gte'}": values[0]})
+        leading = Q(**{f"{self._column(first)}__{'lte' if first.descending else 'gte'}": values[0]})
         return leading & reduce(or_, alternatives)
+
+    def _column(self, part: _KeyPart) -> str:
+        """Where the key part is compared: its ``keyset_on`` alias, else the column."""
+        return self.via.get(part.attname, self.via.get(part.name, part.name))
 
     def batch_queryset(self, last: Sequence | None, limit: int) -> QuerySet:
         queryset = self.ordered()

@@ -89,11 +89,32 @@ class ScopedQuerySet(models.QuerySet):
     """A queryset that knows whether, and for whom, it has been scoped."""
 
     _scoped_for: int | None = None
+    # Keyset columns read from aliases that equal them (``keyset_on``); empty: the columns.
+    keyset_via: dict[str, str] = {}
 
     def _clone(self):
         clone = super()._clone()
         clone._scoped_for = self._scoped_for
+        clone.keyset_via = self.keyset_via
         return clone
+
+    def keyset_on(self, **aliases: Any) -> ScopedQuerySet:
+        """Order and page on expressions that always equal the named columns, so an index over
+        the expressions serves the order: ``keyset_on(reported_at=F("office_links__reported_at"))``
+        (a copy kept exact by a trigger) makes ``order_by("-reported_at")``, keyset cursors and
+        export batches sort and compare on the copy while rows keep their own values.
+
+        The aliases are resolved against the joins already made (the scope's), never new ones."""
+        names = {column: f"keyset_{column}" for column in aliases}
+        keyed = self.alias(**{names[column]: expression for column, expression in aliases.items()})
+        keyed.keyset_via = {**self.keyset_via, **names}
+        return keyed
+
+    def order_by(self, *field_names):
+        """``order_by`` with the ``keyset_on`` columns replaced by their aliases."""
+        if self.keyset_via:
+            field_names = tuple(_via(name, self.keyset_via) for name in field_names)
+        return super().order_by(*field_names)
 
     def visible_to(self, actor: Any) -> ScopedQuerySet:
         rule: ScopeRule | None = getattr(self.model, "scope_rule", None)
@@ -104,6 +125,13 @@ class ScopedQuerySet(models.QuerySet):
         scoped = self.filter(rule.q_for(actor))
         scoped._scoped_for = getattr(actor, "pk", None) or 0
         return scoped
+
+
+def _via(name: Any, via: dict[str, str]) -> Any:
+    if not isinstance(name, str):
+        return name
+    bare = name.lstrip("-")
+    return name.replace(bare, via[bare], 1) if bare in via else name
 
 
 def deliberately_unscoped(queryset: ScopedQuerySet, *, actor: Any, why: str) -> ScopedQuerySet:

@@ -23,7 +23,7 @@ from anshun.db import analyze
 from anshun.provenance import record_demo
 from grids.models import Grid
 from incidents.categories import seed_categories
-from incidents.models import Incident, IncidentCategory, IncidentEvent
+from incidents.models import Incident, IncidentCategory, IncidentEvent, IncidentOffice
 
 DEMO_NAMESPACE = uuid.UUID("3b0e3c52-5f8e-4c1e-9a4e-5a1c0d2e2017")
 REPORT_COUNTY = "520402"  # 西秀区
@@ -143,10 +143,13 @@ def load_demo_incidents() -> str:
         [e for incident, path, start, end in timelines for e in _events(incident, path, start, end)],
         batch_size=1000,
     )
-    Incident.offices.through.objects.bulk_create(
-        [Incident.offices.through(incident_id=i.pk, gridoffice_id=i.grid.office_id) for i in incidents],
+    IncidentOffice.objects.bulk_create(
+        [
+            IncidentOffice(incident_id=i.pk, gridoffice_id=i.grid.office_id, **IncidentOffice.copied_from(i))
+            for i in incidents
+        ],
         batch_size=1000,
         ignore_conflicts=True,
     )
-    analyze(Incident, IncidentEvent, Incident.offices.through)
+    analyze(Incident, IncidentEvent, IncidentOffice)
     return f"{len(incidents)} demo incidents ({DUE} due in {REPORT_COUNTY} for 2017, {CLOSED} closed)"

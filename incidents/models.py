@@ -173,7 +173,11 @@ class Incident(models.Model):
     )
     # Grid-office staff see incidents of every office involved: the grid's own office and
     # the units it was dispatched to. One scope lookup (see anshun.scoping) serves both.
-    offices = models.ManyToManyField("grids.GridOffice", related_name="involved_incidents", blank=True)
+    # The link rows carry the incident's list key (``IncidentOffice``), so an office's list is
+    # read newest first from one index however long the office's history.
+    offices = models.ManyToManyField(
+        "grids.GridOffice", through="IncidentOffice", related_name="involved_incidents", blank=True
+    )
     escalation_level = models.PositiveSmallIntegerField(
         _("escalation level"), choices=EscalationLevel.choices, default=EscalationLevel.COMMUNITY
     )
@@ -253,6 +257,50 @@ class Incident(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.category}"
+
+
+class IncidentOffice(models.Model):
+    """An office involved in an incident (its grid's office, or a unit it was dispatched to),
+    carrying a copy of what an office's list is ordered and filtered by.
+
+    ``reported_at`` and ``live`` (the incident is not soft-deleted) mirror the incident, so a grid
+    worker's list is a walk of ``incidents_office_listed`` (office, reported_at DESC, incident
+    DESC, live rows only) that stops after one page, instead of a sort of every incident the
+    office ever saw. Database triggers (migration 0011) keep the copy exact for every writer:
+    a link row takes the incident's values when it is inserted (services, bulk sync's raw
+    INSERT, the grid import's moves, loaders, psql), and a change of the incident's reported_at
+    or deleted_at is copied to its links in the same statement, whoever makes it. The services
+    pass the values too, so the row is right before the trigger looks at it.
+
+    The table is the one Django made for the many-to-many (``incidents_incident_offices``).
+    """
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="office_links")
+    # Named as Django named it in the implicit table, so ``gridoffice_id`` still means the office.
+    gridoffice = models.ForeignKey(
+        "grids.GridOffice", on_delete=models.CASCADE, related_name="incident_links"
+    )
+    reported_at = models.DateTimeField(editable=False)
+    live = models.BooleanField(default=True, editable=False)
+
+    class Meta:
+        db_table = "incidents_incident_offices"
+        unique_together = [("incident", "gridoffice")]
+        indexes = [
+            models.Index(
+                fields=["gridoffice", "-reported_at", "-incident"],
+                name="incidents_office_listed",
+                condition=models.Q(live=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} → {self.gridoffice_id}"
+
+    @staticmethod
+    def copied_from(incident: Incident) -> dict:
+        """The link's copy of ``incident`` (``through_defaults`` for ``incident.offices.add``)."""
+        return {"reported_at": incident.reported_at, "live": incident.deleted_at is None}
 
 
 def _exit_scope(actor):

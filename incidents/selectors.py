@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, FloatField, Func, IntegerField, Q, QuerySet, Value, When
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
 from django.utils import timezone
 
 from anshun.scoping import Jurisdiction
@@ -39,7 +40,20 @@ def _with_relations(queryset: QuerySet[Incident]) -> QuerySet[Incident]:
 
 
 def incidents_visible_to(*, actor, include_deleted: bool = False) -> QuerySet[Incident]:
+    """The actor's incidents, newest first.
+
+    Grid-office staff see the incidents linked to their office; their scope is a join to the
+    link rows, which carry the incident's reported_at and whether it is live (``IncidentOffice``).
+    The list is ordered and paged on those copies, so the newest page is read from the
+    ``incidents_office_listed`` index (office, reported_at DESC, incident DESC, live rows) and
+    stops after a page, however many years of incidents the office holds."""
     incidents = Incident.objects.visible_to(actor)
+    if Jurisdiction.of(actor).grid_office_id is not None:
+        incidents = incidents.keyset_on(
+            reported_at=F("office_links__reported_at"), id=F("office_links__incident_id")
+        )
+        if not include_deleted:
+            incidents = incidents.alias(listed_live=F("office_links__live")).filter(listed_live=True)
     if not include_deleted:
         incidents = incidents.filter(deleted_at__isnull=True)
     return _with_relations(incidents).order_by("-reported_at", "-id")
@@ -116,13 +130,51 @@ class FeedPosition:
 
 @dataclass
 class SyncPage:
-    """One page of the feed. ``entries`` are incidents (live or deleted) and departures
-    (``IncidentScopeExit``), in feed order; ``next`` is where the next page starts, also when
-    this one is the last for now (``has_more`` false): keep it and ask again later."""
+    """One page of the feed. ``entries`` are incidents (live or deleted: ``SYNC_COLUMNS``) and
+    departures (``DEPARTURE_COLUMNS`` of ``IncidentScopeExit``), as plain rows in feed order, each
+    with its kind (``"incident"`` or ``"departure"``); ``next`` is where the next page starts, also
+    when this one is the last for now (``has_more`` false): keep it and ask again later."""
 
-    entries: list[tuple[FeedPosition, Incident | IncidentScopeExit]]
+    entries: list[tuple[FeedPosition, str, dict]]
     next: FeedPosition
     has_more: bool
+
+
+# What the feed sends of an incident, read as plain values with its relations joined (one query
+# per page, no model instance): ``incidents.apis.sync_entry`` renders a row exactly as the list's
+# serializer renders the incident.
+SYNC_COLUMNS = (
+    "id",
+    "client_uuid",
+    "version",
+    "deleted_at",
+    "status",
+    "category__code",
+    "category__name",
+    "category__duty",
+    "description",
+    "priority",
+    "source",
+    "sync_longitude",
+    "sync_latitude",
+    "address",
+    "grid__code",
+    "grid__name",
+    "grid__village__code",
+    "handling_office_id",
+    "handling_office__code",
+    "reporter__username",
+    "handler_id",
+    "handler__username",
+    "reported_at",
+    "updated_at",
+    "due_at",
+    "closed_at",
+    "escalation_level",
+    "sync_txid",
+    "sync_seq",
+)
+DEPARTURE_COLUMNS = ("incident_id", "client_uuid", "txid", "seq")
 
 
 def feed_horizon() -> tuple[int, int | None]:
@@ -153,31 +205,36 @@ def sync_page(*, actor, after: FeedPosition | None = None, updated_after=None, l
     A long-running write transaction anywhere in the database delays the feed (never loses a
     change); keep transactions short.
 
-    Three queries whatever the page size: the horizon, the incidents, the departures.
+    Three queries whatever the page size: the horizon, the incidents (with their relations
+    joined, as plain values), the departures.
     """
     horizon, own = feed_horizon()
     incidents = incidents_visible_to(actor=actor, include_deleted=True).filter(sync_txid__lt=horizon)
     departures = departures_visible_to(actor=actor).filter(txid__lt=horizon)
     if after is not None:
+        # A row comparison, ``(txid, seq) > (a, b)``: the position index's scan starts at the
+        # cursor (an OR of the two cases would make every page walk the feed from its start).
         incidents = incidents.filter(
-            Q(sync_txid__gt=after.txid) | Q(sync_txid=after.txid, sync_seq__gt=after.seq)
+            TupleGreaterThan(Tuple(F("sync_txid"), F("sync_seq")), [after.txid, after.seq])
         )
-        departures = departures.filter(Q(txid__gt=after.txid) | Q(txid=after.txid, seq__gt=after.seq))
+        departures = departures.filter(TupleGreaterThan(Tuple(F("txid"), F("seq")), [after.txid, after.seq]))
     if updated_after is not None:
         incidents = incidents.filter(updated_at__gt=updated_after)
         departures = departures.filter(at__gt=updated_after)
+    rows = (
+        incidents.prefetch_related(None)
+        .annotate(
+            sync_longitude=Func("location", function="ST_X", output_field=FloatField()),
+            sync_latitude=Func("location", function="ST_Y", output_field=FloatField()),
+        )
+        .order_by("sync_txid", "sync_seq")
+        .values(*SYNC_COLUMNS)
+    )
+    gone = departures.order_by("txid", "seq").values(*DEPARTURE_COLUMNS)
     entries = sorted(
         [
-            *(
-                (FeedPosition(i.sync_txid, i.sync_seq), i)
-                for i in incidents.order_by("sync_txid", "sync_seq")[: limit + 1]
-            ),
-            *(
-                (FeedPosition(d.txid, d.seq), d)
-                for d in departures.order_by("txid", "seq").only("incident_id", "client_uuid", "txid", "seq")[
-                    : limit + 1
-                ]
-            ),
+            *((FeedPosition(i["sync_txid"], i["sync_seq"]), "incident", i) for i in rows[: limit + 1]),
+            *((FeedPosition(d["txid"], d["seq"]), "departure", d) for d in gone[: limit + 1]),
         ],
         key=lambda entry: entry[0],
     )

@@ -348,14 +348,21 @@ class ProjectDashboardView(ScopedPageMixin, TemplateView):
         # computed for the city may carry the article as their source; a year's figures and
         # the monthly charts are never the article's, so they are demo data at most.
         apps = demo_apps()
+        shared: dict = {}  # what the periods have in common is read once for the page
         context.update(
             region=region,
             year=year,
-            tiles=mark_tiles(selectors.period_tiles(actor=user, region=region), region=region, apps=apps),
-            year_tiles=mark_tiles(
-                selectors.period_tiles(actor=user, region=region, year=year), region=None, apps=apps
+            tiles=mark_tiles(
+                selectors.period_tiles(actor=user, region=region, shared=shared), region=region, apps=apps
             ),
-            charts=_project_charts(selectors.monthly_series(actor=user, region=region, year=year)),
+            year_tiles=mark_tiles(
+                selectors.period_tiles(actor=user, region=region, year=year, shared=shared),
+                region=None,
+                apps=apps,
+            ),
+            charts=_project_charts(
+                selectors.monthly_series(actor=user, region=region, year=year, shared=shared)
+            ),
             charts_mark=FigureMark(provenance=DEMO if "special_groups" in apps else ""),
             **marks_context(apps, "special_groups"),
         )

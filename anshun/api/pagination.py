@@ -64,7 +64,12 @@ class Keyset:
     def __init__(self, queryset: QuerySet, *, ordering: Sequence[str] | None = None, purpose: str = ""):
         self.model = queryset.model
         meta = self.model._meta
-        names = list(ordering or queryset.query.order_by or meta.ordering)
+        # Columns the queryset sorts and compares on aliases equal to them (ScopedQuerySet.keyset_on).
+        self.via: dict[str, str] = dict(getattr(queryset, "keyset_via", None) or {})
+        columns_of = {alias: column for column, alias in self.via.items()}
+        names = [
+            _unaliased(name, columns_of) for name in (ordering or queryset.query.order_by or meta.ordering)
+        ]
         if not names:
             raise ImproperlyConfigured(f"{self.model.__name__}: a keyset needs an ordering.")
         self.columns: list[tuple[Any, bool]] = []
@@ -122,13 +127,15 @@ class Keyset:
         for position in range(len(self.columns) - 1, -1, -1):
             model_field, descending = self.columns[position]
             step = "lt" if descending != backwards else "gt"
-            here = Q(**{f"{model_field.attname}__{step}": values[position]})
+            column = self.via.get(model_field.attname, model_field.attname)
+            here = Q(**{f"{column}__{step}": values[position]})
             if position < len(self.columns) - 1:
-                here |= Q(**{model_field.attname: values[position]}) & later
+                here |= Q(**{column: values[position]}) & later
             later = here
         first, descending = self.columns[0]
         bound = "lte" if descending != backwards else "gte"
-        return Q(**{f"{first.attname}__{bound}": values[0]}) & later
+        column = self.via.get(first.attname, first.attname)
+        return Q(**{f"{column}__{bound}": values[0]}) & later
 
     def order(self, *, backwards: bool) -> list[str]:
         if not backwards:
@@ -195,6 +202,14 @@ class Keyset:
             # Walked past the end: offer the way back from where the cursor pointed.
             previous_cursor = self.encode(user=user, segment=start, values=values, backwards=True)
         return KeysetPage(rows=rows, next_cursor=next_cursor, previous_cursor=previous_cursor)
+
+
+def _unaliased(name: Any, columns_of: dict[str, str]) -> Any:
+    """``-keyset_reported_at`` → ``-reported_at`` (the column a ``keyset_on`` alias equals)."""
+    if not isinstance(name, str):
+        return name
+    bare = name.lstrip("-")
+    return name.replace(bare, columns_of[bare], 1) if bare in columns_of else name
 
 
 def capped_count(queryset: QuerySet, cap: int | None = None) -> tuple[int, bool]:

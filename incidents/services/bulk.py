@@ -301,9 +301,10 @@ def _bulk(*, actor, items, results):
     # The raw insert bypasses save(), so the audit trail gets the same rows in one INSERT … SELECT.
     record_rows(model=Incident, pks=ids.values(), actor=actor, history_type="+", at=now)
     _insert(
-        "INSERT INTO incidents_incident_offices (incident_id, gridoffice_id) VALUES ",
-        "(%s, %s)",
-        [(ids[row["client_uuid"]], office_of[row["grid_id"]]) for row, _r in new],
+        # reported_at and live are the incident's (the link trigger copies them whatever is sent).
+        "INSERT INTO incidents_incident_offices (incident_id, gridoffice_id, reported_at, live) VALUES ",
+        "(%s, %s, %s, true)",
+        [(ids[row["client_uuid"]], office_of[row["grid_id"]], row["reported_at"]) for row, _r in new],
     )
     _insert(
         "INSERT INTO incidents_incidentevent (incident_id, actor_id, at, from_status, to_status, note)"

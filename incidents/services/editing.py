@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from anshun.commands import NotFound
 from audit.history import attribute
 from grids.models import Grid
-from incidents.models import Incident, IncidentCategory, IncidentEvent
+from incidents.models import Incident, IncidentCategory, IncidentEvent, IncidentOffice
 from incidents.policy import POLICY
 from incidents.services.reporting import place_for
 from incidents.services.workflow import StaleVersion, lock_incident
@@ -50,7 +50,7 @@ def update_incident(
             raise ValidationError({"location": _("The place cannot change after dispatch.")})
         incident.grid = place_for(actor=actor, location=location, grid=grid, command="update")
         incident.location = location
-        incident.offices.add(incident.grid.office_id)
+        incident.offices.add(incident.grid.office_id, through_defaults=IncidentOffice.copied_from(incident))
         changed += ["grid", "location"]
     if not changed:
         return incident

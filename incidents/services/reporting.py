@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from anshun.commands import Conflict, NotPermitted, system_command
 from audit.history import attribute
 from grids.models import Grid, Region
-from incidents.models import Incident, IncidentCategory, IncidentEvent, Open311Client
+from incidents.models import Incident, IncidentCategory, IncidentEvent, IncidentOffice, Open311Client
 from incidents.policy import POLICY, refers_problems
 from incidents.services.attachments import check_attachments, store_attachments
 
@@ -277,7 +277,7 @@ def _record(
         if existing is None:
             raise
         return existing, False
-    incident.offices.add(place.office_id)
+    incident.offices.add(place.office_id, through_defaults=IncidentOffice.copied_from(incident))
     event = IncidentEvent.objects.create(
         incident=incident, actor=actor, at=incident.reported_at, to_status=Incident.Status.REPORTED
     )

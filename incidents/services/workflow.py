@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from anshun.commands import Invalid, NotFound
 from audit.history import attribute
 from grids.models import GridOffice
-from incidents.models import CategoryTimeLimit, Incident, IncidentEvent
+from incidents.models import CategoryTimeLimit, Incident, IncidentEvent, IncidentOffice
 from incidents.open311_notify import queue_reporter_message
 from incidents.policy import POLICY
 from incidents.services.attachments import check_attachments, store_attachments
@@ -174,7 +174,7 @@ def dispatch_incident(
         incident.handling_office = office
         incident.handler = None
         incident.due_at = add_working_hours(timezone.now(), handling_limit_hours(incident))
-        incident.offices.add(office)
+        incident.offices.add(office, through_defaults=IncidentOffice.copied_from(incident))
         return ["handling_office", "handler", "due_at"]
 
     return _apply(

@@ -125,6 +125,13 @@ def make_county(code: str, *, suffix: str, township: str) -> County:
     return County(code, worker, mediator, officer, official, admin, incident, case, enrollment, evaluation)
 
 
+@pytest.fixture(autouse=True)
+def _clock(controlled_clock):
+    """Mediation cases are taken in today and their legal deadlines counted from it, enrolments
+    and evaluations are dated today: every test here runs at ``FIXED_NOW``."""
+    return controlled_clock
+
+
 @pytest.fixture
 def xixiu(db):
     return make_county(XIXIU, suffix="xx", township="520402005")

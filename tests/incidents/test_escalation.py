@@ -15,7 +15,9 @@ from incidents.services.escalation import escalate_overdue
 from incidents.services.worktime import add_working_hours
 from tests.factories import user_for_role
 
-pytestmark = pytest.mark.django_db
+# A dispatch sets the deadline in working hours from now (weekday, time of day, lunch break):
+# every test here runs at ``FIXED_NOW`` (tests/conftest.py), not at whatever hour the suite runs.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 
 @pytest.fixture

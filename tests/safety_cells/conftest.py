@@ -15,6 +15,13 @@ SEED_MIGRATION = importlib.import_module("safety_cells.migrations.0002_types_eva
 
 
 @pytest.fixture(autouse=True)
+def _clock(controlled_clock):
+    """Coverage counts incidents and patrols by local day and over windows of days back from
+    today, and evaluations are dated today: every test here runs at ``FIXED_NOW``."""
+    return controlled_clock
+
+
+@pytest.fixture(autouse=True)
 def article_cell_types(db):
     """The four types the data migration seeds. A transactional test's flush removes them from a
     reused test database, so put them back the way the migration does."""
