@@ -88,6 +88,15 @@ class Tally(_Key):
                 nulls_distinct=False,
             )
         ]
+        indexes = [
+            # The fold's merge of passed buckets (rollups.services.PASSED_MEASURES) finds the rows
+            # that crossed the line since its last run through this index, not by a scan.
+            models.Index(
+                fields=["bucket"],
+                name="rollups_tally_passed",
+                condition=models.Q(measure__in=["incidents", "mediation.case"]),
+            )
+        ]
 
     def __str__(self) -> str:
         return (

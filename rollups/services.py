@@ -16,6 +16,7 @@ records it counts are exactly those whose queued ids it discards, and analyses t
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -159,6 +160,44 @@ INSERT INTO rollups_mark ({_PERSON_KEY}, bucket, n, amount)
 SELECT {_PERSON_KEY}, bucket, n, 0 FROM rollup_marks
 """  # noqa: S608 - only module constants are interpolated
 
+# Measures whose readers only ever ask whether a bucket has passed (rollups.sources: an open
+# incident's due time, a mediation case's next deadline day, both compared with now or today).
+# Once a bucket lies well in the past every reader counts it the same way, so the fold merges
+# such rows into one row per key at ``PASSED``: a region keeps as many rows as it has work still
+# ahead of its clock, not one per due time in its whole history. A later subtraction of a merged
+# entry writes its own past-bucket row, which the next merge takes in; every sum is unchanged.
+PASSED_MEASURES = ("incidents", "mediation.case")
+PASSED = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+# Well clear of any "now" or "today" a reader compares with (a local day starts at most 16 hours
+# before now in UTC).
+PASSED_MARGIN = datetime.timedelta(days=2)
+
+_MERGE_PASSED = f"""
+WITH passed AS (
+    DELETE FROM rollups_tally
+    WHERE measure IN {PASSED_MEASURES!r} AND bucket > %(passed)s AND bucket < %(before)s
+    RETURNING measure, region_id, dim_a, dim_b, dim_c, n, amount
+)
+INSERT INTO rollups_tally ({_KEY}, n, amount)
+SELECT measure, region_id, dim_a, dim_b, dim_c, %(passed)s, sum(n), sum(amount) FROM passed
+GROUP BY measure, region_id, dim_a, dim_b, dim_c
+ON CONFLICT ({_KEY})
+DO UPDATE SET n = rollups_tally.n + excluded.n, amount = rollups_tally.amount + excluded.amount
+"""  # noqa: S608 - only module constants are interpolated
+
+_DROP_EMPTY_PASSED = f"""
+DELETE FROM rollups_tally
+WHERE measure IN {PASSED_MEASURES!r} AND bucket = %(passed)s AND n = 0 AND amount = 0
+"""  # noqa: S608 - only module constants are interpolated
+
+
+def _merge_passed(cursor) -> None:
+    """Two statements, whatever there is to merge (the fold's query count stays constant)."""
+    times = {"passed": PASSED, "before": timezone.now() - PASSED_MARGIN}
+    cursor.execute(_MERGE_PASSED, times)
+    cursor.execute(_DROP_EMPTY_PASSED, times)
+
+
 _TALLIES_FROM_MARKS = f"""
 INSERT INTO rollups_tally ({_KEY}, n, amount)
 SELECT {_KEY}, sum(n), 0 FROM rollups_mark GROUP BY {_KEY} HAVING sum(n) <> 0
@@ -207,6 +246,7 @@ def _incremental(cursor) -> FoldResult:
     cursor.execute(_REPLACE_MARKS)
     # Rows whose count came back to nothing go (always one statement: a constant query count).
     cursor.execute("DELETE FROM rollups_tally WHERE id = ANY(%s)", [[pk for pk, empty in written if empty]])
+    _merge_passed(cursor)
     return FoldResult(records, len(written))
 
 
@@ -227,6 +267,7 @@ def _full(cursor) -> FoldResult:
     cursor.execute(_MARKS.format(people="", target="rollups_mark"))
     cursor.execute(_TALLIES_FROM_MARKS)
     rows += cursor.rowcount
+    _merge_passed(cursor)
     # The planner must know what was just written (autovacuum never sees a loader's transaction).
     cursor.execute("ANALYZE rollups_entry; ANALYZE rollups_mark; ANALYZE rollups_tally")
     return FoldResult(records, rows, full=True)

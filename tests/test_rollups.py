@@ -374,3 +374,52 @@ def test_a_cold_dashboard_costs_the_same_queries_at_any_data_size(client, places
     print(f"\n{url}: {small} queries cold at the small size, {large} at the large size")
     assert large == small, (url, small, large)
     assert small <= 60, (url, small)
+
+
+def test_passed_due_times_are_merged_and_every_figure_still_equals_the_recount(places, viewers):
+    """A region's incident and mediation rows stay as many as the work ahead of its clock: rows
+    whose due time passed long ago are merged into one per key, and the figures do not move."""
+    from rollups.services import PASSED, PASSED_MARGIN, PASSED_MEASURES
+
+    grids = places["dongguan"] + places["puding"]
+    old = [
+        Incident(
+            category=places["category"],
+            description=f"积案 {i}",
+            grid=grids[i % len(grids)],
+            status=("handling", "dispatched", "verified", "closed")[i % 4],
+            due_at=NOW - datetime.timedelta(days=3 + i),
+            closed_at=NOW - datetime.timedelta(days=2 + i) if i % 4 == 3 else None,
+        )
+        for i in range(40)
+    ]
+    Incident.objects.bulk_create(old)
+    _make_incidents(places, 24)  # due around now: these keep their own rows
+    _make_cases(places, 12)
+    fold()
+
+    def passed_rows() -> int:
+        return Tally.objects.filter(
+            measure__in=PASSED_MEASURES,
+            bucket__gt=PASSED,
+            bucket__lt=timezone.now() - PASSED_MARGIN,
+        ).count()
+
+    assert passed_rows() == 0
+    city = Region.objects.get(code="5204")
+    merged = Tally.objects.filter(measure="incidents", region=city, bucket=PASSED)
+    # One row per status for the forty old incidents (their closed ones carry no due time).
+    assert set(merged.values_list("dim_b", flat=True)) == {"handling", "dispatched", "verified"}
+    assert sum(merged.values_list("n", flat=True)) == 30
+    _assert_rollups_equal_recount(viewers, places)
+
+    # Closing, moving and deleting merged incidents subtracts from the merged rows.
+    Incident.objects.filter(pk__in=[i.pk for i in old[0:12]]).update(status="closed", closed_at=NOW)
+    Incident.objects.filter(pk__in=[i.pk for i in old[12:20]]).update(grid=places["xixiu"][0])
+    Incident.objects.filter(pk__in=[i.pk for i in old[20:26]]).delete()
+    fold()
+    assert passed_rows() == 0
+    _assert_rollups_equal_recount(viewers, places)
+    incremental = _tallies()
+    fold(full=True)
+    assert _tallies() == incremental
