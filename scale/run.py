@@ -222,12 +222,13 @@ def report(stages: list[dict], args) -> str:
                 f"- {user}: cold p50 {_ms(cold.p50)} ms, warm p50 {_ms(warm.p50)} ms, "
                 f"ratio {cold.p50 / warm.p50:.2f}"
             )
-    lines += [
-        "",
-        "Every row met p95 < 500 ms and growth ≤ 1.5."
-        if not unmet
-        else "Rows that missed p95 < 500 ms or growth ≤ 1.5: " + "; ".join(unmet) + ".",
-    ]
+    if not big["results"]:
+        verdict = "Not timed (--skip-timing): `scale/run.py --time-only` times these volumes."
+    elif unmet:
+        verdict = "Rows that missed p95 < 500 ms or growth ≤ 1.5: " + "; ".join(unmet) + "."
+    else:
+        verdict = "Every row met p95 < 500 ms and growth ≤ 1.5."
+    lines += ["", verdict]
     if refused:
         lines += ["", "Not permitted (403 at both volumes, not listed): " + "; ".join(refused) + "."]
     if too_large:
