@@ -285,12 +285,8 @@ def measure(
         for page in PAGES:
             if username not in (page.users or USERS):
                 continue
-            urls = [
-                deep[i][0]
-                if page.path == "{deep}"
-                else target.base + page.path.format(region=region, view=view)
-                for i, target in enumerate(targets)
-            ]
+            path = page.path.format(region=region, view=view)
+            urls = [target.base + (pages[i][0] if page.path == "{deep}" else path) for i, target in enumerate(targets)]
             samples: list[list[float]] = [[] for _ in targets]
             answers: list[tuple[int | str, int]] = [(0, 0) for _ in targets]
             repeat_here = repeat
