@@ -286,7 +286,7 @@ def measure(
             if username not in (page.users or USERS):
                 continue
             path = page.path.format(region=region, view=view)
-            urls = [target.base + (pages[i][0] if page.path == "{deep}" else path) for i, target in enumerate(targets)]
+            urls = [t.base + (pages[i][0] if page.path == "{deep}" else path) for i, t in enumerate(targets)]
             samples: list[list[float]] = [[] for _ in targets]
             answers: list[tuple[int | str, int]] = [(0, 0) for _ in targets]
             repeat_here = repeat
