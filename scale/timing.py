@@ -285,7 +285,7 @@ def measure(
         for page in PAGES:
             if username not in (page.users or USERS):
                 continue
-            path = page.path.format(region=region, view=view)
+            path = page.path.format(region=region, view=view, deep="")
             urls = [t.base + (pages[i][0] if page.path == "{deep}" else path) for i, t in enumerate(targets)]
             samples: list[list[float]] = [[] for _ in targets]
             answers: list[tuple[int | str, int]] = [(0, 0) for _ in targets]
