@@ -6,9 +6,10 @@ the machine as it is (shared, loaded: the report prints the load average beside 
 
 ``PAGES`` is the list of what is timed. Add a line when a page gains a request that matters (a
 map layer's bbox URL, a rollup-backed API): ``{region}`` is the viewer's region code (the village
-of the office for grid-office staff), a path of ``{deep}`` the deep page of the incident list, ``{view}``
-the map view of the viewer's jurisdiction as the map pages ask for it (``bbox=w,s,e,n&zoom=z``: the
-extent of their grids at the closest zoom that fits it, as static/js/grid_map.js computes it).
+of the office for grid-office staff), a path of ``{deep}`` the deep page of the incident list
+(``deep_page``), ``{view}`` the map view of the viewer's jurisdiction as the map pages ask for it
+(``bbox=w,s,e,n&zoom=z``: the extent of their grids at the closest zoom that fits it, as
+static/js/grid_map.js computes it).
 A page that answers 404 at every volume is not on this branch yet, and is listed apart.
 """
 
@@ -65,7 +66,7 @@ PAGES = [
     Page("`/api/patrol-logs/?page_size=200`", "/api/patrol-logs/?page_size=200"),
     Page("`/special-groups/dashboard/`", "/special-groups/dashboard/"),
     Page("incident list `/incidents/`", "/incidents/"),
-    # The 1,009th page, reached as a user reaches it: by following "next" (keyset cursors).
+    # The 1,009th page, at the cursor the list gives out on the page before (``deep_page``).
     Page("incident list, deep page", "{deep}"),
     # The officials may not open the queue (403): it is timed as the demo county dispatcher.
     Page("dispatcher queue `/incidents/queue/`", "/incidents/queue/", users=("dispatcher",)),
@@ -203,22 +204,39 @@ def viewer_view(username: str) -> str:
     return "bbox=" + ",".join(f"{v:.5f}" for v in extent) + f"&zoom={zoom}"
 
 
-NEXT_LINK = re.compile(r'<a rel="next" href="([^"]+)"')
+def deep_page(username: str) -> tuple[str, str]:
+    """The path of the incident list's ``DEEP_PAGE``-th page for ``username`` (or its last page,
+    when shorter), read from the database this process is connected to.
 
+    The cursor is the one the list itself gives out on the page before (``IncidentListView``'s
+    own keyset, signed for the user with the site's key): the row that ends page
+    ``DEEP_PAGE - 1`` is found once, untimed, with an OFFSET, instead of following "next" a
+    thousand times per official and volume."""
+    from urllib.parse import quote
 
-def deep_page(session: requests.Session, base: str) -> tuple[str, str]:
-    """The URL of the incident list's ``DEEP_PAGE``-th page (or its last, when shorter), walked
-    through the list's own "next" links: keyset cursors are signed per user and cannot be made up.
-    The walk is not timed."""
-    import html
+    from django.test import RequestFactory
 
-    url, number = f"{base}/incidents/", 1
-    while number < DEEP_PAGE:
-        found = NEXT_LINK.search(session.get(url, timeout=TIMEOUT).text)
-        if found is None:
-            return url, f"{number} (last)"
-        url, number = f"{base}/incidents/{html.unescape(found.group(1))}", number + 1
-    return url, str(number)
+    from accounts.models import User
+    from incidents.filters import IncidentFilter
+    from incidents.views import IncidentListView
+
+    user = User.objects.get(username=username)
+    request = RequestFactory().get("/incidents/")
+    request.user = user
+    view = IncidentListView()
+    view.setup(request)
+    view.filterset = IncidentFilter(None, queryset=view.get_queryset(), request=request)
+    queryset = view.filtered()
+    keyset, segments = view.keyset(queryset)
+    ordered = queryset.filter(segments[0].condition).order_by(*keyset.order(backwards=False))
+    total = ordered.count()
+    pages = max(1, -(-total // view.page_size))
+    number = min(DEEP_PAGE, pages)
+    if number == 1:
+        return "/incidents/", "1 (last)" if pages == 1 else "1"
+    row = ordered[view.page_size * (number - 1) - 1]
+    cursor = keyset.encode(user=user, segment=0, values=keyset.values_of(row), backwards=False)
+    return f"/incidents/?cursor={quote(cursor)}", f"{number}" + (" (last)" if number == pages else "")
 
 
 def _get(session: requests.Session, url: str) -> tuple[int | str, int, float]:
@@ -250,30 +268,25 @@ class Target:
             client.close()
 
 
-def measure(targets: list[Target], *, repeat: int, say=print) -> list[dict[tuple[str, str], Result]]:
+def measure(
+    targets: list[Target], *, repeat: int, deep: dict[tuple[int, str], tuple[str, str]], say=print
+) -> list[dict[tuple[str, str], Result]]:
     """``{(page label, username): Result}`` for every page and official, one dict per target.
 
     The targets' requests take turns (request 1 to each volume, then request 2 to each...), so a
     burst of other work on the shared machine falls on every volume alike and the growth ratios
-    compare like with like."""
+    compare like with like. ``deep``: (target index, username) → (path, page) of the deep page."""
     results: list[dict[tuple[str, str], Result]] = [{} for _ in targets]
     for username in dict.fromkeys(USERS + tuple(u for page in PAGES for u in page.users)):
         sessions = [login(target.base, username) for target in targets]
         region = viewer_region(username)
         view = viewer_view(username)
-        deep = [
-            deep_page(session, target.base) if username in USERS else ("", "")
-            for session, target in zip(sessions, targets, strict=True)
-        ]
+        pages = [deep.get((i, username), ("", "")) for i in range(len(targets))]
         for page in PAGES:
             if username not in (page.users or USERS):
                 continue
-            urls = [
-                deep[i][0]
-                if page.path == "{deep}"
-                else target.base + page.path.format(region=region, view=view)
-                for i, target in enumerate(targets)
-            ]
+            path = page.path.format(region=region, view=view, deep="")
+            urls = [t.base + (pages[i][0] if page.path == "{deep}" else path) for i, t in enumerate(targets)]
             samples: list[list[float]] = [[] for _ in targets]
             answers: list[tuple[int | str, int]] = [(0, 0) for _ in targets]
             repeat_here = repeat
@@ -292,7 +305,7 @@ def measure(targets: list[Target], *, repeat: int, say=print) -> list[dict[tuple
                 if page.cold and max(s[-1] for s in samples) > SLOW and len(samples[0]) >= 2:
                     break
             for i in range(len(targets)):
-                note = f"page {deep[i][1]}" if page.path == "{deep}" else ""
+                note = f"page {pages[i][1]}" if page.path == "{deep}" else ""
                 result = results[i][(page.label, username)] = Result(*answers[i], samples[i], note)
                 say(
                     f"    [{i + 1}] {username:<11} {page.label:<55} {result.status} "
