@@ -95,7 +95,24 @@ class Tally(_Key):
                 fields=["bucket"],
                 name="rollups_tally_passed",
                 condition=models.Q(measure__in=["incidents", "mediation.case"]),
-            )
+            ),
+            # ... and the six projects' days of months that have ended (MONTHLY_MEASURES).
+            models.Index(
+                fields=["bucket"],
+                name="rollups_tally_monthly",
+                condition=models.Q(
+                    measure__in=[
+                        "sg.visit",
+                        "sg.subsidy",
+                        "people.released",
+                        "people.picked",
+                        "people.patients",
+                        "people.guarded",
+                        "people.students",
+                        "people.payees",
+                    ]
+                ),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -183,19 +183,71 @@ SELECT measure, region_id, dim_a, dim_b, dim_c, %(passed)s, sum(n), sum(amount) 
 GROUP BY measure, region_id, dim_a, dim_b, dim_c
 ON CONFLICT ({_KEY})
 DO UPDATE SET n = rollups_tally.n + excluded.n, amount = rollups_tally.amount + excluded.amount
+RETURNING id, n = 0 AND amount = 0
 """  # noqa: S608 - only module constants are interpolated
 
-_DROP_EMPTY_PASSED = f"""
-DELETE FROM rollups_tally
-WHERE measure IN {PASSED_MEASURES!r} AND bucket = %(passed)s AND n = 0 AND amount = 0
+# Measures kept by day whose readers ask for whole months (the six projects' periods: a month, a
+# year, everything, or up to today). Days of months that ended well before today are merged into
+# their month's first day (midnight UTC, as the projections store a day), so a region holds one
+# row per key and month of its history instead of one per day. The current and previous months
+# keep their days: "up to today" cuts inside them. ``sg.enrolled`` (whose latest day is read) and
+# the incident/mediation measures above are not among them.
+MONTHLY_MEASURES = (
+    "sg.visit",
+    "sg.subsidy",
+    "people.released",
+    "people.picked",
+    "people.patients",
+    "people.guarded",
+    "people.students",
+    "people.payees",
+)
+# The incremental fold merges the days of this window before the line (what crossed it lately)
+# and the rows it has just written (a late correction to an old month); the full rebuild merges
+# the whole history. Either way the tallies come out the same.
+MONTHLY_WINDOW = datetime.timedelta(days=93)
+
+_MERGE_MONTHS = f"""
+WITH days AS (
+    DELETE FROM rollups_tally
+    WHERE measure IN {MONTHLY_MEASURES!r} AND bucket < %(line)s
+      AND (bucket >= %(since)s OR id = ANY(%(written)s))
+      AND bucket <> date_trunc('month', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+    RETURNING measure, region_id, dim_a, dim_b, dim_c, bucket, n, amount
+)
+INSERT INTO rollups_tally ({_KEY}, n, amount)
+SELECT measure, region_id, dim_a, dim_b, dim_c,
+       date_trunc('month', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', sum(n), sum(amount)
+FROM days GROUP BY 1, 2, 3, 4, 5, 6
+ON CONFLICT ({_KEY})
+DO UPDATE SET n = rollups_tally.n + excluded.n, amount = rollups_tally.amount + excluded.amount
+RETURNING id, n = 0 AND amount = 0
 """  # noqa: S608 - only module constants are interpolated
 
 
-def _merge_passed(cursor) -> None:
-    """Two statements, whatever there is to merge (the fold's query count stays constant)."""
-    times = {"passed": PASSED, "before": timezone.now() - PASSED_MARGIN}
+def _month_line() -> datetime.datetime:
+    """Midnight UTC of the first day of the month before last (local calendar)."""
+    earlier = timezone.localdate() - datetime.timedelta(days=35)
+    return datetime.datetime(earlier.year, earlier.month, 1, tzinfo=datetime.UTC)
+
+
+def _merge_passed(cursor, *, written: list[int] | None = None) -> None:
+    """Three statements, whatever there is to merge (the fold's query count stays constant).
+    ``written``: the tally rows the incremental fold has just written; None for the whole history."""
+    line = _month_line()
+    times = {
+        "passed": PASSED,
+        "before": timezone.now() - PASSED_MARGIN,
+        "line": line,
+        "since": PASSED if written is None else line - MONTHLY_WINDOW,
+        "written": written or [],
+    }
     cursor.execute(_MERGE_PASSED, times)
-    cursor.execute(_DROP_EMPTY_PASSED, times)
+    merged = cursor.fetchall()
+    cursor.execute(_MERGE_MONTHS, times)
+    merged += cursor.fetchall()
+    # A merged row whose count came back to nothing goes, as the fold's own empty rows do.
+    cursor.execute("DELETE FROM rollups_tally WHERE id = ANY(%s)", [[pk for pk, empty in merged if empty]])
 
 
 _TALLIES_FROM_MARKS = f"""
@@ -246,7 +298,7 @@ def _incremental(cursor) -> FoldResult:
     cursor.execute(_REPLACE_MARKS)
     # Rows whose count came back to nothing go (always one statement: a constant query count).
     cursor.execute("DELETE FROM rollups_tally WHERE id = ANY(%s)", [[pk for pk, empty in written if empty]])
-    _merge_passed(cursor)
+    _merge_passed(cursor, written=[pk for pk, empty in written if not empty])
     return FoldResult(records, len(written))
 
 

@@ -213,3 +213,33 @@ def test_the_demo_figures_are_computed_and_equal_the_rollups():
         assert selectors._monthly_figures(region=county, year=2017) == selectors._monthly_figures(
             region=county, year=2017, raw=True
         )
+
+
+def test_days_of_ended_months_are_merged_and_every_figure_still_equals_the_recount(people):
+    """Visits, payments and people counts of months that ended before last month keep one row per
+    key and month, and every period the pages ask for still equals the recount."""
+    from rollups.services import MONTHLY_MEASURES, _month_line
+
+    fold(full=True)
+    line = _month_line()
+    days = [
+        bucket
+        for bucket in Tally.objects.filter(measure__in=MONTHLY_MEASURES, bucket__lt=line).values_list(
+            "bucket", flat=True
+        )
+    ]
+    assert days, "the demo has history before the line"
+    assert all(bucket.day == 1 and bucket.hour == 0 for bucket in days)
+    _assert_rollups_equal_recount()
+    # A payment recorded late for an old month lands on its day and is merged by the next fold.
+    enrollment = Enrollment.objects.filter(subsidy_payments__isnull=False).order_by("pk").first()
+    old_day = (line - timedelta(days=40)).date()
+    SubsidyPayment.objects.create(enrollment=enrollment, amount=Decimal("200"), paid_on=old_day)
+    fold()
+    assert all(
+        bucket.day == 1
+        for bucket in Tally.objects.filter(measure="sg.subsidy", bucket__lt=line).values_list(
+            "bucket", flat=True
+        )
+    )
+    _assert_rollups_equal_recount()
