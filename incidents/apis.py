@@ -55,12 +55,13 @@ from anshun.commands import NotPermitted
 from grids.models import Grid, GridOffice
 from incidents import selectors
 from incidents.filters import IncidentFilter
-from incidents.models import Incident, IncidentCategory, IncidentScopeExit
+from incidents.models import Department, Incident, IncidentCategory, IncidentScopeExit
 from incidents.policy import POLICY
 from incidents.selectors import FeedPosition
 from incidents.services import editing, workflow
 from incidents.services.bulk import ItemResult, report_incidents_bulk
 from incidents.services.reporting import AlreadyDeleted, report_incident
+from incidents.services.units import correct_incident
 from incidents.services.workflow import StaleVersion
 
 BULK_LIMIT = 1000
@@ -236,7 +237,31 @@ class TransitionInputSerializer(serializers.Serializer):
         required=False,
         help_text="Dispatch only: the grid office that handles it (default: the grid's own office).",
     )
+    handling_department = ReferenceField(
+        slug_field="code",
+        queryset=Department.objects.all(),
+        required=False,
+        help_text="Dispatch only: the functional department that leads (主办), instead of a grid office.",
+    )
+    assist_offices = serializers.ListField(
+        child=ReferenceField(slug_field="code", queryset=GridOffice.objects.all()),
+        required=False,
+        max_length=20,
+        help_text="Dispatch only: grid offices that assist (协办), by code.",
+    )
+    assist_departments = serializers.ListField(
+        child=ReferenceField(slug_field="code", queryset=Department.objects.all()),
+        required=False,
+        max_length=20,
+        help_text="Dispatch only: functional departments that assist (协办), by code.",
+    )
     attachments = serializers.ListField(child=serializers.FileField(), required=False, default=list)
+
+
+class CorrectionInputSerializer(serializers.Serializer):
+    category = CategoryField(required=False)
+    priority = serializers.ChoiceField(choices=Incident.Priority.choices, required=False)
+    reason = serializers.CharField(max_length=2000)
 
 
 class IncidentOutputSerializer(serializers.ModelSerializer):
@@ -249,6 +274,9 @@ class IncidentOutputSerializer(serializers.ModelSerializer):
     grid_name = serializers.CharField(source="grid.name")
     village = serializers.CharField(source="grid.village.code")
     handling_office = serializers.CharField(source="handling_office.code", default=None, allow_null=True)
+    handling_department = serializers.CharField(
+        source="handling_department.code", default=None, allow_null=True
+    )
     reporter = serializers.CharField(source="reporter.username", default=None, allow_null=True)
     handler = serializers.CharField(source="handler.username", default=None, allow_null=True)
     is_overdue = serializers.SerializerMethodField()
@@ -276,6 +304,7 @@ class IncidentOutputSerializer(serializers.ModelSerializer):
             "grid_name",
             "village",
             "handling_office",
+            "handling_department",
             "reporter",
             "handler",
             "reported_at",
@@ -302,7 +331,13 @@ class IncidentOutputSerializer(serializers.ModelSerializer):
     def get_actions(self, incident) -> list[str]:
         """The caller's next steps. They depend only on the incident's status, handling unit and
         handler (``workflow.available_transitions``), so a page works each combination out once."""
-        key = (incident.status, incident.deleted_at is None, incident.handling_office_id, incident.handler_id)
+        key = (
+            incident.status,
+            incident.deleted_at is None,
+            incident.handling_office_id,
+            incident.handling_department_id,
+            incident.handler_id,
+        )
         known = self.context.setdefault("_actions", {})
         if key not in known:
             known[key] = workflow.available_transitions(actor=self.context["request"].user, incident=incident)
@@ -753,8 +788,10 @@ class IncidentViewSet(ScopedModelViewSet):
         data = TransitionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         arguments = {"note": data.validated_data["note"]}
-        if name == "dispatch" and "handling_office" in data.validated_data:
-            arguments["handling_office"] = data.validated_data["handling_office"]
+        if name == "dispatch":
+            for field in ("handling_office", "handling_department", "assist_offices", "assist_departments"):
+                if field in data.validated_data:
+                    arguments[field] = data.validated_data[field]
         if name == "report_handled":
             arguments["attachments"] = data.validated_data["attachments"]
         incident = workflow.SERVICES[name](
@@ -773,6 +810,28 @@ class IncidentViewSet(ScopedModelViewSet):
     verify = _transition_action("verify")
     reopen = _transition_action("reopen")
     close = _transition_action("close")
+    reject = _transition_action("reject")
+    void = _transition_action("void")
+
+    @extend_schema(
+        request=CorrectionInputSerializer,
+        responses={200: IncidentDetailSerializer, 400: None, 403: None, 404: None},
+        parameters=TRANSITION_PARAMS,
+        summary="The dispatcher corrects category and/or priority (recorded with the reason)",
+    )
+    @action(detail=True, methods=["post"], url_path="correct", url_name="correct")
+    def correct(self, request, pk=None):
+        # Who may correct what is answered first (403, 404), as for any other command.
+        POLICY.authorize("correct", actor=request.user, arguments={"incident_id": self._pk(pk)})
+        data = CorrectionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        incident = correct_incident(
+            actor=request.user,
+            incident_id=self._pk(pk),
+            expected_version=expected_version(request),
+            **data.validated_data,
+        )
+        return self._detail(incident.pk)
 
     @extend_schema(
         parameters=[

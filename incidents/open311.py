@@ -304,8 +304,13 @@ PUBLIC_FIELDS = (
 )
 
 
+# Finished for the public: closed, declined (不予立案) or voided (作废); the status in words
+# (or staff's public note) says which.
+FINISHED = (Incident.Status.CLOSED, Incident.Status.REJECTED, Incident.Status.VOIDED)
+
+
 def _request_row(incident: Incident) -> dict:
-    closed = incident.status == Incident.Status.CLOSED
+    closed = incident.status in FINISHED
     try:
         extra = incident.open311_request
     except Incident.open311_request.RelatedObjectDoesNotExist:
@@ -372,9 +377,9 @@ def requests_collection(request, fmt: str):
         if not statuses or not statuses <= {"open", "closed"}:
             raise Refusal(400, "status must be open, closed or both")
         if statuses == {"open"}:
-            incidents = incidents.exclude(status=Incident.Status.CLOSED)
+            incidents = incidents.exclude(status__in=FINISHED)
         elif statuses == {"closed"}:
-            incidents = incidents.filter(status=Incident.Status.CLOSED)
+            incidents = incidents.filter(status__in=FINISHED)
     return respond(fmt, "service_requests", "request", [_request_row(i) for i in incidents[:MAX_RESULTS]])
 
 
