@@ -23,7 +23,7 @@ from incidents.models import (
     RoutingRule,
 )
 from incidents.policy import POLICY
-from incidents.services.workflow import StaleVersion, lock_incident
+from incidents.services.workflow import StaleVersion, check_text, lock_incident
 
 S = Incident.Status
 # Statuses in which a case can still be corrected or a share recorded.
@@ -35,9 +35,7 @@ def _reason(text: str, field: str = "reason") -> str:
     text = (text or "").strip()
     if not text:
         raise ValidationError({field: _("Give the reason.")})
-    if len(text) > MAX_TEXT:
-        raise ValidationError({field: _("At most %(n)d characters.") % {"n": MAX_TEXT}})
-    return text
+    return check_text(text, field=field, max_length=MAX_TEXT)
 
 
 @transaction.atomic  # the policy runs inside, so its checks see the locked row

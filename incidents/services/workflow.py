@@ -94,6 +94,15 @@ def _check_status(*, incident: Incident, transition: Transition) -> None:
         raise ValidationError({"status": ValidationError(message, code="invalid_transition")})
 
 
+def check_text(value: str, *, field: str, max_length: int = 2000) -> str:
+    """A note or reason as the database can hold it: no NUL or lone surrogate, not too long."""
+    if any(ch == "\x00" or "\ud800" <= ch <= "\udfff" for ch in value):
+        raise ValidationError({field: _("This text holds characters that cannot be stored.")})
+    if len(value) > max_length:
+        raise ValidationError({field: _("At most %(n)d characters.") % {"n": max_length}})
+    return value
+
+
 def lock_incident(*, actor, incident_id: int) -> Incident:
     """The live incident under its row lock; a deleted one is not found, like a missing one."""
     incident = (
@@ -135,6 +144,7 @@ def _apply(
     _check_status(incident=incident, transition=transition)
     if transition.needs_note and not note.strip():
         raise ValidationError({"note": _("Give the reason.")})
+    check_text(note, field="note", max_length=20_000)
     files = check_attachments(attachments)
     from_status = incident.status
     changed = change(incident) if change else []

@@ -633,3 +633,31 @@ def test_the_home_page_of_a_department_officer_leads_to_the_inbox(client, office
     page = client.get("/")
     assert page.status_code == 200 and 'data-testid="inbox-link"' in page.content.decode()
     assert officer.department.name in page.content.decode()
+
+
+def test_text_that_no_database_can_hold_is_a_field_error_on_every_new_door(
+    client, api_client, dispatched, county_dispatcher, justice_officer
+):
+    share = dispatched.assignments.get(department=justice_officer.department)
+    before = snapshot()
+    client.force_login(county_dispatcher)
+    assert (
+        client.post(
+            f"/incidents/{dispatched.pk}/correct/", {"priority": "urgent", "reason": "a\x00b"}
+        ).status_code
+        == 302
+    )
+    api_client.force_authenticate(county_dispatcher)
+    answer = api_client.post(
+        f"/api/incidents/{dispatched.pk}/correct/", {"priority": "urgent", "reason": "a\x00b"}, format="json"
+    )
+    assert answer.status_code == 400
+    client.force_login(justice_officer)
+    assert (
+        client.post(f"/incidents/{dispatched.pk}/parts/{share.pk}/", {"result": "a\x00b"}).status_code == 302
+    )
+    assert (
+        client.post(f"/incidents/{dispatched.pk}/parts/{share.pk}/", {"result": "x" * 5000}).status_code
+        == 302
+    )
+    assert snapshot() == before
