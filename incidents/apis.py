@@ -51,14 +51,15 @@ from rest_framework.utils.encoders import JSONEncoder
 from anshun.api.base import ScopedModelViewSet
 from anshun.api.exceptions import exception_handler
 from anshun.api.pagination import KeysetPagination
-from anshun.commands import NotPermitted
+from anshun.commands import NotFound, NotPermitted
 from grids.models import Grid, GridOffice
 from incidents import selectors
 from incidents.filters import IncidentFilter
-from incidents.models import Department, Incident, IncidentCategory, IncidentScopeExit
+from incidents.models import Department, Incident, IncidentAssignment, IncidentCategory, IncidentScopeExit
 from incidents.policy import POLICY
 from incidents.selectors import FeedPosition
 from incidents.services import editing, workflow
+from incidents.services import units as unit_services
 from incidents.services.bulk import ItemResult, report_incidents_bulk
 from incidents.services.reporting import AlreadyDeleted, report_incident
 from incidents.services.units import correct_incident
@@ -359,6 +360,24 @@ class EventOutputSerializer(serializers.Serializer):
     to_status = serializers.CharField()
     note = serializers.CharField()
     escalation_level = serializers.IntegerField(allow_null=True)
+    kind = serializers.CharField(help_text="status, correction (category/priority) or part (a 协办 unit's).")
+    changes = serializers.JSONField(help_text="A dispatch's units; a correction's [old, new].")
+
+
+class ShareOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    part = serializers.CharField(help_text="lead (主办) or assist (协办).")
+    office = serializers.CharField(source="office.code", default=None, allow_null=True)
+    department = serializers.CharField(source="department.code", default=None, allow_null=True)
+    state = serializers.CharField()
+    result = serializers.CharField()
+    assigned_at = serializers.DateTimeField()
+    done_at = serializers.DateTimeField(allow_null=True)
+
+
+class PartInputSerializer(serializers.Serializer):
+    share = serializers.IntegerField(min_value=1, max_value=2**31 - 1, help_text="The 协办 share's id.")
+    result = serializers.CharField(max_length=2000, help_text="What the assisting unit did.")
 
 
 class AttachmentOutputSerializer(serializers.Serializer):
@@ -379,9 +398,10 @@ class AttachmentOutputSerializer(serializers.Serializer):
 class IncidentDetailSerializer(IncidentOutputSerializer):
     events = EventOutputSerializer(many=True, read_only=True)
     attachments = AttachmentOutputSerializer(many=True, read_only=True)
+    shares = ShareOutputSerializer(source="assignments", many=True, read_only=True)
 
     class Meta(IncidentOutputSerializer.Meta):
-        fields = [*IncidentOutputSerializer.Meta.fields, "events", "attachments"]
+        fields = [*IncidentOutputSerializer.Meta.fields, "events", "attachments", "shares"]
 
 
 _DATETIME = serializers.DateTimeField()
@@ -769,6 +789,26 @@ class IncidentViewSet(ScopedModelViewSet):
             **data.validated_data,
         )
         return self._detail(incident.pk)
+
+    @extend_schema(
+        request=PartInputSerializer,
+        responses={200: IncidentDetailSerializer, 400: None, 403: None, 404: None},
+        summary="A 协办 unit records its part",
+    )
+    @action(detail=True, methods=["post"], url_path="record-part", url_name="record-part")
+    def record_part(self, request, pk=None):
+        if not POLICY.can("record_part", actor=request.user):
+            raise NotPermitted()
+        data = PartInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        incident_id = self._pk(pk)
+        share_id = data.validated_data["share"]
+        if not IncidentAssignment.objects.filter(pk=share_id, incident_id=incident_id).exists():
+            raise NotFound()  # another incident's share is not found here
+        unit_services.record_part(
+            actor=request.user, assignment_id=share_id, result=data.validated_data["result"]
+        )
+        return self._detail(incident_id)
 
     @extend_schema(
         responses={

@@ -323,7 +323,7 @@ def _request_row(incident: Incident) -> dict:
         "service_name": incident.category.name,
         "service_code": incident.category.code,
         "description": incident.reported_description,
-        "agency_responsible": incident.handling_office.name if incident.handling_office else AGENCY,
+        "agency_responsible": incident.handling_unit.name if incident.handling_unit else AGENCY,
         "service_notice": "",
         "requested_datetime": w3c(incident.reported_at),
         "updated_datetime": w3c(incident.updated_at),
@@ -345,7 +345,7 @@ def open311_requests():
     first = Incident.history.filter(id=OuterRef("pk")).order_by("history_date", "history_id")
     return (
         Incident.objects.filter(source=Incident.Source.OPEN311, deleted_at__isnull=True)
-        .select_related("category", "handling_office", "open311_request")
+        .select_related("category", "handling_office", "handling_department", "open311_request")
         .annotate(
             reported_description=Coalesce(Subquery(first.values("description")[:1]), "description"),
             reported_address=Coalesce(Subquery(first.values("address")[:1]), "address"),

@@ -661,3 +661,45 @@ def test_text_that_no_database_can_hold_is_a_field_error_on_every_new_door(
         == 302
     )
     assert snapshot() == before
+
+
+def test_the_api_doors_of_parts_and_rejections(
+    api_client, dispatched, make_incident, county_dispatcher, justice_officer, officer, far_officer
+):
+    share = dispatched.assignments.get(department=justice_officer.department)
+    url = f"/api/incidents/{dispatched.pk}/record-part/"
+    other = make_incident()
+    before = snapshot()
+    api_client.force_authenticate(far_officer)
+    assert api_client.post(url, {"share": share.pk, "result": "x"}, format="json").status_code == 404
+    api_client.force_authenticate(officer)  # the lead unit's staff: another unit's share is out of sight
+    assert api_client.post(url, {"share": share.pk, "result": "x"}, format="json").status_code == 404
+    api_client.force_authenticate(county_dispatcher)  # no incident.handle
+    assert api_client.post(url, {"share": share.pk, "result": "x"}, format="json").status_code == 403
+    api_client.force_authenticate(justice_officer)
+    for body in ({}, {"share": "x", "result": "y"}, {"share": share.pk}, {"share": 2**40, "result": "y"}):
+        assert api_client.post(url, body, format="json").status_code == 400, body
+    assert (
+        api_client.post(
+            f"/api/incidents/{other.pk}/record-part/", {"share": share.pk, "result": "x"}, format="json"
+        ).status_code
+        == 404
+    )
+    assert snapshot() == before
+    answer = api_client.post(url, {"share": share.pk, "result": "协助完成"}, format="json")
+    assert answer.status_code == 200
+    body = answer.json()
+    assert {(s["part"], s["state"]) for s in body["shares"]} >= {("assist", "done"), ("lead", "open")}
+    assert body["events"][-1]["kind"] == "part" and body["events"][-1]["note"] == "协助完成"
+    # 不予立案 through the API: the reason is required; the role must be the centre's.
+    api_client.force_authenticate(county_dispatcher)
+    assert (
+        api_client.post(f"/api/incidents/{other.pk}/reject/", {"note": ""}, format="json").status_code == 400
+    )
+    api_client.force_authenticate(justice_officer)
+    assert (
+        api_client.post(f"/api/incidents/{other.pk}/reject/", {"note": "x"}, format="json").status_code == 403
+    )
+    api_client.force_authenticate(county_dispatcher)
+    answer = api_client.post(f"/api/incidents/{other.pk}/reject/", {"note": "不属于受理范围"}, format="json")
+    assert answer.status_code == 200 and answer.json()["status"] == "rejected"
