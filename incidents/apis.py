@@ -799,9 +799,11 @@ class IncidentViewSet(ScopedModelViewSet):
     def record_part(self, request, pk=None):
         if not POLICY.can("record_part", actor=request.user):
             raise NotPermitted()
+        incident_id = self._pk(pk)
+        if not self.get_queryset().filter(pk=incident_id).exists():
+            raise NotFound()  # out of sight: 404 before the body is read, as for every command
         data = PartInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        incident_id = self._pk(pk)
         share_id = data.validated_data["share"]
         if not IncidentAssignment.objects.filter(pk=share_id, incident_id=incident_id).exists():
             raise NotFound()  # another incident's share is not found here

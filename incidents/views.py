@@ -32,7 +32,7 @@ from incidents.policy import POLICY
 from incidents.services import workflow
 from incidents.services.open311 import set_public_note
 from incidents.services.reporting import mark_notifications_read, report_incident
-from incidents.services.units import correct_incident, record_part
+from incidents.services.units import CORRECTABLE, correct_incident, record_part
 
 EXPORT_HEADERS = [
     gettext_lazy("ID"),
@@ -242,7 +242,7 @@ class IncidentDetailView(ScopedPageMixin, DetailView):
             routed=routed,
             shares=[s for s in shares if s.state != IncidentAssignment.State.WITHDRAWN],
             my_shares=[s for s in shares if _my_open_assist(user, s)],
-            can_correct=can_dispatch and incident.status in selectors.OPEN_STATUSES,
+            can_correct=can_dispatch and incident.status in CORRECTABLE and incident.deleted_at is None,
             categories=selectors.categories_for(actor=user) if can_dispatch else [],
             priorities=Incident.Priority.choices,
             closing_reason=_closing_reason(incident),

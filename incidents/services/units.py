@@ -28,6 +28,9 @@ from incidents.services.workflow import StaleVersion, check_text, lock_incident
 S = Incident.Status
 # Statuses in which a case can still be corrected or a share recorded.
 LIVE = frozenset({S.REPORTED, S.REGISTERED, S.DISPATCHED, S.HANDLING, S.HANDLED, S.VERIFIED, S.RETURNED})
+# Statuses in which the dispatcher may still correct the category or priority: before the
+# handling unit reports back (afterwards the case is judged as it was handled).
+CORRECTABLE = frozenset({S.REPORTED, S.REGISTERED, S.DISPATCHED, S.HANDLING, S.RETURNED})
 MAX_TEXT = 2000
 
 
@@ -57,7 +60,7 @@ def correct_incident(
     incident = lock_incident(actor=actor, incident_id=incident_id)
     if expected_version is not None and expected_version != incident.version:
         raise StaleVersion(incident.version)
-    if incident.status not in LIVE:
+    if incident.status not in CORRECTABLE:
         raise ValidationError({"status": _("A finished case cannot be corrected.")})
     changes: dict[str, list[str]] = {}
     if category is not None and category.pk != incident.category_id:
