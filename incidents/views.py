@@ -164,6 +164,7 @@ class IncidentListView(ScopedPageMixin, ListView):
                 "description",
                 "grid__code",
                 "handling_office__name",
+                "handling_department__name",
                 "reported_at",
                 "due_at",
                 "closed_at",
@@ -174,7 +175,7 @@ class IncidentListView(ScopedPageMixin, ListView):
         )
 
         def row(values):
-            pk, status, category, priority, description, grid, office, *rest = values
+            pk, status, category, priority, description, grid, office, department, *rest = values
             return (
                 pk,
                 status_labels.get(status, status),
@@ -182,7 +183,7 @@ class IncidentListView(ScopedPageMixin, ListView):
                 priority_labels.get(priority, priority),
                 description,
                 grid,
-                office or "",
+                department or office or "",  # the 主办 unit
                 *rest,
             )
 

@@ -703,3 +703,12 @@ def test_the_api_doors_of_parts_and_rejections(
     api_client.force_authenticate(county_dispatcher)
     answer = api_client.post(f"/api/incidents/{other.pk}/reject/", {"note": "不属于受理范围"}, format="json")
     assert answer.status_code == 200 and answer.json()["status"] == "rejected"
+
+
+def test_lists_and_exports_name_the_lead_department(client, dispatched, county_dispatcher, officer, housing):
+    client.force_login(county_dispatcher)
+    text = b"".join(client.get("/incidents/", {"export": "csv"}).streaming_content).decode("utf-8-sig")
+    assert housing.name in text
+    client.force_login(officer)  # a department's staff: their list is their department's work
+    assert [i.pk for i in client.get("/incidents/").context["object_list"]] == [dispatched.pk]
+    assert client.get(f"/incidents/{dispatched.pk}/").status_code == 200
