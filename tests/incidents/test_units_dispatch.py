@@ -712,3 +712,27 @@ def test_lists_and_exports_name_the_lead_department(client, dispatched, county_d
     client.force_login(officer)  # a department's staff: their list is their department's work
     assert [i.pk for i in client.get("/incidents/").context["object_list"]] == [dispatched.pk]
     assert client.get(f"/incidents/{dispatched.pk}/").status_code == 200
+
+
+def test_an_open311_request_declined_or_led_by_a_department_reads_as_such(
+    client, category, home_grid, county_dispatcher, housing
+):
+    from incidents.models import Open311Client
+    from tests.incidents.test_open311 import BASE, request_body
+
+    api_key = Open311Client.objects.create(name="12345 热线").api_key
+
+    def post(**extra) -> int:
+        response = client.post(f"{BASE}requests.json", request_body(api_key, home_grid, **extra))
+        return int(response.json()[0]["service_request_id"])
+
+    declined, led = post(), post(description="另一处违建")
+    workflow.reject_incident(actor=county_dispatcher, incident_id=declined, note="非受理范围")
+    [row] = client.get(f"{BASE}requests/{declined}.json").json()
+    assert row["status"] == "closed" and row["status_notes"] == "不予立案"  # the status, not the reason
+    closed = client.get(f"{BASE}requests.json", {"status": "closed"}).json()
+    assert declined in [int(r["service_request_id"]) for r in closed]
+    workflow.register_incident(actor=county_dispatcher, incident_id=led)
+    workflow.dispatch_incident(actor=county_dispatcher, incident_id=led, handling_department=housing)
+    [row] = client.get(f"{BASE}requests/{led}.json").json()
+    assert row["status"] == "open" and row["agency_responsible"] == housing.name
