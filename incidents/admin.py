@@ -84,14 +84,42 @@ class IncidentAssignmentInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Department)
-class DepartmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Shown here; departments come from the demo loader or a future department command (their
-    staff are users with ``department`` set, in the user admin)."""
+class DepartmentAdmin(admin.ModelAdmin):
+    """Departments are written through ``department_create`` / ``department_update`` (their
+    staff are users with ``department`` set, in the user admin); never deleted here, deactivated."""
 
     list_display = ("code", "name", "kind", "region", "is_active")
     list_filter = ("kind", "region__level", "is_active")
     search_fields = ("code", "name")
     list_select_related = ("region",)
+    raw_id_fields = ("region",)
+
+    def get_queryset(self, request):
+        return Department.objects.visible_to(request.user)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("code",) if obj is not None else ()
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # shares and routes refer to it; deactivate it instead
+
+    def save_model(self, request, obj, form, change):
+        from incidents.services.units import department_create, department_update
+
+        if change:
+            department_update(
+                actor=request.user,
+                department=obj,
+                name=obj.name,
+                kind=obj.kind,
+                region=obj.region,
+                is_active=obj.is_active,
+            )
+        else:
+            saved = department_create(
+                actor=request.user, code=obj.code, name=obj.name, kind=obj.kind, region=obj.region
+            )
+            obj.pk = saved.pk
 
 
 @admin.register(RoutingRule)

@@ -563,6 +563,12 @@ class Department(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.region_id is not None and self.region.level not in ("city", "county", "township"):
+            raise ValidationError({"region": _("A department works at the city, county or township level.")})
+
 
 class IncidentAssignment(models.Model):
     """One unit's share of an incident: the 主办 (lead) unit or a 协办 (assisting) unit, a grid

@@ -135,6 +135,18 @@ POLICY = Policy(
             condition=own_share_only,
             why="A 协办 unit records what it did; only its own share.",
         ),
+        "department_create": Rule(
+            capability="incident.dispatch",
+            refers=("region",),
+            why="The centre records the functional departments of its jurisdiction (at its level or below).",
+        ),
+        "department_update": Rule(
+            capability="incident.dispatch",
+            target="department",
+            target_model="incidents.Department",
+            refers=("region",),
+            why="The centre renames, moves inside its jurisdiction or deactivates a department it sees.",
+        ),
         "route_set": Rule(
             capability="incident.dispatch",
             refers=("region", "office", "department"),

@@ -129,6 +129,34 @@ def record_part(*, actor, assignment_id: int, result: str) -> IncidentAssignment
     return share
 
 
+def _check_department(department: Department) -> None:
+    department.full_clean()  # fields, the unique code, and the level (Department.clean)
+
+
+@transaction.atomic
+@POLICY.command("department_create")
+def department_create(*, actor, code: str, name: str, kind: str, region: Region) -> Department:
+    """Record a functional department of ``region`` (its level and its jurisdiction); its staff
+    are then users with the department officer role and ``department`` set (the user admin)."""
+    department = Department(code=code, name=name, kind=kind, region=region)
+    _check_department(department)
+    department.save()
+    return department
+
+
+@transaction.atomic
+@POLICY.command("department_update")
+def department_update(
+    *, actor, department: Department, name: str, kind: str, region: Region, is_active: bool = True
+) -> Department:
+    """Rename, re-place (inside the actor's sight) or deactivate a department. A deactivated one
+    is offered to no dispatcher and no route; its open shares stay as they are."""
+    department.name, department.kind, department.region, department.is_active = name, kind, region, is_active
+    _check_department(department)
+    department.save(update_fields=["name", "kind", "region", "is_active"])
+    return department
+
+
 def route_problems(*, region: Region, office: GridOffice | None, department: Department | None) -> dict:
     """The routing table's own checks (the policy checked that everything is in sight): one
     unit, which serves the place."""

@@ -590,8 +590,6 @@ def test_routes_are_kept_only_inside_ones_jurisdiction_through_every_door(
     delete = reverse("admin:incidents_routingrule_delete", args=[saved.pk])
     assert admin_web.post(delete, {"post": "yes"}).status_code == 302
     assert not RoutingRule.objects.filter(pk=saved.pk).exists()
-    # Departments are shown in the admin, never written there.
-    assert admin_web.get(reverse("admin:incidents_department_add")).status_code == 403
 
 
 # --- the unit's inbox -------------------------------------------------------------------------------------
@@ -736,3 +734,93 @@ def test_an_open311_request_declined_or_led_by_a_department_reads_as_such(
     workflow.dispatch_incident(actor=county_dispatcher, incident_id=led, handling_department=housing)
     [row] = client.get(f"{BASE}requests/{led}.json").json()
     assert row["status"] == "open" and row["agency_responsible"] == housing.name
+
+
+def test_departments_are_recorded_by_the_centre_inside_its_jurisdiction(
+    county_dispatcher, officer, admin_web
+):
+    from incidents.services.units import department_create, department_update
+
+    township = region(TOWNSHIP)
+    made = department_create(
+        actor=county_dispatcher,
+        code="520402005-veterans",
+        name="东关街道退役军人服务站",
+        kind="other",
+        region=township,
+    )
+    assert made in Department.objects.visible_to(county_dispatcher)
+    before = snapshot(), Department.objects.count()
+    village = Region.objects.filter(parent=township).order_by("code").first()
+    attempts = [
+        (
+            county_dispatcher,
+            {"code": "x-1", "name": "村级", "kind": "other", "region": village},
+            ValidationError,
+        ),
+        (
+            county_dispatcher,
+            {"code": made.code, "name": "重复", "kind": "other", "region": township},
+            ValidationError,
+        ),
+        (
+            county_dispatcher,
+            {"code": "x-2", "name": "越界", "kind": "other", "region": region(FAR_COUNTY)},
+            Invalid,
+        ),
+        (
+            county_dispatcher,
+            {"code": "x-3", "name": "上级", "kind": "other", "region": region("5204")},
+            Invalid,
+        ),
+        (
+            county_dispatcher,
+            {"code": "x\x00", "name": "坏", "kind": "other", "region": township},
+            ValidationError,
+        ),
+        (
+            county_dispatcher,
+            {"code": "x-4", "name": "坏", "kind": "bogus", "region": township},
+            ValidationError,
+        ),
+        (officer, {"code": "x-5", "name": "无权", "kind": "other", "region": township}, NotPermitted),
+    ]
+    for actor, arguments, refusal in attempts:
+        with pytest.raises(refusal):
+            department_create(actor=actor, **arguments)
+    far = user_for_role(Role.DISPATCHER, region=region(FAR_COUNTY))
+    with pytest.raises(NotFound):
+        department_update(actor=far, department=made, name="改名", kind="other", region=township)
+    assert (snapshot(), Department.objects.count()) == before
+    department_update(
+        actor=county_dispatcher,
+        department=made,
+        name=made.name,
+        kind="other",
+        region=township,
+        is_active=False,
+    )
+    assert made not in selectors.departments_visible_to(actor=county_dispatcher)
+    # The admin door: through the same commands; a village is a form error; never deleted.
+    add = reverse("admin:incidents_department_add")
+    response = admin_web.post(add, {"code": "x-6", "name": "村级", "kind": "other", "region": village.pk})
+    assert response.status_code == 200 and not Department.objects.filter(code="x-6").exists()
+    response = admin_web.post(
+        add, {"code": "x-7", "name": "东关街道应急办", "kind": "other", "region": township.pk}
+    )
+    assert response.status_code == 302 and Department.objects.filter(code="x-7", region=township).exists()
+    change = reverse("admin:incidents_department_change", args=[made.pk])
+    assert (
+        admin_web.post(
+            change,
+            {"name": "东关街道退役军人服务站", "kind": "other", "region": township.pk, "is_active": "on"},
+        ).status_code
+        == 302
+    )
+    assert Department.objects.get(pk=made.pk).is_active
+    assert (
+        admin_web.post(
+            reverse("admin:incidents_department_delete", args=[made.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
