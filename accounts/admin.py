@@ -21,7 +21,7 @@ class UserAdmin(BaseUserAdmin):
     )
     list_filter = ("role", "special_project", "is_service_account", "is_active", "is_staff")
     search_fields = ("username", "display_name", "phone")
-    raw_id_fields = ("region", "grid_office")
+    raw_id_fields = ("region", "grid_office", "department")
     list_select_related = ("region", "grid_office")
     actions = ["issue_api_token"]
     fieldsets = (
@@ -35,6 +35,7 @@ class UserAdmin(BaseUserAdmin):
                     "role",
                     "region",
                     "grid_office",
+                    "department",
                     "special_project",
                     "is_service_account",
                 )
@@ -45,7 +46,16 @@ class UserAdmin(BaseUserAdmin):
         *BaseUserAdmin.add_fieldsets,
         (
             _("Role and jurisdiction"),
-            {"fields": ("role", "region", "grid_office", "special_project", "is_service_account")},
+            {
+                "fields": (
+                    "role",
+                    "region",
+                    "grid_office",
+                    "department",
+                    "special_project",
+                    "is_service_account",
+                )
+            },
         ),
     )
 

@@ -43,6 +43,15 @@ class User(AbstractUser):
         blank=True,
         related_name="staff",
     )
+    department = models.ForeignKey(
+        "incidents.Department",
+        verbose_name=_("functional department"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        help_text=_("Only for functional-department officers: the department whose work they handle."),
+    )
     special_project = models.CharField(
         _("special-population project"),
         max_length=16,
@@ -97,6 +106,13 @@ class User(AbstractUser):
                 errors["grid_office"] = _("This role works in a grid office; choose one.")
             if self.region_id is not None:
                 errors["region"] = _("This role is scoped by its grid office, not a region.")
+        elif kind == JurisdictionKind.DEPARTMENT:
+            if self.department_id is None:
+                errors["department"] = _("This role works in a functional department; choose one.")
+            if self.region_id is not None:
+                errors["region"] = _("This role is scoped by its department, not a region.")
+            if self.grid_office_id is not None:
+                errors["grid_office"] = _("Only grid-office staff have a grid office.")
         elif kind == JurisdictionKind.REGION:
             if self.region_id is None:
                 errors["region"] = _("This role needs a jurisdiction region.")
@@ -106,6 +122,8 @@ class User(AbstractUser):
                 }
             if self.grid_office_id is not None:
                 errors["grid_office"] = _("Only grid-office staff have a grid office.")
+        if kind != JurisdictionKind.DEPARTMENT and self.department_id is not None:
+            errors["department"] = _("Only functional-department officers belong to a department.")
         if self.role == Role.CASE_OFFICER and not self.special_project:
             errors["special_project"] = _("A case officer serves one of the six projects.")
         if self.role != Role.CASE_OFFICER and self.special_project:

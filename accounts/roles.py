@@ -15,6 +15,7 @@ class Role(models.TextChoices):
     COUNTY_OFFICIAL = "county_official", _("County official")
     CITY_OFFICIAL = "city_official", _("City official")
     DISPATCHER = "dispatcher", _("Command-centre dispatcher")
+    DEPARTMENT_OFFICER = "department_officer", _("Functional-department officer")
     MEDIATOR = "mediator", _("Mediator")
     LAWYER = "lawyer", _("Legal-service lawyer")
     CASE_OFFICER = "case_officer", _("Special-population case officer")
@@ -36,6 +37,7 @@ class SpecialProject(models.TextChoices):
 class JurisdictionKind(models.TextChoices):
     GRID_OFFICE = "grid_office", _("Grid office")
     REGION = "region", _("Region")
+    DEPARTMENT = "department", _("Functional department")
     ANY = "any", _("Any")
 
 
@@ -48,6 +50,7 @@ ROLE_JURISDICTION = {
     Role.COUNTY_OFFICIAL: (JurisdictionKind.REGION, ("county",)),
     Role.CITY_OFFICIAL: (JurisdictionKind.REGION, ("city",)),
     Role.DISPATCHER: (JurisdictionKind.REGION, ("city", "county", "township")),
+    Role.DEPARTMENT_OFFICER: (JurisdictionKind.DEPARTMENT, ()),
     Role.MEDIATOR: (JurisdictionKind.REGION, ("city", "county", "township", "village")),
     Role.LAWYER: (JurisdictionKind.REGION, ("city", "county", "township")),
     Role.CASE_OFFICER: (JurisdictionKind.REGION, ("city", "county", "township")),
@@ -137,6 +140,15 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "map.view",
             "mediation.refer",
             "safety.view",
+        }
+    ),
+    # Staff of a functional department (派出所, 司法所, 城管…): they handle what is dispatched to
+    # their department (as 主办 or 协办) and see nothing else (anshun.scoping, ``department``).
+    Role.DEPARTMENT_OFFICER: frozenset(
+        {
+            "account.two_factor",
+            "incident.handle",
+            "incident.view",
         }
     ),
     Role.MEDIATOR: frozenset(

@@ -30,11 +30,13 @@ NOTHING = Q(pk__in=[])
 
 @dataclass(frozen=True)
 class Jurisdiction:
-    """Where an actor may look: everywhere, below a region path, or one grid office."""
+    """Where an actor may look: everywhere, below a region path, one grid office, or the work
+    of one functional department (职能部门)."""
 
     unrestricted: bool = False
     region_path: str | None = None
     grid_office_id: int | None = None
+    department_id: int | None = None
 
     @classmethod
     def of(cls, actor: Any) -> Jurisdiction:
@@ -44,6 +46,8 @@ class Jurisdiction:
             return cls(unrestricted=True)
         if actor.grid_office_id is not None:
             return cls(grid_office_id=actor.grid_office_id)
+        if getattr(actor, "department_id", None) is not None:
+            return cls(department_id=actor.department_id)
         if actor.region_id is not None:
             return cls(region_path=actor.region.path)
         return cls()
@@ -56,12 +60,16 @@ class ScopeRule:
     ``region_path``: lookup from the model to a ``Region.path`` string.
     ``grid_office``: lookup from the model to a grid-office id; when absent,
     grid-office staff see rows placed in the villages their office serves.
+    ``department``: lookup from the model to a functional department's id; a department's
+    staff see only rows reached this way (the incidents dispatched to their department), and
+    nothing at all of a model that declares no such lookup.
     ``also_require``: a further condition on the actor (for example a case officer's
     project), ANDed with the jurisdiction filter for everyone but admins.
     """
 
     region_path: str
     grid_office: str | None = None
+    department: str | None = None
     also_require: Callable[[User], Q] | None = field(default=None)
 
     def q_for(self, actor: Any) -> Q:
@@ -76,6 +84,10 @@ class ScopeRule:
 
                 served = Region.objects.filter(grids__office_id=jurisdiction.grid_office_id).values("path")
                 place = Q(**{f"{self.region_path}__in": served})
+        elif jurisdiction.department_id is not None:
+            if self.department is None:
+                return NOTHING
+            place = Q(**{self.department: jurisdiction.department_id})
         elif jurisdiction.region_path is not None:
             place = Q(**{f"{self.region_path}__startswith": jurisdiction.region_path})
         else:

@@ -65,6 +65,7 @@ HOME_TEMPLATES = {
     Role.MEDIATOR: "home/mediator.html",
     Role.LAWYER: "home/mediator.html",
     Role.CASE_OFFICER: "home/case_officer.html",
+    Role.DEPARTMENT_OFFICER: "home/department.html",
 }
 
 
@@ -78,7 +79,7 @@ class HomeView(LoginRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         context["summary"] = jurisdiction_summary(actor=user)
-        context["jurisdiction"] = user.grid_office or user.region
+        context["jurisdiction"] = user.grid_office or user.department or user.region
         return context
 
 

@@ -215,11 +215,11 @@ def _with_people(page_sql: str, order: str) -> str:
 
 OPEN = "('reported','registered','dispatched','handling','handled','verified','returned')"
 # The queue's three parts, as selectors.queue_parts has them.
+OVERDUE = "i.status IN ('dispatched','handling') AND i.due_at IS NOT NULL AND i.due_at < now()"
 QUEUE_PARTS = (
-    "i.status IN ('reported','registered','returned')",
-    "i.status IN ('dispatched','handling') AND i.due_at < now()",
-    "i.status NOT IN ('reported','registered','returned') "
-    "AND NOT (i.status IN ('dispatched','handling') AND i.due_at IS NOT NULL AND i.due_at < now())",
+    OVERDUE,
+    f"i.priority = 'urgent' AND NOT ({OVERDUE})",
+    f"i.priority <> 'urgent' AND NOT ({OVERDUE})",
 )
 
 

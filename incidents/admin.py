@@ -7,17 +7,21 @@ time limits and Open311 clients are city-wide configuration with no jurisdiction
 """
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models import (
     CategoryTimeLimit,
+    Department,
     Incident,
+    IncidentAssignment,
     IncidentAttachment,
     IncidentCategory,
     IncidentEvent,
     Notification,
     Open311Client,
+    RoutingRule,
 )
 
 
@@ -71,13 +75,126 @@ class IncidentAttachmentInline(ReadOnlyAdminMixin, admin.TabularInline):
         return format_html('<a href="{}">{}</a>', attachment.get_absolute_url(), attachment.pk)
 
 
+class IncidentAssignmentInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = IncidentAssignment
+    extra = 0
+    fields = ("part", "office", "department", "state", "assigned_at", "assigned_by", "result", "done_at")
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    """Departments are written through ``department_create`` / ``department_update`` (their
+    staff are users with ``department`` set, in the user admin); never deleted here, deactivated."""
+
+    list_display = ("code", "name", "kind", "region", "is_active")
+    list_filter = ("kind", "region__level", "is_active")
+    search_fields = ("code", "name")
+    list_select_related = ("region",)
+    raw_id_fields = ("region",)
+
+    def get_queryset(self, request):
+        return Department.objects.visible_to(request.user)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("code",) if obj is not None else ()
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # shares and routes refer to it; deactivate it instead
+
+    def save_model(self, request, obj, form, change):
+        from incidents.services.units import department_create, department_update
+
+        if change:
+            department_update(
+                actor=request.user,
+                department=obj,
+                name=obj.name,
+                kind=obj.kind,
+                region=obj.region,
+                is_active=obj.is_active,
+            )
+        else:
+            saved = department_create(
+                actor=request.user, code=obj.code, name=obj.name, kind=obj.kind, region=obj.region
+            )
+            obj.pk = saved.pk
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    """The routing table; every save and delete goes through ``route_set`` / ``route_delete``, so
+    the admin obeys the same rule as the routing page (places and units in the actor's sight)."""
+
+    list_display = ("category", "region", "office", "department", "updated_at", "updated_by")
+    list_filter = ("category__duty",)
+    raw_id_fields = ("region", "office", "department")
+    list_select_related = ("category", "region", "office", "department")
+    readonly_fields = ("updated_at", "updated_by")
+
+    def get_queryset(self, request):
+        return RoutingRule.objects.visible_to(request.user)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+
+        class RouteForm(form):
+            def clean(self):
+                # The command's own checks, so a refusal is shown on the form (nothing written).
+                from incidents.policy import POLICY
+                from incidents.services.units import route_problems
+
+                data = super().clean()
+                arguments = {k: data.get(k) for k in ("category", "region", "office", "department")}
+                if arguments["region"] is None or arguments["category"] is None:
+                    return data
+                try:
+                    POLICY.authorize("route_set", actor=request.user, arguments=arguments)
+                except ValidationError as exc:
+                    raise ValidationError(exc.messages) from None
+                problems = route_problems(
+                    region=arguments["region"], office=arguments["office"], department=arguments["department"]
+                )
+                if problems:
+                    raise ValidationError(list(problems.values()))
+                return data
+
+        return RouteForm
+
+    def save_model(self, request, obj, form, change):
+        from incidents.services.units import route_delete, route_set
+
+        if change and ("category" in form.changed_data or "region" in form.changed_data):
+            route_delete(actor=request.user, route=obj.pk)
+        saved = route_set(
+            actor=request.user,
+            category=obj.category,
+            region=obj.region,
+            office=obj.office,
+            department=obj.department,
+        )
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        from incidents.services.units import route_delete
+
+        route_delete(actor=request.user, route=obj.pk)
+
+    def delete_queryset(self, request, queryset):
+        from incidents.services.units import route_delete
+
+        for route in queryset:
+            route_delete(actor=request.user, route=route.pk)
+
+
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
     list_display = ("pk", "category", "status", "priority", "grid", "reported_at", "due_at")
     list_filter = ("status", "priority", "source", "category__duty")
     raw_id_fields = ("grid", "reporter", "category", "offices")
     list_select_related = ("category", "grid")
-    inlines = [IncidentEventInline, IncidentAttachmentInline]
+    inlines = [IncidentEventInline, IncidentAssignmentInline, IncidentAttachmentInline]
     # The workflow moves only through the services, which keep the timeline; not by hand here.
     readonly_fields = (
         "client_uuid",

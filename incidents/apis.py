@@ -51,16 +51,18 @@ from rest_framework.utils.encoders import JSONEncoder
 from anshun.api.base import ScopedModelViewSet
 from anshun.api.exceptions import exception_handler
 from anshun.api.pagination import KeysetPagination
-from anshun.commands import NotPermitted
+from anshun.commands import NotFound, NotPermitted
 from grids.models import Grid, GridOffice
 from incidents import selectors
 from incidents.filters import IncidentFilter
-from incidents.models import Incident, IncidentCategory, IncidentScopeExit
+from incidents.models import Department, Incident, IncidentAssignment, IncidentCategory, IncidentScopeExit
 from incidents.policy import POLICY
 from incidents.selectors import FeedPosition
 from incidents.services import editing, workflow
+from incidents.services import units as unit_services
 from incidents.services.bulk import ItemResult, report_incidents_bulk
 from incidents.services.reporting import AlreadyDeleted, report_incident
+from incidents.services.units import correct_incident
 from incidents.services.workflow import StaleVersion
 
 BULK_LIMIT = 1000
@@ -236,7 +238,31 @@ class TransitionInputSerializer(serializers.Serializer):
         required=False,
         help_text="Dispatch only: the grid office that handles it (default: the grid's own office).",
     )
+    handling_department = ReferenceField(
+        slug_field="code",
+        queryset=Department.objects.all(),
+        required=False,
+        help_text="Dispatch only: the functional department that leads (主办), instead of a grid office.",
+    )
+    assist_offices = serializers.ListField(
+        child=ReferenceField(slug_field="code", queryset=GridOffice.objects.all()),
+        required=False,
+        max_length=20,
+        help_text="Dispatch only: grid offices that assist (协办), by code.",
+    )
+    assist_departments = serializers.ListField(
+        child=ReferenceField(slug_field="code", queryset=Department.objects.all()),
+        required=False,
+        max_length=20,
+        help_text="Dispatch only: functional departments that assist (协办), by code.",
+    )
     attachments = serializers.ListField(child=serializers.FileField(), required=False, default=list)
+
+
+class CorrectionInputSerializer(serializers.Serializer):
+    category = CategoryField(required=False)
+    priority = serializers.ChoiceField(choices=Incident.Priority.choices, required=False)
+    reason = serializers.CharField(max_length=2000)
 
 
 class IncidentOutputSerializer(serializers.ModelSerializer):
@@ -249,6 +275,9 @@ class IncidentOutputSerializer(serializers.ModelSerializer):
     grid_name = serializers.CharField(source="grid.name")
     village = serializers.CharField(source="grid.village.code")
     handling_office = serializers.CharField(source="handling_office.code", default=None, allow_null=True)
+    handling_department = serializers.CharField(
+        source="handling_department.code", default=None, allow_null=True
+    )
     reporter = serializers.CharField(source="reporter.username", default=None, allow_null=True)
     handler = serializers.CharField(source="handler.username", default=None, allow_null=True)
     is_overdue = serializers.SerializerMethodField()
@@ -276,6 +305,7 @@ class IncidentOutputSerializer(serializers.ModelSerializer):
             "grid_name",
             "village",
             "handling_office",
+            "handling_department",
             "reporter",
             "handler",
             "reported_at",
@@ -302,7 +332,13 @@ class IncidentOutputSerializer(serializers.ModelSerializer):
     def get_actions(self, incident) -> list[str]:
         """The caller's next steps. They depend only on the incident's status, handling unit and
         handler (``workflow.available_transitions``), so a page works each combination out once."""
-        key = (incident.status, incident.deleted_at is None, incident.handling_office_id, incident.handler_id)
+        key = (
+            incident.status,
+            incident.deleted_at is None,
+            incident.handling_office_id,
+            incident.handling_department_id,
+            incident.handler_id,
+        )
         known = self.context.setdefault("_actions", {})
         if key not in known:
             known[key] = workflow.available_transitions(actor=self.context["request"].user, incident=incident)
@@ -324,6 +360,24 @@ class EventOutputSerializer(serializers.Serializer):
     to_status = serializers.CharField()
     note = serializers.CharField()
     escalation_level = serializers.IntegerField(allow_null=True)
+    kind = serializers.CharField(help_text="status, correction (category/priority) or part (a 协办 unit's).")
+    changes = serializers.JSONField(help_text="A dispatch's units; a correction's [old, new].")
+
+
+class ShareOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    part = serializers.CharField(help_text="lead (主办) or assist (协办).")
+    office = serializers.CharField(source="office.code", default=None, allow_null=True)
+    department = serializers.CharField(source="department.code", default=None, allow_null=True)
+    state = serializers.CharField()
+    result = serializers.CharField()
+    assigned_at = serializers.DateTimeField()
+    done_at = serializers.DateTimeField(allow_null=True)
+
+
+class PartInputSerializer(serializers.Serializer):
+    share = serializers.IntegerField(min_value=1, max_value=2**31 - 1, help_text="The 协办 share's id.")
+    result = serializers.CharField(max_length=2000, help_text="What the assisting unit did.")
 
 
 class AttachmentOutputSerializer(serializers.Serializer):
@@ -344,9 +398,10 @@ class AttachmentOutputSerializer(serializers.Serializer):
 class IncidentDetailSerializer(IncidentOutputSerializer):
     events = EventOutputSerializer(many=True, read_only=True)
     attachments = AttachmentOutputSerializer(many=True, read_only=True)
+    shares = ShareOutputSerializer(source="assignments", many=True, read_only=True)
 
     class Meta(IncidentOutputSerializer.Meta):
-        fields = [*IncidentOutputSerializer.Meta.fields, "events", "attachments"]
+        fields = [*IncidentOutputSerializer.Meta.fields, "events", "attachments", "shares"]
 
 
 _DATETIME = serializers.DateTimeField()
@@ -812,6 +867,28 @@ class IncidentViewSet(ScopedModelViewSet):
         return self._detail(incident.pk)
 
     @extend_schema(
+        request=PartInputSerializer,
+        responses={200: IncidentDetailSerializer, 400: None, 403: None, 404: None},
+        summary="A 协办 unit records its part",
+    )
+    @action(detail=True, methods=["post"], url_path="record-part", url_name="record-part")
+    def record_part(self, request, pk=None):
+        if not POLICY.can("record_part", actor=request.user):
+            raise NotPermitted()
+        incident_id = self._pk(pk)
+        if not self.get_queryset().filter(pk=incident_id).exists():
+            raise NotFound()  # out of sight: 404 before the body is read, as for every command
+        data = PartInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        share_id = data.validated_data["share"]
+        if not IncidentAssignment.objects.filter(pk=share_id, incident_id=incident_id).exists():
+            raise NotFound()  # another incident's share is not found here
+        unit_services.record_part(
+            actor=request.user, assignment_id=share_id, result=data.validated_data["result"]
+        )
+        return self._detail(incident_id)
+
+    @extend_schema(
         responses={
             204: None,
             412: OpenApiResponse(STALE_BODY, description="If-Match names an older version."),
@@ -829,8 +906,10 @@ class IncidentViewSet(ScopedModelViewSet):
         data = TransitionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         arguments = {"note": data.validated_data["note"]}
-        if name == "dispatch" and "handling_office" in data.validated_data:
-            arguments["handling_office"] = data.validated_data["handling_office"]
+        if name == "dispatch":
+            for field in ("handling_office", "handling_department", "assist_offices", "assist_departments"):
+                if field in data.validated_data:
+                    arguments[field] = data.validated_data[field]
         if name == "report_handled":
             arguments["attachments"] = data.validated_data["attachments"]
         incident = workflow.SERVICES[name](
@@ -849,6 +928,28 @@ class IncidentViewSet(ScopedModelViewSet):
     verify = _transition_action("verify")
     reopen = _transition_action("reopen")
     close = _transition_action("close")
+    reject = _transition_action("reject")
+    void = _transition_action("void")
+
+    @extend_schema(
+        request=CorrectionInputSerializer,
+        responses={200: IncidentDetailSerializer, 400: None, 403: None, 404: None},
+        parameters=TRANSITION_PARAMS,
+        summary="The dispatcher corrects category and/or priority (recorded with the reason)",
+    )
+    @action(detail=True, methods=["post"], url_path="correct", url_name="correct")
+    def correct(self, request, pk=None):
+        # Who may correct what is answered first (403, 404), as for any other command.
+        POLICY.authorize("correct", actor=request.user, arguments={"incident_id": self._pk(pk)})
+        data = CorrectionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        incident = correct_incident(
+            actor=request.user,
+            incident_id=self._pk(pk),
+            expected_version=expected_version(request),
+            **data.validated_data,
+        )
+        return self._detail(incident.pk)
 
     @extend_schema(
         parameters=[

@@ -9,7 +9,9 @@ class IncidentsConfig(AppConfig):
         (_("Report"), "incidents:report", "incident.report"),
         (_("Incidents"), "incidents:list", None),
         (_("Dispatch queue"), "incidents:queue", "incident.dispatch"),
+        (_("My unit's work"), "incidents:inbox", "incident.handle"),
+        (_("Routing table"), "incidents:routes", "incident.dispatch"),
         (_("Notifications"), "incidents:notifications", None),
     )
     dashboard_tiles = "incidents.selectors.dashboard_tiles"
-    demo_loader = "incidents.demo.load_demo_incidents"
+    demo_loader = "incidents.demo.load_demo"

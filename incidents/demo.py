@@ -153,3 +153,11 @@ def load_demo_incidents() -> str:
     )
     analyze(Incident, IncidentEvent, IncidentOffice)
     return f"{len(incidents)} demo incidents ({DUE} due in {REPORT_COUNTY} for 2017, {CLOSED} closed)"
+
+
+@system_command("load_anshun --demo: the incidents app's demo records (units first, then incidents).")
+def load_demo() -> str:
+    """The incidents app's demo loader: departments, staff logins and routes, then incidents."""
+    from incidents.demo_units import load_demo_departments
+
+    return f"{load_demo_departments()}\n{load_demo_incidents()}"

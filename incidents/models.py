@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from anshun.scoping import ScopedQuerySet, ScopeRule
 from anshun.uploads import RandomName
@@ -93,6 +94,8 @@ class Incident(models.Model):
         VERIFIED = "verified", _("Verified")
         CLOSED = "closed", _("Closed")
         RETURNED = "returned", _("Returned to dispatcher")
+        REJECTED = "rejected", pgettext_lazy("incident status", "Not registered")
+        VOIDED = "voided", pgettext_lazy("incident status", "Voided")
 
     Priority = Priority
 
@@ -109,6 +112,8 @@ class Incident(models.Model):
         OPEN311 = "open311", _("Open311")
         SYNC_CLIENT = "sync_client", _("Sync client")
         PATROL = "patrol", _("Patrol")
+        WALK_IN = "walk_in", pgettext_lazy("intake channel", "Walk-in")
+        OTHER_SYSTEM = "other_system", pgettext_lazy("intake channel", "Other system")
 
     client_uuid = models.UUIDField(
         _("client id"),
@@ -163,6 +168,15 @@ class Incident(models.Model):
         blank=True,
         related_name="handled_incidents",
     )
+    # The 主办 unit is either a grid office (``handling_office``) or a functional department.
+    handling_department = models.ForeignKey(
+        "incidents.Department",
+        verbose_name=_("handling department"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="handled_incidents",
+    )
     handler = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("handler"),
@@ -177,6 +191,10 @@ class Incident(models.Model):
     # read newest first from one index however long the office's history.
     offices = models.ManyToManyField(
         "grids.GridOffice", through="IncidentOffice", related_name="involved_incidents", blank=True
+    )
+    # Departments it was ever dispatched to (主办 or 协办): their staff see it, as offices' do.
+    departments = models.ManyToManyField(
+        "incidents.Department", related_name="involved_incidents", blank=True
     )
     escalation_level = models.PositiveSmallIntegerField(
         _("escalation level"), choices=EscalationLevel.choices, default=EscalationLevel.COMMUNITY
@@ -206,7 +224,7 @@ class Incident(models.Model):
     sync_seq = models.BigIntegerField(default=0, editable=False)
 
     objects = ScopedQuerySet.as_manager()
-    scope_rule = ScopeRule(region_path="grid__village__path", grid_office="offices")
+    scope_rule = ScopeRule(region_path="grid__village__path", grid_office="offices", department="departments")
     # Changes are placed by the grid the incident was in at the time (dispatch offices are an m2m,
     # which history does not carry), so grid-office staff see changes in the villages they serve.
     history = AuditedHistory(
@@ -257,6 +275,11 @@ class Incident(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.category}"
+
+    @property
+    def handling_unit(self):
+        """The 主办 unit: a grid office or a functional department (or None before dispatch)."""
+        return self.handling_department or self.handling_office
 
 
 class IncidentOffice(models.Model):
@@ -363,6 +386,20 @@ class IncidentEvent(models.Model):
     note = models.TextField(_("note"), blank=True)
     escalation_level = models.PositiveSmallIntegerField(_("escalated to"), null=True, blank=True)
 
+    class Kind(models.TextChoices):
+        STATUS = "status", pgettext_lazy("timeline entry", "Status change")
+        CORRECTION = "correction", pgettext_lazy("timeline entry", "Correction")
+        PART = "part", pgettext_lazy("timeline entry", "Unit's part")
+
+    # Database defaults too, so raw inserts (bulk sync, loaders) need not name them.
+    kind = models.CharField(
+        _("kind"), max_length=12, choices=Kind.choices, default=Kind.STATUS, db_default=Kind.STATUS
+    )
+    # A correction's fields as {"field": [old, new]} (codes, shown with their labels).
+    changes = models.JSONField(
+        _("changes"), default=dict, db_default=models.Value({}, output_field=models.JSONField()), blank=True
+    )
+
     class Meta:
         verbose_name = _("timeline entry")
         verbose_name_plural = _("timeline entries")
@@ -378,6 +415,32 @@ class IncidentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident_id}: {self.from_status} → {self.to_status}"
+
+    def change_lines(self) -> list[str]:
+        """The entry's recorded changes in the reader's language: a dispatch's units, a
+        correction's old → new, the unit whose part this is."""
+        from django.utils.translation import gettext as _g
+
+        from incidents.categories import SEEDED_NAMES
+
+        def category(code: str) -> str:
+            return category_label(code, SEEDED_NAMES.get(code, code))
+
+        lines, changes = [], self.changes or {}
+        if changes.get("lead"):
+            lines.append(_g("Lead unit (主办)") + ": " + changes["lead"])
+        if changes.get("assist"):
+            lines.append(_g("Assisting units (协办)") + ": " + "、".join(changes["assist"]))
+        if "category" in changes:
+            old, new = changes["category"]
+            lines.append(f"{_g('Category')}: {category(old)} → {category(new)}")
+        if "priority" in changes:
+            labels = dict(Priority.choices)
+            old, new = changes["priority"]
+            lines.append(f"{_g('Priority')}: {labels.get(old, old)} → {labels.get(new, new)}")
+        if changes.get("unit"):
+            lines.append(changes["unit"])
+        return lines
 
 
 class IncidentAttachment(models.Model):
@@ -516,3 +579,175 @@ class Open311Request(models.Model):
     @property
     def has_contact(self) -> bool:
         return bool(self.email or self.phone)
+
+
+class Department(models.Model):
+    """A functional department (职能部门: 派出所, 司法所, 城管, 住建…) at the township, county
+    or city level: a handling unit beside the grid offices. Its ``region`` is both its level
+    and its jurisdiction; its staff are users with ``User.department`` set."""
+
+    class Kind(models.TextChoices):
+        POLICE = "police", pgettext_lazy("department kind", "Public security")
+        JUSTICE = "justice", pgettext_lazy("department kind", "Justice")
+        URBAN = "urban", pgettext_lazy("department kind", "Urban management")
+        HOUSING = "housing", pgettext_lazy("department kind", "Housing and construction")
+        CIVIL = "civil", pgettext_lazy("department kind", "Civil affairs")
+        PETITIONS = "petitions", pgettext_lazy("department kind", "Letters and visits")
+        HEALTH = "health", pgettext_lazy("department kind", "Health")
+        EDUCATION = "education", pgettext_lazy("department kind", "Education")
+        OTHER = "other", pgettext_lazy("department kind", "Other")
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    region = models.ForeignKey(
+        "grids.Region",
+        verbose_name=_("jurisdiction region"),
+        on_delete=models.PROTECT,
+        related_name="departments",
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = ScopedQuerySet.as_manager()
+    # Region users see the departments inside their region (those they may dispatch to: at
+    # their level or below); a department's staff see their own.
+    scope_rule = ScopeRule(region_path="region__path", department="pk")
+
+    class Meta:
+        verbose_name = _("functional department")
+        verbose_name_plural = _("functional departments")
+        ordering = ["region__path", "kind", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.region_id is not None and self.region.level not in ("city", "county", "township"):
+            raise ValidationError({"region": _("A department works at the city, county or township level.")})
+
+
+class IncidentAssignment(models.Model):
+    """One unit's share of an incident: the 主办 (lead) unit or a 协办 (assisting) unit, a grid
+    office or a functional department, and the part it recorded. A new dispatch withdraws the
+    earlier shares; the timeline keeps every hand-over."""
+
+    class Part(models.TextChoices):
+        LEAD = "lead", pgettext_lazy("handling role", "Lead (主办)")
+        ASSIST = "assist", pgettext_lazy("handling role", "Assisting (协办)")
+
+    class State(models.TextChoices):
+        OPEN = "open", pgettext_lazy("assignment state", "In hand")
+        DONE = "done", pgettext_lazy("assignment state", "Part done")
+        WITHDRAWN = "withdrawn", pgettext_lazy("assignment state", "Withdrawn")
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="assignments")
+    part = models.CharField(_("role"), max_length=8, choices=Part.choices)
+    office = models.ForeignKey(
+        "grids.GridOffice", verbose_name=_("grid office"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("functional department"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.OPEN)
+    assigned_at = models.DateTimeField(_("assigned at"), default=timezone.now)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    result = models.TextField(_("what the unit did"), blank=True)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    scope_rule = ScopeRule(
+        region_path="incident__grid__village__path", grid_office="office", department="department"
+    )
+
+    class Meta:
+        verbose_name = _("handling share")
+        verbose_name_plural = _("handling shares")
+        ordering = ["assigned_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(office__isnull=True) ^ models.Q(department__isnull=True),
+                name="incidents_assignment_one_unit",
+            ),
+        ]
+        indexes = [
+            # A unit's inbox: its open shares (incidents.selectors.unit_inbox).
+            models.Index(
+                fields=["department", "incident"],
+                name="incidents_assign_dept_open",
+                condition=models.Q(state="open"),
+            ),
+            models.Index(
+                fields=["office", "incident"],
+                name="incidents_assign_office_open",
+                condition=models.Q(state="open"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.incident_id} {self.get_part_display()}: {self.unit}"
+
+    @property
+    def unit(self):
+        return self.department or self.office
+
+
+class RoutingRule(models.Model):
+    """The routing table: incidents of ``category`` in ``region`` go by default to one unit
+    (a grid office or a department). The most specific region wins (a township's rule over
+    its county's); the dispatcher's form pre-selects it, the dispatcher decides."""
+
+    category = models.ForeignKey(
+        IncidentCategory, verbose_name=_("category"), on_delete=models.CASCADE, related_name="routes"
+    )
+    region = models.ForeignKey(
+        "grids.Region", verbose_name=_("place"), on_delete=models.CASCADE, related_name="routes"
+    )
+    office = models.ForeignKey(
+        "grids.GridOffice",
+        verbose_name=_("grid office"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("functional department"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    scope_rule = ScopeRule(region_path="region__path")
+
+    class Meta:
+        verbose_name = _("routing rule")
+        verbose_name_plural = _("routing table")
+        ordering = ["region__path", "category__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["category", "region"], name="incidents_one_route_per_place"),
+            models.CheckConstraint(
+                condition=models.Q(office__isnull=True) ^ models.Q(department__isnull=True),
+                name="incidents_route_one_unit",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category} @ {self.region}: {self.unit}"
+
+    @property
+    def unit(self):
+        return self.department or self.office

@@ -309,8 +309,13 @@ PUBLIC_FIELDS = (
 )
 
 
+# Finished for the public: closed, declined (不予立案) or voided (作废); the status in words
+# (or staff's public note) says which.
+FINISHED = (Incident.Status.CLOSED, Incident.Status.REJECTED, Incident.Status.VOIDED)
+
+
 def _request_row(incident: Incident) -> dict:
-    closed = incident.status == Incident.Status.CLOSED
+    closed = incident.status in FINISHED
     try:
         extra = incident.open311_request
     except Incident.open311_request.RelatedObjectDoesNotExist:
@@ -323,7 +328,7 @@ def _request_row(incident: Incident) -> dict:
         "service_name": incident.category.label,
         "service_code": incident.category.code,
         "description": incident.reported_description,
-        "agency_responsible": incident.handling_office.name if incident.handling_office else AGENCY,
+        "agency_responsible": incident.handling_unit.name if incident.handling_unit else AGENCY,
         "service_notice": "",
         "requested_datetime": w3c(incident.reported_at),
         "updated_datetime": w3c(incident.updated_at),
@@ -345,7 +350,7 @@ def open311_requests():
     first = Incident.history.filter(id=OuterRef("pk")).order_by("history_date", "history_id")
     return (
         Incident.objects.filter(source=Incident.Source.OPEN311, deleted_at__isnull=True)
-        .select_related("category", "handling_office", "open311_request")
+        .select_related("category", "handling_office", "handling_department", "open311_request")
         .annotate(
             reported_description=Coalesce(Subquery(first.values("description")[:1]), "description"),
             reported_address=Coalesce(Subquery(first.values("address")[:1]), "address"),
@@ -377,9 +382,9 @@ def requests_collection(request, fmt: str):
         if not statuses or not statuses <= {"open", "closed"}:
             raise Refusal(400, "status must be open, closed or both")
         if statuses == {"open"}:
-            incidents = incidents.exclude(status=Incident.Status.CLOSED)
+            incidents = incidents.exclude(status__in=FINISHED)
         elif statuses == {"closed"}:
-            incidents = incidents.filter(status=Incident.Status.CLOSED)
+            incidents = incidents.filter(status__in=FINISHED)
     return respond(fmt, "service_requests", "request", [_request_row(i) for i in incidents[:MAX_RESULTS]])
 
 

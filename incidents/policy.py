@@ -35,17 +35,39 @@ def _incident(target: Any):
     rows = Incident.objects.filter(pk=target)
     if transaction.get_connection().in_atomic_block:
         rows = rows.select_for_update(of=("self",))
-    return rows.only("pk", "handling_office_id", "handler_id").first()
+    return rows.only("pk", "handling_office_id", "handling_department_id", "handler_id").first()
 
 
 def handling_unit_only(actor, target) -> str | None:
-    """Taking, handling and returning are the handling unit's work (admins may stand in)."""
+    """Taking, handling and returning are the 主办 unit's work, a grid office's or a
+    department's (admins may stand in)."""
     incident = _incident(target)
     if incident is None or actor.is_platform_admin:
         return None
-    if actor.grid_office_id is None or actor.grid_office_id != incident.handling_office_id:
-        return _("Only the handling unit can do this.")
-    return None
+    if actor.grid_office_id is not None and actor.grid_office_id == incident.handling_office_id:
+        return None
+    department_id = getattr(actor, "department_id", None)
+    if department_id is not None and department_id == incident.handling_department_id:
+        return None
+    return _("Only the handling unit can do this.")
+
+
+def own_share_only(actor, target) -> str | None:
+    """A 协办 unit records its own part: its staff (admins may stand in)."""
+    from incidents.models import IncidentAssignment
+
+    if actor.is_platform_admin:
+        return None
+    pk = target.pk if isinstance(target, IncidentAssignment) else target
+    share = IncidentAssignment.objects.filter(pk=pk).only("office_id", "department_id").first()
+    if share is None:
+        return None
+    if share.office_id is not None and share.office_id == actor.grid_office_id:
+        return None
+    department_id = getattr(actor, "department_id", None)
+    if share.department_id is not None and share.department_id == department_id:
+        return None
+    return _("Only the assisting unit records its part.")
 
 
 def not_the_handler(actor, target) -> str | None:
@@ -94,8 +116,50 @@ POLICY = Policy(
         "register": _step("incident.dispatch", why="The command centre registers what comes in."),
         "dispatch": _step(
             "incident.dispatch",
-            refers=("handling_office",),
-            why="The command centre sends it to a unit it can see.",
+            refers=("handling_office", "handling_department", "assist_offices", "assist_departments"),
+            why=(
+                "The command centre sends it to units it can see: grid offices and departments at "
+                "its level or below (the service checks a department's jurisdiction covers the place)."
+            ),
+        ),
+        "reject": _step("incident.dispatch", why="The command centre declines a report (不予立案)."),
+        "void": _step("incident.dispatch", why="The command centre voids a registered case (作废)."),
+        "correct": _step(
+            "incident.dispatch",
+            why="The dispatcher corrects the category and priority, with a reason on the timeline.",
+        ),
+        "record_part": Rule(
+            capability="incident.handle",
+            target="assignment_id",
+            target_model="incidents.IncidentAssignment",
+            condition=own_share_only,
+            why="A 协办 unit records what it did; only its own share.",
+        ),
+        "department_create": Rule(
+            capability="incident.dispatch",
+            refers=("region",),
+            why="The centre records the functional departments of its jurisdiction (at its level or below).",
+        ),
+        "department_update": Rule(
+            capability="incident.dispatch",
+            target="department",
+            target_model="incidents.Department",
+            refers=("region",),
+            why="The centre renames, moves inside its jurisdiction or deactivates a department it sees.",
+        ),
+        "route_set": Rule(
+            capability="incident.dispatch",
+            refers=("region", "office", "department"),
+            why=(
+                "Centre staff keep the routing table for places in their jurisdiction, pointing at "
+                "units they can see (a create-or-replace keyed by category and place)."
+            ),
+        ),
+        "route_delete": Rule(
+            capability="incident.dispatch",
+            target="route",
+            target_model="incidents.RoutingRule",
+            why="Centre staff remove a route for a place in their jurisdiction.",
         ),
         "take": _step("incident.handle", condition=handling_unit_only, why="The handling unit takes it."),
         "report_handled": _step(

@@ -10,7 +10,15 @@ from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
 from django.utils import timezone
 
 from anshun.scoping import Jurisdiction
-from incidents.models import Incident, IncidentCategory, IncidentScopeExit, Notification
+from incidents.models import (
+    Department,
+    Incident,
+    IncidentAssignment,
+    IncidentCategory,
+    IncidentScopeExit,
+    Notification,
+    RoutingRule,
+)
 
 OPEN_STATUSES = (
     Incident.Status.REPORTED,
@@ -35,7 +43,7 @@ def _with_relations(queryset: QuerySet[Incident]) -> QuerySet[Incident]:
     return (
         queryset.select_related("category", "grid", "grid__village", "grid__office")
         .defer("grid__geometry", "grid__village__boundary")
-        .prefetch_related("handling_office", "reporter", "handler")
+        .prefetch_related("handling_office", "handling_department", "reporter", "handler")
     )
 
 
@@ -61,7 +69,9 @@ def incidents_visible_to(*, actor, include_deleted: bool = False) -> QuerySet[In
 
 def incident_detail(*, actor) -> QuerySet[Incident]:
     """For one incident's page or API detail: its timeline and attachments come along."""
-    return incidents_visible_to(actor=actor).prefetch_related("events__actor", "attachments")
+    return incidents_visible_to(actor=actor).prefetch_related(
+        "events__actor", "attachments", "assignments__office", "assignments__department"
+    )
 
 
 # The queue's parts, most urgent first; inside each, oldest first (``QUEUE_ORDER``).
@@ -71,36 +81,94 @@ QUEUE_ORDER = ("reported_at", "id")
 
 
 def queue_parts(*, now=None) -> list[Q]:
-    """The dispatcher's queue as three parts in urgency order: not yet dispatched (reported,
-    registered, returned), then overdue at a unit, then the rest, each oldest first.
+    """Every queue's triage order as three parts: overdue at a unit, then urgent, then the
+    rest, each oldest first.
 
     Each part is read in ``QUEUE_ORDER`` by the ``incidents_open_reported`` index (open rows by
-    age), so the urgency order never sorts the whole queue: a page is found by walking the parts
+    age), so the triage order never sorts the whole queue: a page is found by walking the parts
     in turn (``anshun.api.pagination.Keyset``). "Overdue" is judged at ``now``, so an incident
     whose deadline passes while someone pages moves up at their next visit."""
     now = now or timezone.now()
     overdue = Q(status__in=CLOCKED_STATUSES, due_at__lt=now)
-    return [Q(status__in=UNTAKEN_STATUSES), overdue, ~Q(status__in=UNTAKEN_STATUSES) & ~overdue]
+    urgent = Q(priority=Incident.Priority.URGENT)
+    return [overdue, urgent & ~overdue, ~urgent & ~overdue]
+
+
+def _triage(queryset: QuerySet[Incident]) -> QuerySet[Incident]:
+    """``queue_parts`` as one ORDER BY (exports and tests use it; the pages walk the parts)."""
+    now = timezone.now()
+    return queryset.annotate(
+        urgency=Case(
+            When(Q(status__in=CLOCKED_STATUSES, due_at__lt=now), then=Value(0)),
+            When(priority=Incident.Priority.URGENT, then=Value(1)),
+            default=Value(2),
+            output_field=IntegerField(),
+        )
+    ).order_by("urgency", *QUEUE_ORDER)
 
 
 def dispatcher_queue(*, actor) -> QuerySet[Incident]:
-    """Open incidents, the ones nobody has dispatched yet first, then the overdue, then by age.
+    """Open incidents in triage order: overdue, then urgent, then oldest (``queue_parts``)."""
+    return _triage(incidents_visible_to(actor=actor).filter(status__in=OPEN_STATUSES))
 
-    The ``urgency`` annotation gives the same order in one ORDER BY (exports use it); the pages
-    walk ``queue_parts`` instead, which an index serves."""
-    now = timezone.now()
-    return (
-        incidents_visible_to(actor=actor)
-        .filter(status__in=OPEN_STATUSES)
-        .annotate(
-            urgency=Case(
-                When(status__in=UNTAKEN_STATUSES, then=Value(0)),
-                When(Q(status__in=RUNNING_STATUSES, due_at__lt=now), then=Value(1)),
-                default=Value(2),
-                output_field=IntegerField(),
-            )
-        )
-        .order_by("urgency", *QUEUE_ORDER)
+
+def unit_inbox(*, actor) -> QuerySet[Incident]:
+    """The open incidents the actor's own unit holds an open share of (主办 or 协办): a
+    department's staff or a grid office's, in triage order. Region users hold no unit: empty.
+
+    The shares are an ``IN`` subquery over a partial index of open shares per unit, so the
+    inbox is read in the queue's order without a DISTINCT."""
+    jurisdiction = Jurisdiction.of(actor)
+    shares = IncidentAssignment.objects.filter(state=IncidentAssignment.State.OPEN)
+    if jurisdiction.department_id is not None:
+        shares = shares.filter(department_id=jurisdiction.department_id)
+    elif jurisdiction.grid_office_id is not None:
+        shares = shares.filter(office_id=jurisdiction.grid_office_id)
+    else:
+        shares = shares.none()
+    incidents = incidents_visible_to(actor=actor).filter(
+        status__in=OPEN_STATUSES, pk__in=shares.values("incident_id")
+    )
+    return _triage(incidents)
+
+
+def departments_visible_to(*, actor) -> QuerySet[Department]:
+    return Department.objects.visible_to(actor).filter(is_active=True).select_related("region")
+
+
+def dispatch_units(*, actor, incident: Incident) -> tuple[QuerySet, QuerySet]:
+    """The units the dispatch form offers for ``incident``: grid offices of its township and the
+    departments in the actor's sight whose jurisdiction covers its place (its township's, its
+    county's, the city's), each at the actor's level or below."""
+    from grids.models import GridOffice
+
+    village = incident.grid.village
+    offices = GridOffice.objects.visible_to(actor).filter(seat__parent_id=village.parent_id).order_by("code")
+    prefixes = _prefixes(village.path)
+    departments = departments_visible_to(actor=actor).filter(region__path__in=prefixes)
+    return offices, departments.order_by("region__path", "kind", "code")
+
+
+def _prefixes(path: str) -> list[str]:
+    parts = [p for p in path.split("/") if p]
+    return ["/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+
+def routed_unit(*, actor, incident: Incident):
+    """The routing table's default unit for the incident's category and place: the rule of the
+    most specific region that contains the place (one query), or None."""
+    route = (
+        routes_visible_to(actor=actor)
+        .filter(category_id=incident.category_id, region__path__in=_prefixes(incident.grid.village.path))
+        .order_by("-region__path")
+        .first()
+    )
+    return route.unit if route is not None else None
+
+
+def routes_visible_to(*, actor) -> QuerySet[RoutingRule]:
+    return RoutingRule.objects.visible_to(actor).select_related(
+        "category", "region", "office", "department", "department__region"
     )
 
 
@@ -273,9 +341,10 @@ def incident_metrics(*, actor, region=None, now=None) -> dict:
     if region is not None:
         incidents = incidents.filter(grid__village__path__startswith=region.path)
     closed = Q(status=Incident.Status.CLOSED)
-    due = Q(due_at__lte=now) | Q(closed, due_at__isnull=False)
+    # Cases declined or voided (不予立案/作废) are neither open nor due.
+    due = Q(due_at__lte=now, status__in=OPEN_STATUSES) | Q(closed, due_at__isnull=False)
     figures = incidents.aggregate(
-        open=Count("pk", filter=~closed),
+        open=Count("pk", filter=Q(status__in=OPEN_STATUSES)),
         overdue=Count("pk", filter=Q(status__in=RUNNING_STATUSES, due_at__lt=now)),
         due=Count("pk", filter=due),
         closed=Count("pk", filter=due & closed),
@@ -301,16 +370,16 @@ def incident_metrics_rolled_up(*, actor, region=None, now=None) -> dict | None:
         return None
     fold_if_queued()
     now = now or timezone.now()
-    closed = Q(dim_b__in=("closed_on_time", "closed_late", "closed_nodue"))
     closed_due = Q(dim_b__in=("closed_on_time", "closed_late"))
 
     def total(condition: Q):
         return Coalesce(Sum("n", filter=condition), 0)
 
+    live = Q(dim_b__in=OPEN_STATUSES)  # not closed, declined or voided
     figures = tallies(measure="incidents", regions=regions).aggregate(
-        open=total(~closed),
+        open=total(live),
         overdue=total(Q(dim_b__in=RUNNING_STATUSES, bucket__lt=now)),
-        due=total((~closed & Q(bucket__lte=now)) | closed_due),
+        due=total((live & Q(bucket__lte=now)) | closed_due),
         closed=total(closed_due),
         closed_on_time=total(Q(dim_b="closed_on_time")),
     )

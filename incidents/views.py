@@ -27,12 +27,13 @@ from grids.models import GridOffice
 from incidents import selectors
 from incidents.categories import category_label
 from incidents.filters import IncidentFilter
-from incidents.models import Incident, IncidentAttachment
+from incidents.models import Department, Incident, IncidentAssignment, IncidentAttachment
 from incidents.panels import render_panels
 from incidents.policy import POLICY
 from incidents.services import workflow
 from incidents.services.open311 import set_public_note
 from incidents.services.reporting import mark_notifications_read, report_incident
+from incidents.services.units import CORRECTABLE, correct_incident, record_part
 
 EXPORT_HEADERS = [
     gettext_lazy("ID"),
@@ -165,6 +166,7 @@ class IncidentListView(ScopedPageMixin, ListView):
                 "description",
                 "grid__code",
                 "handling_office__name",
+                "handling_department__name",
                 "reported_at",
                 "due_at",
                 "closed_at",
@@ -177,7 +179,7 @@ class IncidentListView(ScopedPageMixin, ListView):
         category_labels: dict[tuple[str, str], str] = {}  # filled while streaming, in its language
 
         def row(values):
-            pk, status, code, name, priority, description, grid, office, *rest = values
+            pk, status, code, name, priority, description, grid, office, department, *rest = values
             label = category_labels.get((code, name))
             if label is None:
                 label = category_labels[code, name] = category_label(code, name)
@@ -188,7 +190,7 @@ class IncidentListView(ScopedPageMixin, ListView):
                 priority_labels.get(priority, priority),
                 description,
                 grid,
-                office or "",
+                department or office or "",  # the 主办 unit
                 *rest,
             )
 
@@ -202,16 +204,27 @@ class IncidentListView(ScopedPageMixin, ListView):
 
 
 class DispatchQueueView(IncidentListView):
-    """The command centre's work: not yet dispatched first, then overdue, then oldest."""
+    """The command centre's work in triage order: overdue, then urgent, then oldest."""
 
     selector = staticmethod(selectors.dispatcher_queue)
     capability = "incident.dispatch"
     title = gettext_lazy("Dispatch queue")
+    purpose = "incidents:queue"
 
     def keyset(self, queryset) -> tuple[Keyset, list[Segment]]:
-        """The urgency order as its three parts, each oldest first (``selectors.queue_parts``)."""
-        keyset = Keyset(queryset, ordering=selectors.QUEUE_ORDER, purpose="incidents:queue")
+        """The triage order as its three parts, each oldest first (``selectors.queue_parts``)."""
+        keyset = Keyset(queryset, ordering=selectors.QUEUE_ORDER, purpose=self.purpose)
         return keyset, [Segment(part) for part in selectors.queue_parts()]
+
+
+class UnitInboxView(DispatchQueueView):
+    """A handling unit's own work (a department's or a grid office's open shares, 主办 and
+    协办), in the same triage order as every queue."""
+
+    selector = staticmethod(selectors.unit_inbox)
+    capability = "incident.handle"
+    title = gettext_lazy("My unit's work")
+    purpose = "incidents:inbox"
 
 
 class IncidentDetailView(ScopedPageMixin, DetailView):
@@ -223,11 +236,24 @@ class IncidentDetailView(ScopedPageMixin, DetailView):
         context = super().get_context_data(**kwargs)
         incident = self.object
         user = self.request.user
+        can_dispatch = user.can("incident.dispatch")
+        offices, departments = (
+            selectors.dispatch_units(actor=user, incident=incident) if can_dispatch else ([], [])
+        )
+        routed = selectors.routed_unit(actor=user, incident=incident) if can_dispatch else None
+        shares = list(incident.assignments.all())
         context.update(
             actions=workflow.available_transitions(actor=user, incident=incident),
-            offices=GridOffice.objects.visible_to(user).filter(seat__parent=incident.grid.village.parent)
-            if user.can("incident.dispatch")
-            else [],
+            offices=offices,
+            departments=departments,
+            lead_choice=unit_value(routed) if routed is not None else f"office:{incident.grid.office.code}",
+            routed=routed,
+            shares=[s for s in shares if s.state != IncidentAssignment.State.WITHDRAWN],
+            my_shares=[s for s in shares if _my_open_assist(user, s)],
+            can_correct=can_dispatch and incident.status in CORRECTABLE and incident.deleted_at is None,
+            categories=selectors.categories_for(actor=user) if can_dispatch else [],
+            priorities=Incident.Priority.choices,
+            closing_reason=_closing_reason(incident),
             panels=render_panels(request=self.request, incident=incident),
             can_set_public_note=incident.source == Incident.Source.OPEN311
             and POLICY.can("set_public_note", actor=user),
@@ -235,6 +261,76 @@ class IncidentDetailView(ScopedPageMixin, DetailView):
             map_config=map_config(),
         )
         return context
+
+
+def unit_value(unit) -> str:
+    """A unit as the dispatch form names it: ``office:CODE`` or ``department:CODE``."""
+    return f"{'department' if isinstance(unit, Department) else 'office'}:{unit.code}"
+
+
+def form_code(value: str | None, max_length: int = 40) -> str:
+    """A code as a form sent it, or "" when it cannot be one (too long, or holding characters
+    no database text can: NUL, lone surrogates), so a lookup never fails on it."""
+    value = (value or "").strip()
+    if len(value) > max_length or any(ch == "\x00" or "\ud800" <= ch <= "\udfff" for ch in value):
+        return ""
+    return value
+
+
+def parse_unit(value: str):
+    """A unit named by the form; a value naming nothing is a unit no one can see (so the
+    policy answers "not found in your jurisdiction", as for one out of sight)."""
+    kind, _sep, code = (value or "").partition(":")
+    code = form_code(code)
+    if kind == "department":
+        return Department.objects.filter(code=code).first() or Department()
+    if kind == "office":
+        return GridOffice.objects.filter(code=code).first() or GridOffice()
+    raise ValidationError({"lead": _("Choose a unit.")})
+
+
+def _my_open_assist(user, share: IncidentAssignment) -> bool:
+    if share.part != IncidentAssignment.Part.ASSIST or share.state != IncidentAssignment.State.OPEN:
+        return False
+    if user.is_platform_admin:
+        return True
+    if share.office_id is not None:
+        return share.office_id == user.grid_office_id
+    return share.department_id == user.department_id
+
+
+def _closing_reason(incident: Incident) -> str:
+    """Why a case was declined or voided, for the reporter to read on the page."""
+    if incident.status not in (Incident.Status.REJECTED, Incident.Status.VOIDED):
+        return ""
+    for event in reversed(list(incident.events.all())):
+        if event.to_status == incident.status:
+            return event.note
+    return ""
+
+
+MAX_ASSISTS = 20
+
+
+def dispatch_arguments(post) -> dict:
+    """The dispatch form's units: one lead (``lead``, or the older ``handling_office`` code) and
+    any number of assisting units (``assist``), each ``office:CODE`` or ``department:CODE``."""
+    arguments: dict = {}
+    if post.get("lead"):
+        lead = parse_unit(post["lead"])
+        arguments["handling_department" if isinstance(lead, Department) else "handling_office"] = lead
+    elif post.get("handling_office"):
+        # Looked up by code only: whether the caller may send it there is the policy's answer,
+        # and a code that names nothing is an office no one can see, so it gets the same one.
+        office = GridOffice.objects.filter(code=form_code(post["handling_office"])).first()
+        arguments["handling_office"] = office or GridOffice()
+    assists = [v for v in post.getlist("assist") if v]
+    if len(assists) > MAX_ASSISTS:
+        raise ValidationError({"assist": _("At most %(n)d assisting units.") % {"n": MAX_ASSISTS}})
+    units = [parse_unit(v) for v in assists]
+    arguments["assist_offices"] = [u for u in units if isinstance(u, GridOffice)]
+    arguments["assist_departments"] = [u for u in units if isinstance(u, Department)]
+    return arguments
 
 
 class AttachmentView(TokenOrSessionMixin, ScopedPageMixin, View):
@@ -266,14 +362,11 @@ class IncidentTransitionView(ScopedPageMixin, View):
         arguments = {"actor": request.user, "incident_id": pk, "note": request.POST.get("note", "")}
         if request.POST.get("version", "").isdigit():
             arguments["expected_version"] = int(request.POST["version"])
-        if name == "dispatch" and request.POST.get("handling_office"):
-            # Looked up by code only: whether the caller may send it there is the policy's answer,
-            # and a code that names nothing is an office no one can see, so it gets the same one.
-            office = GridOffice.objects.filter(code=request.POST["handling_office"]).first()
-            arguments["handling_office"] = office or GridOffice()
         if name == "report_handled":
             arguments["attachments"] = request.FILES.getlist("attachments")
         try:
+            if name == "dispatch":
+                arguments.update(dispatch_arguments(request.POST))
             workflow.SERVICES[name](**arguments)
         except ValidationError as exc:
             for message in exc.messages:
@@ -285,6 +378,62 @@ class IncidentTransitionView(ScopedPageMixin, View):
         else:
             messages.success(request, _("Done."))
         return redirect("incidents:detail", pk=pk)
+
+
+class CorrectionView(ScopedPageMixin, View):
+    """The dispatcher corrects the category and priority, with a reason; the service decides."""
+
+    selector = staticmethod(selectors.incidents_visible_to)
+
+    def post(self, request, pk: int):
+        post = request.POST
+        arguments = {"actor": request.user, "incident_id": pk, "reason": post.get("reason", "")}
+        if post.get("version", "").isdigit():
+            arguments["expected_version"] = int(post["version"])
+        if post.get("category"):
+            category = (
+                selectors.categories_for(actor=request.user).filter(code=form_code(post["category"])).first()
+            )
+            if category is None:
+                messages.error(request, _("Choose a category."))
+                return redirect("incidents:detail", pk=pk)
+            arguments["category"] = category
+        if post.get("priority"):
+            arguments["priority"] = post["priority"][:8]
+        return _run(request, pk, lambda: correct_incident(**arguments))
+
+
+class RecordPartView(ScopedPageMixin, View):
+    """A 协办 unit records its part; the service decides."""
+
+    selector = staticmethod(selectors.incidents_visible_to)
+
+    def post(self, request, pk: int, share_id: int):
+        # The share must belong to this incident: another incident's share is not found here.
+        if not IncidentAssignment.objects.filter(pk=share_id, incident_id=pk).exists():
+            raise Http404
+        return _run(
+            request,
+            pk,
+            lambda: record_part(
+                actor=request.user, assignment_id=share_id, result=request.POST.get("result", "")
+            ),
+        )
+
+
+def _run(request, pk: int, command) -> HttpResponse:
+    try:
+        command()
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    except workflow.StaleVersion:
+        messages.error(request, _("Someone changed this incident meanwhile; here is the current state."))
+    except PermissionDenied as exc:
+        messages.error(request, str(exc) or _("You cannot do this."))
+    else:
+        messages.success(request, _("Done."))
+    return redirect("incidents:detail", pk=pk)
 
 
 class PublicNoteView(ScopedPageMixin, View):
@@ -310,6 +459,17 @@ class PublicNoteView(ScopedPageMixin, View):
         return redirect("incidents:detail", pk=pk)
 
 
+def intake_channels() -> list[tuple[str, str]]:
+    """What someone other than grid staff logs a report as: a call, a visit, another system."""
+    wanted = (
+        Incident.Source.HOTLINE,
+        Incident.Source.WALK_IN,
+        Incident.Source.CITIZEN,
+        Incident.Source.OTHER_SYSTEM,
+    )
+    return [(value, label) for value, label in Incident.Source.choices if value in wanted]
+
+
 class ReportView(ScopedPageMixin, TemplateView):
     """One-handed report on a phone: tap the map or use the phone's position, add a photo.
 
@@ -328,6 +488,7 @@ class ReportView(ScopedPageMixin, TemplateView):
         context.update(
             categories=selectors.categories_for(actor=user),
             priorities=Incident.Priority.choices,
+            channels=[] if user.grid_office_id else intake_channels(),
             client_uuid=uuid.uuid4(),
             map_config=map_config(
                 office=user.grid_office.code if user.grid_office_id else None,
@@ -359,7 +520,7 @@ class ReportView(ScopedPageMixin, TemplateView):
                 priority=post.get("priority") or Incident.Priority.NORMAL,
                 client_uuid=uuid.UUID(post["client_uuid"]) if post.get("client_uuid") else None,
                 attachments=request.FILES.getlist("attachments"),
-                source=Incident.Source.GRID_WORKER,
+                source=post.get("source") or Incident.Source.GRID_WORKER,
             )
         except ValidationError as exc:
             errors = exc.message_dict if hasattr(exc, "message_dict") else {"__all__": exc.messages}
@@ -398,3 +559,71 @@ class NotificationListView(LoginRequiredMixin, ListView):
         if POLICY.can("mark_notifications_read", actor=self.request.user):
             mark_notifications_read(actor=self.request.user)
         return context
+
+
+class RoutingTableView(ScopedPageMixin, TemplateView):
+    """The routing table of the actor's jurisdiction (category × place → default unit), with a
+    form to set a route; writes go through ``route_set``."""
+
+    template_name = "incidents/routes.html"
+    capability = "incident.dispatch"
+    selector = staticmethod(selectors.routes_visible_to)
+
+    def get_context_data(self, **kwargs):
+        from grids.models import Region
+
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        context.update(
+            routes=self.get_queryset().order_by("region__path", "category__code")[:500],
+            categories=selectors.categories_for(actor=user),
+            regions=Region.objects.visible_to(user)
+            .filter(level__in=(Region.Level.CITY, Region.Level.COUNTY, Region.Level.TOWNSHIP))
+            .order_by("path")
+            .only("code", "name", "path"),
+            departments=selectors.departments_visible_to(actor=user).order_by("region__path", "kind"),
+            offices=GridOffice.objects.visible_to(user).order_by("code").only("code", "name"),
+            errors=kwargs.get("errors", {}),
+        )
+        return context
+
+    def post(self, request):
+        from grids.models import Region
+        from incidents.services.units import route_set
+
+        post = request.POST
+        try:
+            category = (
+                selectors.categories_for(actor=request.user)
+                .filter(code=form_code(post.get("category")))
+                .first()
+            )
+            if category is None:
+                raise ValidationError({"category": _("Choose a category.")})
+            region = Region.objects.filter(code=form_code(post.get("region"))).first() or Region()
+            unit = parse_unit(post.get("unit", ""))
+            route_set(
+                actor=request.user,
+                category=category,
+                region=region,
+                office=unit if isinstance(unit, GridOffice) else None,
+                department=unit if isinstance(unit, Department) else None,
+            )
+        except ValidationError as exc:
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {"form": exc.messages}
+            return self.render_to_response(self.get_context_data(errors=errors), status=400)
+        messages.success(request, _("Route saved."))
+        return redirect("incidents:routes")
+
+
+class RouteDeleteView(ScopedPageMixin, View):
+    """Remove a route; the service decides (a route out of sight is not found)."""
+
+    selector = staticmethod(selectors.routes_visible_to)
+
+    def post(self, request, route_id: int):
+        from incidents.services.units import route_delete
+
+        route_delete(actor=request.user, route=route_id)
+        messages.success(request, _("Route removed."))
+        return redirect("incidents:routes")

@@ -11,6 +11,7 @@ from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -675,7 +676,7 @@ _PANEL_STATEMENTS: dict[tuple, tuple[str, list]] = {}
 _PANEL_POINT = "SRID=4326;POINT(0 0)"
 
 
-def _panel_statement(actor, metres: float) -> tuple[str, list]:
+def _panel_statement(actor, metres: float) -> tuple[str, list] | None:
     key = (Jurisdiction.of(actor), float(metres))
     statement = _PANEL_STATEMENTS.get(key)
     if statement is None:
@@ -700,7 +701,10 @@ def _panel_statement(actor, metres: float) -> tuple[str, list]:
             .values_list("code", "status", "phase", "owner", "distance_m")
         )
         assert_scoped(cameras, actor)
-        sql, params = cameras.query.sql_with_params()
+        try:
+            sql, params = cameras.query.sql_with_params()
+        except EmptyResultSet:
+            return None
         statement = (sql, list(params))
         if len(_PANEL_STATEMENTS) > 512:
             _PANEL_STATEMENTS.clear()
@@ -713,7 +717,10 @@ def incident_camera_rows(*, actor, point: Point, metres: float = DEFAULT_CAMERA_
     distance in metres, nearest first (ST_DWithin on the cameras' GiST index). The scoped statement
     is compiled once per jurisdiction and radius, so a page view pays for the query, not for
     building it again (bench/bench_cameras.py)."""
-    sql, params = _panel_statement(actor, metres)
+    statement = _panel_statement(actor, metres)
+    if statement is None:
+        return []  # the actor's jurisdiction holds no cameras at all (a department's staff)
+    sql, params = statement
     ewkt = (point if point.srid == 4326 else point.transform(4326, clone=True)).ewkt
     bound = [ewkt if value == _PANEL_POINT else value for value in params]
     with connection.cursor() as cursor:

@@ -34,10 +34,13 @@ def user_for_role(
     region: Region | None = None,
     office: GridOffice | None = None,
     project: str = "",
+    department=None,
     **extra,
 ) -> User:
     """A valid user of ``role``, defaulting to a jurisdiction inside 西秀区 (520402)."""
     kind, levels = ROLE_JURISDICTION[Role(role)]
+    if kind == JurisdictionKind.DEPARTMENT and department is None:
+        department = department_in(Region.objects.get(code="520402"), "police")
     if kind == JurisdictionKind.GRID_OFFICE and office is None:
         office = GridOffice.objects.filter(seat__code__startswith="520402005").order_by("code").first()
     if kind == JurisdictionKind.REGION and region is None:
@@ -51,10 +54,23 @@ def user_for_role(
         region=region,
         grid_office=office,
         special_project=project,
+        department=department,
         is_superuser=(role == Role.ADMIN),
         is_staff=(role == Role.ADMIN),
         **extra,
     )
+
+
+def department_in(region: Region, kind: str = "police"):
+    """The functional department of ``kind`` in ``region`` (made as the demo loader names it)."""
+    from incidents.demo_units import TITLES, department_code
+    from incidents.models import Department
+
+    department, _created = Department.objects.get_or_create(
+        code=department_code(region, kind),
+        defaults={"name": f"{region.name}{TITLES[region.level][kind]}", "kind": kind, "region": region},
+    )
+    return department
 
 
 def api_token_for(user: User, *, name: str = "test client") -> str:

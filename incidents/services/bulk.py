@@ -33,6 +33,7 @@ from incidents.services.reporting import (
     CITY_CODE,
     AlreadyDeleted,
     check_reported_at,
+    check_source,
     report_incident,
     request_digest,
 )
@@ -149,7 +150,7 @@ def _insert(head: str, template: str, rows: list[tuple], returning: str = "") ->
     return fetched
 
 
-def _clean_row(values: dict, *, now) -> dict:
+def _clean_row(values: dict, *, now, actor=None) -> dict:
     """The model's own field checks (length, choices, blank) for the fields a client sends."""
     row = {
         "description": values["description"],
@@ -166,6 +167,7 @@ def _clean_row(values: dict, *, now) -> dict:
             errors[name] = exc.messages
     try:
         check_reported_at(values.get("reported_at"), now=now)
+        check_source(actor=actor, source=row["source"])
     except ValidationError as exc:
         errors.update(exc.message_dict)
     if errors:
@@ -283,7 +285,7 @@ def _bulk(*, actor, items, results):
             continue
         try:
             # Foreign keys, places and uniqueness were checked above for the whole batch.
-            row = _clean_row(values, now=now)
+            row = _clean_row(values, now=now, actor=actor)
         except ValidationError as exc:
             result.errors = exc.message_dict
             continue

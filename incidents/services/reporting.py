@@ -65,6 +65,25 @@ def check_reported_at(value: datetime | None, *, now: datetime | None = None) ->
         raise ValidationError({"reported_at": _("This time is in the future.")})
 
 
+# Channels only grid-office staff report through: a grid worker's own sighting or patrol. A call
+# or a visit logged at the centre is a hotline or walk-in report, whoever types it in.
+GRID_CHANNELS = frozenset({Incident.Source.GRID_WORKER, Incident.Source.PATROL})
+USER_CHANNELS = frozenset(set(Incident.Source.values) - {Incident.Source.OPEN311})
+
+
+def check_source(*, actor, source: str) -> None:
+    """The intake channel must be the truth: a grid worker's report only from grid-office staff;
+    Open311 only through /open311/ (``report_open311_request``)."""
+    if source not in USER_CHANNELS:
+        raise ValidationError({"source": _("Choose how the report came in.")})
+    if actor is None or actor.is_platform_admin:
+        return  # administrators may stand in for anyone, as in the workflow
+    if source in GRID_CHANNELS and getattr(actor, "grid_office_id", None) is None:
+        raise ValidationError(
+            {"source": _("Only grid-office staff report as grid workers; record a call or visit as such.")}
+        )
+
+
 def request_digest(
     *,
     category: IncidentCategory,
@@ -159,6 +178,7 @@ def report_incident(
     A phone that retries after a lost response sends the same ``client_uuid`` and gets the
     first incident back, never a second one. The same ``client_uuid`` with a different report
     is a ``Conflict``; a retry of a report since deleted is ``AlreadyDeleted`` (module docstring).
+    ``source`` is the intake channel and must be true of the actor (``check_source``).
     """
     return _record(
         actor=actor,
@@ -248,6 +268,8 @@ def _record(
     existing = _existing(actor=actor, client_uuid=client_uuid, digest=digest)
     if existing is not None:
         return existing, False
+    if actor is not None:
+        check_source(actor=actor, source=source)
     if not category.is_active:
         raise ValidationError({"category": _("This category is no longer in use.")})
     checked_files = check_attachments(attachments)

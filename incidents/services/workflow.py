@@ -11,7 +11,7 @@ client's ETag) to turn a stale view into ``StaleVersion`` instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -23,7 +23,14 @@ from django.utils.translation import gettext as _
 from anshun.commands import Invalid, NotFound
 from audit.history import attribute
 from grids.models import GridOffice
-from incidents.models import CategoryTimeLimit, Incident, IncidentEvent, IncidentOffice
+from incidents.models import (
+    CategoryTimeLimit,
+    Department,
+    Incident,
+    IncidentAssignment,
+    IncidentEvent,
+    IncidentOffice,
+)
 from incidents.open311_notify import queue_reporter_message
 from incidents.policy import POLICY
 from incidents.services.attachments import check_attachments, store_attachments
@@ -61,6 +68,10 @@ TRANSITIONS: dict[str, Transition] = {
         Transition("verify", frozenset({S.HANDLED}), S.VERIFIED),
         Transition("reopen", frozenset({S.HANDLED}), S.HANDLING, needs_note=True),
         Transition("close", frozenset({S.VERIFIED}), S.CLOSED),
+        # 不予立案: the centre declines what was reported (junk, not its business), with a reason.
+        Transition("reject", frozenset({S.REPORTED}), S.REJECTED, needs_note=True),
+        # 作废: a registered case turns out void (a duplicate, a hoax), with a reason.
+        Transition("void", frozenset({S.REGISTERED, S.RETURNED}), S.VOIDED, needs_note=True),
     )
 }
 
@@ -88,6 +99,15 @@ def _check_status(*, incident: Incident, transition: Transition) -> None:
             "action": transition.name,
         }
         raise ValidationError({"status": ValidationError(message, code="invalid_transition")})
+
+
+def check_text(value: str, *, field: str, max_length: int = 2000) -> str:
+    """A note or reason as the database can hold it: no NUL or lone surrogate, not too long."""
+    if any(ch == "\x00" or "\ud800" <= ch <= "\udfff" for ch in value):
+        raise ValidationError({field: _("This text holds characters that cannot be stored.")})
+    if len(value) > max_length:
+        raise ValidationError({field: _("At most %(n)d characters.") % {"n": max_length}})
+    return value
 
 
 def lock_incident(*, actor, incident_id: int) -> Incident:
@@ -122,6 +142,7 @@ def _apply(
     expected_version: int | None = None,
     attachments: Sequence[UploadedFile] = (),
     change: Callable[[Incident], list[str]] | None = None,
+    changes: Callable[[], dict] | None = None,
 ) -> Incident:
     transition = TRANSITIONS[name]
     incident = lock_incident(actor=actor, incident_id=incident_id)
@@ -130,6 +151,7 @@ def _apply(
     _check_status(incident=incident, transition=transition)
     if transition.needs_note and not note.strip():
         raise ValidationError({"note": _("Give the reason.")})
+    check_text(note, field="note", max_length=20_000)
     files = check_attachments(attachments)
     from_status = incident.status
     changed = change(incident) if change else []
@@ -138,7 +160,12 @@ def _apply(
     attribute(incident, actor)
     incident.save(update_fields=["status", "version", "updated_at", *changed])
     event = IncidentEvent.objects.create(
-        incident=incident, actor=actor, from_status=from_status, to_status=transition.target, note=note
+        incident=incident,
+        actor=actor,
+        from_status=from_status,
+        to_status=transition.target,
+        note=note,
+        changes=changes() if changes else {},
     )
     store_attachments(incident=incident, event=event, files=files, actor=actor)
     queue_reporter_message(incident)  # an Open311 reporter hears of the new status after the commit
@@ -153,6 +180,39 @@ def register_incident(*, actor, incident_id: int, note: str = "", expected_versi
     )
 
 
+def _covers(department: Department, incident: Incident) -> bool:
+    return incident.grid.village.path.startswith(department.region.path)
+
+
+def _units_problems(
+    *,
+    incident: Incident,
+    handling_office: GridOffice | None,
+    handling_department: Department | None,
+    assist_offices: Iterable[GridOffice],
+    assist_departments: Iterable[Department],
+) -> dict[str, str]:
+    """The domain's checks of a dispatch (the policy already checked each unit is in sight):
+    one 主办 unit, departments whose jurisdiction covers the place, no unit twice."""
+    errors: dict[str, str] = {}
+    if handling_office is not None and handling_department is not None:
+        errors["handling_department"] = _("Choose one lead unit: a grid office or a department.")
+    for field, departments in (
+        ("handling_department", [handling_department] if handling_department else []),
+        ("assist_departments", assist_departments),
+    ):
+        for department in departments:
+            if not department.is_active:
+                errors[field] = _("This department is not active.")
+            elif not _covers(department, incident):
+                errors[field] = _("This department's jurisdiction does not cover the incident's place.")
+    if handling_department is not None and handling_department in assist_departments:
+        errors["assist_departments"] = _("The lead unit cannot also assist.")
+    if handling_office is not None and handling_office in assist_offices:
+        errors["assist_offices"] = _("The lead unit cannot also assist.")
+    return errors
+
+
 @transaction.atomic  # the policy runs inside, so its checks see the locked row
 @POLICY.command("dispatch")
 def dispatch_incident(
@@ -160,22 +220,65 @@ def dispatch_incident(
     actor,
     incident_id: int,
     handling_office: GridOffice | None = None,
+    handling_department: Department | None = None,
+    assist_offices: Sequence[GridOffice] = (),
+    assist_departments: Sequence[Department] = (),
     note: str = "",
     expected_version: int | None = None,
 ) -> Incident:
-    """Send to a handling unit (the grid's own office by default) and start its time limit."""
+    """Send to one 主办 unit (a grid office or a functional department; the grid's own office by
+    default) and any 协办 units, and start the lead unit's time limit.
+
+    Each unit gets a share (``IncidentAssignment``); shares of an earlier dispatch are withdrawn.
+    The timeline entry names every unit, so each hand-over stays on record."""
+    assist_offices = list(dict.fromkeys(assist_offices))
+    assist_departments = list(dict.fromkeys(assist_departments))
+    handover: dict = {}
 
     def change(incident: Incident) -> list[str]:
-        office = handling_office or incident.grid.office
-        if handling_office is None and not GridOffice.objects.visible_to(actor).filter(pk=office.pk).exists():
-            # A unit chosen by the dispatcher is a referred object of the policy; the default
-            # one (the grid's own office) gets the same test and the same answer here.
-            raise Invalid({"handling_office": _("Not found in your jurisdiction.")})
-        incident.handling_office = office
+        office = handling_office
+        if handling_department is None and office is None:
+            office = incident.grid.office
+            if not GridOffice.objects.visible_to(actor).filter(pk=office.pk).exists():
+                # A unit chosen by the dispatcher is a referred object of the policy; the default
+                # one (the grid's own office) gets the same test and the same answer here.
+                raise Invalid({"handling_office": _("Not found in your jurisdiction.")})
+        errors = _units_problems(
+            incident=incident,
+            handling_office=office,
+            handling_department=handling_department,
+            assist_offices=assist_offices,
+            assist_departments=assist_departments,
+        )
+        if errors:
+            raise Invalid(errors)
+        incident.handling_office = office if handling_department is None else None
+        incident.handling_department = handling_department
         incident.handler = None
         incident.due_at = add_working_hours(timezone.now(), handling_limit_hours(incident))
-        incident.offices.add(office, through_defaults=IncidentOffice.copied_from(incident))
-        return ["handling_office", "handler", "due_at"]
+        IncidentAssignment.objects.filter(incident=incident, state=IncidentAssignment.State.OPEN).update(
+            state=IncidentAssignment.State.WITHDRAWN
+        )
+        lead = {"office": incident.handling_office, "department": handling_department}
+        shares = [IncidentAssignment(part=IncidentAssignment.Part.LEAD, **lead)]
+        shares += [IncidentAssignment(part=IncidentAssignment.Part.ASSIST, office=o) for o in assist_offices]
+        shares += [
+            IncidentAssignment(part=IncidentAssignment.Part.ASSIST, department=d) for d in assist_departments
+        ]
+        for share in shares:
+            share.incident = incident
+            share.assigned_by = actor
+        IncidentAssignment.objects.bulk_create(shares)
+        offices = [o for o in [incident.handling_office, *assist_offices] if o is not None]
+        departments = [d for d in [handling_department, *assist_departments] if d is not None]
+        if offices:
+            incident.offices.add(*offices, through_defaults=IncidentOffice.copied_from(incident))
+        if departments:
+            incident.departments.add(*departments)
+        handover.update(
+            lead=str(incident.handling_unit), assist=[str(u) for u in [*assist_offices, *assist_departments]]
+        )
+        return ["handling_office", "handling_department", "handler", "due_at"]
 
     return _apply(
         actor=actor,
@@ -184,6 +287,7 @@ def dispatch_incident(
         note=note,
         expected_version=expected_version,
         change=change,
+        changes=lambda: handover,
     )
 
 
@@ -214,10 +318,17 @@ def report_handled(
     attachments: Sequence[UploadedFile] = (),
     expected_version: int | None = None,
 ) -> Incident:
+    def change(incident: Incident) -> list[str]:
+        IncidentAssignment.objects.filter(
+            incident=incident, part=IncidentAssignment.Part.LEAD, state=IncidentAssignment.State.OPEN
+        ).update(state=IncidentAssignment.State.DONE, result=note, done_at=timezone.now(), done_by=actor)
+        return []
+
     return _apply(
         actor=actor,
         incident_id=incident_id,
         name="report_handled",
+        change=change,
         note=note,
         attachments=attachments,
         expected_version=expected_version,
@@ -227,9 +338,22 @@ def report_handled(
 @transaction.atomic  # the policy runs inside, so its checks see the locked row
 @POLICY.command("return")
 def return_incident(*, actor, incident_id: int, note: str, expected_version: int | None = None) -> Incident:
-    """Back to the dispatcher: the unit was the wrong one (the reason is required)."""
+    """Back to the dispatcher: the unit was the wrong one (the reason is required). Every open
+    share is withdrawn; the next dispatch hands out new ones."""
+
+    def change(incident: Incident) -> list[str]:
+        IncidentAssignment.objects.filter(incident=incident, state=IncidentAssignment.State.OPEN).update(
+            state=IncidentAssignment.State.WITHDRAWN
+        )
+        return []
+
     return _apply(
-        actor=actor, incident_id=incident_id, name="return", note=note, expected_version=expected_version
+        actor=actor,
+        incident_id=incident_id,
+        name="return",
+        note=note,
+        expected_version=expected_version,
+        change=change,
     )
 
 
@@ -244,9 +368,22 @@ def verify_incident(*, actor, incident_id: int, note: str = "", expected_version
 @transaction.atomic  # the policy runs inside, so its checks see the locked row
 @POLICY.command("reopen")
 def reopen_incident(*, actor, incident_id: int, note: str, expected_version: int | None = None) -> Incident:
-    """Verification failed: back to the handling unit, with what is still wrong."""
+    """Verification failed: back to the handling unit, with what is still wrong (its lead share
+    is open again)."""
+
+    def change(incident: Incident) -> list[str]:
+        IncidentAssignment.objects.filter(
+            incident=incident, part=IncidentAssignment.Part.LEAD, state=IncidentAssignment.State.DONE
+        ).update(state=IncidentAssignment.State.OPEN, done_at=None, done_by=None)
+        return []
+
     return _apply(
-        actor=actor, incident_id=incident_id, name="reopen", note=note, expected_version=expected_version
+        actor=actor,
+        incident_id=incident_id,
+        name="reopen",
+        note=note,
+        expected_version=expected_version,
+        change=change,
     )
 
 
@@ -267,6 +404,56 @@ def close_incident(*, actor, incident_id: int, note: str = "", expected_version:
     )
 
 
+@transaction.atomic  # the policy runs inside, so its checks see the locked row
+@POLICY.command("reject")
+def reject_incident(*, actor, incident_id: int, note: str, expected_version: int | None = None) -> Incident:
+    """不予立案: the centre declines a report (not a case for it, junk); the reason is required and
+    shown to the reporter, who is also notified."""
+    incident = _apply(
+        actor=actor, incident_id=incident_id, name="reject", note=note, expected_version=expected_version
+    )
+    _tell_reporter(incident, note=note)
+    return incident
+
+
+@transaction.atomic  # the policy runs inside, so its checks see the locked row
+@POLICY.command("void")
+def void_incident(*, actor, incident_id: int, note: str, expected_version: int | None = None) -> Incident:
+    """作废: a registered case is void (a duplicate, a hoax); the reason is required and shown to
+    the reporter, who is also notified. Any open share is withdrawn."""
+
+    def change(incident: Incident) -> list[str]:
+        IncidentAssignment.objects.filter(incident=incident, state=IncidentAssignment.State.OPEN).update(
+            state=IncidentAssignment.State.WITHDRAWN
+        )
+        incident.due_at = None
+        return ["due_at"]
+
+    incident = _apply(
+        actor=actor,
+        incident_id=incident_id,
+        name="void",
+        note=note,
+        expected_version=expected_version,
+        change=change,
+    )
+    _tell_reporter(incident, note=note)
+    return incident
+
+
+def _tell_reporter(incident: Incident, *, note: str) -> None:
+    from incidents.models import Notification
+
+    if incident.reporter_id is None:
+        return
+    message = _("Incident #%(id)d: %(status)s — %(reason)s") % {
+        "id": incident.pk,
+        "status": incident.get_status_display(),
+        "reason": note,
+    }
+    Notification.objects.create(recipient_id=incident.reporter_id, incident=incident, message=message[:300])
+
+
 SERVICES = {
     "register": register_incident,
     "dispatch": dispatch_incident,
@@ -276,4 +463,6 @@ SERVICES = {
     "verify": verify_incident,
     "reopen": reopen_incident,
     "close": close_incident,
+    "reject": reject_incident,
+    "void": void_incident,
 }

@@ -21,7 +21,7 @@
   "use strict";
   var DB_NAME = "anshun-outbox";
   var DB_VERSION = 2;
-  var FIELDS = ["category", "description", "priority", "longitude", "latitude"];
+  var FIELDS = ["category", "description", "priority", "longitude", "latitude", "source"];
   var SENT_KEEP_MS = 7 * 24 * 3600 * 1000;
   var SENT_KEEP = 20;
   var RETRY_FIRST_MS = 2000;
@@ -215,7 +215,7 @@
     var data = new FormData();
     data.append("client_uuid", record.client_uuid);
     FIELDS.forEach(function (k) { if (record[k]) data.append(k, record[k]); });
-    data.append("source", "grid_worker");
+    if (!record.source) data.append("source", "grid_worker"); // the intake channel (grid staff's own)
     if (record.photo) data.append("attachments", record.photo, record.photoName || "photo.jpg");
     return timedFetch(
       "/api/incidents/",

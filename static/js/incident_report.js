@@ -323,6 +323,7 @@
       category: form.category.value,
       description: form.description.value.trim(),
       priority: form.priority.value,
+      source: form.source ? form.source.value : "grid_worker",
       longitude: lon.value,
       latitude: lat.value,
     };

@@ -254,6 +254,8 @@ def _visible(user, incident) -> bool:
         return True
     if user.grid_office_id:
         return incident.grid.office_id == user.grid_office_id
+    if user.department_id:  # a department's staff: only what was dispatched to it
+        return incident.departments.filter(pk=user.department_id).exists()
     return incident.grid.village.path.startswith(user.region.path)
 
 

@@ -77,7 +77,7 @@ def test_worker_reports_online_and_offline_and_the_dispatcher_dispatches(
     desk.goto(f"{live_server.url}/incidents/queue/")
     desk.click(f".incident-row[data-id='{target.pk}'] a")
     desk.click("button[data-action='register']")
-    desk.select_option("select[name=handling_office]", office.code)
+    desk.select_option("select[name=lead]", f"office:{office.code}")
     desk.click("button[data-action='dispatch']")
     desk.wait_for_selector("[data-testid=handling-unit]", timeout=TIMEOUT)
     target.refresh_from_db()

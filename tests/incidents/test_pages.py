@@ -61,11 +61,11 @@ def test_the_list_page_queries_do_not_grow(client, worker, make_incident):
     assert len(one) == len(seven)
 
 
-def test_the_queue_puts_undispatched_then_overdue_first(client, dispatcher, several):
+def test_the_queue_puts_overdue_then_urgent_then_oldest_first(client, dispatcher, several):
     client.force_login(dispatcher)
     queue = [i.pk for i in client.get("/incidents/queue/").context["object_list"]]
-    first, second, third = several
-    assert queue == [first.pk, third.pk, second.pk]
+    first, second, third = several  # oldest normal; urgent; overdue
+    assert queue == [third.pk, second.pk, first.pk]
 
 
 def test_the_queue_is_for_dispatchers(client, worker):
@@ -91,7 +91,7 @@ def test_detail_is_scoped_and_shows_panels(client, make_incident, monkeypatch, t
     page = client.get(f"/incidents/{incident.pk}/")
     assert page.status_code == 200
     assert f"panel for {dispatcher.username} #{incident.pk}" in page.content.decode()
-    assert page.context["actions"] == ["register"]
+    assert page.context["actions"] == ["register", "reject"]  # 立案, or 不予立案
     far = user_for_role(
         Role.COUNTY_OFFICIAL,
         region=incident.grid.village.parent.parent.parent.children.exclude(

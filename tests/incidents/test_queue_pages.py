@@ -78,16 +78,17 @@ def test_next_walks_every_row_once_in_the_selectors_order_and_previous_walks_bac
     assert back == [[i.pk for i in r.context["object_list"]] for r in reversed(responses[:-1])]
 
 
-def test_the_queue_order_is_untaken_then_overdue_then_the_rest_each_oldest_first(client, dispatcher, admin):
+def test_the_queue_order_is_overdue_then_urgent_then_the_rest_each_oldest_first(client, dispatcher, admin):
     ids = add_incidents(n=40, grids=grids_in(HOME), reporter=admin, statuses=MIXED)
+    Incident.objects.filter(pk__in=ids[::3]).update(priority="urgent")
     client.force_login(dispatcher)
     shown = client.get("/incidents/queue/").context["object_list"]
     now = timezone.now()
 
     def part(incident):
-        if incident.status in ("reported", "registered", "returned"):
-            return 0
         if incident.status in ("dispatched", "handling") and incident.due_at < now:
+            return 0
+        if incident.priority == "urgent":
             return 1
         return 2
 
@@ -118,7 +119,8 @@ def test_a_deep_page_costs_the_queries_of_the_first_at_any_data_size(
     client, dispatcher, admin, small_pages, path
 ):
     client.force_login(dispatcher)
-    add_incidents(n=12, grids=grids_in(HOME), reporter=admin, statuses=MIXED)
+    # Enough rows that the first page fills from the queue's first part (overdue) alone.
+    add_incidents(n=60, grids=grids_in(HOME), reporter=admin, statuses=MIXED)
     small = _queries(client, path)
     add_incidents(n=400, grids=grids_in(HOME, 30), reporter=admin, statuses=MIXED)
     large = _queries(client, path)

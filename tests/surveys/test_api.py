@@ -40,6 +40,7 @@ MATRIX = {
     Role.COUNTY_OFFICIAL: (True, False),
     Role.CITY_OFFICIAL: (True, True),
     Role.DISPATCHER: (False, False),
+    Role.DEPARTMENT_OFFICER: (False, False),
     Role.MEDIATOR: (False, False),
     Role.LAWYER: (False, False),
     Role.CASE_OFFICER: (False, False),
