@@ -443,7 +443,8 @@ class SyncRenderer:
     the same DRF field, in the request's time zone), and tombstones as
     ``IncidentTombstoneSerializer`` does. No field objects per row and no model instances: the
     feed walks thousands of rows at a time. ``actions`` are worked out once per combination of
-    what they depend on (status, handling unit, handler), as the serializer does."""
+    what they depend on (status, handling unit: office or department, handler), as the serializer
+    does."""
 
     def __init__(self, *, actor):
         from django.utils import timezone
@@ -494,6 +495,7 @@ class SyncRenderer:
             "grid_name": row["grid__name"],
             "village": row["grid__village__code"],
             "handling_office": row["handling_office__code"],
+            "handling_department": row["handling_department__code"],
             "reporter": row["reporter__username"],
             "handler": row["handler__username"],
             "reported_at": moment(row["reported_at"]),
@@ -506,9 +508,11 @@ class SyncRenderer:
         }
 
     def _actions(self, row: dict) -> list[str]:
-        key = (row["status"], row["handling_office_id"], row["handler_id"])
+        key = (row["status"], row["handling_office_id"], row["handling_department_id"], row["handler_id"])
         if key not in self.actions:
-            judged = Incident(status=key[0], handling_office_id=key[1], handler_id=key[2])
+            judged = Incident(
+                status=key[0], handling_office_id=key[1], handling_department_id=key[2], handler_id=key[3]
+            )
             self.actions[key] = workflow.available_transitions(actor=self.actor, incident=judged)
         return self.actions[key]
 

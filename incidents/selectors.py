@@ -231,6 +231,8 @@ SYNC_COLUMNS = (
     "grid__village__code",
     "handling_office_id",
     "handling_office__code",
+    "handling_department_id",
+    "handling_department__code",
     "reporter__username",
     "handler_id",
     "handler__username",

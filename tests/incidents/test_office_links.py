@@ -148,7 +148,11 @@ def test_services_bulk_sync_and_delete_keep_the_links_exact(api_client, office, 
     point = grid.geometry.point_on_surface
     category = IncidentCategory.objects.get(code="exposed-rubbish")
     incident, _created = report_incident(
-        actor=dispatcher, category=category, description="链接", location=Point(point.x, point.y, srid=4326)
+        actor=dispatcher,
+        category=category,
+        description="链接",
+        location=Point(point.x, point.y, srid=4326),
+        source=Incident.Source.HOTLINE,  # a call the centre logs (units: channels as they came)
     )
     workflow.register_incident(actor=dispatcher, incident_id=incident.pk)
     unit = GridOffice.objects.filter(seat__parent=grid.village.parent).exclude(pk=office.pk).first()
