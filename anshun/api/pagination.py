@@ -13,6 +13,7 @@ narrows the caller's own scoped queryset it could never reveal a row outside it.
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,9 +22,11 @@ from typing import Any
 from django.core import signing
 from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.paginator import InvalidPage
 from django.db.models import Q, QuerySet
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
@@ -397,11 +400,45 @@ class GeoPagination(StrictPageParameters, GeoJsonPagination):
 
     rest_framework_gis documents its page with the list component (itself a collection)
     under ``features`` and keeps ``results`` required; the page holds the features directly.
+
+    ``page_of`` + ``get_prerendered_response`` serve a page whose features PostgreSQL writes as
+    JSON text (see ``grids.map_layers.features_json``): the page is decided exactly as
+    ``paginate_queryset`` decides it (same checks, count, links and errors), but left unread, so
+    the features statement can select it as a subquery.
     """
 
     page_size = 200
     page_size_query_param = "page_size"
     max_page_size = 5000
+
+    def page_of(self, queryset, request) -> QuerySet:
+        """The page's rows as an unevaluated, sliced queryset (``paginate_queryset`` lists them)."""
+        self._check_numbers(request)
+        self.request = request
+        paginator = self.django_paginator_class(queryset, self.get_page_size(request))
+        page_number = self.get_page_number(request, paginator)
+        try:
+            self.page = paginator.page(page_number)
+        except InvalidPage as exc:
+            raise NotFound(
+                self.invalid_page_message.format(page_number=page_number, message=str(exc))
+            ) from None
+        return self.page.object_list
+
+    def get_prerendered_response(self, features: str) -> HttpResponse:
+        """The page as ``get_paginated_response`` writes it, with ``features`` (a JSON array's
+        text) put in as it is: never parsed, never encoded again."""
+        head = json.dumps(
+            {
+                "type": "FeatureCollection",
+                "count": self.page.paginator.count,
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        return HttpResponse(f'{head[:-1]},"features":{features}}}', content_type="application/json")
 
     def get_paginated_response_schema(self, schema):
         ref = schema.get("$ref", "")
