@@ -364,20 +364,13 @@ class IncidentTransitionView(ScopedPageMixin, View):
             arguments["expected_version"] = int(request.POST["version"])
         if name == "report_handled":
             arguments["attachments"] = request.FILES.getlist("attachments")
-        try:
+
+        def command():
             if name == "dispatch":
                 arguments.update(dispatch_arguments(request.POST))
             workflow.SERVICES[name](**arguments)
-        except ValidationError as exc:
-            for message in exc.messages:
-                messages.error(request, message)
-        except workflow.StaleVersion:
-            messages.error(request, _("Someone changed this incident meanwhile; here is the current state."))
-        except PermissionDenied as exc:
-            messages.error(request, str(exc) or _("You cannot do this."))
-        else:
-            messages.success(request, _("Done."))
-        return redirect("incidents:detail", pk=pk)
+
+        return _run(request, pk, command)
 
 
 class CorrectionView(ScopedPageMixin, View):
@@ -422,6 +415,7 @@ class RecordPartView(ScopedPageMixin, View):
 
 
 def _run(request, pk: int, command) -> HttpResponse:
+    """Run a workflow command from a page: its refusals become messages on the incident page."""
     try:
         command()
     except ValidationError as exc:
