@@ -24,6 +24,7 @@ from accounts.roles import Role
 from anshun.observability import request_id_var
 from anshun.scoping import assert_scoped
 from grids.selectors import jurisdiction_summary
+from incidents.inbox import home_inbox, unread_notifications
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,9 @@ class HomeView(LoginRequiredMixin, TemplateView):
         user = self.request.user
         context["summary"] = jurisdiction_summary(actor=user)
         context["jurisdiction"] = user.grid_office or user.department or user.region
+        # The user's own work: what is waiting for them, and their unread notifications.
+        context["inbox"] = home_inbox(actor=user)
+        context["unread_count"], context["unread"] = unread_notifications(actor=user)
         return context
 
 

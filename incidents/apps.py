@@ -13,5 +13,5 @@ class IncidentsConfig(AppConfig):
         (_("Routing table"), "incidents:routes", "incident.dispatch"),
         (_("Notifications"), "incidents:notifications", None),
     )
-    dashboard_tiles = "incidents.selectors.dashboard_tiles"
+    dashboard_tiles = "incidents.callback_selectors.incident_tiles"
     demo_loader = "incidents.demo.load_demo"

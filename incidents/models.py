@@ -390,6 +390,7 @@ class IncidentEvent(models.Model):
         STATUS = "status", pgettext_lazy("timeline entry", "Status change")
         CORRECTION = "correction", pgettext_lazy("timeline entry", "Correction")
         PART = "part", pgettext_lazy("timeline entry", "Unit's part")
+        CALLBACK = "callback", pgettext_lazy("timeline entry", "Callback")
 
     # Database defaults too, so raw inserts (bulk sync, loaders) need not name them.
     kind = models.CharField(
@@ -440,6 +441,12 @@ class IncidentEvent(models.Model):
             lines.append(f"{_g('Priority')}: {labels.get(old, old)} → {labels.get(new, new)}")
         if changes.get("unit"):
             lines.append(changes["unit"])
+        if self.escalation_level is not None and not self.note:
+            # Stored as the level; the words are the reader's (older entries keep their note).
+            level = Incident.EscalationLevel(self.escalation_level).label
+            lines.append(_g("Overdue: escalated to %(level)s.") % {"level": level})
+        if "callback" in changes:
+            lines.append(callback_line(changes["callback"]))
         return lines
 
 
@@ -489,13 +496,33 @@ class IncidentAttachment(models.Model):
 
 
 class Notification(models.Model):
-    """An in-app message to one user; other channels are delivery backends (see incidents.notify)."""
+    """An in-app message to one user, stored as an event: a ``kind`` and its ``params`` (the
+    incident, the unit, the note...), rendered in the reader's language when read
+    (``incidents.notifications.render``). Rows written before notifications were stored this
+    way keep their frozen text in ``legacy_message`` (kind ``legacy``) and show it as it is.
+    Other channels (e-mail, SMS) are delivery backends run after the commit."""
+
+    class Kind(models.TextChoices):
+        LEGACY = "legacy", pgettext_lazy("notification kind", "Earlier message")
+        DISPATCHED = "dispatched", pgettext_lazy("notification kind", "Dispatched to your unit")
+        REFERRED = "referred", pgettext_lazy("notification kind", "Referred to your unit")
+        RETURNED = "returned", pgettext_lazy("notification kind", "Returned by the unit")
+        SENT_BACK = "sent_back", pgettext_lazy("notification kind", "Sent back after verification")
+        CALLBACK_REOPENED = "callback_reopened", pgettext_lazy("notification kind", "Reopened after callback")
+        AWAITING_VERIFICATION = "awaiting_verify", pgettext_lazy("notification kind", "Awaiting verification")
+        VERIFIED = "verified", pgettext_lazy("notification kind", "Verified, to close")
+        REJECTED = "rejected", pgettext_lazy("notification kind", "Not registered")
+        VOIDED = "voided", pgettext_lazy("notification kind", "Voided")
+        DUE_SOON = "due_soon", pgettext_lazy("notification kind", "Due soon")
+        OVERDUE = "overdue", pgettext_lazy("notification kind", "Overdue")
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     incident = models.ForeignKey(
         Incident, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
     )
-    message = models.CharField(_("message"), max_length=300)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.LEGACY)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    legacy_message = models.CharField(_("message as first written"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 
@@ -503,10 +530,76 @@ class Notification(models.Model):
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # The inbox's unread count and the list, newest first, per reader.
+            models.Index(fields=["recipient", "-created_at", "-id"], name="incidents_notif_recipient"),
+            models.Index(
+                fields=["recipient"], name="incidents_notif_unread", condition=models.Q(read_at__isnull=True)
+            ),
+        ]
 
     def __str__(self) -> str:
         at = timezone.localtime(self.created_at)
         return f"{self._meta.verbose_name} · #{self.incident_id} · {at:%Y-%m-%d %H:%M}"
+
+    @property
+    def message(self) -> str:
+        """The text in the active language (the reader's, on a page)."""
+        from incidents.notifications import render
+
+        return render(self)
+
+
+class NotificationDelivery(models.Model):
+    """One notification sent through one delivery backend: the key that makes a retried or
+    redelivered task send it at most once per backend (``incidents.notifications.deliver``)."""
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
+    backend = models.CharField(max_length=200)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification delivery")
+        verbose_name_plural = _("notification deliveries")
+        constraints = [
+            models.UniqueConstraint(fields=["notification", "backend"], name="incidents_deliver_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.notification_id} → {self.backend}"
+
+
+class DueSoonNotice(models.Model):
+    """An incident's due time already announced as "due soon": the beat job announces each
+    (incident, due time) once; a new dispatch or extension sets a new due time, a new step."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
+    due_at = models.DateTimeField()
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("due-soon notice")
+        verbose_name_plural = _("due-soon notices")
+        constraints = [models.UniqueConstraint(fields=["incident", "due_at"], name="incidents_due_soon_once")]
+
+    def __str__(self) -> str:
+        return f"#{self.incident_id} {self.due_at}"
+
+
+class DueSoonRun(models.Model):
+    """One row: how far the due-soon job's window has reached, and when it last ran, so each
+    run reads only what fell into the window since (``incidents.notifications.announce_due_soon``)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    covered_until = models.DateTimeField(null=True, blank=True)
+    ran_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("due-soon job state")
+        verbose_name_plural = _("due-soon job state")
+
+    def __str__(self) -> str:
+        return f"{self.covered_until}"
 
 
 def new_api_key() -> str:
@@ -751,3 +844,66 @@ class RoutingRule(models.Model):
     @property
     def unit(self):
         return self.department or self.office
+
+
+class Satisfaction(models.TextChoices):
+    """The 回访's answer, as the survey's scale: positions 0 (top) to 2, so the survey's
+    counting rule and Wilson interval apply to it unchanged (``incidents.callback_selectors``)."""
+
+    SATISFIED = "satisfied", pgettext_lazy("callback answer", "Satisfied")
+    BASIC = "basic", pgettext_lazy("callback answer", "Basically satisfied")
+    DISSATISFIED = "dissatisfied", pgettext_lazy("callback answer", "Dissatisfied")
+
+
+class IncidentCallback(models.Model):
+    """A 回访: after 结案 the command centre calls the reporter back. Reached or not; when
+    reached, how satisfied they are and what they said. A dissatisfied callback may reopen the
+    case (the dispatcher decides); the timeline records every callback."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="callbacks")
+    at = models.DateTimeField(_("called at"), default=timezone.now)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reached = models.BooleanField(_("reporter reached"))
+    satisfaction = models.CharField(
+        _("satisfaction"), max_length=12, choices=Satisfaction.choices, blank=True
+    )
+    comment = models.TextField(_("comment"), blank=True)
+    reopened = models.BooleanField(_("case reopened"), default=False)
+
+    objects = ScopedQuerySet.as_manager()
+    # The command centre's record: seen by region users over the incident's place.
+    scope_rule = ScopeRule(region_path="incident__grid__village__path")
+
+    class Meta:
+        verbose_name = _("callback")
+        verbose_name_plural = _("callbacks")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["incident", "-at", "-id"], name="incidents_callback_latest")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(reached=True) & ~models.Q(satisfaction=""))
+                | (models.Q(reached=False) & models.Q(satisfaction="")),
+                name="incidents_callback_answer_if_reached",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(reopened=False) | models.Q(satisfaction="dissatisfied"),
+                name="incidents_callback_reopen_if_dissatisfied",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.incident_id} {self.get_satisfaction_display() or _('not reached')}"
+
+
+def callback_line(callback: dict) -> str:
+    """A callback on the timeline, in the reader's language (stored as codes)."""
+    from django.utils.translation import gettext
+
+    if not callback.get("reached"):
+        text = gettext("Callback: reporter not reached")
+    else:
+        answer = dict(Satisfaction.choices).get(callback.get("satisfaction"), callback.get("satisfaction"))
+        text = gettext("Callback: %(answer)s") % {"answer": answer}
+    if callback.get("reopened"):
+        text += " · " + gettext("case reopened")
+    return text

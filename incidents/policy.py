@@ -180,6 +180,13 @@ POLICY = Policy(
                 "in its jurisdiction."
             ),
         ),
+        "record_callback": _step(
+            "incident.close",
+            why=(
+                "The command centre that closes cases calls the reporter back (回访) and may "
+                "reopen a case the reporter is dissatisfied with."
+            ),
+        ),
         "mark_notifications_read": Rule(
             capability="incident.view",
             why="Notifications are about incidents; the service touches only the actor's own.",

@@ -2,8 +2,7 @@
 
 from celery import shared_task
 
-from incidents.models import Notification
-from incidents.notifications import backends
+from incidents.notifications import announce_due_soon, deliver
 from incidents.open311_notify import tell_reporter
 from incidents.services.escalation import escalate_overdue
 
@@ -14,12 +13,22 @@ def escalate_overdue_incidents() -> int:
     return escalate_overdue()
 
 
-@shared_task(name="incidents.tasks.deliver_notifications", acks_late=True)
+@shared_task(
+    name="incidents.tasks.deliver_notifications",
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    max_retries=5,
+)
 def deliver_notifications(notification_ids: list[int]) -> int:
-    notifications = list(Notification.objects.filter(pk__in=notification_ids).select_related("recipient"))
-    for backend in backends():
-        backend.send(notifications)
-    return len(notifications)
+    """Safe to retry: each notification goes through each backend once (incidents.notifications)."""
+    return deliver(notification_ids=notification_ids)
+
+
+@shared_task(name="incidents.tasks.announce_due_soon", acks_late=True)
+def announce_due_soon_incidents() -> int:
+    """Safe to run twice: each (incident, due time) is announced once."""
+    return announce_due_soon()
 
 
 @shared_task(name="incidents.tasks.tell_open311_reporter", acks_late=True)

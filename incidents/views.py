@@ -27,9 +27,10 @@ from grids.models import GridOffice
 from incidents import selectors
 from incidents.categories import category_label
 from incidents.filters import IncidentFilter
-from incidents.models import Department, Incident, IncidentAssignment, IncidentAttachment
+from incidents.models import Department, Incident, IncidentAssignment, IncidentAttachment, Satisfaction
 from incidents.panels import render_panels
 from incidents.policy import POLICY
+from incidents.services import callbacks as _callbacks  # noqa: F401 - registers record_callback
 from incidents.services import workflow
 from incidents.services.open311 import set_public_note
 from incidents.services.reporting import mark_notifications_read, report_incident
@@ -255,6 +256,10 @@ class IncidentDetailView(ScopedPageMixin, DetailView):
             priorities=Incident.Priority.choices,
             closing_reason=_closing_reason(incident),
             panels=render_panels(request=self.request, incident=incident),
+            can_record_callback=incident.status == Incident.Status.CLOSED
+            and incident.deleted_at is None
+            and POLICY.can("record_callback", actor=user),
+            satisfactions=Satisfaction.choices,
             can_set_public_note=incident.source == Incident.Source.OPEN311
             and POLICY.can("set_public_note", actor=user),
             points=incident_points([incident]),
@@ -430,6 +435,28 @@ def _run(request, pk: int, command) -> HttpResponse:
     return redirect("incidents:detail", pk=pk)
 
 
+class CallbackView(ScopedPageMixin, View):
+    """The command centre records a 回访 of a closed case (and may reopen it); the service decides."""
+
+    selector = staticmethod(selectors.incidents_visible_to)
+
+    def post(self, request, pk: int):
+        from incidents.services.callbacks import record_callback
+
+        post = request.POST
+        arguments = {
+            "actor": request.user,
+            "incident_id": pk,
+            "reached": post.get("reached") == "yes",
+            "satisfaction": post.get("satisfaction", "")[:12] if post.get("reached") == "yes" else "",
+            "comment": post.get("comment", ""),
+            "reopen": post.get("reopen") == "on",
+        }
+        if post.get("version", "").isdigit():
+            arguments["expected_version"] = int(post["version"])
+        return _run(request, pk, lambda: record_callback(**arguments))
+
+
 class PublicNoteView(ScopedPageMixin, View):
     """The note Open311 readers see for the request's current status; the service decides."""
 
@@ -553,6 +580,18 @@ class NotificationListView(LoginRequiredMixin, ListView):
         if POLICY.can("mark_notifications_read", actor=self.request.user):
             mark_notifications_read(actor=self.request.user)
         return context
+
+
+class MarkNotificationsReadView(LoginRequiredMixin, View):
+    """Mark the user's own notifications read (the home inbox's button); the service decides."""
+
+    def post(self, request):
+        try:
+            mark_notifications_read(actor=request.user)
+        except PermissionDenied as exc:
+            messages.error(request, str(exc) or _("You cannot do this."))
+        nxt = request.POST.get("next", "")
+        return redirect(nxt if nxt in ("/", reverse("incidents:notifications")) else "/")
 
 
 class RoutingTableView(ScopedPageMixin, TemplateView):

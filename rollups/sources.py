@@ -14,6 +14,10 @@ Measures:
 - ``incidents.reported`` and ``incidents.closed``: the same incident once more by the month
   (``dim_c``, "YYYY-MM" in local time) it was reported in and, once closed, the month it was
   closed in (``dim_b``: ``on_time``, ``late`` or ``nodue``), for the dashboard's monthly chart.
+- ``incidents.callback``: per live incident with a 回访 that reached the reporter, its latest such
+  callback's answer (``dim_b``: satisfied, basic or dissatisfied): the per-case satisfaction the
+  dashboard shows beside the survey's (``incidents.callback_selectors``). A callback queues its
+  incident (migration rollups 0005), so a new callback replaces the case's earlier answer.
 - ``mediation.case``: one row per case at its place; ``dim_a`` its committee, ``dim_b`` its
   status, ``dim_c`` "confirmed" when a court confirmed its agreement, ``bucket`` the due day of
   its next open legal deadline while it is in mediation or agreed (mediation.deadlines).
@@ -55,6 +59,13 @@ SELECT 'incident', i.id, 'incidents.closed', g.village_id, 0::bigint,
        NULL::timestamptz
 FROM incidents_incident i JOIN grids_grid g ON g.id = i.grid_id
 WHERE i.deleted_at IS NULL AND i.status = 'closed' AND i.closed_at IS NOT NULL {only}
+UNION ALL
+(SELECT DISTINCT ON (c.incident_id) 'incident', i.id, 'incidents.callback', g.village_id, 0::bigint,
+       c.satisfaction, '', NULL::timestamptz, 1, 0, NULL::varchar, NULL::timestamptz
+FROM incidents_incidentcallback c JOIN incidents_incident i ON i.id = c.incident_id
+JOIN grids_grid g ON g.id = i.grid_id
+WHERE i.deleted_at IS NULL AND c.reached {only}
+ORDER BY c.incident_id, c.at DESC, c.id DESC)
 """.replace("{tz}", settings.TIME_ZONE)
 
 # The next open deadline's due day, as mediation.deadlines.next_open_deadline computes it.

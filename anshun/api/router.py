@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 from audit.apis import register as register_audit
 from grids.apis import GridLayerViewSet, GridOfficeViewSet, GridViewSet, RegionViewSet
 from incidents.apis import IncidentViewSet
+from incidents.callback_api import IncidentCallbackViewSet
 from mediation import apis as mediation_apis
 from safety_cells.apis import (
     CameraLayerViewSet,
@@ -53,3 +54,4 @@ router.register("map/township-coverage", TownshipCoverageLayerViewSet, basename=
 router.register("map/patrol-gaps", PatrolGapLayerViewSet, basename="map-patrol-gaps")
 router.register("incidents", IncidentViewSet, basename="incident")
 register_audit(router)
+router.register("incident-callbacks", IncidentCallbackViewSet, basename="incident-callback")

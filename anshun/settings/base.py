@@ -270,6 +270,7 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-safety-coverage": {"task": "safety_cells.tasks.refresh_coverage", "schedule": 600.0},
     "fold-dashboard-rollups": {"task": "rollups.tasks.fold_rollups", "schedule": 60.0},
     "tidy-export-jobs": {"task": "anshun.tasks.tidy_export_jobs", "schedule": 300.0},
+    "announce-due-soon-incidents": {"task": "incidents.tasks.announce_due_soon", "schedule": 300.0},
 }
 
 REST_FRAMEWORK = {
@@ -339,6 +340,19 @@ PII_LOOKUP_KEY = env.str("PII_LOOKUP_KEY", default="")
 OPEN311_REPORTER_BACKENDS = env.list(
     "OPEN311_REPORTER_BACKENDS", default=["incidents.open311_notify.LoggingBackend"]
 )
+# Staff notifications (incidents.notifications): in-app always; these further delivery backends
+# run in a Celery task after the commit, each notification at most once per backend. Dotted paths
+# of classes with ``name`` and ``send(*, notification, text)``: "incidents.notifications.SmsBackend"
+# (the default) and "incidents.notifications.EmailBackend" (add it once EMAIL_HOST is set up).
+INCIDENT_NOTIFICATION_BACKENDS = env.list(
+    "INCIDENT_NOTIFICATION_BACKENDS", default=["incidents.notifications.SmsBackend"]
+)
+# The SMS gateway: the dotted path of a class implementing incidents.notifications.SmsGateway
+# (``send_sms(*, phone, text)``, constructed without arguments, reading its own credentials from
+# the environment). Empty: no gateway, and SmsBackend only logs that a text was due (number masked).
+NOTIFICATION_SMS_GATEWAY = env.str("NOTIFICATION_SMS_GATEWAY", default="")
+# How far ahead the due-soon job warns the handling unit of its deadline (hours).
+NOTIFICATION_DUE_SOON_HOURS = env.int("NOTIFICATION_DUE_SOON_HOURS", default=4)
 # Two-factor keys (TOTP secrets) are encrypted under these Fernet keys, newest first; when empty,
 # under PII_ENCRYPTION_KEYS. Backup codes and API keys are stored only as digests.
 TWO_FACTOR_ENCRYPTION_KEYS = env.list("TWO_FACTOR_ENCRYPTION_KEYS", default=[])

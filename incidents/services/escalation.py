@@ -20,15 +20,14 @@ from datetime import datetime
 
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.roles import Role
 from anshun.commands import system_command
 from audit.history import attribute
 from grids.models import Region
-from incidents.models import Incident, IncidentEvent
-from incidents.notifications import notify
+from incidents.models import Incident, IncidentEvent, Notification
+from incidents.notifications import incident_params, notify
 from incidents.selectors import RUNNING_STATUSES
 from incidents.services.workflow import handling_limit_hours
 from incidents.services.worktime import add_working_hours
@@ -126,20 +125,20 @@ def escalate_incident(*, incident_id: int, now: datetime | None = None) -> bool:
     incident.version += 1
     attribute(incident, None, reason="escalation")
     incident.save(update_fields=["escalation_level", "next_escalation_at", "version", "updated_at"])
-    level_name = LEVEL(next_level).label
+    # Stored as the level, not as words: the timeline and the notification are written in the
+    # reader's language when read (IncidentEvent.change_lines, incidents.notifications.render).
     IncidentEvent.objects.create(
         incident=incident,
         at=now,
         from_status=incident.status,
         to_status=incident.status,
         escalation_level=next_level,
-        note=_("Overdue: escalated to %(level)s.") % {"level": level_name},
     )
     notify(
         recipients=responsible_users(incident, next_level),
         incident=incident,
-        message=_("Incident #%(id)s (%(category)s) is overdue and now with %(level)s.")
-        % {"id": incident.pk, "category": incident.category.label, "level": level_name},
+        kind=Notification.Kind.OVERDUE,
+        params={**incident_params(incident), "level": next_level},
     )
     return True
 

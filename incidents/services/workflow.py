@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from anshun.commands import Invalid, NotFound
 from audit.history import attribute
 from grids.models import GridOffice
+from incidents import notifications
 from incidents.models import (
     CategoryTimeLimit,
     Department,
@@ -168,6 +169,7 @@ def _apply(
         changes=changes() if changes else {},
     )
     store_attachments(incident=incident, event=event, files=files, actor=actor)
+    notifications.on_event(event=event, incident=incident)  # whoever the step hands it to is told
     queue_reporter_message(incident)  # an Open311 reporter hears of the new status after the commit
     return incident
 
@@ -409,11 +411,9 @@ def close_incident(*, actor, incident_id: int, note: str = "", expected_version:
 def reject_incident(*, actor, incident_id: int, note: str, expected_version: int | None = None) -> Incident:
     """不予立案: the centre declines a report (not a case for it, junk); the reason is required and
     shown to the reporter, who is also notified."""
-    incident = _apply(
+    return _apply(
         actor=actor, incident_id=incident_id, name="reject", note=note, expected_version=expected_version
     )
-    _tell_reporter(incident, note=note)
-    return incident
 
 
 @transaction.atomic  # the policy runs inside, so its checks see the locked row
@@ -429,7 +429,7 @@ def void_incident(*, actor, incident_id: int, note: str, expected_version: int |
         incident.due_at = None
         return ["due_at"]
 
-    incident = _apply(
+    return _apply(
         actor=actor,
         incident_id=incident_id,
         name="void",
@@ -437,21 +437,6 @@ def void_incident(*, actor, incident_id: int, note: str, expected_version: int |
         expected_version=expected_version,
         change=change,
     )
-    _tell_reporter(incident, note=note)
-    return incident
-
-
-def _tell_reporter(incident: Incident, *, note: str) -> None:
-    from incidents.models import Notification
-
-    if incident.reporter_id is None:
-        return
-    message = _("Incident #%(id)d: %(status)s — %(reason)s") % {
-        "id": incident.pk,
-        "status": incident.get_status_display(),
-        "reason": note,
-    }
-    Notification.objects.create(recipient_id=incident.reporter_id, incident=incident, message=message[:300])
 
 
 SERVICES = {

@@ -195,9 +195,9 @@ def test_a_client_id_used_out_of_sight_is_a_conflict_not_the_record(make_inciden
 
 
 def test_notifications_are_marked_read_only_by_roles_that_deal_with_incidents(dispatcher):
-    Notification.objects.create(recipient=dispatcher, message="m")
+    Notification.objects.create(recipient=dispatcher, legacy_message="m")
     lawyer = user_for_role(Role.LAWYER)
-    Notification.objects.create(recipient=lawyer, message="m")
+    Notification.objects.create(recipient=lawyer, legacy_message="m")
     with pytest.raises(NotPermitted):
         mark_notifications_read(actor=lawyer)
     assert mark_notifications_read(actor=dispatcher) == 1
@@ -401,7 +401,7 @@ def test_page_report_by_a_role_without_the_capability_is_403(client, home_grid):
 
 def test_the_notifications_page_marks_nothing_for_roles_without_incidents(client):
     lawyer = user_for_role(Role.LAWYER)
-    Notification.objects.create(recipient=lawyer, message="m")
+    Notification.objects.create(recipient=lawyer, legacy_message="m")
     client.force_login(lawyer)
     assert client.get(reverse("incidents:notifications")).status_code == 200
     assert Notification.objects.get().read_at is None
@@ -412,7 +412,7 @@ def test_the_notifications_page_marks_nothing_for_roles_without_incidents(client
 
 def test_the_admin_cannot_write_incidents_around_the_services(client, make_incident):
     incident = make_incident()
-    Notification.objects.create(recipient=incident.reporter, incident=incident, message="m")
+    Notification.objects.create(recipient=incident.reporter, incident=incident, legacy_message="m")
     client.force_login(user_for_role(Role.ADMIN))
     before = snapshot()
     change = reverse("admin:incidents_incident_change", args=[incident.pk])
