@@ -12,7 +12,6 @@ urlpatterns = [
     path("routes/<int:route_id>/delete/", views.RouteDeleteView.as_view(), name="route-delete"),
     path("report/", views.ReportView.as_view(), name="report"),
     path("notifications/", views.NotificationListView.as_view(), name="notifications"),
-    path("notifications/read/", views.MarkNotificationsReadView.as_view(), name="notifications-read"),
     path("sw.js", views.service_worker, name="sw"),
     path("<int:pk>/", views.IncidentDetailView.as_view(), name="detail"),
     path("<int:pk>/files/<int:attachment_id>/", views.AttachmentView.as_view(), name="attachment"),

@@ -294,14 +294,21 @@ def test_home_inbox_and_notifications_list_cost_the_same_queries_whatever_the_da
     assert 'data-testid="inbox-dispatched-count">9<' in page
 
 
-def test_mark_read_touches_only_ones_own_and_only_by_post(client, worker, dispatcher):
+def test_mark_read_touches_only_ones_own_and_never_redirects_elsewhere(client, worker, dispatcher):
     mine = Notification.objects.create(recipient=worker, legacy_message="a")
     theirs = Notification.objects.create(recipient=dispatcher, legacy_message="b")
     client.force_login(worker)
-    assert client.get(reverse("incidents:notifications-read")).status_code == 405
-    response = client.post(reverse("incidents:notifications-read"), {"next": "https://evil.example/"})
-    assert response.status_code == 302 and response["Location"] == "/"
+    response = client.post(reverse("incidents:notifications"), {"next": "https://evil.example/"})
+    assert response.status_code == 302 and response["Location"] == reverse("incidents:notifications")
+    assert client.post(reverse("incidents:notifications"), {"next": "/"})["Location"] == "/"
     mine.refresh_from_db()
     theirs.refresh_from_db()
     assert mine.read_at is not None and theirs.read_at is None
     assert timezone.now() - mine.read_at < timedelta(minutes=1)
+    # A role whose work has no incidents: refused, nothing marked.
+    lawyer = user_for_role(Role.LAWYER)
+    kept = Notification.objects.create(recipient=lawyer, legacy_message="c")
+    client.force_login(lawyer)
+    assert client.post(reverse("incidents:notifications"), {"next": "/"}).status_code == 302
+    kept.refresh_from_db()
+    assert kept.read_at is None
