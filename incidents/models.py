@@ -447,6 +447,7 @@ class IncidentEvent(models.Model):
             lines.append(_g("Overdue: escalated to %(level)s.") % {"level": level})
         if "callback" in changes:
             lines.append(callback_line(changes["callback"]))
+        lines += _edit_lines(changes)
         return lines
 
 
@@ -907,3 +908,23 @@ def callback_line(callback: dict) -> str:
     if callback.get("reopened"):
         text += " · " + gettext("case reopened")
     return text
+
+
+def _edit_lines(changes: dict) -> list[str]:
+    """An edit's fields and a public note, stored as codes and text, in the reader's language."""
+    from django.core.exceptions import FieldDoesNotExist
+    from django.utils.translation import gettext
+
+    lines = []
+    if changes.get("edited"):
+        names = []
+        for name in changes["edited"]:
+            try:
+                names.append(str(Incident._meta.get_field(name).verbose_name))
+            except FieldDoesNotExist:
+                names.append(name)
+        lines.append(gettext("Changed: %(fields)s") % {"fields": "、".join(names)})
+    if "public_note" in changes:
+        note = changes["public_note"] or gettext("(the status in words)")
+        lines.append(gettext("Public note: %(note)s") % {"note": note})
+    return lines

@@ -65,7 +65,8 @@ def update_incident(
         actor=actor,
         from_status=incident.status,
         to_status=incident.status,
-        note=_("Changed: %(fields)s") % {"fields": ", ".join(changed)},
+        # The fields as codes: the timeline names them in the reader's language (change_lines).
+        changes={"edited": changed},
     )
     return incident
 

@@ -50,6 +50,7 @@ def set_public_note(
         actor=actor,
         from_status=incident.status,
         to_status=incident.status,
-        note=_("Public note: %(note)s") % {"note": note or _("(the status in words)")},
+        # The note as written; the timeline's words around it are the reader's (change_lines).
+        changes={"public_note": note},
     )
     return request

@@ -230,3 +230,23 @@ def test_the_dashboard_shows_the_callback_rate_beside_the_survey_rates(close_one
     tile = page.index('data-testid="tile-incidents.callback_satisfaction"')
     assert "回访满意率" in page[tile : tile + 600] and "100.00%" in page[tile : tile + 600]
     assert tile < page.index('data-testid="tile-surveys.satisfaction"')
+
+
+def test_the_callback_list_costs_the_same_queries_whatever_its_length(close_one, client, dispatcher):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    token = api_token_for(dispatcher)
+    auth = {"HTTP_AUTHORIZATION": f"Token {token}"}
+
+    def listed() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/api/incident-callbacks/", **auth).status_code == 200
+        return len(queries)
+
+    record_callback(actor=dispatcher, incident_id=close_one().pk, reached=False)
+    listed()  # the token's first use is recorded once; the lists after it are what is compared
+    few = listed()
+    for _i in range(4):
+        record_callback(actor=dispatcher, incident_id=close_one().pk, reached=True, satisfaction="basic")
+    assert listed() == few

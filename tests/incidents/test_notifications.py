@@ -312,3 +312,13 @@ def test_mark_read_touches_only_ones_own_and_never_redirects_elsewhere(client, w
     assert client.post(reverse("incidents:notifications"), {"next": "/"}).status_code == 302
     kept.refresh_from_db()
     assert kept.read_at is None
+
+
+def test_edits_and_public_notes_on_the_timeline_read_in_each_language(worker):
+    event = IncidentEvent(
+        from_status=S.REPORTED, to_status=S.REPORTED, changes={"edited": ["priority"], "public_note": ""}
+    )
+    with translation.override("en"):
+        assert event.change_lines() == ["Changed: priority", "Public note: (the status in words)"]
+    with translation.override("zh-hans"):
+        assert event.change_lines() == ["已修改：优先级", "公开说明：（显示状态名称）"]

@@ -272,7 +272,9 @@ def test_public_status_notes_are_set_by_staff_apart_from_internal_notes(client, 
     response = staff.post(reverse("incidents:public-note", args=[pk]), {"public_note": "已安排环卫明早清运"})
     assert response.status_code == 302
     assert notes() == "已安排环卫明早清运"
-    assert IncidentEvent.objects.filter(incident_id=pk, actor=dispatcher, note__contains="明早清运").exists()
+    assert IncidentEvent.objects.filter(
+        incident_id=pk, actor=dispatcher, changes__public_note="已安排环卫明早清运"
+    ).exists()
     page = staff.get(reverse("incidents:detail", args=[pk])).content.decode()
     assert 'data-action="public-note"' in page and "已安排环卫明早清运" in page
     workflow.dispatch_incident(actor=dispatcher, incident_id=pk)
