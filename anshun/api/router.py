@@ -53,3 +53,9 @@ router.register("map/township-coverage", TownshipCoverageLayerViewSet, basename=
 router.register("map/patrol-gaps", PatrolGapLayerViewSet, basename="map-patrol-gaps")
 router.register("incidents", IncidentViewSet, basename="incident")
 register_audit(router)
+
+# Time limits of incidents (延期 requests, 挂账 backlog).
+from incidents.apis_time import BacklogViewSet, ExtensionViewSet  # noqa: E402
+
+router.register("incident-extensions", ExtensionViewSet, basename="incident-extension")
+router.register("incident-backlog", BacklogViewSet, basename="incident-backlog")

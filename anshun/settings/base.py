@@ -270,6 +270,7 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-safety-coverage": {"task": "safety_cells.tasks.refresh_coverage", "schedule": 600.0},
     "fold-dashboard-rollups": {"task": "rollups.tasks.fold_rollups", "schedule": 60.0},
     "tidy-export-jobs": {"task": "anshun.tasks.tidy_export_jobs", "schedule": 300.0},
+    "review-incident-backlog": {"task": "incidents.tasks.review_backlog", "schedule": crontab(minute=20)},
 }
 
 REST_FRAMEWORK = {
