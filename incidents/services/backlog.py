@@ -111,6 +111,8 @@ def backlog_lift(*, actor, incident_id: int, note: str = "", due_at: datetime | 
         due_at = add_working_hours(now, handling_limit_hours(incident))
     elif not isinstance(due_at, datetime) or timezone.is_naive(due_at) or due_at <= now:
         raise ValidationError({"due_at": _("Enter a new deadline in the future.")})
+    elif due_at > now + timedelta(days=MAX_REVIEW_DAYS):
+        raise ValidationError({"due_at": _("Choose a deadline within a year.")})
     entry.state, entry.lifted_by, entry.lifted_at, entry.lift_note = (
         BacklogEntry.State.LIFTED,
         actor,

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from anshun.commands import Conflict
 from audit.history import attribute
 from incidents.models import ExtensionRequest, Incident, IncidentEvent
@@ -47,8 +48,6 @@ def _moment(value) -> str | None:
 def _deciders(incident: Incident):
     """Who hears of a request: the dispatcher who sent the case out (the centre that set the
     deadline), if still active."""
-    from accounts.models import User
-
     last = (
         IncidentEvent.objects.filter(incident=incident, to_status=S.DISPATCHED, actor__isnull=False)
         .order_by("-at", "-id")
@@ -141,7 +140,7 @@ def decide_extension(*, actor, extension_id: int, approve: bool, note: str = "")
         changes=changes,
     )
     notify(
-        recipients=type(actor).objects.filter(pk=extension.requested_by_id, is_active=True),
+        recipients=User.objects.filter(pk=extension.requested_by_id, is_active=True),
         incident=incident,
         message=(
             _("Incident #%(id)s: your extension was approved.")
