@@ -26,6 +26,7 @@ from incidents.models import (
     Open311Client,
     RoutingRule,
 )
+from incidents.services.calendar import calendar_day_delete, calendar_day_set
 
 
 class CategoryTimeLimitInline(admin.TabularInline):
@@ -286,21 +287,15 @@ class CalendarDayAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def save_model(self, request, obj, form, change):
-        from incidents.services.calendar import calendar_day_delete, calendar_day_set
-
         if change and "day" in form.changed_data:
             calendar_day_delete(actor=request.user, day=form.initial["day"])
         saved = calendar_day_set(actor=request.user, day=obj.day, kind=obj.kind, note=obj.note)
         obj.pk = saved.pk
 
     def delete_model(self, request, obj):
-        from incidents.services.calendar import calendar_day_delete
-
         calendar_day_delete(actor=request.user, day=obj.day)
 
     def delete_queryset(self, request, queryset):
-        from incidents.services.calendar import calendar_day_delete
-
         for day in queryset.values_list("day", flat=True):
             calendar_day_delete(actor=request.user, day=day)
 

@@ -18,7 +18,7 @@ from anshun.api.base import ScopedModelViewSet, query_choice
 from anshun.commands import NotFound
 from incidents import selectors, time_selectors
 from incidents.models import BacklogEntry, ExtensionRequest
-from incidents.services.backlog import backlog_lift, backlog_place
+from incidents.services.backlog import backlog_lift, backlog_place, backlog_review
 from incidents.services.extensions import decide_extension, request_extension
 
 
@@ -79,6 +79,11 @@ class BacklogInputSerializer(serializers.Serializer):
     incident = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     review_on = serializers.DateField()
     reason = serializers.CharField(max_length=2000)
+
+
+class ReviewInputSerializer(serializers.Serializer):
+    review_on = serializers.DateField()
+    note = serializers.CharField(max_length=2000)
 
 
 class LiftInputSerializer(serializers.Serializer):
@@ -201,3 +206,18 @@ class BacklogViewSet(_Base):
             due_at=data.validated_data["due_at"],
         )
         return Response(BacklogOutputSerializer(lifted).data)
+
+    @extend_schema(request=ReviewInputSerializer, responses={200: BacklogOutputSerializer})
+    @action(detail=True, methods=["post"])
+    def review(self, request, pk=None):
+        """The centre reviewed the case and keeps it on the backlog until the next review date."""
+        data = ReviewInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = self.get_object()
+        reviewed = backlog_review(
+            actor=request.user,
+            incident_id=entry.incident_id,
+            note=data.validated_data["note"],
+            review_on=data.validated_data["review_on"],
+        )
+        return Response(BacklogOutputSerializer(reviewed).data)

@@ -199,6 +199,10 @@ POLICY = Policy(
             "incident.dispatch",
             why="The command centre takes a case off the backlog, back to handling with a new deadline.",
         ),
+        "backlog_review": _step(
+            "incident.dispatch",
+            why="The command centre records a periodic review of a case on the backlog and its next date.",
+        ),
         "calendar_day_set": Rule(
             capability="incident.calendar",
             why=(

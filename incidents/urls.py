@@ -35,4 +35,5 @@ urlpatterns += [
     ),
     path("<int:pk>/backlog/place/", views_time.BacklogPlaceView.as_view(), name="backlog-place"),
     path("<int:pk>/backlog/lift/", views_time.BacklogLiftView.as_view(), name="backlog-lift"),
+    path("<int:pk>/backlog/review/", views_time.BacklogReviewView.as_view(), name="backlog-review"),
 ]

@@ -19,7 +19,7 @@ from anshun.commands import Conflict
 from anshun.views import ScopedPageMixin
 from incidents import selectors, time_selectors
 from incidents.models import ExtensionRequest
-from incidents.services.backlog import backlog_lift, backlog_place
+from incidents.services.backlog import backlog_lift, backlog_place, backlog_review
 from incidents.services.extensions import decide_extension, request_extension
 from incidents.services.worktime import LOCAL
 
@@ -135,6 +135,23 @@ class BacklogLiftView(ScopedPageMixin, View):
             pk,
             lambda: backlog_lift(
                 actor=request.user, incident_id=pk, note=request.POST.get("note", ""), due_at=due
+            ),
+        )
+
+
+class BacklogReviewView(ScopedPageMixin, View):
+    selector = staticmethod(selectors.incidents_visible_to)
+
+    def post(self, request, pk: int):
+        review_on = form_date(request.POST.get("review_on", ""))
+        if review_on is None:
+            messages.error(request, _("Enter a valid date."))
+            return redirect("incidents:detail", pk=pk)
+        return _run(
+            request,
+            pk,
+            lambda: backlog_review(
+                actor=request.user, incident_id=pk, note=request.POST.get("note", ""), review_on=review_on
             ),
         )
 

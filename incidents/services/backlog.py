@@ -132,6 +132,40 @@ def backlog_lift(*, actor, incident_id: int, note: str = "", due_at: datetime | 
     return entry
 
 
+@transaction.atomic  # the policy runs inside, so its checks see the locked row
+@POLICY.command("backlog_review")
+def backlog_review(*, actor, incident_id: int, note: str, review_on: date | None) -> BacklogEntry:
+    """The centre reviewed a case on the backlog and keeps it there: what was found, and the next
+    review date (the review job will flag it again then)."""
+    note = _text(note, "note", required=True)
+    incident = lock_incident(actor=actor, incident_id=incident_id)
+    entry = (
+        BacklogEntry.objects.select_for_update()
+        .filter(incident=incident, state=BacklogEntry.State.ACTIVE)
+        .first()
+    )
+    if entry is None:
+        raise ValidationError({"status": _("This case is not on the backlog.")})
+    today = timezone.localdate()
+    if not isinstance(review_on, date) or isinstance(review_on, datetime):
+        raise ValidationError({"review_on": _("Enter a valid date.")})
+    if not today < review_on <= today + timedelta(days=MAX_REVIEW_DAYS):
+        raise ValidationError({"review_on": _("Choose a review date after today and within a year.")})
+    entry.review_on, entry.review_alert_at, entry.review_flagged_at = (
+        review_on,
+        _review_moment(review_on),
+        None,
+    )
+    entry.save(update_fields=["review_on", "review_alert_at", "review_flagged_at"])
+    _event(
+        incident,
+        actor=actor,
+        note=_("Backlog reviewed; next review on %(day)s: %(note)s")
+        % {"day": f"{review_on:%Y-%m-%d}", "note": note},
+    )
+    return entry
+
+
 def review_due_ids(*, now: datetime) -> list[int]:
     """The entries whose review date has come and that are not flagged yet: a range scan of
     the partial index ``incidents_backlog_review``."""

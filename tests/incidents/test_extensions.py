@@ -15,7 +15,7 @@ from anshun.commands import Conflict, NotFound, NotPermitted
 from grids.models import Region
 from incidents.models import BacklogEntry, ExtensionRequest, Incident, IncidentEvent, Notification
 from incidents.services import workflow
-from incidents.services.backlog import backlog_lift, backlog_place, review_backlog
+from incidents.services.backlog import backlog_lift, backlog_place, backlog_review, review_backlog
 from incidents.services.escalation import escalate_overdue
 from incidents.services.extensions import decide_extension, request_extension
 from incidents.services.worktime import LOCAL
@@ -427,3 +427,34 @@ def test_the_admin_shows_extensions_and_backlog_read_only(handling, worker, clie
         == 403
     )
     assert ExtensionRequest.objects.count() == 1
+
+
+def test_a_recorded_review_keeps_the_case_on_the_backlog_until_the_next_date(
+    handling, dispatcher, far_dispatcher, worker, api_client
+):
+    entry = backlog_place(
+        actor=dispatcher, incident_id=handling.pk, reason="待协调", review_on=date(2026, 12, 7)
+    )
+    assert review_backlog(now=local(2026, 12, 7, 0, 1)) == 1
+    before = state(handling)
+    with pytest.raises(NotPermitted):
+        backlog_review(actor=worker, incident_id=handling.pk, note="x", review_on=date(2027, 1, 7))
+    with pytest.raises(NotFound):
+        backlog_review(actor=far_dispatcher, incident_id=handling.pk, note="x", review_on=date(2027, 1, 7))
+    for note, day in (("", date(2027, 1, 7)), ("x", date(2026, 11, 1)), ("x", None)):
+        with pytest.raises(ValidationError):
+            backlog_review(actor=dispatcher, incident_id=handling.pk, note=note, review_on=day)
+    assert state(handling) == before
+    api_client.force_authenticate(dispatcher)
+    url = f"/api/incident-backlog/{entry.pk}/review/"
+    assert (
+        api_client.post(url, {"note": "已约谈", "review_on": "2027-13-01"}, format="json").status_code == 400
+    )
+    answer = api_client.post(url, {"note": "已约谈当事人", "review_on": "2027-01-07"}, format="json")
+    assert answer.status_code == 200 and answer.json()["review_on"] == "2027-01-07"
+    entry.refresh_from_db()
+    assert entry.review_flagged_at is None and entry.state == "active"
+    assert review_backlog(now=local(2027, 1, 6, 23, 0)) == 0
+    assert review_backlog(now=local(2027, 1, 7, 0, 1)) == 1  # flagged again at the next date
+    api_client.force_authenticate(far_dispatcher)
+    assert api_client.post(url, {"note": "x", "review_on": "2027-02-07"}, format="json").status_code == 404
