@@ -196,6 +196,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "audit.view",
             "dashboard.view",
             "grids.import",
+            "incident.calendar",
             "incident.close",
             "incident.delete",
             "incident.dispatch",

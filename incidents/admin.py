@@ -12,8 +12,11 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models import (
+    BacklogEntry,
+    CalendarDay,
     CategoryTimeLimit,
     Department,
+    ExtensionRequest,
     Incident,
     IncidentAssignment,
     IncidentAttachment,
@@ -23,6 +26,7 @@ from incidents.models import (
     Open311Client,
     RoutingRule,
 )
+from incidents.services.calendar import calendar_day_delete, calendar_day_set
 
 
 class CategoryTimeLimitInline(admin.TabularInline):
@@ -231,3 +235,90 @@ class Open311ClientAdmin(admin.ModelAdmin):
     list_display = ("name", "is_active", "intake_grid", "created_at")
     readonly_fields = ("api_key", "created_at")
     raw_id_fields = ("intake_grid",)
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(admin.ModelAdmin):
+    """The local working calendar. Every save and delete goes through ``calendar_day_set`` /
+    ``calendar_day_delete`` (administrators only), which also refresh the due-time cache. The
+    list warns about the coming years that ``chinesecalendar`` does not cover: for them these
+    rows and the weekends are the whole calendar."""
+
+    list_display = ("day", "kind", "note", "updated_at", "updated_by")
+    list_filter = ("kind",)
+    date_hierarchy = "day"
+    search_fields = ("note",)
+    readonly_fields = ("updated_at", "updated_by")
+
+    def has_module_permission(self, request):
+        return request.user.can("incident.calendar")
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.can("incident.calendar")
+
+    has_add_permission = has_change_permission = has_delete_permission = has_view_permission
+
+    def changelist_view(self, request, extra_context=None):
+        from django.contrib import messages
+        from django.utils import timezone
+
+        from incidents.services.worktime import LIBRARY_YEARS, uncovered_years
+
+        for year in uncovered_years(today=timezone.localdate()):
+            known = CalendarDay.objects.filter(day__year=year, kind=CalendarDay.Kind.HOLIDAY).exists()
+            messages.warning(
+                request,
+                (
+                    _(
+                        "%(year)s is not covered by the statutory holiday library (it covers "
+                        "%(first)s–%(last)s): due times in %(year)s count Monday to Friday and the "
+                        "days entered here only. Enter the State Council's holidays and 调休 working "
+                        "days for %(year)s here."
+                    )
+                    if not known
+                    else _(
+                        "%(year)s is not covered by the statutory holiday library (it covers "
+                        "%(first)s–%(last)s): only the days entered here and the weekends count. "
+                        "Check that every holiday and 调休 working day of %(year)s is here."
+                    )
+                )
+                % {"year": year, "first": LIBRARY_YEARS[0], "last": LIBRARY_YEARS[-1]},
+            )
+        return super().changelist_view(request, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        if change and "day" in form.changed_data:
+            calendar_day_delete(actor=request.user, day=form.initial["day"])
+        saved = calendar_day_set(actor=request.user, day=obj.day, kind=obj.kind, note=obj.note)
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        calendar_day_delete(actor=request.user, day=obj.day)
+
+    def delete_queryset(self, request, queryset):
+        for day in queryset.values_list("day", flat=True):
+            calendar_day_delete(actor=request.user, day=day)
+
+
+@admin.register(ExtensionRequest)
+class ExtensionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """延期 requests, read-only: requested and decided on the incident page and the API."""
+
+    list_display = ("incident", "state", "previous_due_at", "requested_due_at", "requested_by", "decided_by")
+    list_filter = ("state",)
+    raw_id_fields = ("incident", "requested_by", "decided_by")
+
+    def get_queryset(self, request):
+        return ExtensionRequest.objects.visible_to(request.user)
+
+
+@admin.register(BacklogEntry)
+class BacklogEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """挂账 entries, read-only: placed and taken off on the incident page and the API."""
+
+    list_display = ("incident", "state", "review_on", "placed_by", "review_flagged_at", "lifted_at")
+    list_filter = ("state",)
+    raw_id_fields = ("incident", "placed_by", "lifted_by")
+
+    def get_queryset(self, request):
+        return BacklogEntry.objects.visible_to(request.user)

@@ -12,6 +12,9 @@ class IncidentsConfig(AppConfig):
         (_("My unit's work"), "incidents:inbox", "incident.handle"),
         (_("Routing table"), "incidents:routes", "incident.dispatch"),
         (_("Notifications"), "incidents:notifications", None),
+        (_("Extension requests"), "incidents:extensions", "incident.dispatch"),
+        (_("Long-term backlog"), "incidents:backlog", "incident.view"),
     )
     dashboard_tiles = "incidents.callback_selectors.incident_tiles"
     demo_loader = "incidents.demo.load_demo"
+    incident_panels = "incidents.time_selectors.time_panel"

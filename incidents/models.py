@@ -200,6 +200,15 @@ class Incident(models.Model):
         _("escalation level"), choices=EscalationLevel.choices, default=EscalationLevel.COMMUNITY
     )
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
+    # The intake limits (立案 from the report, 派遣 from 立案), in working time like ``due_at``;
+    # set by the services (incidents.services.intake), filled in by the escalation job for rows
+    # written without them (bulk sync's raw inserts).
+    register_due_at = models.DateTimeField(_("register by"), null=True, blank=True, db_index=True)
+    dispatch_due_at = models.DateTimeField(_("dispatch by"), null=True, blank=True, db_index=True)
+    # The intake alert's queue, like ``next_escalation_at``: a lower bound of the moment the
+    # current intake limit runs out, NULL once alerted or past intake. A trigger (migration
+    # 0014) keeps it for every writer; the job reads only the rows due now, by partial index.
+    intake_alert_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The escalation beat job's queue: no later than the moment the next escalation step falls
     # due, NULL when none can (closed, deleted, not dispatched, already at the city). A database
     # trigger (migration 0009) resets it to ``due_at`` whenever what it depends on changes, for
@@ -229,7 +238,7 @@ class Incident(models.Model):
     # which history does not carry), so grid-office staff see changes in the villages they serve.
     history = AuditedHistory(
         scope_rule=ScopeRule(region_path="grid__village__path"),
-        excluded_fields=["sync_txid", "sync_seq", "request_digest", "next_escalation_at"],
+        excluded_fields=["sync_txid", "sync_seq", "request_digest", "next_escalation_at", "intake_alert_at"],
     )
 
     class Meta:
@@ -244,6 +253,11 @@ class Incident(models.Model):
                 fields=["next_escalation_at"],
                 name="incidents_escalation_queue",
                 condition=models.Q(next_escalation_at__isnull=False),
+            ),
+            models.Index(
+                fields=["intake_alert_at"],
+                name="incidents_intake_queue",
+                condition=models.Q(intake_alert_at__isnull=False),
             ),
             # A grid's list, newest first (a grid worker's scope).
             models.Index(fields=["grid", "reported_at"], name="incidents_grid_reported"),
@@ -391,6 +405,8 @@ class IncidentEvent(models.Model):
         CORRECTION = "correction", pgettext_lazy("timeline entry", "Correction")
         PART = "part", pgettext_lazy("timeline entry", "Unit's part")
         CALLBACK = "callback", pgettext_lazy("timeline entry", "Callback")
+        # 延期, 挂账 and the intake limits: the deadline moved, or a limit ran out.
+        DEADLINE = "deadline", pgettext_lazy("timeline entry", "Time limit")
 
     # Database defaults too, so raw inserts (bulk sync, loaders) need not name them.
     kind = models.CharField(
@@ -448,7 +464,49 @@ class IncidentEvent(models.Model):
         if "callback" in changes:
             lines.append(callback_line(changes["callback"]))
         lines += _edit_lines(changes)
+        if "deadline" in changes:
+            lines.append(deadline_line(changes["deadline"]))
+        if "due_at" in changes:
+            lines.append(
+                _g("Handling deadline") + ": " + " → ".join(_local_moment(v) for v in changes["due_at"])
+            )
         return lines
+
+
+def deadline_line(step: dict) -> str:
+    """A 延期, 挂账 or intake-limit entry on the timeline, in the reader's language: stored as a
+    code and its dates, the staff's own words kept in the entry's note."""
+    from django.utils.translation import gettext
+
+    code, due, day = step.get("code"), _local_moment(step.get("due")), step.get("day", "")
+    if code == "extension_requested":
+        return gettext("Extension requested to %(due)s.") % {"due": due}
+    if code == "extension_approved":
+        return gettext("Extension approved.")
+    if code == "extension_refused":
+        return gettext("Extension refused.")
+    if code == "backlog_placed":
+        return gettext("Put on the long-term backlog until review on %(day)s.") % {"day": day}
+    if code == "backlog_lifted":
+        return gettext("Taken off the backlog.")
+    if code == "backlog_reviewed":
+        return gettext("Backlog reviewed; next review on %(day)s.") % {"day": day}
+    if code == "backlog_review_due":
+        return gettext("Backlog review due.")
+    if code == "not_registered":
+        return gettext("Not registered within its limit (due %(due)s).") % {"due": due}
+    if code == "not_dispatched":
+        return gettext("Not dispatched within its limit (due %(due)s).") % {"due": due}
+    return ""
+
+
+def _local_moment(value: str | None) -> str:
+    """An ISO moment stored in a timeline entry's changes, as the pages show times."""
+    from datetime import datetime
+
+    if not value:
+        return "–"
+    return f"{timezone.localtime(datetime.fromisoformat(value)):%Y-%m-%d %H:%M}"
 
 
 class IncidentAttachment(models.Model):
@@ -516,6 +574,12 @@ class Notification(models.Model):
         VOIDED = "voided", pgettext_lazy("notification kind", "Voided")
         DUE_SOON = "due_soon", pgettext_lazy("notification kind", "Due soon")
         OVERDUE = "overdue", pgettext_lazy("notification kind", "Overdue")
+        NOT_REGISTERED = "late_register", pgettext_lazy("notification kind", "Not registered in time")
+        NOT_DISPATCHED = "late_dispatch", pgettext_lazy("notification kind", "Not dispatched in time")
+        EXTENSION_REQUESTED = "ext_requested", pgettext_lazy("notification kind", "Extension requested")
+        EXTENSION_APPROVED = "ext_approved", pgettext_lazy("notification kind", "Extension approved")
+        EXTENSION_REFUSED = "ext_refused", pgettext_lazy("notification kind", "Extension refused")
+        BACKLOG_REVIEW = "backlog_review", pgettext_lazy("notification kind", "Backlog review due")
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     incident = models.ForeignKey(
@@ -894,6 +958,166 @@ class IncidentCallback(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.incident_id} {self.get_satisfaction_display() or _('not reached')}"
+
+
+class CalendarDay(models.Model):
+    """A local entry of the working calendar: a holiday or a working day (调休) that overrides
+    the statutory calendar of ``chinesecalendar``; for years the library does not cover (2027
+    and later in version 1.11.0) these rows and the weekends are the only calendar there is.
+    Written by administrators through ``incidents.services.calendar``."""
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", pgettext_lazy("calendar day", "Holiday")
+        WORKING_DAY = "working_day", pgettext_lazy("calendar day", "Working day (调休)")
+
+    day = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("working calendar")
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m-%d} {self.get_kind_display()}"
+
+
+class ExtensionRequest(models.Model):
+    """A 延期 request: the handling unit asks for a later handling deadline, with its reason; the
+    command centre of the incident's jurisdiction approves (the deadline moves, on the timeline)
+    or refuses it (the deadline stays), with a note. At most one is pending per incident."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", pgettext_lazy("extension state", "Pending")
+        APPROVED = "approved", pgettext_lazy("extension state", "Approved")
+        REFUSED = "refused", pgettext_lazy("extension state", "Refused")
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="extension_requests")
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
+    reason = models.TextField(_("reason"))
+    previous_due_at = models.DateTimeField(_("deadline when requested"))
+    requested_due_at = models.DateTimeField(_("requested deadline"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_rule = ScopeRule(
+        region_path="incident__grid__village__path",
+        grid_office="incident__offices",
+        department="incident__departments",
+    )
+
+    class Meta:
+        verbose_name = _("extension request")
+        verbose_name_plural = _("extension requests")
+        ordering = ["requested_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident"],
+                condition=models.Q(state="pending"),
+                name="incidents_one_pending_extension",
+            )
+        ]
+        indexes = [
+            # The centre's pending list, oldest first.
+            models.Index(
+                fields=["requested_at", "id"],
+                name="incidents_extension_pending",
+                condition=models.Q(state="pending"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.incident_id} {self.get_state_display()}"
+
+
+class BacklogEntry(models.Model):
+    """挂账: a case that cannot be closed within its period goes on the long-term backlog, placed
+    by the command centre with the written reason and a review date. While on it the case has no
+    handling deadline (so it leaves the overdue escalation); the review beat job flags every entry
+    whose review date has come; the centre takes it off (back to handling with a new deadline)."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active", pgettext_lazy("backlog state", "On the backlog")
+        LIFTED = "lifted", pgettext_lazy("backlog state", "Taken off")
+        ENDED = "ended", pgettext_lazy("backlog state", "Ended (case moved on)")
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="backlog_entries")
+    state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.ACTIVE)
+    reason = models.TextField(_("reason"))
+    review_on = models.DateField(_("review date"))
+    previous_due_at = models.DateTimeField(_("deadline when placed"), null=True, blank=True)
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("placed by")
+    )
+    placed_at = models.DateTimeField(_("placed at"), default=timezone.now)
+    # The review job's queue: the review date's start, NULL once flagged (or not active).
+    review_alert_at = models.DateTimeField(null=True, blank=True, editable=False)
+    review_flagged_at = models.DateTimeField(_("review flagged at"), null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("taken off by"),
+    )
+    lifted_at = models.DateTimeField(_("taken off at"), null=True, blank=True)
+    lift_note = models.TextField(_("note on taking off"), blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_rule = ScopeRule(
+        region_path="incident__grid__village__path",
+        grid_office="incident__offices",
+        department="incident__departments",
+    )
+
+    class Meta:
+        verbose_name = _("backlog entry")
+        verbose_name_plural = _("long-term backlog")
+        ordering = ["review_on", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident"], condition=models.Q(state="active"), name="incidents_one_active_backlog"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["review_alert_at"],
+                name="incidents_backlog_review",
+                condition=models.Q(review_alert_at__isnull=False),
+            ),
+            # The backlog list, by review date.
+            models.Index(
+                fields=["review_on", "id"],
+                name="incidents_backlog_active",
+                condition=models.Q(state="active"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.incident_id} {self.get_state_display()}"
+
+    @property
+    def review_due(self) -> bool:
+        return self.state == self.State.ACTIVE and self.review_on <= timezone.localdate()
 
 
 def callback_line(callback: dict) -> str:

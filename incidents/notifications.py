@@ -123,6 +123,18 @@ def _text(kind: str, p: dict) -> str:
         text = _("Incident #%(id)s (%(category)s) is due at %(due)s.")
     elif kind == K.OVERDUE:
         text = _("Incident #%(id)s (%(category)s) is overdue and now with %(level)s.")
+    elif kind == K.NOT_REGISTERED:
+        text = _("Incident #%(id)s (%(category)s) was not registered in time.")
+    elif kind == K.NOT_DISPATCHED:
+        text = _("Incident #%(id)s (%(category)s) was not dispatched in time.")
+    elif kind == K.EXTENSION_REQUESTED:
+        text = _("Incident #%(id)s (%(category)s): the handling unit asks for an extension to %(due)s.")
+    elif kind == K.EXTENSION_APPROVED:
+        text = _("Incident #%(id)s (%(category)s): your extension was approved, now due %(due)s.")
+    elif kind == K.EXTENSION_REFUSED:
+        text = _("Incident #%(id)s (%(category)s): your extension was refused: %(note)s")
+    elif kind == K.BACKLOG_REVIEW:
+        text = _("Incident #%(id)s (%(category)s): its backlog review is due.")
     else:
         return ""
     return (text % values).rstrip(": ")

@@ -187,6 +187,40 @@ POLICY = Policy(
                 "reopen a case the reporter is dissatisfied with."
             ),
         ),
+        "request_extension": _step(
+            "incident.handle",
+            condition=handling_unit_only,
+            why="延期: the handling unit asks the centre for a later handling deadline, with its reason.",
+        ),
+        "decide_extension": Rule(
+            capability="incident.dispatch",
+            target="extension_id",
+            target_model="incidents.ExtensionRequest",
+            why="The command centre of the incident's jurisdiction approves or refuses a 延期 request.",
+        ),
+        "backlog_place": _step(
+            "incident.dispatch",
+            why="挂账: the command centre puts a case that cannot close in its period on the backlog.",
+        ),
+        "backlog_lift": _step(
+            "incident.dispatch",
+            why="The command centre takes a case off the backlog, back to handling with a new deadline.",
+        ),
+        "backlog_review": _step(
+            "incident.dispatch",
+            why="The command centre records a periodic review of a case on the backlog and its next date.",
+        ),
+        "calendar_day_set": Rule(
+            capability="incident.calendar",
+            why=(
+                "Administrators keep the working calendar (holidays, 调休 days): city-wide, keyed by "
+                "date, no jurisdiction to target."
+            ),
+        ),
+        "calendar_day_delete": Rule(
+            capability="incident.calendar",
+            why="Administrators remove a local calendar day (keyed by date; city-wide).",
+        ),
         "mark_notifications_read": Rule(
             capability="incident.view",
             why="Notifications are about incidents; the service touches only the actor's own.",

@@ -4,13 +4,14 @@ from celery import shared_task
 
 from incidents.notifications import announce_due_soon, deliver
 from incidents.open311_notify import tell_reporter
-from incidents.services.escalation import escalate_overdue
+from incidents.services.escalation import alert_overdue_intake, escalate_overdue
 
 
 @shared_task(name="incidents.tasks.escalate_overdue_incidents", acks_late=True)
 def escalate_overdue_incidents() -> int:
-    """Safe to run twice at once or again after a crash: each step happens at most once."""
-    return escalate_overdue()
+    """Safe to run twice at once or again after a crash: each step happens at most once. The
+    same job tells the centre of reports not registered, or cases not dispatched, in time."""
+    return escalate_overdue() + alert_overdue_intake()
 
 
 @shared_task(
@@ -35,3 +36,11 @@ def announce_due_soon_incidents() -> int:
 def tell_open311_reporter(incident_id: int) -> bool:
     """Safe to retry: the reporter is told of each status once (see incidents.open311_notify)."""
     return tell_reporter(incident_id=incident_id)
+
+
+@shared_task(name="incidents.tasks.review_backlog", acks_late=True)
+def review_backlog() -> int:
+    """Flags each 挂账 entry whose review date has come, once (safe to run twice)."""
+    from incidents.services.backlog import review_backlog as review
+
+    return review()

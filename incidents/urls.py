@@ -21,3 +21,20 @@ urlpatterns = [
     path("<int:pk>/parts/<int:share_id>/", views.RecordPartView.as_view(), name="record-part"),
     path("<int:pk>/<str:name>/", views.IncidentTransitionView.as_view(), name="transition"),
 ]
+
+# Time limits (延期, 挂账): two-segment paths, so the transition pattern above never takes them.
+from incidents import views_time  # noqa: E402
+
+urlpatterns += [
+    path("extensions/", views_time.PendingExtensionsView.as_view(), name="extensions"),
+    path("backlog/", views_time.BacklogListView.as_view(), name="backlog"),
+    path("<int:pk>/extension/request/", views_time.ExtensionRequestView.as_view(), name="extension-request"),
+    path(
+        "<int:pk>/extension/<int:extension_id>/decide/",
+        views_time.ExtensionDecisionView.as_view(),
+        name="extension-decide",
+    ),
+    path("<int:pk>/backlog/place/", views_time.BacklogPlaceView.as_view(), name="backlog-place"),
+    path("<int:pk>/backlog/lift/", views_time.BacklogLiftView.as_view(), name="backlog-lift"),
+    path("<int:pk>/backlog/review/", views_time.BacklogReviewView.as_view(), name="backlog-review"),
+]

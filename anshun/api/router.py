@@ -55,3 +55,9 @@ router.register("map/patrol-gaps", PatrolGapLayerViewSet, basename="map-patrol-g
 router.register("incidents", IncidentViewSet, basename="incident")
 register_audit(router)
 router.register("incident-callbacks", IncidentCallbackViewSet, basename="incident-callback")
+
+# Time limits of incidents (延期 requests, 挂账 backlog).
+from incidents.apis_time import BacklogViewSet, ExtensionViewSet  # noqa: E402
+
+router.register("incident-extensions", ExtensionViewSet, basename="incident-extension")
+router.register("incident-backlog", BacklogViewSet, basename="incident-backlog")

@@ -271,6 +271,7 @@ CELERY_BEAT_SCHEDULE = {
     "fold-dashboard-rollups": {"task": "rollups.tasks.fold_rollups", "schedule": 60.0},
     "tidy-export-jobs": {"task": "anshun.tasks.tidy_export_jobs", "schedule": 300.0},
     "announce-due-soon-incidents": {"task": "incidents.tasks.announce_due_soon", "schedule": 300.0},
+    "review-incident-backlog": {"task": "incidents.tasks.review_backlog", "schedule": crontab(minute=20)},
 }
 
 REST_FRAMEWORK = {

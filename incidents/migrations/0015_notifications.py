@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0012_units'),
+        ('incidents', '0014_worktime'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -30,7 +30,7 @@ from incidents.models import Incident, IncidentEvent, Notification
 from incidents.notifications import incident_params, notify
 from incidents.selectors import RUNNING_STATUSES
 from incidents.services.workflow import handling_limit_hours
-from incidents.services.worktime import add_working_hours
+from incidents.services.worktime import add_working_hours, dispatch_due, register_due
 
 LEVEL = Incident.EscalationLevel
 # Who answers for an incident at each level: the command centre and the officials there.
@@ -143,6 +143,91 @@ def escalate_incident(*, incident_id: int, now: datetime | None = None) -> bool:
     return True
 
 
+# The intake limits: 立案 (from the report) and 派遣 (from 立案), one working hour each.
+INTAKE_STAGES = {
+    Incident.Status.REPORTED: "register_due_at",
+    Incident.Status.REGISTERED: "dispatch_due_at",
+}
+
+
+def intake_due_ids(*, now: datetime) -> list[int]:
+    """The incidents whose 立案 or 派遣 limit may have run out: a range scan of the partial index
+    ``incidents_intake_queue`` (``intake_alert_at`` is a lower bound of the limit, kept by the
+    trigger of migration 0014; NULL once alerted or past intake)."""
+    return list(
+        Incident.objects.filter(intake_alert_at__lte=now)
+        .order_by("intake_alert_at")
+        .values_list("pk", flat=True)
+    )
+
+
+def _registered_at(incident: Incident) -> datetime:
+    at = (
+        IncidentEvent.objects.filter(incident=incident, to_status=Incident.Status.REGISTERED)
+        .order_by("-at", "-id")
+        .values_list("at", flat=True)
+        .first()
+    )
+    return at or incident.updated_at
+
+
+@system_command("The beat job moves overdue intake to the centre's attention; no person starts it.")
+@transaction.atomic
+def alert_intake(*, incident_id: int, now: datetime | None = None) -> bool:
+    """Tell the township centre once that a report was not registered, or a registered case not
+    dispatched, within its limit; True when told. A limit the writer did not store (bulk sync's
+    raw inserts) is computed and stored here."""
+    now = now or timezone.now()
+    incident = (
+        Incident.objects.select_for_update(of=("self",))
+        .select_related("category", "grid__village__parent__parent__parent")
+        .filter(pk=incident_id)
+        .first()
+    )
+    if incident is None or incident.intake_alert_at is None:
+        return False
+    field = INTAKE_STAGES.get(incident.status)
+    if field is None or incident.deleted_at is not None:
+        Incident.objects.filter(pk=incident.pk).update(intake_alert_at=None)
+        return False
+    due = getattr(incident, field)
+    filled = due is None
+    if filled:
+        due = (
+            register_due(incident.reported_at)
+            if field == "register_due_at"
+            else dispatch_due(_registered_at(incident))
+        )
+    if now < due:
+        # Not yet: the queue held a lower bound; store the exact time (and the limit if missing).
+        Incident.objects.filter(pk=incident.pk).update(intake_alert_at=due, **{field: due})
+        return False
+    setattr(incident, field, due)
+    incident.intake_alert_at = None
+    incident.version += 1
+    attribute(incident, None, reason="intake limit")
+    incident.save(update_fields=[field, "intake_alert_at", "version", "updated_at"])
+    late = field == "register_due_at"
+    IncidentEvent.objects.create(
+        incident=incident,
+        at=now,
+        from_status=incident.status,
+        to_status=incident.status,
+        kind=IncidentEvent.Kind.DEADLINE,
+        # Stored as a code and the limit; worded in the reader's language when read.
+        changes={
+            "deadline": {"code": "not_registered" if late else "not_dispatched", "due": due.isoformat()}
+        },
+    )
+    notify(
+        recipients=responsible_users(incident, LEVEL.TOWNSHIP),
+        incident=incident,
+        kind=Notification.Kind.NOT_REGISTERED if late else Notification.Kind.NOT_DISPATCHED,
+        params=incident_params(incident),
+    )
+    return True
+
+
 @system_command("The beat job (incidents.tasks.escalate_overdue_incidents), every five minutes.")
 def escalate_overdue(*, now: datetime | None = None) -> int:
     """One pass of the beat job; each incident in its own short transaction, so one failure stops
@@ -152,3 +237,17 @@ def escalate_overdue(*, now: datetime | None = None) -> int:
         if not acquired:
             return 0
         return sum(escalate_incident(incident_id=pk, now=now) for pk in overdue_incident_ids(now=now))
+
+
+# pg_try_advisory_lock key of the intake pass ("INTK" in ASCII).
+INTAKE_LOCK = 0x494E544B
+
+
+@system_command("The same beat job (incidents.tasks.escalate_overdue_incidents), after the escalations.")
+def alert_overdue_intake(*, now: datetime | None = None) -> int:
+    """One pass over the 立案 and 派遣 limits that ran out; as ``escalate_overdue``."""
+    now = now or timezone.now()
+    with single_run(INTAKE_LOCK) as acquired:
+        if not acquired:
+            return 0
+        return sum(alert_intake(incident_id=pk, now=now) for pk in intake_due_ids(now=now))

@@ -33,6 +33,7 @@ from grids.models import Grid, Region
 from incidents.models import Incident, IncidentCategory, IncidentEvent, IncidentOffice, Open311Client
 from incidents.policy import POLICY, refers_problems
 from incidents.services.attachments import check_attachments, store_attachments
+from incidents.services.worktime import register_due
 
 CITY_CODE = "5204"
 # How far ahead of the server's clock a phone's ``reported_at`` may be (clocks drift).
@@ -288,6 +289,7 @@ def _record(
         reported_at=reported_at or timezone.now(),
         request_digest=digest,
     )
+    incident.register_due_at = register_due(incident.reported_at)  # the 立案 limit
     incident.full_clean(exclude=["client_uuid"])
     try:
         with transaction.atomic():

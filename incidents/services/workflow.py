@@ -35,7 +35,7 @@ from incidents.models import (
 from incidents.open311_notify import queue_reporter_message
 from incidents.policy import POLICY
 from incidents.services.attachments import check_attachments, store_attachments
-from incidents.services.worktime import add_working_hours
+from incidents.services.worktime import add_working_hours, dispatch_due
 
 S = Incident.Status
 
@@ -177,8 +177,19 @@ def _apply(
 @transaction.atomic  # the policy runs inside, so its checks see the locked row
 @POLICY.command("register")
 def register_incident(*, actor, incident_id: int, note: str = "", expected_version: int | None = None):
+    """立案; the 派遣 limit starts (one working hour, ``worktime.DISPATCH_LIMIT_HOURS``)."""
+
+    def change(incident: Incident) -> list[str]:
+        incident.dispatch_due_at = dispatch_due(timezone.now())
+        return ["dispatch_due_at"]
+
     return _apply(
-        actor=actor, incident_id=incident_id, name="register", note=note, expected_version=expected_version
+        actor=actor,
+        incident_id=incident_id,
+        name="register",
+        note=note,
+        expected_version=expected_version,
+        change=change,
     )
 
 

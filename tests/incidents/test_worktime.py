@@ -1,6 +1,11 @@
 from datetime import datetime
 
+import pytest
+
 from incidents.services.worktime import LOCAL, add_working_hours
+
+# The local working calendar (holidays entered by admins) is read from the database.
+pytestmark = pytest.mark.django_db
 
 
 def local(*args):
