@@ -330,8 +330,10 @@ def test_a_backlog_case_leaves_the_escalation_and_is_flagged_once_at_review(
     entry.refresh_from_db()
     assert entry.review_flagged_at is not None and entry.review_alert_at is None
     assert (
-        Notification.objects.filter(recipient=dispatcher, incident=handling, message__contains="#").count()
-        >= 1
+        Notification.objects.filter(
+            recipient=dispatcher, incident=handling, kind=Notification.Kind.BACKLOG_REVIEW
+        ).count()
+        == 1
     )
     clock.move_to(local(2026, 12, 7, 10, 0))
     backlog_lift(actor=dispatcher, incident_id=handling.pk, note="已协调")
