@@ -17,6 +17,7 @@ from safety_cells.apis import (
     SafetyCellViewSet,
     TownshipCoverageLayerViewSet,
 )
+from search.apis import register as register_search
 from special_groups.apis import AccessRecordViewSet, CaseTaskViewSet, EnrollmentViewSet, MetricsViewSet
 from surveys.apis import SurveyMetricViewSet, SurveyResponseViewSet
 
@@ -53,3 +54,4 @@ router.register("map/township-coverage", TownshipCoverageLayerViewSet, basename=
 router.register("map/patrol-gaps", PatrolGapLayerViewSet, basename="map-patrol-gaps")
 router.register("incidents", IncidentViewSet, basename="incident")
 register_audit(router)
+register_search(router)

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "simple_history",
     "audit",
     "rollups",
+    # After every app with searchable records (its demo loader indexes theirs).
+    "search",
 ]
 
 MIDDLEWARE = [
@@ -270,6 +272,7 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-safety-coverage": {"task": "safety_cells.tasks.refresh_coverage", "schedule": 600.0},
     "fold-dashboard-rollups": {"task": "rollups.tasks.fold_rollups", "schedule": 60.0},
     "tidy-export-jobs": {"task": "anshun.tasks.tidy_export_jobs", "schedule": 300.0},
+    "index-search-documents": {"task": "search.tasks.index_search_documents", "schedule": 60.0},
 }
 
 REST_FRAMEWORK = {
