@@ -145,7 +145,7 @@ def hit(kind: str, row, query: text.Query) -> Hit:
     elif kind == Kind.CASE:
         title = f"{row} · {row.dispute_type}"
         names = "、".join(party.name for party in row.parties.all())
-        parties = f"{_('Parties')}: {names}" if names else ""
+        parties = _("Parties: %(names)s") % {"names": names} if names else ""
         body = _first_matching([row.summary, parties, row.outcome_note], terms)
         url, at = reverse("mediation:case", args=[row.pk]), row.created_at
     else:
