@@ -8,6 +8,7 @@ to fill the index of a database restored without it).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -37,13 +38,19 @@ def _incident_rows(ids: Iterable[int] | None, after: int = 0, limit: int = BATCH
     return rows.order_by("pk")[: None if ids is not None else limit]
 
 
+@functools.lru_cache(maxsize=256)
+def _english_label(code: str, name: str) -> str:
+    from incidents.categories import category_label
+
+    with translation.override("en"):
+        return category_label(code, name)
+
+
 def _incident_fields(incident) -> list[tuple[str, str]]:
     category = incident.category
-    with translation.override("en"):
-        english = category.label
     return [
         ("A", category.name),
-        ("A", english),
+        ("A", _english_label(category.code, category.name)),
         ("B", incident.description),
         ("B", incident.address),
     ]
