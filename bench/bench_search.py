@@ -1,7 +1,8 @@
 """Search over incidents at volume: the platform's scoped search (the app's selector joined to
 its documents, ts_rank then newest, one page) against the same query written by hand.
 
-Both sides read the same rows: the incidents in a county official's region (and a city
+Both sides read the same rows and columns (what a result shows: id, text, address, time,
+category): the incidents in a county official's region (and a city
 official's) whose document matches the jieba-cut query, ranked by ``ts_rank`` then newest,
 first 21 rows (a page and one more). The platform builds the query through
 ``incidents_visible_to`` and ``search.selectors.incident_matches`` and reads model rows; the
@@ -12,6 +13,8 @@ Volume: ``bench/volume.py`` (100,000 incidents at BENCH_SCALE=quick, the larger 
 full); their documents are written by ``search.services.rebuild`` once, then kept."""
 
 from __future__ import annotations
+
+import os
 
 from django.db import connection
 
@@ -24,8 +27,9 @@ from search.models import IncidentDocument, PendingDocument
 from search.selectors import incident_matches
 
 HAND_WRITTEN = """
-    SELECT i.id
+    SELECT i.id, i.description, i.address, i.reported_at, c.code, c.name
     FROM incidents_incident i
+    JOIN incidents_incidentcategory c ON c.id = i.category_id
     JOIN search_incidentdocument d ON d.incident_id = i.id
     JOIN grids_grid g ON g.id = i.grid_id
     JOIN grids_region v ON v.id = g.village_id
@@ -63,8 +67,9 @@ def _hand_written(path: str, query) -> list[int]:
 
 
 def run():
-    name, (_small, large) = volume_scale()
-    volume = large if name == "full" else _small
+    name, (small, large) = volume_scale()
+    # BENCH_SEARCH_INCIDENTS: a smaller volume while developing.
+    volume = int(os.environ.get("BENCH_SEARCH_INCIDENTS") or (large if name == "full" else small))
     ensure_incidents(volume, timeline=False)
     _ensure_documents()
     results = []

@@ -71,7 +71,14 @@ def incident_matches(*, actor, query: text.Query | None = None) -> QuerySet:
 
     # The list's own scope (grid offices through their link rows, departments through their
     # dispatches, regions by place), without the relations a search result does not show.
-    incidents = incidents_visible_to(actor=actor).prefetch_related(None)
+    # A result shows the category, the text and the time: only those are read.
+    incidents = (
+        incidents_visible_to(actor=actor)
+        .prefetch_related(None)
+        .select_related(None)
+        .select_related("category")
+        .only("id", "description", "address", "reported_at", "category__code", "category__name")
+    )
     if not can_search(actor, Kind.INCIDENT):
         return incidents.none()
     return _matching(incidents, query or text.parse(""), "-reported_at", "-id")
