@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import ClassVar
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from anshun.api.base import ScopedViewSetMixin
+from anshun.api.pagination import StrictPageParameters
 from search import selectors, services, text
 from search.forms import SearchForm
 from search.models import Kind
@@ -36,15 +37,14 @@ class HitSerializer(serializers.Serializer):
     rank = serializers.FloatField(help_text="ts_rank of the match; results are ordered by it, then newest.")
 
 
-PAGE = inline_serializer(
-    "SearchResultPage",
-    fields={
-        "page": serializers.IntegerField(),
-        "next": serializers.URLField(allow_null=True),
-        "previous": serializers.URLField(allow_null=True),
-        "results": HitSerializer(many=True),
-    },
-)
+@extend_schema_serializer(many=False)  # the list action answers one page object, not an array
+class SearchResultPageSerializer(serializers.Serializer):
+    page = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = HitSerializer(many=True)
+
+
 PARAMETERS = [
     OpenApiParameter(
         "q",
@@ -54,13 +54,21 @@ PARAMETERS = [
             "with jieba as the records were, each word must match. Empty: no results."
         ),
     ),
-    OpenApiParameter("page", OpenApiTypes.INT, description=f"1 to {selectors.MAX_PAGES}."),
+    OpenApiParameter(
+        "page",
+        {"type": "integer", "minimum": 1, "maximum": selectors.MAX_PAGES},
+        description=f"1 to {selectors.MAX_PAGES}.",
+    ),
     OpenApiParameter(
         "page_size",
-        OpenApiTypes.INT,
+        {"type": "integer", "minimum": 1, "maximum": 999_999_999},
         description=f"Default {selectors.PAGE_SIZE}, at most {selectors.MAX_PAGE_SIZE}.",
     ),
 ]
+
+
+class _PageParameters(StrictPageParameters):
+    page_query_param, page_size_query_param = "page", "page_size"
 
 
 class _SearchViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
@@ -73,8 +81,9 @@ class _SearchViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
     def selector_arguments(self) -> dict:
         return {"query": self._query}
 
-    @extend_schema(parameters=PARAMETERS, responses=PAGE)
+    @extend_schema(parameters=PARAMETERS, responses=SearchResultPageSerializer)
     def list(self, request, *args, **kwargs):
+        _PageParameters()._check_numbers(request)  # given once, as whole numbers from 1, as every list
         form = SearchForm({key: request.query_params.get(key) for key in ("q", "page", "page_size")})
         if not form.is_valid():
             raise ValidationError({field: [str(e) for e in errors] for field, errors in form.errors.items()})

@@ -167,3 +167,8 @@ def _terms_pattern(terms: Iterable[str]):
     if not unique:
         return None
     return re.compile("|".join(re.escape(t) for t in unique), re.IGNORECASE)
+
+
+def warm_up() -> None:
+    """Load jieba's dictionary now (``anshun.warmup``), not in the first search."""
+    jieba.initialize()

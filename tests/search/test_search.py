@@ -195,6 +195,7 @@ BAD = {
     "10k characters": "q=" + "垃" * 10_000,
     "page past the last": "q=%E5%9E%83%E5%9C%BE&page=11",
     "page not a number": "q=%E5%9E%83%E5%9C%BE&page=x",
+    "page size left empty": "q=%E5%9E%83%E5%9C%BE&page_size=",
 }
 
 
@@ -203,7 +204,9 @@ def test_bad_input_is_a_400_with_a_field_error_never_a_500(client, name):
     user = user_for_role(Role.COUNTY_OFFICIAL)
     response = api_as(user).get(API["incident"] + "?" + BAD[name])
     assert response.status_code == 400, (name, response.content)
-    assert set(response.json()) & {"q", "page"}
+    assert set(response.json()) & {"q", "page", "page_size"}
+    if "page_size" in BAD[name]:
+        return  # the page has no page size (an empty one is the default there)
     client.force_login(user)
     page = client.get(reverse("search:search") + "?" + BAD[name])
     assert page.status_code == 400 and 'data-testid="search-errors"' in page.content.decode()
@@ -280,3 +283,17 @@ def test_the_demo_loader_indexes_what_was_loaded_before_it():
 
     assert "incident: " in index_after_demo()
     assert IncidentDocument.objects.filter(pk=row.pk).exists() and not PendingDocument.objects.exists()
+
+
+def test_a_partys_new_name_is_queued_and_the_beat_task_writes_it():
+    from search.tasks import index_search_documents
+
+    made = case("合同纠纷", parties=["赵大海"])
+    assert index_search_documents() >= 1  # the beat job, run in-process
+    assert not PendingDocument.objects.exists()
+    Party.objects.filter(case=made).update(name="钱小江")  # any writer: a raw update
+    assert PendingDocument.objects.filter(kind="case", object_id=made.pk).exists()
+    index_search_documents()
+    client = api_as(user_for_role(Role.COUNTY_OFFICIAL))
+    assert ids(client.get(API["case"], {"q": "钱小江"})) == [made.pk]
+    assert ids(client.get(API["case"], {"q": "赵大海"})) == []
