@@ -42,3 +42,7 @@ def warm_up() -> None:
             translation.gettext("Sign in")  # loads every app's catalogue for the language
             for name in TEMPLATES_FIRST_MET:
                 get_template(name)
+    # jieba's dictionary (about a second to load): the first search would otherwise pay it.
+    from search.text import warm_up as warm_up_search
+
+    warm_up_search()

@@ -18,6 +18,7 @@ from safety_cells.apis import (
     SafetyCellViewSet,
     TownshipCoverageLayerViewSet,
 )
+from search.apis import register as register_search
 from special_groups.apis import AccessRecordViewSet, CaseTaskViewSet, EnrollmentViewSet, MetricsViewSet
 from surveys.apis import SurveyMetricViewSet, SurveyResponseViewSet
 
@@ -61,3 +62,4 @@ from incidents.apis_time import BacklogViewSet, ExtensionViewSet  # noqa: E402
 
 router.register("incident-extensions", ExtensionViewSet, basename="incident-extension")
 router.register("incident-backlog", BacklogViewSet, basename="incident-backlog")
+register_search(router)

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "simple_history",
     "audit",
     "rollups",
+    # After every app with searchable records (its demo loader indexes theirs).
+    "search",
 ]
 
 MIDDLEWARE = [
@@ -272,6 +274,7 @@ CELERY_BEAT_SCHEDULE = {
     "tidy-export-jobs": {"task": "anshun.tasks.tidy_export_jobs", "schedule": 300.0},
     "announce-due-soon-incidents": {"task": "incidents.tasks.announce_due_soon", "schedule": 300.0},
     "review-incident-backlog": {"task": "incidents.tasks.review_backlog", "schedule": crontab(minute=20)},
+    "index-search-documents": {"task": "search.tasks.index_search_documents", "schedule": 60.0},
 }
 
 REST_FRAMEWORK = {
