@@ -13,7 +13,7 @@ counts and amounts per person and facility (e.g. ¥2,400 a year per patient) are
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -34,6 +34,8 @@ from special_groups.models import (
     SubsidyPayment,
     Visit,
 )
+from special_groups.projects import PROJECTS
+from special_groups.projects import project as project_entry
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
@@ -243,80 +245,150 @@ def load_demo_special_groups() -> DemoSummary:
     townships = [r for r in regions if r.level == Region.Level.TOWNSHIP]
     villages = [r for r in regions if r.level == Region.Level.VILLAGE]
     facilities = _facilities(townships, villages, counties)
-    schools = [f for f in facilities if f.kind == ServiceFacility.Kind.SPECIAL_SCHOOL]
-    clinics = {f.region_id: f for f in facilities if f.kind == ServiceFacility.Kind.PSYCHIATRIC_CLINIC}
-    officers = _demo_officers()
-
-    people = _People(rng)
-    plan: list[tuple[Person, dict]] = []
-
-    def add(project: str, n: int, age: tuple[int, int], **facts) -> list[Person]:
-        made = [people.make(rng.choice(villages), project=project, age=age) for _ in range(n)]
-        plan.extend((p, {"project": project, **facts}) for p in made)
-        return made
-
-    for school, size in zip(schools, SCHOOL_STUDENTS, strict=True):
-        add(SpecialProject.YUXIN, size, (12, 17), facility=school)
-    returned = add(SpecialProject.HUIGUI, PICKUP_TARGETS, (20, 60))
-    add(SpecialProject.ANNING, PATIENTS, (18, 80))
-    add(SpecialProject.YULU, LEFT_BEHIND_CHILDREN, (3, 15))
-    add(SpecialProject.YANGGUANG, DRUG_USERS, (18, 55))
-    add(SpecialProject.HONGSIDAI, HIV_PATIENTS, (18, 70))
-    # Some released people are also drug users: one human, two projects, two officers, and two
-    # records (each project holds what its own officer recorded; nothing is shared).
-    plan.extend(
-        (_copy_for(p, SpecialProject.YANGGUANG), {"project": SpecialProject.YANGGUANG}) for p in returned[:15]
+    demo = DemoContext(
+        rng=rng,
+        people=_People(rng),
+        villages=villages,
+        schools=[f for f in facilities if f.kind == ServiceFacility.Kind.SPECIAL_SCHOOL],
+        clinics={f.region_id: f for f in facilities if f.kind == ServiceFacility.Kind.PSYCHIATRIC_CLINIC},
+        township_parent={t.pk: t.parent_id for t in townships},
+        officers=_demo_officers(),
     )
+    # Each project's entry names its demo (special_groups.projects): it adds its people and
+    # says how each enrolment's facts are made.
+    for entry in PROJECTS:
+        entry.demo_loader()(demo)
 
-    Person.objects.bulk_create(list({id(p): p for p, _facts in plan}.values()), batch_size=2000)
-    township_parent = {t.pk: t.parent_id for t in townships}
+    Person.objects.bulk_create(list({id(p): p for p, _make in demo.plan}.values()), batch_size=2000)
     enrollments: list[Enrollment] = []
-    picked = set(rng.sample(range(PICKUP_TARGETS), PICKED_UP))
-    huigui_index = 0
-    for person, facts in plan:
-        project = facts["project"]
+    for index, (person, make) in enumerate(demo.plan):
+        project = person.project
         enrollment = Enrollment(
             person=person,
             project=project,
-            enrolled_on=_day(rng, DEMO_YEAR - 1 if project == SpecialProject.YUXIN else DEMO_YEAR),
-            facility=facts.get("facility"),
-            case_officer=officers.get(project) if person.region.path.startswith("5204/520402/") else None,
+            enrolled_on=_day(rng),
+            case_officer=demo.officers.get(project)
+            if person.region.path.startswith("5204/520402/")
+            else None,
         )
-        if project == SpecialProject.HUIGUI:
-            enrollment.release_date = _day(rng)
-            enrollment.enrolled_on = enrollment.release_date - timedelta(days=30)
-            if huigui_index in picked:
-                enrollment.pickup_outcome = Enrollment.PickupOutcome.PICKED_UP
-                enrollment.picked_up_on = enrollment.release_date
-            else:
-                enrollment.pickup_outcome = Enrollment.PickupOutcome.NOT_PICKED_UP
-            enrollment.resettled = huigui_index in picked and huigui_index % 3 != 0
-            huigui_index += 1
-        elif project == SpecialProject.ANNING:
-            enrollment.risk_grade = rng.choices(range(6), weights=(60, 20, 10, 6, 3, 1))[0]
-            county_id = township_parent.get(person.region.parent_id)
-            enrollment.facility = clinics.get(county_id)
-            # One visit due each patient in the demo year; about 96% are made on time.
-            due = date(DEMO_YEAR, 1 + len(enrollments) % 12, 15)
-            late = rng.random() >= 0.96
-            enrollment.last_visit_on = (
-                due + timedelta(days=rng.randint(3, 20)) if late else due - timedelta(days=rng.randint(0, 10))
-            )
-            enrollment.demo_visit_due = due
-        elif project == SpecialProject.YANGGUANG:
-            enrollment.placement = rng.choice(Enrollment.Placement.values)
-            enrollment.relapse_flag = rng.random() < 0.08
+        make(enrollment, index)
         enrollments.append(enrollment)
     Enrollment.objects.bulk_create(enrollments, batch_size=2000)
-    _guardians_visits_payments(rng, people, enrollments)
+    _guardians_visits_payments(rng, demo.people, enrollments)
+    for after in demo.after:
+        after(enrollments)
     analyze(Person, Enrollment, ServiceFacility, Guardian, CaseTask, Visit, SubsidyPayment)
-    return DemoSummary(len({id(p) for p, _ in plan}), len(enrollments), len(facilities), skipped=False)
+    return DemoSummary(len({id(p) for p, _ in demo.plan}), len(enrollments), len(facilities), skipped=False)
+
+
+@dataclass
+class DemoContext:
+    """What the projects' demos share: one random stream, one ID-number serial, the places, the
+    facilities and the demo officers; ``plan`` collects (person, fn(enrollment, index)) in order,
+    ``after`` what a project writes once its enrolments exist (check-ins...)."""
+
+    rng: random.Random
+    people: _People
+    villages: list
+    schools: list
+    clinics: dict
+    township_parent: dict
+    officers: dict
+    plan: list = field(default_factory=list)
+    after: list = field(default_factory=list)
+
+    def add(self, project: str, n: int, age: tuple[int, int], make=None) -> list[Person]:
+        made = [self.people.make(self.rng.choice(self.villages), project=project, age=age) for _ in range(n)]
+        self.plan.extend((p, make or _no_facts) for p in made)
+        return made
+
+
+def _no_facts(enrollment: Enrollment, index: int) -> None:
+    return None
+
+
+# ---- each project's demo (named by its entry in special_groups.projects) --------------------
+
+
+def demo_yuxin(demo: DemoContext) -> None:
+    """育新: the students of the two special schools (the article's 800+)."""
+    for school, size in zip(demo.schools, SCHOOL_STUDENTS, strict=True):
+
+        def make(enrollment, index, school=school):
+            enrollment.facility = school
+            enrollment.enrolled_on = _day(demo.rng, DEMO_YEAR - 1)
+
+        demo.add(SpecialProject.YUXIN, size, (12, 17), make)
+
+
+def demo_yulu(demo: DemoContext) -> None:
+    """雨露: left-behind children, each with a carer (``_guardians_visits_payments``)."""
+    demo.add(SpecialProject.YULU, LEFT_BEHIND_CHILDREN, (3, 15))
+
+
+def demo_yangguang(demo: DemoContext) -> None:
+    """阳光: drug users placed centrally or in the community (the article's two forms)."""
+
+    def make(enrollment, index):
+        enrollment.placement = demo.rng.choice(Enrollment.Placement.values)
+        enrollment.relapse_flag = demo.rng.random() < 0.08
+
+    demo.add(SpecialProject.YANGGUANG, DRUG_USERS, (18, 55), make)
+
+
+def demo_huigui(demo: DemoContext) -> None:
+    """回归: 1368 must-pick-up people released in 2017, 1299 of them picked up (95%)."""
+    picked = set(demo.rng.sample(range(PICKUP_TARGETS), PICKED_UP))
+    order = iter(range(PICKUP_TARGETS))
+
+    def make(enrollment, index):
+        n = next(order)
+        enrollment.release_date = _day(demo.rng)
+        enrollment.enrolled_on = enrollment.release_date - timedelta(days=30)
+        if n in picked:
+            enrollment.pickup_outcome = Enrollment.PickupOutcome.PICKED_UP
+            enrollment.picked_up_on = enrollment.release_date
+        else:
+            enrollment.pickup_outcome = Enrollment.PickupOutcome.NOT_PICKED_UP
+        enrollment.resettled = n in picked and n % 3 != 0
+
+    returned = demo.add(SpecialProject.HUIGUI, PICKUP_TARGETS, (20, 60), make)
+    # Some released people are also drug users: one human, two projects, two officers, and two
+    # records (each project holds what its own officer recorded; nothing is shared).
+    demo.plan.extend((_copy_for(p, SpecialProject.YANGGUANG), _no_facts) for p in returned[:15])
+
+
+def demo_anning(demo: DemoContext) -> None:
+    """安宁: 9006 registered patients at their county's clinic, one visit due each in 2017."""
+    order = iter(range(PATIENTS))
+
+    def make(enrollment, index):
+        n = next(order)
+        enrollment.risk_grade = demo.rng.choices(range(6), weights=(60, 20, 10, 6, 3, 1))[0]
+        county_id = demo.township_parent.get(enrollment.person.region.parent_id)
+        enrollment.facility = demo.clinics.get(county_id)
+        # One visit due each patient in the demo year; about 96% are made on time.
+        due = date(DEMO_YEAR, 1 + n % 12, 15)
+        late = demo.rng.random() >= 0.96
+        enrollment.last_visit_on = (
+            due + timedelta(days=demo.rng.randint(3, 20))
+            if late
+            else due - timedelta(days=demo.rng.randint(0, 10))
+        )
+        enrollment.demo_visit_due = due
+
+    demo.add(SpecialProject.ANNING, PATIENTS, (18, 80), make)
+
+
+def demo_hongsidai(demo: DemoContext) -> None:
+    """红丝带: a small caseload (the article gives no figure), seen by its officers only."""
+    demo.add(SpecialProject.HONGSIDAI, HIV_PATIENTS, (18, 70))
 
 
 def _guardians_visits_payments(rng: random.Random, people: _People, enrollments: list[Enrollment]) -> None:
     guardians, tasks, visits, payments = [], [], [], []
     for index, enrollment in enumerate(enrollments):
-        if enrollment.project not in (SpecialProject.ANNING, SpecialProject.YULU):
+        if not project_entry(enrollment.project).guardian:
             continue
         county = enrollment.person.region.code[:6]
         guardian_id = people.id_number(county, date(1950 + index % 30, 1 + index % 12, 1 + index % 28))
@@ -358,7 +430,7 @@ def _demo_officers() -> dict[str, object]:
 
     xixiu = Region.objects.filter(code="520402").first()
     officers = {}
-    for project in SpecialProject.values:
+    for project in (entry.code for entry in PROJECTS):
         user = User.objects.filter(role=Role.CASE_OFFICER, special_project=project, region=xixiu).first()
         if user is None and xixiu is not None:
             user = user_create(

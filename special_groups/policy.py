@@ -20,8 +20,9 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from accounts.roles import Role, SpecialProject
+from accounts.roles import Role
 from anshun.commands import Policy, Rule
+from special_groups.projects import project as project_entry
 
 ENROLLMENT = "special_groups.Enrollment"
 
@@ -38,12 +39,13 @@ def officer_of_project(actor, target) -> str | None:
 
 
 def officer_may_export(actor, target) -> str | None:
-    """Case officers export their own masked caseload, except 红丝带 (HIV), which never leaves
-    the platform, not even masked."""
+    """Case officers export their own masked caseload, except a project declared not exportable
+    (红丝带, HIV: it never leaves the platform, not even masked)."""
     refused = officer_of_project(actor, target)
     if refused:
         return refused
-    if actor.special_project == SpecialProject.HONGSIDAI:
+    entry = project_entry(actor.special_project)
+    if entry is None or not entry.exportable:
         return _("This project's caseload cannot be exported.")
     return None
 
