@@ -21,7 +21,8 @@ Measures:
   (``amount``), for the average.
 - ``safety.camera``: one row per Skynet camera at its village, ``dim_b`` its status.
 - ``sg.*`` and ``people.*``: the projects' figures (below); ``sg.visit`` carries its project in
-  ``dim_c``, ``people.enrolled`` in ``dim_b``.
+  ``dim_c``, ``people.enrolled`` in ``dim_b``; ``people.released`` and ``people.picked`` carry
+  the kind of release (刑释 or 解戒) in ``dim_b``; ``sg.checkin`` is 社区矫正's expected check-ins.
 - ``safety.demonstration``: a demonstration site counts +1 from the day it is designated and -1
   from the day after its validity ends (``bucket``); the sum over days up to today is the number
   of sites current today.
@@ -118,7 +119,7 @@ _PERIODS = (
 
 def _released(measure: str, condition: str) -> str:
     return f"""
-SELECT 'enrollment', en.id, '{measure}', p.region_id, 0::bigint, '', per.period,
+SELECT 'enrollment', en.id, '{measure}', p.region_id, 0::bigint, en.release_kind, per.period,
        {_DAY.format(d="en.release_date")}, 1, 0, p.id_number_hash, NULL::timestamptz
 FROM special_groups_enrollment en {_PERSON} {_PERIODS.format(d="en.release_date")}
 WHERE en.project = 'huigui' AND en.release_date IS NOT NULL {condition} {{only}}"""  # noqa: S608
@@ -173,6 +174,12 @@ SELECT 'case_task', t.id, 'sg.visit', p.region_id, 0::bigint,
        NULL::varchar, NULL::timestamptz
 {_TASK_PLACE}
 WHERE t.kind = 'visit' {{only}}
+UNION ALL
+SELECT 'case_task', t.id, 'sg.checkin', p.region_id, 0::bigint,
+       CASE WHEN t.done_on <= t.due_on THEN 'on_time' ELSE 'late' END, en.project,
+       {_DAY.format(d="t.due_on")}, 1, 0, NULL::varchar, NULL::timestamptz
+{_TASK_PLACE}
+WHERE t.kind = 'check_in' {{only}}
 UNION ALL
 SELECT 'case_task', t.id, 'sg.overdue_task', p.region_id, 0::bigint, en.project, '', NULL, 1, 0,
        NULL::varchar, NULL::timestamptz

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.roles import Role, SpecialProject
 from anshun.commands import system_command
@@ -27,6 +28,7 @@ from grids.models import Region
 from special_groups.crypto import id_check_character, lookup_hash
 from special_groups.models import (
     CaseTask,
+    CheckIn,
     Enrollment,
     Guardian,
     Person,
@@ -47,6 +49,14 @@ PICKUP_TARGETS, PICKED_UP = 1368, 1299
 PATIENTS = 9006
 SUBSIDY_PER_PATIENT = Decimal("2400.00")  # ¥200 a month in 2017
 LEFT_BEHIND_CHILDREN, DRUG_USERS, HIV_PATIENTS = 320, 240, 60
+# 回归's must-pick-up people are 刑释解戒 (the article's words): about one in five of the demo's
+# 1368 is released from compulsory drug rehabilitation (解戒), a demo choice; the 1299 and 95%
+# count both kinds.
+REHAB_SHARE = 0.2
+# 社区矫正: a demo caseload (the article gives no figure), weighted as caseloads usually are
+# (mostly probation), each reporting monthly through their term.
+UNDER_CORRECTION = 180
+CORRECTION_WEIGHTS = {"huanxing": 70, "jiashi": 15, "jianwai": 10, "guanzhi": 5}
 TOWNSHIPS_WITH_CENTRE, VILLAGES_WITH_CENTRE, RURAL_KINDERGARTENS = 88, 1007, 263
 DEMO_YEAR = 2017
 # What each facility cost and built (demo amounts; the article gives only the totals, which
@@ -233,21 +243,40 @@ def load_demo_special_groups() -> DemoSummary:
     record_demo(app_label="special_groups")
     if Person.objects.filter(is_demo=True).exists():
         _backfill_facility_amounts()
+        # A project added after the demo was loaded gets its own demo caseload now (and only it).
+        have = set(Person.objects.filter(is_demo=True).values_list("project", flat=True).distinct())
+        missing = [entry for entry in PROJECTS if entry.code not in have]
+        if missing:
+            _generate(
+                missing, facilities=list(ServiceFacility.objects.filter(is_demo=True).defer("location"))
+            )
         return DemoSummary(
             Person.objects.filter(is_demo=True).count(),
             Enrollment.objects.filter(person__is_demo=True).count(),
             ServiceFacility.objects.filter(is_demo=True).count(),
-            skipped=True,
+            skipped=not missing,
         )
-    rng = random.Random(20170319)
     regions = list(Region.objects.defer("boundary").order_by("code"))
     counties = [r for r in regions if r.level == Region.Level.COUNTY]
     townships = [r for r in regions if r.level == Region.Level.TOWNSHIP]
     villages = [r for r in regions if r.level == Region.Level.VILLAGE]
     facilities = _facilities(townships, villages, counties)
+    persons, enrollments = _generate(PROJECTS, facilities=facilities)
+    return DemoSummary(persons, enrollments, len(facilities), skipped=False)
+
+
+def _generate(entries, *, facilities: list[ServiceFacility]) -> tuple[int, int]:
+    """The demo caseloads of ``entries`` (each project's own demo, named by its entry)."""
+    rng = random.Random(20170319)
+    regions = list(Region.objects.defer("boundary").order_by("code"))
+    townships = [r for r in regions if r.level == Region.Level.TOWNSHIP]
+    villages = [r for r in regions if r.level == Region.Level.VILLAGE]
+    people = _People(rng)
+    # Serials continue after the demo people already there, so ID numbers stay unique.
+    people.serial = Person.objects.filter(is_demo=True).count()
     demo = DemoContext(
         rng=rng,
-        people=_People(rng),
+        people=people,
         villages=villages,
         schools=[f for f in facilities if f.kind == ServiceFacility.Kind.SPECIAL_SCHOOL],
         clinics={f.region_id: f for f in facilities if f.kind == ServiceFacility.Kind.PSYCHIATRIC_CLINIC},
@@ -256,7 +285,7 @@ def load_demo_special_groups() -> DemoSummary:
     )
     # Each project's entry names its demo (special_groups.projects): it adds its people and
     # says how each enrolment's facts are made.
-    for entry in PROJECTS:
+    for entry in entries:
         entry.demo_loader()(demo)
 
     Person.objects.bulk_create(list({id(p): p for p, _make in demo.plan}.values()), batch_size=2000)
@@ -277,8 +306,8 @@ def load_demo_special_groups() -> DemoSummary:
     _guardians_visits_payments(rng, demo.people, enrollments)
     for after in demo.after:
         after(enrollments)
-    analyze(Person, Enrollment, ServiceFacility, Guardian, CaseTask, Visit, SubsidyPayment)
-    return DemoSummary(len({id(p) for p, _ in demo.plan}), len(enrollments), len(facilities), skipped=False)
+    analyze(Person, Enrollment, ServiceFacility, Guardian, CaseTask, Visit, SubsidyPayment, CheckIn)
+    return len({id(p) for p, _ in demo.plan}), len(enrollments)
 
 
 @dataclass
@@ -351,6 +380,10 @@ def demo_huigui(demo: DemoContext) -> None:
         else:
             enrollment.pickup_outcome = Enrollment.PickupOutcome.NOT_PICKED_UP
         enrollment.resettled = n in picked and n % 3 != 0
+        rehab = demo.rng.random() < REHAB_SHARE
+        enrollment.release_kind = (
+            Enrollment.ReleaseKind.REHABILITATION if rehab else Enrollment.ReleaseKind.PRISON
+        )
 
     returned = demo.add(SpecialProject.HUIGUI, PICKUP_TARGETS, (20, 60), make)
     # Some released people are also drug users: one human, two projects, two officers, and two
@@ -378,6 +411,62 @@ def demo_anning(demo: DemoContext) -> None:
         enrollment.demo_visit_due = due
 
     demo.add(SpecialProject.ANNING, PATIENTS, (18, 80), make)
+
+
+def demo_jiaozheng(demo: DemoContext) -> None:
+    """社区矫正: people under correction whose terms run through today, with their monthly
+    check-ins (报到) so far: the expected check-ins as done or missed tasks, and the check-ins
+    made, in person, by phone or electronically (most on time, some late, a few missed)."""
+    today = timezone.localdate()
+    kinds, weights = zip(*CORRECTION_WEIGHTS.items(), strict=True)
+
+    def make(enrollment, index):
+        enrollment.correction_kind = demo.rng.choices(kinds, weights=weights)[0]
+        enrollment.term_start = today - timedelta(days=demo.rng.randint(35, 330))
+        enrollment.term_end = enrollment.term_start + timedelta(days=30 * demo.rng.randint(12, 36))
+        enrollment.enrolled_on = enrollment.term_start
+
+    demo.add(SpecialProject.JIAOZHENG, UNDER_CORRECTION, (18, 65), make)
+    demo.after.append(lambda enrollments: _check_ins(demo.rng, enrollments, today))
+
+
+def _check_ins(rng: random.Random, enrollments: list[Enrollment], today: date) -> None:
+    tasks, check_ins = [], []
+    ways = (CheckIn.Way.IN_PERSON, CheckIn.Way.PHONE, CheckIn.Way.ELECTRONIC)
+    for enrollment in enrollments:
+        if enrollment.project != SpecialProject.JIAOZHENG:
+            continue
+        due = enrollment.term_start + timedelta(days=30)
+        while due < today:
+            roll = rng.random()
+            if roll < 0.04:  # did not report: the expected check-in stays open, and is overdue
+                check_ins.append(
+                    CheckIn(
+                        enrollment=enrollment, checked_in_on=due, way=ways[0], outcome=CheckIn.Outcome.MISSED
+                    )
+                )
+                tasks.append(
+                    CaseTask(
+                        enrollment=enrollment, kind=CaseTask.Kind.CHECK_IN, due_on=due, overdue_since=due
+                    )
+                )
+                break
+            late = roll < 0.12
+            on = due + timedelta(days=rng.randint(1, 6)) if late else due - timedelta(days=rng.randint(0, 3))
+            on = min(on, today)
+            outcome = CheckIn.Outcome.LATE if late else CheckIn.Outcome.REPORTED
+            check_ins.append(
+                CheckIn(
+                    enrollment=enrollment,
+                    checked_in_on=on,
+                    way=rng.choices(ways, (60, 25, 15))[0],
+                    outcome=outcome,
+                )
+            )
+            tasks.append(CaseTask(enrollment=enrollment, kind=CaseTask.Kind.CHECK_IN, due_on=due, done_on=on))
+            due = on + timedelta(days=30)
+    CaseTask.objects.bulk_create(tasks, batch_size=5000)
+    CheckIn.objects.bulk_create(check_ins, batch_size=5000)
 
 
 def demo_hongsidai(demo: DemoContext) -> None:

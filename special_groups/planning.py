@@ -74,6 +74,24 @@ def plan_cadence_visits(*, project: Project, plan: TaskPlan, today: date) -> int
     )
 
 
+def plan_check_ins(*, project: Project, plan: TaskPlan, today: date) -> int:
+    """社区矫正: the next expected check-in (报到), ``plan.every_days`` after the last one the person
+    made (or the start of the term), while the term lasts; one open check-in at a time."""
+    from django.db.models import Max, Q
+
+    rows = (
+        _active(project)
+        .filter(term_start__isnull=False, term_end__gte=today)
+        .exclude(pk__in=_without_open(plan.kind))
+        .annotate(last=Max("check_ins__checked_in_on", filter=~Q(check_ins__outcome="missed")))
+        .values_list("pk", "last", "term_start", "term_end")
+    )
+    every = timedelta(days=plan.every_days or 30)
+    due = [(pk, (last or start) + every) for pk, last, start, end in rows]
+    ends = {pk: end for pk, _last, _start, end in rows}
+    return insert_new_tasks(kind=plan.kind, due=[(pk, day) for pk, day in due if day <= ends[pk]])
+
+
 def insert_new_tasks(*, kind: str, due: list[tuple[int, date]]) -> int:
     """Insert the tasks not planned yet and say how many were new.
 

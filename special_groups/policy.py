@@ -76,6 +76,7 @@ POLICY = Policy(
         "guardian_assign": _on_enrollment(HANDLE, "The officer names the guardian of their own case."),
         "visit_record": _on_enrollment(HANDLE, "The officer logs a visit on their own case."),
         "pickup_record": _on_enrollment(HANDLE, "The officer records the pick-up of their own case."),
+        "checkin_record": _on_enrollment(HANDLE, "The officer records a check-in (报到) of their own case."),
         "subsidy_pay": _on_enrollment(HANDLE, "The officer records a subsidy paid on their own case."),
         "enrollment_close": _on_enrollment(HANDLE, "The officer closes their own case."),
         "enrollment_view": _on_enrollment(

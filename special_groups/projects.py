@@ -37,6 +37,7 @@ class Fact:
     name: str
     required: bool = False
     required_message: object = None  # what a missing required fact is told (a lazy translation)
+    default: object = None  # what a blank optional fact becomes on enrolment
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,8 @@ PROJECTS: tuple[Project, ...] = (
         # rehabilitation (解戒) are both must-pick-up people of this project (the article's 1299).
         label=_("Return (released prisoners)"),
         facts=(
+            # 刑释 or 解戒; left blank by an older client, it is 刑释 (the project's first meaning).
+            Fact("release_kind", default="xingshi"),
             Fact(
                 "release_date",
                 required=True,
@@ -147,7 +150,11 @@ PROJECTS: tuple[Project, ...] = (
             ),
         ),
         tasks=(TaskPlan(PICKUP, f"{_PLAN}.plan_pickups"),),
-        figures=("special_groups.picked_up", "special_groups.pickup_rate"),
+        figures=(
+            "special_groups.picked_up",
+            "special_groups.pickup_rate",
+            "special_groups.released_from_rehab",
+        ),
         demo="special_groups.demo.demo_huigui",
         validate="special_groups.projects.check_release",
     ),
@@ -178,6 +185,21 @@ PROJECTS: tuple[Project, ...] = (
         demo="special_groups.demo.demo_hongsidai",
         figures_outside=False,
         exportable=False,
+    ),
+    Project(
+        code="jiaozheng",
+        enum_name="JIAOZHENG",
+        label=_("Community correction"),
+        facts=(
+            Fact("correction_kind", required=True),
+            Fact("term_start", required=True),
+            Fact("term_end", required=True),
+        ),
+        tasks=(TaskPlan(CHECK_IN, f"{_PLAN}.plan_check_ins", 30),),
+        figures=("special_groups.people:jiaozheng", "special_groups.check_in_compliance"),
+        demo="special_groups.demo.demo_jiaozheng",
+        validate="special_groups.projects.check_correction_term",
+        check_ins=True,
     ),
 )
 

@@ -46,7 +46,9 @@ def enrollments_visible_to(*, actor, status: str | None = None) -> QuerySet[Enro
 
 def enrollment_record(*, actor) -> QuerySet[Enrollment]:
     """The queryset a person-record page fetches one enrolment from (404 outside scope)."""
-    return enrollments_visible_to(actor=actor).prefetch_related("visits", "subsidy_payments", "tasks")
+    return enrollments_visible_to(actor=actor).prefetch_related(
+        "visits", "subsidy_payments", "tasks", "check_ins"
+    )
 
 
 def tasks_visible_to(*, actor, open_only: bool = True) -> QuerySet[CaseTask]:
@@ -115,6 +117,9 @@ class Metrics:
     dormitory_area: Decimal  # m² of dormitories and canteens built at 雨露 boarding schools
     # People in each project's caseload at the end of the period: ((project, n), ...) by project.
     in_caseload: tuple = ()
+    released_from_rehab: int = 0  # 回归: of the must-pick-up people, those released from 强戒 (解戒)
+    checkins_due: int = 0  # 社区矫正: expected check-ins due in the period (up to today)
+    checkins_on_time: int = 0
 
     @property
     def pickup_rate(self) -> float | None:
@@ -184,7 +189,8 @@ def _once(shared: dict | None, key: tuple, read):
 # ``metrics`` over the tallies: people counted per period key up to a day, tasks and payments
 # summed over the period's days (``first`` .. ``cut``/``last``).
 METRICS_FIGURES = (
-    "targets", "picked", "patients", "guarded", "students", "payees", "visits_due", "visits_on_time", "paid"
+    "targets", "picked", "patients", "guarded", "students", "payees", "visits_due", "visits_on_time",
+    "rehab", "checkins_due", "checkins_on_time", "paid"
 )  # fmt: skip
 METRICS_SQL = """
 SELECT
@@ -201,11 +207,18 @@ SELECT
         WHERE measure = 'sg.visit' AND dim_c = 'anning' AND bucket >= %(first)s AND bucket <= %(cut)s
           AND dim_b = 'on_time'
     ), 0),
+    COALESCE(SUM(n) FILTER (
+        WHERE measure = 'people.released' AND dim_b = 'jiejie' AND dim_c = %(key)s AND bucket <= %(cut)s
+    ), 0),
+    COALESCE(SUM(n) FILTER (WHERE measure = 'sg.checkin' AND bucket >= %(first)s AND bucket <= %(cut)s), 0),
+    COALESCE(SUM(n) FILTER (
+        WHERE measure = 'sg.checkin' AND bucket >= %(first)s AND bucket <= %(cut)s AND dim_b = 'on_time'
+    ), 0),
     SUM(amount) FILTER (WHERE measure = 'sg.subsidy' AND bucket >= %(first)s AND bucket <= %(last)s)
 FROM {table}
 WHERE region_id = %(region)s AND measure IN (
     'people.released', 'people.picked', 'people.patients', 'people.guarded', 'people.students',
-    'people.payees', 'sg.visit', 'sg.subsidy'
+    'people.payees', 'sg.visit', 'sg.subsidy', 'sg.checkin'
 )
 """
 # People in each project's caseload at the end of the period (``people.enrolled`` by project).
@@ -259,6 +272,9 @@ def metrics(
         subsidy_payees=t["payees"],
         special_school_students=t["students"],
         in_caseload=in_caseload,
+        released_from_rehab=t["rehab"],
+        checkins_due=t["checkins_due"],
+        checkins_on_time=t["checkins_on_time"],
         **places,
     )
 
@@ -313,7 +329,11 @@ def _raw_metrics(*, region: Region, start: date, end: date) -> Metrics:
     in_place = Q(enrolled_on__lte=end) & (Q(closed_on__isnull=True) | Q(closed_on__gt=end))
     pickups = enrollments.filter(
         project=SpecialProject.HUIGUI, release_date__gte=start, release_date__lte=min(end, today)
-    ).aggregate(targets=_people(), picked=_people(Q(pickup_outcome="picked_up")))
+    ).aggregate(
+        targets=_people(),
+        picked=_people(Q(pickup_outcome="picked_up")),
+        rehab=_people(Q(release_kind=Enrollment.ReleaseKind.REHABILITATION)),
+    )
     patients = enrollments.filter(in_place, project=SpecialProject.ANNING).aggregate(
         n=_people(), guarded=_people(Q(guardian__isnull=False))
     )
@@ -327,6 +347,12 @@ def _raw_metrics(*, region: Region, start: date, end: date) -> Metrics:
     paid = SubsidyPayment.objects.filter(
         enrollment__person__region__path__startswith=inside, paid_on__gte=start, paid_on__lte=end
     ).aggregate(total=Sum("amount"), payees=_people(prefix="enrollment__"))
+    checkins = CaseTask.objects.filter(
+        enrollment__person__region__path__startswith=inside,
+        kind=CaseTask.Kind.CHECK_IN,
+        due_on__gte=start,
+        due_on__lte=min(end, today),
+    ).aggregate(due=Count("pk"), on_time=Count("pk", filter=Q(done_on__lte=F("due_on"))))
     students = enrollments.filter(
         project=SpecialProject.YUXIN,
         facility__kind=ServiceFacility.Kind.SPECIAL_SCHOOL,
@@ -342,6 +368,9 @@ def _raw_metrics(*, region: Region, start: date, end: date) -> Metrics:
         subsidy_paid=paid["total"] or Decimal("0"),
         subsidy_payees=paid["payees"],
         special_school_students=students,
+        released_from_rehab=pickups["rehab"],
+        checkins_due=checkins["due"],
+        checkins_on_time=checkins["on_time"],
         in_caseload=tuple(
             (row["project"], row["n"])
             for row in enrollments.filter(in_place)
@@ -735,6 +764,21 @@ def _project_figures(entry, m: Metrics, *, inside: bool) -> dict[str, Tile]:
             "special_groups.students",
             _("Special-school students received"),
             m.special_school_students,
+            inside=inside,
+            group=group,
+        ),
+        "special_groups.released_from_rehab": lambda: _count_tile(
+            "special_groups.released_from_rehab",
+            _("Of them released from compulsory drug rehabilitation"),
+            m.released_from_rehab,
+            inside=inside,
+            group=group,
+        ),
+        "special_groups.check_in_compliance": lambda: _rate_tile(
+            "special_groups.check_in_compliance",
+            _("Check-ins on time"),
+            m.checkins_on_time,
+            m.checkins_due,
             inside=inside,
             group=group,
         ),

@@ -9,7 +9,7 @@ exporting are commands too, because each appends to the access trail.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -26,6 +26,7 @@ from special_groups.crypto import is_valid_id_number, lookup_hash, normalise_id_
 from special_groups.models import (
     AccessRecord,
     CaseTask,
+    CheckIn,
     Enrollment,
     Guardian,
     Person,
@@ -69,6 +70,10 @@ def person_enroll(
     release_date: date | None = None,
     risk_grade: int | None = None,
     placement: str = "",
+    release_kind: str = "",
+    correction_kind: str = "",
+    term_start: date | None = None,
+    term_end: date | None = None,
     facility=None,
 ) -> Enrollment:
     """Enrol someone into the officer's own project from the data the officer supplies.
@@ -83,7 +88,15 @@ def person_enroll(
     id_number = _validate_id_number(id_number)
     today = timezone.localdate()
     entry = project_entry(project)
-    given = {"release_date": release_date, "risk_grade": risk_grade, "placement": placement}
+    given = {
+        "release_date": release_date,
+        "risk_grade": risk_grade,
+        "placement": placement,
+        "release_kind": release_kind,
+        "correction_kind": correction_kind,
+        "term_start": term_start,
+        "term_end": term_end,
+    }
     # Each project records its own facts (special_groups.projects); another project's are refused.
     errors = {
         name: _("This project does not record it.")
@@ -93,6 +106,9 @@ def person_enroll(
     errors = errors or entry.check({k: v for k, v in given.items() if k in entry.fact_names}, today)
     if errors:
         raise ValidationError(errors)
+    for fact in entry.facts:
+        if given.get(fact.name) in (None, "") and fact.default is not None:
+            given[fact.name] = fact.default
     digest = lookup_hash(id_number)
     _lock_id_number(project, digest)
     if Enrollment.objects.visible_to(actor).filter(project=project, person__id_number_hash=digest).exists():
@@ -114,10 +130,8 @@ def person_enroll(
         project=project,
         case_officer=actor,
         enrolled_on=enrolled_on or today,
-        release_date=release_date,
-        risk_grade=risk_grade,
-        placement=placement,
         facility=facility,
+        **{name: value for name, value in given.items() if value is not None},
     )
     enrollment.full_clean()
     attribute(enrollment, actor)
@@ -183,6 +197,42 @@ def visit_record(
         done_on=visited_on
     )
     return visit
+
+
+@POLICY.command("checkin_record")
+@transaction.atomic
+def checkin_record(
+    *, actor, enrollment: Enrollment, checked_in_on: date, way: str, outcome: str, note: str = ""
+) -> CheckIn:
+    """Record a 社区矫正 check-in (报到). A check-in made (on time or late) closes the open expected
+    check-in; a missed one is recorded and leaves it open, so it turns overdue for the officer."""
+    enrollment = _locked_active(enrollment.pk)
+    errors = {}
+    if not project_entry(enrollment.project).check_ins:
+        errors["enrollment"] = _("Check-ins belong to community correction.")
+    elif checked_in_on > timezone.localdate():
+        errors["checked_in_on"] = _("A check-in cannot be recorded in the future.")
+    elif enrollment.term_start and checked_in_on < enrollment.term_start:
+        errors["checked_in_on"] = _("A check-in cannot be before the correction term starts.")
+    if errors:
+        raise ValidationError(errors)
+    check_in = CheckIn(
+        enrollment=enrollment, checked_in_on=checked_in_on, way=way, outcome=outcome, by=actor, note=note
+    )
+    check_in.full_clean()
+    check_in.save()
+    if outcome != CheckIn.Outcome.MISSED:
+        CaseTask.objects.filter(
+            enrollment=enrollment,
+            kind=CaseTask.Kind.CHECK_IN,
+            done_on__isnull=True,
+            due_on__lte=checked_in_on + _CHECK_IN_EARLY,
+        ).update(done_on=checked_in_on)
+    return check_in
+
+
+# A check-in up to a week before the expected day counts for it.
+_CHECK_IN_EARLY = timedelta(days=7)
 
 
 @POLICY.command("pickup_record")

@@ -23,14 +23,14 @@ from anshun.views import ScopedPageMixin
 from grids.selectors import regions_visible_to
 from special_groups import selectors, services
 from special_groups.crypto import mask_address, mask_id_number, mask_name, mask_phone
-from special_groups.forms import CloseForm, EnrollForm, GuardianForm, SubsidyForm
+from special_groups.forms import CheckInForm, CloseForm, EnrollForm, GuardianForm, SubsidyForm
 from special_groups.models import CaseTask, Enrollment, ServiceFacility
 from special_groups.policy import POLICY
 from special_groups.projects import project as project_entry
 
 # The caseload's tiles keep the test ids the pick-up flow has always used.
 TILE_TEST_IDS = {"special_groups.pickup_rate": "pickup-rate", "special_groups.picked_up": "picked-up"}
-RECORD_FORMS = {"close": CloseForm, "subsidy": SubsidyForm}
+RECORD_FORMS = {"close": CloseForm, "subsidy": SubsidyForm, "checkin": CheckInForm}
 # Place codes offered as suggestions on the enrolment form (any code in the jurisdiction is accepted).
 PLACE_HINTS = 2000
 
@@ -180,6 +180,9 @@ class EnrollmentRecordView(ScopedPageMixin, DetailView):
                 if action == "close":
                     services.enrollment_close(actor=request.user, enrollment=self.object, **data)
                     messages.success(request, _("The case is closed."))
+                elif action == "checkin":
+                    services.checkin_record(actor=request.user, enrollment=self.object, **data)
+                    messages.success(request, _("Check-in recorded."))
                 else:
                     services.subsidy_pay(actor=request.user, enrollment=self.object, **data)
                     messages.success(request, _("Subsidy payment recorded."))
@@ -202,6 +205,9 @@ class EnrollmentRecordView(ScopedPageMixin, DetailView):
         context["subsidy_form"] = kwargs.get("subsidy_form") or SubsidyForm(
             prefix="subsidy", initial={"paid_on": today}
         )
+        context["checkin_form"] = kwargs.get("checkin_form") or CheckInForm(
+            prefix="checkin", initial={"checked_in_on": today}
+        )
         entry = project_entry(enrollment.project)
         context["project"] = entry
         context["facts"] = [
@@ -214,6 +220,7 @@ class EnrollmentRecordView(ScopedPageMixin, DetailView):
             enrollment, "guardian"
         )
         context["has_guardian_role"] = entry.guardian
+        context["takes_check_ins"] = entry.check_ins
         # Payments of a deployment with demo records are demo figures (¥2,400 a patient...).
         apps = demo_apps()
         context["subsidy_mark"] = FigureMark(provenance=DEMO if "special_groups" in apps else "")
