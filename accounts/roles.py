@@ -126,6 +126,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "surveys.configure",
             "surveys.import",
             "surveys.view",
+            "assessment.configure",
         }
     ),
     Role.DISPATCHER: frozenset(
@@ -214,6 +215,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "surveys.configure",
             "surveys.import",
             "surveys.view",
+            "assessment.configure",
         }
     ),
 }
