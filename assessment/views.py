@@ -13,12 +13,15 @@ from django.utils.translation import pgettext
 from django.views.generic import TemplateView
 
 from anshun.exports import RowsSource, export_response
+from anshun.provenance import demo_apps, marks_context
 from anshun.views import ScopedPageMixin
 from assessment import selectors
 from assessment.indicators import INDICATORS
 from assessment.models import TOTAL, Level
 
 CAPABILITY = "dashboard.view"
+# The apps whose records the scores count: a score of demo records is marked as demo data.
+SOURCE_APPS = ("assessment", "incidents", "mediation", "surveys", "special_groups")
 
 
 def _year(request, actor) -> int:
@@ -90,6 +93,7 @@ class RankingView(ScopedPageMixin, TemplateView):
             target_rows=[(i, targets.get(i.code)) for i in indicators],
             last_run=selectors.last_run(year=self.year),
             economy=selectors.economy(actor=self.request.user, year=self.year),
+            **marks_context(demo_apps(), *SOURCE_APPS),
         )
         return context
 
@@ -124,5 +128,6 @@ class ScoreView(ScopedPageMixin, TemplateView):
             parts=[(INDICATORS[c], s, targets.get(c)) for c, s in by_indicator.items() if c in INDICATORS],
             chosen=INDICATORS.get(code) if code else None,
             drill=selectors.drill_down(actor=user, score=by_indicator[code]) if code else None,
+            **marks_context(demo_apps(), *SOURCE_APPS),
         )
         return context

@@ -193,3 +193,17 @@ def test_visit_coverage_counts_tasks_never_people_and_leaves_out_hiv(client, pla
     body = page.content.decode()
     assert "走访对象" not in body and "&lt;5" in body
     assert page.context["drill"].rows == [[home.name, "<5", "–"]]
+
+
+def test_the_demo_loader_scores_the_records_and_the_pages_say_demo(client, places):
+    from anshun.models import DemoDataset
+    from assessment.demo import load_demo_assessment
+    from grids.models import Region
+
+    load_demo_assessment()
+    assert DemoDataset.objects.filter(app_label="assessment").exists()
+    townships = Region.objects.filter(level="township").count()
+    assert Score.objects.filter(year=2017, level=Level.TOWNSHIP, indicator=TOTAL).count() == townships
+    client.force_login(user_for_role(Role.CITY_OFFICIAL))
+    page = client.get(reverse("assessment:ranking"), {"year": 2017})
+    assert b'data-testid="demo-explanation"' in page.content
