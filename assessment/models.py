@@ -93,6 +93,9 @@ class AssessmentRun(models.Model):
     year = models.PositiveSmallIntegerField(_("year"))
     finished_at = models.DateTimeField(_("finished at"), default=timezone.now)
     rows_written = models.PositiveIntegerField(pgettext_lazy("assessment", "rows written"), default=0)
+    # What the inputs looked like (``assessment.services.inputs_fingerprint``): a run that finds
+    # the same fingerprint as the year's last run has nothing to recount and reads no record.
+    fingerprint = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         verbose_name = _("assessment run")

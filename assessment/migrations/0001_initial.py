@@ -21,6 +21,7 @@ class Migration(migrations.Migration):
                 ('year', models.PositiveSmallIntegerField(verbose_name='year')),
                 ('finished_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='finished at')),
                 ('rows_written', models.PositiveIntegerField(default=0, verbose_name='rows written')),
+                ('fingerprint', models.CharField(blank=True, default='', max_length=200)),
             ],
             options={
                 'verbose_name': 'assessment run',
