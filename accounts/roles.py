@@ -7,6 +7,8 @@ what they may do there is decided by the capabilities of their role below.
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from special_groups.projects import choices as project_choices
+
 
 class Role(models.TextChoices):
     GRID_WORKER = "grid_worker", _("Grid worker")
@@ -23,15 +25,12 @@ class Role(models.TextChoices):
     ADMIN = "admin", _("Administrator")
 
 
-class SpecialProject(models.TextChoices):
-    """The "six projects" (六项工程) for special populations."""
-
-    YUXIN = "yuxin", _("New education (at-risk youth)")
-    YULU = "yulu", _("Rain and dew (left-behind children)")
-    YANGGUANG = "yangguang", _("Sunshine (drug users)")
-    HUIGUI = "huigui", _("Return (released prisoners)")
-    ANNING = "anning", _("Peace (mental disorders)")
-    HONGSIDAI = "hongsidai", _("Red ribbon (HIV/AIDS)")
+# The special-population projects (六项工程 and 社区矫正): declared once each in
+# ``special_groups.projects`` (code, name, facts, tasks, figures, demo, who sees it); the choices
+# every ``project`` field and the case officers' ``special_project`` use are built from there.
+SpecialProject = models.TextChoices(
+    "SpecialProject", [(name, (code, label)) for name, code, label in project_choices()]
+)
 
 
 class JurisdictionKind(models.TextChoices):
@@ -127,6 +126,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "surveys.configure",
             "surveys.import",
             "surveys.view",
+            "assessment.configure",
         }
     ),
     Role.DISPATCHER: frozenset(
@@ -216,6 +216,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "surveys.configure",
             "surveys.import",
             "surveys.view",
+            "assessment.configure",
         }
     ),
 }

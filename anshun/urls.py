@@ -19,6 +19,7 @@ urlpatterns = [
     path("special-groups/", include("special_groups.urls")),
     path("mediation/", include("mediation.urls")),
     path("dashboard/", include("surveys.urls")),
+    path("assessment/", include("assessment.urls")),
     path("safety/", include("safety_cells.urls")),
     path("incidents/", include("incidents.urls")),
     path("audit/", include("audit.urls")),

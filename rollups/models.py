@@ -110,6 +110,8 @@ class Tally(_Key):
                         "people.guarded",
                         "people.students",
                         "people.payees",
+                        "people.enrolled",
+                        "sg.checkin",
                     ]
                 ),
             ),

@@ -201,17 +201,21 @@ MONTHLY_MEASURES = (
     "people.guarded",
     "people.students",
     "people.payees",
+    "people.enrolled",
+    "sg.checkin",
 )
 # The incremental fold merges the days of this window before the line (what crossed it lately)
 # and the rows it has just written (a late correction to an old month); the full rebuild merges
-# the whole history. Either way the tallies come out the same.
+# the whole history. Either way the tallies come out the same. ``written`` is compared as bigint[]
+# (the column's type): an int4[] literal compares through int84eq, which PostgreSQL cannot hash,
+# so each row scanned walked the whole list (a fold of many records took minutes).
 MONTHLY_WINDOW = datetime.timedelta(days=93)
 
 _MERGE_MONTHS = f"""
 WITH days AS (
     DELETE FROM rollups_tally
     WHERE measure IN {MONTHLY_MEASURES!r} AND bucket < %(line)s
-      AND (bucket >= %(since)s OR id = ANY(%(written)s))
+      AND (bucket >= %(since)s OR id = ANY(%(written)s::bigint[]))
       AND bucket <> date_trunc('month', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
     RETURNING measure, region_id, dim_a, dim_b, dim_c, bucket, n, amount
 )

@@ -24,7 +24,9 @@ Measures:
 - ``mediation.agreement_days``: per agreed case with its agreement, days from intake to signing
   (``amount``), for the average.
 - ``safety.camera``: one row per Skynet camera at its village, ``dim_b`` its status.
-- ``sg.*`` and ``people.*``: the six projects' figures (below).
+- ``sg.*`` and ``people.*``: the projects' figures (below); ``sg.visit`` carries its project in
+  ``dim_c``, ``people.enrolled`` in ``dim_b``; ``people.released`` and ``people.picked`` carry
+  the kind of release (刑释 or 解戒) in ``dim_b``; ``sg.checkin`` is 社区矫正's expected check-ins.
 - ``safety.demonstration``: a demonstration site counts +1 from the day it is designated and -1
   from the day after its validity ends (``bucket``); the sum over days up to today is the number
   of sites current today.
@@ -128,16 +130,16 @@ _PERIODS = (
 
 def _released(measure: str, condition: str) -> str:
     return f"""
-SELECT 'enrollment', en.id, '{measure}', p.region_id, 0::bigint, '', per.period,
+SELECT 'enrollment', en.id, '{measure}', p.region_id, 0::bigint, en.release_kind, per.period,
        {_DAY.format(d="en.release_date")}, 1, 0, p.id_number_hash, NULL::timestamptz
 FROM special_groups_enrollment en {_PERSON} {_PERIODS.format(d="en.release_date")}
 WHERE en.project = 'huigui' AND en.release_date IS NOT NULL {condition} {{only}}"""  # noqa: S608
 
 
-def _in_place(measure: str, condition: str, *, until: str = "NULL::timestamptz") -> str:
+def _in_place(measure: str, condition: str, *, until: str = "NULL::timestamptz", dim_b: str = "''") -> str:
     return f"""
-SELECT 'enrollment', en.id, '{measure}', p.region_id, 0::bigint, '', 'all', {_DAY.format(d="en.enrolled_on")},
-       1, 0, p.id_number_hash, {until}
+SELECT 'enrollment', en.id, '{measure}', p.region_id, 0::bigint, {dim_b}, 'all',
+       {_DAY.format(d="en.enrolled_on")}, 1, 0, p.id_number_hash, {until}
 FROM special_groups_enrollment en {_PERSON}
 LEFT JOIN special_groups_servicefacility f ON f.id = en.facility_id
 WHERE {condition} {{only}}"""  # noqa: S608
@@ -162,6 +164,13 @@ ENROLLMENTS = " UNION ALL ".join(
         _in_place("people.patients", _PATIENT, until=_DAY.format(d="en.closed_on")),
         _in_place("people.guarded", f"{_PATIENT} AND {_GUARDED}", until=_DAY.format(d="en.closed_on")),
         _in_place("people.students", "en.project = 'yuxin' AND f.kind = 'special_school'"),
+        # Every project's people in its caseload at the end of a period (``dim_b``: the project).
+        _in_place(
+            "people.enrolled",
+            "(en.closed_on IS NULL OR en.closed_on > en.enrolled_on)",
+            until=_DAY.format(d="en.closed_on"),
+            dim_b="en.project",
+        ),
     )
 )
 
@@ -171,10 +180,17 @@ _TASK_PLACE = (
 
 CASE_TASKS = f"""
 SELECT 'case_task', t.id, 'sg.visit', p.region_id, 0::bigint,
-       CASE WHEN t.done_on <= t.due_on THEN 'on_time' ELSE 'late' END, '', {_DAY.format(d="t.due_on")}, 1, 0,
+       CASE WHEN t.done_on <= t.due_on THEN 'on_time' ELSE 'late' END, en.project,
+       {_DAY.format(d="t.due_on")}, 1, 0,
        NULL::varchar, NULL::timestamptz
 {_TASK_PLACE}
 WHERE t.kind = 'visit' {{only}}
+UNION ALL
+SELECT 'case_task', t.id, 'sg.checkin', p.region_id, 0::bigint,
+       CASE WHEN t.done_on <= t.due_on THEN 'on_time' ELSE 'late' END, en.project,
+       {_DAY.format(d="t.due_on")}, 1, 0, NULL::varchar, NULL::timestamptz
+{_TASK_PLACE}
+WHERE t.kind = 'check_in' {{only}}
 UNION ALL
 SELECT 'case_task', t.id, 'sg.overdue_task', p.region_id, 0::bigint, en.project, '', NULL, 1, 0,
        NULL::varchar, NULL::timestamptz

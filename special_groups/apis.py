@@ -19,7 +19,7 @@ from special_groups.crypto import (
     mask_name,
     mask_phone,
 )
-from special_groups.models import AccessRecord, CaseTask, Enrollment, Visit
+from special_groups.models import AccessRecord, CaseTask, CheckIn, Enrollment, Visit
 
 
 class EnrollmentOutputSerializer(serializers.ModelSerializer):
@@ -52,6 +52,10 @@ class EnrollmentOutputSerializer(serializers.ModelSerializer):
             "pickup_outcome",
             "picked_up_on",
             "resettled",
+            "release_kind",
+            "correction_kind",
+            "term_start",
+            "term_end",
             "last_visit_on",
             "has_guardian",
         ]
@@ -107,6 +111,19 @@ class EnrollmentInputSerializer(serializers.Serializer):
         min_value=0, max_value=5, required=False, allow_null=True, default=None
     )
     placement = serializers.ChoiceField(choices=Enrollment.Placement.choices, required=False, default="")
+    release_kind = serializers.ChoiceField(choices=Enrollment.ReleaseKind.choices, required=False, default="")
+    correction_kind = serializers.ChoiceField(
+        choices=Enrollment.CorrectionKind.choices, required=False, default=""
+    )
+    term_start = serializers.DateField(required=False, allow_null=True, default=None)
+    term_end = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class CheckInInputSerializer(serializers.Serializer):
+    checked_in_on = serializers.DateField()
+    way = serializers.ChoiceField(choices=CheckIn.Way.choices)
+    outcome = serializers.ChoiceField(choices=CheckIn.Outcome.choices)
+    note = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
 
 
 class VisitInputSerializer(serializers.Serializer):
@@ -188,6 +205,17 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         data = VisitInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.visit_record(actor=request.user, enrollment=enrollment, **data.validated_data)
+        fresh = selectors.enrollments_visible_to(actor=request.user).get(pk=enrollment.pk)
+        return Response(self.get_serializer(fresh).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=CheckInInputSerializer, responses={201: EnrollmentOutputSerializer})
+    @action(detail=True, methods=["post"], url_path="check-ins")
+    def check_ins(self, request, pk=None):
+        """Record a 社区矫正 check-in (报到); refused for other projects and closed enrolments."""
+        enrollment = self.get_object()
+        data = CheckInInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.checkin_record(actor=request.user, enrollment=enrollment, **data.validated_data)
         fresh = selectors.enrollments_visible_to(actor=request.user).get(pk=enrollment.pk)
         return Response(self.get_serializer(fresh).data, status=status.HTTP_201_CREATED)
 

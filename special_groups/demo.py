@@ -13,11 +13,12 @@ counts and amounts per person and facility (e.g. ¥2,400 a year per patient) are
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.roles import Role, SpecialProject
 from anshun.commands import system_command
@@ -27,6 +28,7 @@ from grids.models import Region
 from special_groups.crypto import id_check_character, lookup_hash
 from special_groups.models import (
     CaseTask,
+    CheckIn,
     Enrollment,
     Guardian,
     Person,
@@ -34,6 +36,8 @@ from special_groups.models import (
     SubsidyPayment,
     Visit,
 )
+from special_groups.projects import PROJECTS
+from special_groups.projects import project as project_entry
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
@@ -45,6 +49,14 @@ PICKUP_TARGETS, PICKED_UP = 1368, 1299
 PATIENTS = 9006
 SUBSIDY_PER_PATIENT = Decimal("2400.00")  # ¥200 a month in 2017
 LEFT_BEHIND_CHILDREN, DRUG_USERS, HIV_PATIENTS = 320, 240, 60
+# 回归's must-pick-up people are 刑释解戒 (the article's words): about one in five of the demo's
+# 1368 is released from compulsory drug rehabilitation (解戒), a demo choice; the 1299 and 95%
+# count both kinds.
+REHAB_SHARE = 0.2
+# 社区矫正: a demo caseload (the article gives no figure), weighted as caseloads usually are
+# (mostly probation), each reporting monthly through their term.
+UNDER_CORRECTION = 180
+CORRECTION_WEIGHTS = {"huanxing": 70, "jiashi": 15, "jianwai": 10, "guanzhi": 5}
 TOWNSHIPS_WITH_CENTRE, VILLAGES_WITH_CENTRE, RURAL_KINDERGARTENS = 88, 1007, 263
 DEMO_YEAR = 2017
 # What each facility cost and built (demo amounts; the article gives only the totals, which
@@ -231,92 +243,241 @@ def load_demo_special_groups() -> DemoSummary:
     record_demo(app_label="special_groups")
     if Person.objects.filter(is_demo=True).exists():
         _backfill_facility_amounts()
+        # A project added after the demo was loaded gets its own demo caseload now (and only it).
+        have = set(Person.objects.filter(is_demo=True).values_list("project", flat=True).distinct())
+        missing = [entry for entry in PROJECTS if entry.code not in have]
+        if missing:
+            _generate(
+                missing, facilities=list(ServiceFacility.objects.filter(is_demo=True).defer("location"))
+            )
         return DemoSummary(
             Person.objects.filter(is_demo=True).count(),
             Enrollment.objects.filter(person__is_demo=True).count(),
             ServiceFacility.objects.filter(is_demo=True).count(),
-            skipped=True,
+            skipped=not missing,
         )
-    rng = random.Random(20170319)
     regions = list(Region.objects.defer("boundary").order_by("code"))
     counties = [r for r in regions if r.level == Region.Level.COUNTY]
     townships = [r for r in regions if r.level == Region.Level.TOWNSHIP]
     villages = [r for r in regions if r.level == Region.Level.VILLAGE]
     facilities = _facilities(townships, villages, counties)
-    schools = [f for f in facilities if f.kind == ServiceFacility.Kind.SPECIAL_SCHOOL]
-    clinics = {f.region_id: f for f in facilities if f.kind == ServiceFacility.Kind.PSYCHIATRIC_CLINIC}
-    officers = _demo_officers()
+    persons, enrollments = _generate(PROJECTS, facilities=facilities)
+    return DemoSummary(persons, enrollments, len(facilities), skipped=False)
 
+
+def _generate(entries, *, facilities: list[ServiceFacility]) -> tuple[int, int]:
+    """The demo caseloads of ``entries`` (each project's own demo, named by its entry)."""
+    rng = random.Random(20170319)
+    regions = list(Region.objects.defer("boundary").order_by("code"))
+    townships = [r for r in regions if r.level == Region.Level.TOWNSHIP]
+    villages = [r for r in regions if r.level == Region.Level.VILLAGE]
     people = _People(rng)
-    plan: list[tuple[Person, dict]] = []
-
-    def add(project: str, n: int, age: tuple[int, int], **facts) -> list[Person]:
-        made = [people.make(rng.choice(villages), project=project, age=age) for _ in range(n)]
-        plan.extend((p, {"project": project, **facts}) for p in made)
-        return made
-
-    for school, size in zip(schools, SCHOOL_STUDENTS, strict=True):
-        add(SpecialProject.YUXIN, size, (12, 17), facility=school)
-    returned = add(SpecialProject.HUIGUI, PICKUP_TARGETS, (20, 60))
-    add(SpecialProject.ANNING, PATIENTS, (18, 80))
-    add(SpecialProject.YULU, LEFT_BEHIND_CHILDREN, (3, 15))
-    add(SpecialProject.YANGGUANG, DRUG_USERS, (18, 55))
-    add(SpecialProject.HONGSIDAI, HIV_PATIENTS, (18, 70))
-    # Some released people are also drug users: one human, two projects, two officers, and two
-    # records (each project holds what its own officer recorded; nothing is shared).
-    plan.extend(
-        (_copy_for(p, SpecialProject.YANGGUANG), {"project": SpecialProject.YANGGUANG}) for p in returned[:15]
+    # Serials continue after the demo people already there, so ID numbers stay unique.
+    people.serial = Person.objects.filter(is_demo=True).count()
+    demo = DemoContext(
+        rng=rng,
+        people=people,
+        villages=villages,
+        schools=[f for f in facilities if f.kind == ServiceFacility.Kind.SPECIAL_SCHOOL],
+        clinics={f.region_id: f for f in facilities if f.kind == ServiceFacility.Kind.PSYCHIATRIC_CLINIC},
+        township_parent={t.pk: t.parent_id for t in townships},
+        officers=_demo_officers(),
     )
+    # Each project's entry names its demo (special_groups.projects): it adds its people and
+    # says how each enrolment's facts are made.
+    for entry in entries:
+        entry.demo_loader()(demo)
 
-    Person.objects.bulk_create(list({id(p): p for p, _facts in plan}.values()), batch_size=2000)
-    township_parent = {t.pk: t.parent_id for t in townships}
+    Person.objects.bulk_create(list({id(p): p for p, _make in demo.plan}.values()), batch_size=2000)
     enrollments: list[Enrollment] = []
-    picked = set(rng.sample(range(PICKUP_TARGETS), PICKED_UP))
-    huigui_index = 0
-    for person, facts in plan:
-        project = facts["project"]
+    for index, (person, make) in enumerate(demo.plan):
+        project = person.project
         enrollment = Enrollment(
             person=person,
             project=project,
-            enrolled_on=_day(rng, DEMO_YEAR - 1 if project == SpecialProject.YUXIN else DEMO_YEAR),
-            facility=facts.get("facility"),
-            case_officer=officers.get(project) if person.region.path.startswith("5204/520402/") else None,
+            enrolled_on=_day(rng),
+            case_officer=demo.officers.get(project)
+            if person.region.path.startswith("5204/520402/")
+            else None,
         )
-        if project == SpecialProject.HUIGUI:
-            enrollment.release_date = _day(rng)
-            enrollment.enrolled_on = enrollment.release_date - timedelta(days=30)
-            if huigui_index in picked:
-                enrollment.pickup_outcome = Enrollment.PickupOutcome.PICKED_UP
-                enrollment.picked_up_on = enrollment.release_date
-            else:
-                enrollment.pickup_outcome = Enrollment.PickupOutcome.NOT_PICKED_UP
-            enrollment.resettled = huigui_index in picked and huigui_index % 3 != 0
-            huigui_index += 1
-        elif project == SpecialProject.ANNING:
-            enrollment.risk_grade = rng.choices(range(6), weights=(60, 20, 10, 6, 3, 1))[0]
-            county_id = township_parent.get(person.region.parent_id)
-            enrollment.facility = clinics.get(county_id)
-            # One visit due each patient in the demo year; about 96% are made on time.
-            due = date(DEMO_YEAR, 1 + len(enrollments) % 12, 15)
-            late = rng.random() >= 0.96
-            enrollment.last_visit_on = (
-                due + timedelta(days=rng.randint(3, 20)) if late else due - timedelta(days=rng.randint(0, 10))
-            )
-            enrollment.demo_visit_due = due
-        elif project == SpecialProject.YANGGUANG:
-            enrollment.placement = rng.choice(Enrollment.Placement.values)
-            enrollment.relapse_flag = rng.random() < 0.08
+        make(enrollment, index)
         enrollments.append(enrollment)
     Enrollment.objects.bulk_create(enrollments, batch_size=2000)
-    _guardians_visits_payments(rng, people, enrollments)
-    analyze(Person, Enrollment, ServiceFacility, Guardian, CaseTask, Visit, SubsidyPayment)
-    return DemoSummary(len({id(p) for p, _ in plan}), len(enrollments), len(facilities), skipped=False)
+    _guardians_visits_payments(rng, demo.people, enrollments)
+    for after in demo.after:
+        after(enrollments)
+    analyze(Person, Enrollment, ServiceFacility, Guardian, CaseTask, Visit, SubsidyPayment, CheckIn)
+    return len({id(p) for p, _ in demo.plan}), len(enrollments)
+
+
+@dataclass
+class DemoContext:
+    """What the projects' demos share: one random stream, one ID-number serial, the places, the
+    facilities and the demo officers; ``plan`` collects (person, fn(enrollment, index)) in order,
+    ``after`` what a project writes once its enrolments exist (check-ins...)."""
+
+    rng: random.Random
+    people: _People
+    villages: list
+    schools: list
+    clinics: dict
+    township_parent: dict
+    officers: dict
+    plan: list = field(default_factory=list)
+    after: list = field(default_factory=list)
+
+    def add(self, project: str, n: int, age: tuple[int, int], make=None) -> list[Person]:
+        made = [self.people.make(self.rng.choice(self.villages), project=project, age=age) for _ in range(n)]
+        self.plan.extend((p, make or _no_facts) for p in made)
+        return made
+
+
+def _no_facts(enrollment: Enrollment, index: int) -> None:
+    return None
+
+
+# ---- each project's demo (named by its entry in special_groups.projects) --------------------
+
+
+def demo_yuxin(demo: DemoContext) -> None:
+    """育新: the students of the two special schools (the article's 800+)."""
+    for school, size in zip(demo.schools, SCHOOL_STUDENTS, strict=True):
+
+        def make(enrollment, index, school=school):
+            enrollment.facility = school
+            enrollment.enrolled_on = _day(demo.rng, DEMO_YEAR - 1)
+
+        demo.add(SpecialProject.YUXIN, size, (12, 17), make)
+
+
+def demo_yulu(demo: DemoContext) -> None:
+    """雨露: left-behind children, each with a carer (``_guardians_visits_payments``)."""
+    demo.add(SpecialProject.YULU, LEFT_BEHIND_CHILDREN, (3, 15))
+
+
+def demo_yangguang(demo: DemoContext) -> None:
+    """阳光: drug users placed centrally or in the community (the article's two forms)."""
+
+    def make(enrollment, index):
+        enrollment.placement = demo.rng.choice(Enrollment.Placement.values)
+        enrollment.relapse_flag = demo.rng.random() < 0.08
+
+    demo.add(SpecialProject.YANGGUANG, DRUG_USERS, (18, 55), make)
+
+
+def demo_huigui(demo: DemoContext) -> None:
+    """回归: 1368 must-pick-up people released in 2017, 1299 of them picked up (95%)."""
+    picked = set(demo.rng.sample(range(PICKUP_TARGETS), PICKED_UP))
+    order = iter(range(PICKUP_TARGETS))
+
+    def make(enrollment, index):
+        n = next(order)
+        enrollment.release_date = _day(demo.rng)
+        enrollment.enrolled_on = enrollment.release_date - timedelta(days=30)
+        if n in picked:
+            enrollment.pickup_outcome = Enrollment.PickupOutcome.PICKED_UP
+            enrollment.picked_up_on = enrollment.release_date
+        else:
+            enrollment.pickup_outcome = Enrollment.PickupOutcome.NOT_PICKED_UP
+        enrollment.resettled = n in picked and n % 3 != 0
+        rehab = demo.rng.random() < REHAB_SHARE
+        enrollment.release_kind = (
+            Enrollment.ReleaseKind.REHABILITATION if rehab else Enrollment.ReleaseKind.PRISON
+        )
+
+    returned = demo.add(SpecialProject.HUIGUI, PICKUP_TARGETS, (20, 60), make)
+    # Some released people are also drug users: one human, two projects, two officers, and two
+    # records (each project holds what its own officer recorded; nothing is shared).
+    demo.plan.extend((_copy_for(p, SpecialProject.YANGGUANG), _no_facts) for p in returned[:15])
+
+
+def demo_anning(demo: DemoContext) -> None:
+    """安宁: 9006 registered patients at their county's clinic, one visit due each in 2017."""
+    order = iter(range(PATIENTS))
+
+    def make(enrollment, index):
+        n = next(order)
+        enrollment.risk_grade = demo.rng.choices(range(6), weights=(60, 20, 10, 6, 3, 1))[0]
+        county_id = demo.township_parent.get(enrollment.person.region.parent_id)
+        enrollment.facility = demo.clinics.get(county_id)
+        # One visit due each patient in the demo year; about 96% are made on time.
+        due = date(DEMO_YEAR, 1 + n % 12, 15)
+        late = demo.rng.random() >= 0.96
+        enrollment.last_visit_on = (
+            due + timedelta(days=demo.rng.randint(3, 20))
+            if late
+            else due - timedelta(days=demo.rng.randint(0, 10))
+        )
+        enrollment.demo_visit_due = due
+
+    demo.add(SpecialProject.ANNING, PATIENTS, (18, 80), make)
+
+
+def demo_jiaozheng(demo: DemoContext) -> None:
+    """社区矫正: people under correction whose terms run through today, with their monthly
+    check-ins (报到) so far: the expected check-ins as done or missed tasks, and the check-ins
+    made, in person, by phone or electronically (most on time, some late, a few missed)."""
+    today = timezone.localdate()
+    kinds, weights = zip(*CORRECTION_WEIGHTS.items(), strict=True)
+
+    def make(enrollment, index):
+        enrollment.correction_kind = demo.rng.choices(kinds, weights=weights)[0]
+        enrollment.term_start = today - timedelta(days=demo.rng.randint(35, 330))
+        enrollment.term_end = enrollment.term_start + timedelta(days=30 * demo.rng.randint(12, 36))
+        enrollment.enrolled_on = enrollment.term_start
+
+    demo.add(SpecialProject.JIAOZHENG, UNDER_CORRECTION, (18, 65), make)
+    demo.after.append(lambda enrollments: _check_ins(demo.rng, enrollments, today))
+
+
+def _check_ins(rng: random.Random, enrollments: list[Enrollment], today: date) -> None:
+    tasks, check_ins = [], []
+    ways = (CheckIn.Way.IN_PERSON, CheckIn.Way.PHONE, CheckIn.Way.ELECTRONIC)
+    for enrollment in enrollments:
+        if enrollment.project != SpecialProject.JIAOZHENG:
+            continue
+        due = enrollment.term_start + timedelta(days=30)
+        while due < today:
+            roll = rng.random()
+            if roll < 0.04:  # did not report: the expected check-in stays open, and is overdue
+                check_ins.append(
+                    CheckIn(
+                        enrollment=enrollment, checked_in_on=due, way=ways[0], outcome=CheckIn.Outcome.MISSED
+                    )
+                )
+                tasks.append(
+                    CaseTask(
+                        enrollment=enrollment, kind=CaseTask.Kind.CHECK_IN, due_on=due, overdue_since=due
+                    )
+                )
+                break
+            late = roll < 0.12
+            on = due + timedelta(days=rng.randint(1, 6)) if late else due - timedelta(days=rng.randint(0, 3))
+            on = min(on, today)
+            outcome = CheckIn.Outcome.LATE if late else CheckIn.Outcome.REPORTED
+            check_ins.append(
+                CheckIn(
+                    enrollment=enrollment,
+                    checked_in_on=on,
+                    way=rng.choices(ways, (60, 25, 15))[0],
+                    outcome=outcome,
+                )
+            )
+            tasks.append(CaseTask(enrollment=enrollment, kind=CaseTask.Kind.CHECK_IN, due_on=due, done_on=on))
+            due = on + timedelta(days=30)
+    CaseTask.objects.bulk_create(tasks, batch_size=5000)
+    CheckIn.objects.bulk_create(check_ins, batch_size=5000)
+
+
+def demo_hongsidai(demo: DemoContext) -> None:
+    """红丝带: a small caseload (the article gives no figure), seen by its officers only."""
+    demo.add(SpecialProject.HONGSIDAI, HIV_PATIENTS, (18, 70))
 
 
 def _guardians_visits_payments(rng: random.Random, people: _People, enrollments: list[Enrollment]) -> None:
     guardians, tasks, visits, payments = [], [], [], []
     for index, enrollment in enumerate(enrollments):
-        if enrollment.project not in (SpecialProject.ANNING, SpecialProject.YULU):
+        if not project_entry(enrollment.project).guardian:
             continue
         county = enrollment.person.region.code[:6]
         guardian_id = people.id_number(county, date(1950 + index % 30, 1 + index % 12, 1 + index % 28))
@@ -358,7 +519,7 @@ def _demo_officers() -> dict[str, object]:
 
     xixiu = Region.objects.filter(code="520402").first()
     officers = {}
-    for project in SpecialProject.values:
+    for project in (entry.code for entry in PROJECTS):
         user = User.objects.filter(role=Role.CASE_OFFICER, special_project=project, region=xixiu).first()
         if user is None and xixiu is not None:
             user = user_create(

@@ -9,11 +9,11 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from accounts.roles import SpecialProject
 from anshun import forms as strict
 from anshun.forms import RegionCodeField
 from special_groups.crypto import ID_NUMBER_MAX_TYPED
-from special_groups.models import Enrollment, ServiceFacility
+from special_groups.models import CheckIn, Enrollment, ServiceFacility
+from special_groups.projects import project as project_entry
 
 
 class FacilityChoiceField(forms.ModelChoiceField):
@@ -45,24 +45,42 @@ class EnrollForm(forms.Form):
     placement = forms.ChoiceField(
         label=_("Placement"), choices=[("", "—"), *Enrollment.Placement.choices], required=False
     )
+    release_kind = forms.ChoiceField(
+        label=_("Released from"),
+        choices=Enrollment.ReleaseKind.choices,
+        initial=Enrollment.ReleaseKind.PRISON,
+        required=False,
+    )
+    correction_kind = forms.ChoiceField(
+        label=_("Correction type"), choices=[("", "—"), *Enrollment.CorrectionKind.choices], required=False
+    )
+    term_start = strict.DateField(label=_("Correction term starts"), required=False)
+    term_end = strict.DateField(label=_("Correction term ends"), required=False)
     facility = FacilityChoiceField(
         label=_("Facility"), queryset=ServiceFacility.objects.none(), required=False
     )
 
-    # Which of the project-specific facts each project records (the rest are left out of the form).
-    PROJECT_FIELDS = {
-        SpecialProject.HUIGUI: {"release_date"},
-        SpecialProject.ANNING: {"risk_grade"},
-        SpecialProject.YANGGUANG: {"placement"},
-    }
+    # The project-specific facts: each project's entry (special_groups.projects) says which of
+    # them its officers record and which are required; the rest are left out of the form.
+    FACT_FIELDS = (
+        "release_kind",
+        "release_date",
+        "risk_grade",
+        "placement",
+        "correction_kind",
+        "term_start",
+        "term_end",
+    )
 
     def __init__(self, *args, project: str, facilities, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in ("release_date", "risk_grade", "placement"):
-            if name not in self.PROJECT_FIELDS.get(project, set()):
+        entry = project_entry(project)
+        declared = {f.name: f for f in entry.facts} if entry else {}
+        for name in self.FACT_FIELDS:
+            if name not in declared:
                 del self.fields[name]
-        if project == SpecialProject.HUIGUI:
-            self.fields["release_date"].required = True
+            elif declared[name].required:
+                self.fields[name].required = True
         self.fields["facility"].queryset = facilities
         if not facilities.exists():
             del self.fields["facility"]
@@ -110,3 +128,12 @@ class SubsidyForm(forms.Form):
         label=_("I confirm the amount was paid to the guardian."),
         error_messages={"required": _("Tick the box to confirm.")},
     )
+
+
+class CheckInForm(forms.Form):
+    """A 社区矫正 check-in (报到): the date, the way and the outcome."""
+
+    checked_in_on = strict.DateField(label=_("Check-in date"))
+    way = forms.ChoiceField(label=pgettext_lazy("check-in", "Way"), choices=CheckIn.Way.choices)
+    outcome = forms.ChoiceField(label=pgettext_lazy("check-in", "Outcome"), choices=CheckIn.Outcome.choices)
+    note = strict.TextField(label=pgettext_lazy("check-in", "Note"), max_length=500, required=False)

@@ -9,22 +9,31 @@ from accounts.roles import Role, SpecialProject
 from anshun.scoping import NOTHING, ScopedQuerySet, ScopeRule
 from audit.history import AuditedHistory
 from special_groups.crypto import EncryptedTextField
+from special_groups.projects import project as project_entry
+
+
+def _officer_of(actor) -> str | None:
+    """The project ``actor`` is an officer of: its entry (special_groups.projects) names the role
+    its officers hold; anyone else is an officer of no project."""
+    code = getattr(actor, "special_project", "") or ""
+    entry = project_entry(code) if code else None
+    if entry is not None and getattr(actor, "role", None) == entry.officer_role:
+        return code
+    return None
 
 
 def _own_project_only(actor) -> Q:
     """Case officers see only their own project's facilities; other roles none of them."""
-    if getattr(actor, "role", None) == Role.CASE_OFFICER and actor.special_project:
-        return Q(project=actor.special_project)
-    return NOTHING
+    code = _officer_of(actor)
+    return Q(project=code) if code else NOTHING
 
 
 def _project_rule(prefix: str):
     """Case officers of the project that owns a row; nobody else (admins aside, as everywhere)."""
 
     def rule(actor) -> Q:
-        if getattr(actor, "role", None) == Role.CASE_OFFICER and actor.special_project:
-            return Q(**{f"{prefix}project": actor.special_project})
-        return NOTHING
+        code = _officer_of(actor)
+        return Q(**{f"{prefix}project": code}) if code else NOTHING
 
     return rule
 
@@ -154,6 +163,20 @@ class Enrollment(models.Model):
         PICKED_UP = "picked_up", _("Picked up")
         NOT_PICKED_UP = "not_picked_up", _("Not picked up")
 
+    class ReleaseKind(models.TextChoices):
+        """刑释解戒: the two kinds of must-pick-up people of 回归."""
+
+        PRISON = "xingshi", _("Released from prison (刑释)")
+        REHABILITATION = "jiejie", _("Released from compulsory drug rehabilitation (解戒)")
+
+    class CorrectionKind(models.TextChoices):
+        """社区矫正: the four kinds of community correction (矫正类型)."""
+
+        SURVEILLANCE = "guanzhi", _("Public surveillance (管制)")
+        PROBATION = "huanxing", _("Probation (缓刑)")
+        PAROLE = "jiashi", _("Parole (假释)")
+        MEDICAL_PAROLE = "jianwai", _("Temporary service outside prison (暂予监外执行)")
+
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="enrollments")
     project = models.CharField(_("project"), max_length=16, choices=SpecialProject.choices)
     case_officer = models.ForeignKey(
@@ -187,6 +210,16 @@ class Enrollment(models.Model):
     )
     picked_up_on = models.DateField(_("picked up on"), null=True, blank=True)
     resettled = models.BooleanField(_("resettled"), default=False)
+    # db_default: the bulk loaders and benches that insert enrolments in SQL need not name them.
+    release_kind = models.CharField(
+        _("released from"), max_length=8, choices=ReleaseKind.choices, blank=True, db_default=""
+    )
+    # 社区矫正
+    correction_kind = models.CharField(
+        _("correction type"), max_length=8, choices=CorrectionKind.choices, blank=True, db_default=""
+    )
+    term_start = models.DateField(_("correction term starts"), null=True, blank=True)
+    term_end = models.DateField(_("correction term ends"), null=True, blank=True)
     last_visit_on = models.DateField(_("last visit"), null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()
@@ -273,6 +306,7 @@ class CaseTask(EnrollmentPart):
     class Kind(models.TextChoices):
         PICKUP = "pickup", _("Pick-up at release")
         VISIT = "visit", _("Visit due")
+        CHECK_IN = "check_in", _("Check-in due")
 
     enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="tasks")
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
@@ -310,6 +344,38 @@ class CaseTask(EnrollmentPart):
 
     def __str__(self) -> str:
         return f"{self._meta.verbose_name} · {self.get_kind_display()} · {self.due_on:%Y-%m-%d}"
+
+
+class CheckIn(EnrollmentPart):
+    """A 社区矫正 report (报到): when, how and with what outcome; the plan of expected check-ins is
+    the ``check_in`` tasks the hourly planning creates (``special_groups.planning``)."""
+
+    class Way(models.TextChoices):
+        IN_PERSON = "in_person", _("In person")
+        PHONE = "phone", _("By phone")
+        ELECTRONIC = "electronic", _("Electronic (app or location check)")
+
+    class Outcome(models.TextChoices):
+        REPORTED = "reported", _("Reported as required")
+        LATE = "late", _("Reported late")
+        MISSED = "missed", _("Did not report")
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="check_ins")
+    checked_in_on = models.DateField(_("check-in date"))
+    way = models.CharField(pgettext_lazy("check-in", "way"), max_length=10, choices=Way.choices)
+    outcome = models.CharField(_("outcome"), max_length=8, choices=Outcome.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    note = EncryptedTextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("check-in")
+        verbose_name_plural = _("check-ins")
+        ordering = ["-checked_in_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} · {self.get_outcome_display()} · {self.checked_in_on:%Y-%m-%d}"
 
 
 class SubsidyPayment(EnrollmentPart):

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from accounts.roles import Role, SpecialProject
+from accounts.roles import Role
 from anshun.commands import Policy, Rule
+from special_groups.projects import project as project_entry
 
 ENROLLMENT = "special_groups.Enrollment"
 
@@ -38,12 +39,13 @@ def officer_of_project(actor, target) -> str | None:
 
 
 def officer_may_export(actor, target) -> str | None:
-    """Case officers export their own masked caseload, except 红丝带 (HIV), which never leaves
-    the platform, not even masked."""
+    """Case officers export their own masked caseload, except a project declared not exportable
+    (红丝带, HIV: it never leaves the platform, not even masked)."""
     refused = officer_of_project(actor, target)
     if refused:
         return refused
-    if actor.special_project == SpecialProject.HONGSIDAI:
+    entry = project_entry(actor.special_project)
+    if entry is None or not entry.exportable:
         return _("This project's caseload cannot be exported.")
     return None
 
@@ -74,6 +76,7 @@ POLICY = Policy(
         "guardian_assign": _on_enrollment(HANDLE, "The officer names the guardian of their own case."),
         "visit_record": _on_enrollment(HANDLE, "The officer logs a visit on their own case."),
         "pickup_record": _on_enrollment(HANDLE, "The officer records the pick-up of their own case."),
+        "checkin_record": _on_enrollment(HANDLE, "The officer records a check-in (报到) of their own case."),
         "subsidy_pay": _on_enrollment(HANDLE, "The officer records a subsidy paid on their own case."),
         "enrollment_close": _on_enrollment(HANDLE, "The officer closes their own case."),
         "enrollment_view": _on_enrollment(

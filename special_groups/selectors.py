@@ -21,6 +21,7 @@ from anshun.dashboard import Cell, Suppressed, Tile, suppress
 from grids.models import Region
 from rollups.models import Tally
 from special_groups.models import AccessRecord, CaseTask, Enrollment, ServiceFacility, SubsidyPayment
+from special_groups.projects import PROJECTS, projects_with
 
 # ---- records ---------------------------------------------------------------------------
 
@@ -45,7 +46,9 @@ def enrollments_visible_to(*, actor, status: str | None = None) -> QuerySet[Enro
 
 def enrollment_record(*, actor) -> QuerySet[Enrollment]:
     """The queryset a person-record page fetches one enrolment from (404 outside scope)."""
-    return enrollments_visible_to(actor=actor).prefetch_related("visits", "subsidy_payments", "tasks")
+    return enrollments_visible_to(actor=actor).prefetch_related(
+        "visits", "subsidy_payments", "tasks", "check_ins"
+    )
 
 
 def tasks_visible_to(*, actor, open_only: bool = True) -> QuerySet[CaseTask]:
@@ -112,6 +115,11 @@ class Metrics:
     yuxin_investment: Decimal  # summed over the 育新 facilities' investment
     yulu_investment: Decimal  # summed over the 雨露 facilities' investment
     dormitory_area: Decimal  # m² of dormitories and canteens built at 雨露 boarding schools
+    # People in each project's caseload at the end of the period: ((project, n), ...) by project.
+    in_caseload: tuple = ()
+    released_from_rehab: int = 0  # 回归: of the must-pick-up people, those released from 强戒 (解戒)
+    checkins_due: int = 0  # 社区矫正: expected check-ins due in the period (up to today)
+    checkins_on_time: int = 0
 
     @property
     def pickup_rate(self) -> float | None:
@@ -181,7 +189,8 @@ def _once(shared: dict | None, key: tuple, read):
 # ``metrics`` over the tallies: people counted per period key up to a day, tasks and payments
 # summed over the period's days (``first`` .. ``cut``/``last``).
 METRICS_FIGURES = (
-    "targets", "picked", "patients", "guarded", "students", "payees", "visits_due", "visits_on_time", "paid"
+    "targets", "picked", "patients", "guarded", "students", "payees", "visits_due", "visits_on_time",
+    "rehab", "checkins_due", "checkins_on_time", "paid"
 )  # fmt: skip
 METRICS_SQL = """
 SELECT
@@ -191,16 +200,32 @@ SELECT
     COALESCE(SUM(n) FILTER (WHERE measure = 'people.guarded' AND dim_c = 'all' AND bucket <= %(last)s), 0),
     COALESCE(SUM(n) FILTER (WHERE measure = 'people.students' AND dim_c = 'all' AND bucket <= %(last)s), 0),
     COALESCE(SUM(n) FILTER (WHERE measure = 'people.payees' AND dim_c = %(key)s AND bucket <= %(last)s), 0),
-    COALESCE(SUM(n) FILTER (WHERE measure = 'sg.visit' AND bucket >= %(first)s AND bucket <= %(cut)s), 0),
     COALESCE(SUM(n) FILTER (
-        WHERE measure = 'sg.visit' AND bucket >= %(first)s AND bucket <= %(cut)s AND dim_b = 'on_time'
+        WHERE measure = 'sg.visit' AND dim_c = 'anning' AND bucket >= %(first)s AND bucket <= %(cut)s
+    ), 0),
+    COALESCE(SUM(n) FILTER (
+        WHERE measure = 'sg.visit' AND dim_c = 'anning' AND bucket >= %(first)s AND bucket <= %(cut)s
+          AND dim_b = 'on_time'
+    ), 0),
+    COALESCE(SUM(n) FILTER (
+        WHERE measure = 'people.released' AND dim_b = 'jiejie' AND dim_c = %(key)s AND bucket <= %(cut)s
+    ), 0),
+    COALESCE(SUM(n) FILTER (WHERE measure = 'sg.checkin' AND bucket >= %(first)s AND bucket <= %(cut)s), 0),
+    COALESCE(SUM(n) FILTER (
+        WHERE measure = 'sg.checkin' AND bucket >= %(first)s AND bucket <= %(cut)s AND dim_b = 'on_time'
     ), 0),
     SUM(amount) FILTER (WHERE measure = 'sg.subsidy' AND bucket >= %(first)s AND bucket <= %(last)s)
 FROM {table}
 WHERE region_id = %(region)s AND measure IN (
     'people.released', 'people.picked', 'people.patients', 'people.guarded', 'people.students',
-    'people.payees', 'sg.visit', 'sg.subsidy'
+    'people.payees', 'sg.visit', 'sg.subsidy', 'sg.checkin'
 )
+"""
+# People in each project's caseload at the end of the period (``people.enrolled`` by project).
+CASELOAD_SQL = """
+SELECT dim_b, SUM(n) FROM {table}
+WHERE region_id = %(region)s AND measure = 'people.enrolled' AND dim_c = 'all' AND bucket <= %(last)s
+GROUP BY dim_b HAVING SUM(n) <> 0 ORDER BY dim_b
 """
 
 
@@ -233,6 +258,8 @@ def metrics(
         )
         *counts, paid = cursor.fetchone()  # PostgreSQL sums bigints as numeric: counts are ints
         t = dict(zip(METRICS_FIGURES, [*(int(c) for c in counts), paid], strict=True))
+        cursor.execute(CASELOAD_SQL.format(table=Tally._meta.db_table), {"region": region.pk, "last": last})
+        in_caseload = tuple((code, int(n)) for code, n in cursor.fetchall())
     places = _once(shared, ("places", region.pk), lambda: _places(region=region))
     return Metrics(
         pickup_targets=t["targets"],
@@ -244,6 +271,10 @@ def metrics(
         subsidy_paid=t["paid"] or Decimal("0"),
         subsidy_payees=t["payees"],
         special_school_students=t["students"],
+        in_caseload=in_caseload,
+        released_from_rehab=t["rehab"],
+        checkins_due=t["checkins_due"],
+        checkins_on_time=t["checkins_on_time"],
         **places,
     )
 
@@ -298,12 +329,17 @@ def _raw_metrics(*, region: Region, start: date, end: date) -> Metrics:
     in_place = Q(enrolled_on__lte=end) & (Q(closed_on__isnull=True) | Q(closed_on__gt=end))
     pickups = enrollments.filter(
         project=SpecialProject.HUIGUI, release_date__gte=start, release_date__lte=min(end, today)
-    ).aggregate(targets=_people(), picked=_people(Q(pickup_outcome="picked_up")))
+    ).aggregate(
+        targets=_people(),
+        picked=_people(Q(pickup_outcome="picked_up")),
+        rehab=_people(Q(release_kind=Enrollment.ReleaseKind.REHABILITATION)),
+    )
     patients = enrollments.filter(in_place, project=SpecialProject.ANNING).aggregate(
         n=_people(), guarded=_people(Q(guardian__isnull=False))
     )
     visits = CaseTask.objects.filter(
         enrollment__person__region__path__startswith=inside,
+        enrollment__project=SpecialProject.ANNING,
         kind=CaseTask.Kind.VISIT,
         due_on__gte=start,
         due_on__lte=min(end, today),
@@ -311,6 +347,12 @@ def _raw_metrics(*, region: Region, start: date, end: date) -> Metrics:
     paid = SubsidyPayment.objects.filter(
         enrollment__person__region__path__startswith=inside, paid_on__gte=start, paid_on__lte=end
     ).aggregate(total=Sum("amount"), payees=_people(prefix="enrollment__"))
+    checkins = CaseTask.objects.filter(
+        enrollment__person__region__path__startswith=inside,
+        kind=CaseTask.Kind.CHECK_IN,
+        due_on__gte=start,
+        due_on__lte=min(end, today),
+    ).aggregate(due=Count("pk"), on_time=Count("pk", filter=Q(done_on__lte=F("due_on"))))
     students = enrollments.filter(
         project=SpecialProject.YUXIN,
         facility__kind=ServiceFacility.Kind.SPECIAL_SCHOOL,
@@ -326,6 +368,17 @@ def _raw_metrics(*, region: Region, start: date, end: date) -> Metrics:
         subsidy_paid=paid["total"] or Decimal("0"),
         subsidy_payees=paid["payees"],
         special_school_students=students,
+        released_from_rehab=pickups["rehab"],
+        checkins_due=checkins["due"],
+        checkins_on_time=checkins["on_time"],
+        in_caseload=tuple(
+            (row["project"], row["n"])
+            for row in enrollments.filter(in_place)
+            .values("project")
+            .annotate(n=_people())
+            .order_by("project")
+            if row["n"]
+        ),
         **_places(region=region),
     )
 
@@ -347,7 +400,9 @@ def _monthly_figures(*, region: Region, year: int, raw: bool = False) -> dict[st
     months = Q(
         measure__in=("people.released", "people.picked", "people.payees"), dim_c__startswith=f"{year}-"
     )
-    days = Q(measure__in=("sg.visit", "sg.subsidy"), bucket__gte=first)
+    days = (Q(measure="sg.visit", dim_c=SpecialProject.ANNING) | Q(measure="sg.subsidy")) & Q(
+        bucket__gte=first
+    )
     # Summed by month in the database (a year of daily rows in, a few dozen sums out): people
     # counts carry their month in ``dim_c`` ("2026-03"), daily rows in their (UTC midnight) bucket;
     # visits are kept apart by ``dim_b`` (on time, late).
@@ -408,6 +463,7 @@ def _raw_monthly_figures(*, region: Region, year: int) -> dict[str, dict[int, tu
     visits = (
         CaseTask.objects.filter(
             enrollment__person__region__path__startswith=inside,
+            enrollment__project=SpecialProject.ANNING,
             kind=CaseTask.Kind.VISIT,
             due_on__gte=start,
             due_on__lte=end,
@@ -576,120 +632,165 @@ def project_tiles(
     end: date | None = None,
     shared: dict | None = None,
 ) -> list[Tile]:
-    """KPI tiles for the officials' dashboard (``dashboard_tiles``) and the project dashboards.
-
-    红丝带 (HIV) figures are never shown outside their project.
-    """
+    """KPI tiles for the officials' dashboard (``dashboard_tiles``) and the project dashboards:
+    each project's declared figures (``special_groups.projects``), counts of people suppressed
+    outside the project. A project declared ``figures_outside=False`` (红丝带, HIV) is never
+    shown outside itself."""
     start = start or ALL_RECORDS
     end = end or timezone.localdate()
     m = metrics(region=region, start=start, end=end, shared=shared)
-    huigui = sees_project_counts(actor, SpecialProject.HUIGUI)
-    anning = sees_project_counts(actor, SpecialProject.ANNING)
-    yuxin = sees_project_counts(actor, SpecialProject.YUXIN)
-    g_huigui, g_anning = str(SpecialProject.HUIGUI.label), str(SpecialProject.ANNING.label)
-    g_yulu, g_yuxin = str(SpecialProject.YULU.label), str(SpecialProject.YUXIN.label)
     # Overdue flags reach the officer on the task list and their head (the officials of the
-    # jurisdiction) here, as a count across projects; the officer sees their own project's.
+    # jurisdiction) here, as a count across the projects whose figures officials see; the
+    # officer sees their own project's.
     overdue = Tally.objects.filter(measure="sg.overdue_task", region_id=region.pk)
     if actor.role == Role.CASE_OFFICER:
         overdue = overdue.filter(dim_b=actor.special_project)
+    else:
+        overdue = overdue.filter(dim_b__in=projects_with(figures_outside=True))
     overdue_count = _once(
         shared,
         ("overdue", region.pk, actor.pk),
         lambda: overdue.aggregate(n=Coalesce(Sum("n"), 0))["n"],
     )
-    return [
+    tiles = [
         _count_tile(
             "special_groups.overdue_tasks",
             _("Overdue tasks"),
             overdue_count,
             inside=actor.role == Role.CASE_OFFICER,
             group=str(_("Six projects")),
+        )
+    ]
+    # Each project's figures, in the order and under the keys its entry declares
+    # (special_groups.projects); a project whose figures officials never see (红丝带) is shown
+    # to its own officers only, and to nobody else, not even as a suppressed tile.
+    for entry in PROJECTS:
+        inside = sees_project_counts(actor, entry.code)
+        if not entry.figures_outside and not inside:
+            continue
+        built = _project_figures(entry, m, inside=inside)
+        tiles.extend(built[key] for key in entry.figures)
+    return tiles
+
+
+def _project_figures(entry, m: Metrics, *, inside: bool) -> dict[str, Tile]:
+    """Every tile a project may declare, by key, for one project (its group is its name)."""
+    group = str(entry.label)
+    in_caseload = dict(m.in_caseload)
+    figures = {
+        "special_groups.picked_up": lambda: _count_tile(
+            "special_groups.picked_up", _("People picked up"), m.picked_up, inside=inside, group=group
         ),
-        _count_tile(
-            "special_groups.picked_up", _("People picked up"), m.picked_up, inside=huigui, group=g_huigui
-        ),
-        _rate_tile(
+        "special_groups.pickup_rate": lambda: _rate_tile(
             "special_groups.pickup_rate",
             _("Pick-up rate"),
             m.picked_up,
             m.pickup_targets,
-            inside=huigui,
-            group=g_huigui,
+            inside=inside,
+            group=group,
         ),
-        _count_tile(
-            "special_groups.patients", _("Registered patients"), m.patients, inside=anning, group=g_anning
+        "special_groups.patients": lambda: _count_tile(
+            "special_groups.patients", _("Registered patients"), m.patients, inside=inside, group=group
         ),
-        _rate_tile(
+        "special_groups.guardian_coverage": lambda: _rate_tile(
             "special_groups.guardian_coverage",
             _("Guardian coverage"),
             m.patients_with_guardian,
             m.patients,
-            inside=anning,
-            group=g_anning,
+            inside=inside,
+            group=group,
         ),
-        _rate_tile(
+        "special_groups.visit_compliance": lambda: _rate_tile(
             "special_groups.visit_compliance",
             _("Visit compliance"),
             m.visits_on_time,
             m.visits_due,
-            inside=anning,
-            group=g_anning,
+            inside=inside,
+            group=group,
         ),
-        _tile(
+        "special_groups.subsidy_paid": lambda: _tile(
             "special_groups.subsidy_paid",
             _("Subsidy paid"),
             Cell(int(m.subsidy_paid), m.subsidy_payees),
-            inside=anning,
+            inside=inside,
             unit="元",
-            group=g_anning,
+            group=group,
         ),
-        Tile("special_groups.clinics", _("Specialist clinics"), m.clinics, group=g_anning),
-        Tile(
+        "special_groups.clinics": lambda: Tile(
+            "special_groups.clinics", _("Specialist clinics"), m.clinics, group=group
+        ),
+        "special_groups.township_centres": lambda: Tile(
             "special_groups.township_centres",
             _("Townships with a protection centre"),
             m.townships_with_centre,
             detail=f"/ {m.townships}",
-            group=g_yulu,
+            group=group,
         ),
-        Tile(
+        "special_groups.village_centres": lambda: Tile(
             "special_groups.village_centres",
             _("Villages with a protection centre"),
             m.villages_with_centre,
             detail=f"/ {m.villages}",
-            group=g_yulu,
+            group=group,
         ),
-        Tile("special_groups.kindergartens", _("Rural kindergartens"), m.rural_kindergartens, group=g_yulu),
-        Tile(
+        "special_groups.kindergartens": lambda: Tile(
+            "special_groups.kindergartens", _("Rural kindergartens"), m.rural_kindergartens, group=group
+        ),
+        "special_groups.yulu_investment": lambda: Tile(
             "special_groups.yulu_investment",
-            _("%(project)s: investment") % {"project": g_yulu},
+            _("%(project)s: investment") % {"project": group},
             int(m.yulu_investment),
             unit="元",
-            group=g_yulu,
+            group=group,
         ),
-        Tile(
+        "special_groups.dormitory_area": lambda: Tile(
             "special_groups.dormitory_area",
             _("Boarding-school dormitories and canteens built"),
             int(m.dormitory_area),
             unit="m²",
-            group=g_yulu,
+            group=group,
         ),
-        Tile("special_groups.special_schools", _("Special schools"), m.special_schools, group=g_yuxin),
-        Tile(
+        "special_groups.special_schools": lambda: Tile(
+            "special_groups.special_schools", _("Special schools"), m.special_schools, group=group
+        ),
+        "special_groups.yuxin_investment": lambda: Tile(
             "special_groups.yuxin_investment",
-            _("%(project)s: investment") % {"project": g_yuxin},
+            _("%(project)s: investment") % {"project": group},
             int(m.yuxin_investment),
             unit="元",
-            group=g_yuxin,
+            group=group,
         ),
-        _count_tile(
+        "special_groups.students": lambda: _count_tile(
             "special_groups.students",
             _("Special-school students received"),
             m.special_school_students,
-            inside=yuxin,
-            group=g_yuxin,
+            inside=inside,
+            group=group,
         ),
-    ]
+        "special_groups.released_from_rehab": lambda: _count_tile(
+            "special_groups.released_from_rehab",
+            _("Of them released from compulsory drug rehabilitation"),
+            m.released_from_rehab,
+            inside=inside,
+            group=group,
+        ),
+        "special_groups.check_in_compliance": lambda: _rate_tile(
+            "special_groups.check_in_compliance",
+            _("Check-ins on time"),
+            m.checkins_on_time,
+            m.checkins_due,
+            inside=inside,
+            group=group,
+        ),
+        f"special_groups.people:{entry.code}": lambda: _count_tile(
+            f"special_groups.people:{entry.code}",
+            _("People in the caseload"),
+            in_caseload.get(entry.code, 0),
+            inside=inside,
+            group=group,
+        ),
+    }
+    return {key: figures[key]() for key in entry.figures if key in figures}
 
 
 def dashboard_tiles(*, actor, region) -> list[Tile]:

@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from accounts.roles import SpecialProject
@@ -25,6 +26,7 @@ from special_groups.crypto import is_valid_id_number, lookup_hash, normalise_id_
 from special_groups.models import (
     AccessRecord,
     CaseTask,
+    CheckIn,
     Enrollment,
     Guardian,
     Person,
@@ -32,17 +34,8 @@ from special_groups.models import (
     Visit,
 )
 from special_groups.policy import POLICY
-
-# Days before a release date that the pick-up task appears on the officer's list.
-PICKUP_LEAD_DAYS = 7
-
-# Follow-up interval in days by risk grade (安宁): stable patients quarterly, grades 1-2
-# monthly, grades 3-5 every two weeks.
-VISIT_INTERVAL_DAYS = {0: 90, 1: 30, 2: 30, 3: 14, 4: 14, 5: 14}
-
-
-def visit_interval(risk_grade: int | None) -> int:
-    return VISIT_INTERVAL_DAYS.get(risk_grade if risk_grade is not None else 0, 90)
+from special_groups.projects import PROJECTS
+from special_groups.projects import project as project_entry
 
 
 def _validate_id_number(id_number: str, field: str = "id_number") -> str:
@@ -77,6 +70,10 @@ def person_enroll(
     release_date: date | None = None,
     risk_grade: int | None = None,
     placement: str = "",
+    release_kind: str = "",
+    correction_kind: str = "",
+    term_start: date | None = None,
+    term_end: date | None = None,
     facility=None,
 ) -> Enrollment:
     """Enrol someone into the officer's own project from the data the officer supplies.
@@ -90,13 +87,28 @@ def person_enroll(
     project = actor.special_project
     id_number = _validate_id_number(id_number)
     today = timezone.localdate()
-    if project == SpecialProject.HUIGUI:
-        if release_date is None:
-            raise ValidationError({"release_date": _("A must-pick-up target needs a release date.")})
-        if release_date < today:
-            raise ValidationError(
-                {"release_date": _("The release date of a new target cannot be in the past.")}
-            )
+    entry = project_entry(project)
+    given = {
+        "release_date": release_date,
+        "risk_grade": risk_grade,
+        "placement": placement,
+        "release_kind": release_kind,
+        "correction_kind": correction_kind,
+        "term_start": term_start,
+        "term_end": term_end,
+    }
+    # Each project records its own facts (special_groups.projects); another project's are refused.
+    errors = {
+        name: _("This project does not record it.")
+        for name, value in given.items()
+        if value not in (None, "") and name not in entry.fact_names
+    }
+    errors = errors or entry.check({k: v for k, v in given.items() if k in entry.fact_names}, today)
+    if errors:
+        raise ValidationError(errors)
+    for fact in entry.facts:
+        if given.get(fact.name) in (None, "") and fact.default is not None:
+            given[fact.name] = fact.default
     digest = lookup_hash(id_number)
     _lock_id_number(project, digest)
     if Enrollment.objects.visible_to(actor).filter(project=project, person__id_number_hash=digest).exists():
@@ -118,10 +130,8 @@ def person_enroll(
         project=project,
         case_officer=actor,
         enrolled_on=enrolled_on or today,
-        release_date=release_date,
-        risk_grade=risk_grade,
-        placement=placement,
         facility=facility,
+        **{name: value for name, value in given.items() if value is not None},
     )
     enrollment.full_clean()
     attribute(enrollment, actor)
@@ -187,6 +197,42 @@ def visit_record(
         done_on=visited_on
     )
     return visit
+
+
+@POLICY.command("checkin_record")
+@transaction.atomic
+def checkin_record(
+    *, actor, enrollment: Enrollment, checked_in_on: date, way: str, outcome: str, note: str = ""
+) -> CheckIn:
+    """Record a 社区矫正 check-in (报到). A check-in made (on time or late) closes the open expected
+    check-in; a missed one is recorded and leaves it open, so it turns overdue for the officer."""
+    enrollment = _locked_active(enrollment.pk)
+    errors = {}
+    if not project_entry(enrollment.project).check_ins:
+        errors["enrollment"] = _("Check-ins belong to community correction.")
+    elif checked_in_on > timezone.localdate():
+        errors["checked_in_on"] = _("A check-in cannot be recorded in the future.")
+    elif enrollment.term_start and checked_in_on < enrollment.term_start:
+        errors["checked_in_on"] = _("A check-in cannot be before the correction term starts.")
+    if errors:
+        raise ValidationError(errors)
+    check_in = CheckIn(
+        enrollment=enrollment, checked_in_on=checked_in_on, way=way, outcome=outcome, by=actor, note=note
+    )
+    check_in.full_clean()
+    check_in.save()
+    if outcome != CheckIn.Outcome.MISSED:
+        CaseTask.objects.filter(
+            enrollment=enrollment,
+            kind=CaseTask.Kind.CHECK_IN,
+            done_on__isnull=True,
+            due_on__lte=checked_in_on + _CHECK_IN_EARLY,
+        ).update(done_on=checked_in_on)
+    return check_in
+
+
+# A check-in up to a week before the expected day counts for it.
+_CHECK_IN_EARLY = timedelta(days=7)
 
 
 @POLICY.command("pickup_record")
@@ -345,63 +391,28 @@ class PlanResult:
     pickup_tasks: int
     visit_tasks: int
     flagged_overdue: int
+    check_in_tasks: int = 0
 
 
-@system_command("Celery beat (hourly): plans pick-up and visit tasks for every project; no person starts it.")
+@system_command("Celery beat (hourly): plans every project's declared tasks; no person starts it.")
 @transaction.atomic
 def plan_tasks(*, today: date | None = None) -> PlanResult:
-    """Create the pick-up and visit tasks that are due, and flag overdue ones. Idempotent:
-    the unique (enrolment, kind, due date) constraint keeps a rerun from duplicating."""
+    """Create the tasks each project declares (``special_groups.projects``: pick-ups before a
+    release, visits at the project's cadence, check-ins) that are due, and flag overdue ones.
+    Idempotent: the unique (enrolment, kind, due date) constraint keeps a rerun from duplicating."""
     today = today or timezone.localdate()
-    targets = Enrollment.objects.filter(
-        project=SpecialProject.HUIGUI,
-        status=Enrollment.Status.ACTIVE,
-        pickup_outcome="",
-        release_date__gte=today,
-        release_date__lte=today + timedelta(days=PICKUP_LEAD_DAYS),
-    ).values_list("pk", "release_date")
-    pickup_tasks = _insert_new_tasks(
-        kind=CaseTask.Kind.PICKUP, due=[(pk, release) for pk, release in targets]
-    )
-
-    # Served by the partial index of open visit tasks: as large as the caseload, not the history.
-    open_visit = CaseTask.objects.filter(kind=CaseTask.Kind.VISIT, done_on__isnull=True).values(
-        "enrollment_id"
-    )
-    patients = (
-        Enrollment.objects.filter(project=SpecialProject.ANNING, status=Enrollment.Status.ACTIVE)
-        .exclude(pk__in=open_visit)
-        .values_list("pk", "risk_grade", "last_visit_on", "enrolled_on")
-    )
-    visit_tasks = _insert_new_tasks(
-        kind=CaseTask.Kind.VISIT,
-        due=[
-            (pk, (last or enrolled) + timedelta(days=visit_interval(grade)))
-            for pk, grade, last, enrolled in patients
-        ],
-    )
+    new: dict[str, int] = {}
+    for entry in PROJECTS:
+        for plan in entry.tasks:
+            made = import_string(plan.planner)(project=entry, plan=plan, today=today)
+            new[plan.kind] = new.get(plan.kind, 0) + made
     # Served by the partial index of open tasks not yet flagged: done and flagged tasks are never read.
     flagged = CaseTask.objects.filter(
         done_on__isnull=True, due_on__lt=today, overdue_since__isnull=True
     ).update(overdue_since=today)
-    return PlanResult(pickup_tasks, visit_tasks, flagged)
-
-
-def _insert_new_tasks(*, kind: str, due: list[tuple[int, date]]) -> int:
-    """Insert the tasks not planned yet and say how many were new.
-
-    Counting the table before and after would read every task ever planned on every pass, so a
-    pass would slow down with years of history; the unique (enrolment, kind, due date) constraint
-    decides what is new, and the insert itself reports how many rows it wrote."""
-    if not due:
-        return 0
-    table = connection.ops.quote_name(CaseTask._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (enrollment_id, kind, due_on, created_at) "  # noqa: S608 - the model's own table
-            "SELECT enrollment_id, %s, due_on, %s "
-            "FROM unnest(%s::bigint[], %s::date[]) AS t(enrollment_id, due_on) "
-            "ON CONFLICT ON CONSTRAINT one_task_per_due_date DO NOTHING",
-            [kind, timezone.now(), [pk for pk, _day in due], [day for _pk, day in due]],
-        )
-        return cursor.rowcount
+    return PlanResult(
+        pickup_tasks=new.get(CaseTask.Kind.PICKUP, 0),
+        visit_tasks=new.get(CaseTask.Kind.VISIT, 0),
+        flagged_overdue=flagged,
+        check_in_tasks=new.get("check_in", 0),
+    )

@@ -15,7 +15,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
-from accounts.roles import SpecialProject
 from anshun import forms as strict
 from anshun.charts import bar_chart, dataset, line_chart
 from anshun.exports import KeysetSource, export_response
@@ -24,13 +23,14 @@ from anshun.views import ScopedPageMixin
 from grids.selectors import regions_visible_to
 from special_groups import selectors, services
 from special_groups.crypto import mask_address, mask_id_number, mask_name, mask_phone
-from special_groups.forms import CloseForm, EnrollForm, GuardianForm, SubsidyForm
-from special_groups.models import Enrollment, ServiceFacility
+from special_groups.forms import CheckInForm, CloseForm, EnrollForm, GuardianForm, SubsidyForm
+from special_groups.models import CaseTask, Enrollment, ServiceFacility
 from special_groups.policy import POLICY
+from special_groups.projects import project as project_entry
 
-# Projects whose cases have a guardian or carer (安宁 patients, 雨露 children).
-GUARDIAN_PROJECTS = (SpecialProject.ANNING, SpecialProject.YULU)
-RECORD_FORMS = {"close": CloseForm, "subsidy": SubsidyForm}
+# The caseload's tiles keep the test ids the pick-up flow has always used.
+TILE_TEST_IDS = {"special_groups.pickup_rate": "pickup-rate", "special_groups.picked_up": "picked-up"}
+RECORD_FORMS = {"close": CloseForm, "subsidy": SubsidyForm, "checkin": CheckInForm}
 # Place codes offered as suggestions on the enrolment form (any code in the jurisdiction is accepted).
 PLACE_HINTS = 2000
 
@@ -109,10 +109,18 @@ class CaseloadView(ScopedPageMixin, ListView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         context["rows"] = [(e, masked(e)) for e in context["enrollments"]]
+        entry = project_entry(user.special_project)
+        context["project"] = entry
         region = selectors.region_for(actor=user)
-        if region is not None:
-            m = selectors.metrics(region=region, start=date(1900, 1, 1), end=timezone.localdate())
-            context["metrics"] = m
+        if region is not None and entry is not None:
+            # The officer's own project's figures, as its entry declares them (inside the project,
+            # so counts are shown as they are).
+            tiles = selectors.project_tiles(actor=user, region=region)
+            context["tiles"] = [
+                (t, TILE_TEST_IDS.get(t.key, t.key))
+                for t in tiles
+                if t.key in entry.figures and not t.suppressed
+            ]
         return context
 
 
@@ -172,6 +180,9 @@ class EnrollmentRecordView(ScopedPageMixin, DetailView):
                 if action == "close":
                     services.enrollment_close(actor=request.user, enrollment=self.object, **data)
                     messages.success(request, _("The case is closed."))
+                elif action == "checkin":
+                    services.checkin_record(actor=request.user, enrollment=self.object, **data)
+                    messages.success(request, _("Check-in recorded."))
                 else:
                     services.subsidy_pay(actor=request.user, enrollment=self.object, **data)
                     messages.success(request, _("Subsidy payment recorded."))
@@ -194,15 +205,36 @@ class EnrollmentRecordView(ScopedPageMixin, DetailView):
         context["subsidy_form"] = kwargs.get("subsidy_form") or SubsidyForm(
             prefix="subsidy", initial={"paid_on": today}
         )
-        context["takes_subsidy"] = enrollment.project == SpecialProject.ANNING and hasattr(
+        context["checkin_form"] = kwargs.get("checkin_form") or CheckInForm(
+            prefix="checkin", initial={"checked_in_on": today}
+        )
+        entry = project_entry(enrollment.project)
+        context["project"] = entry
+        context["facts"] = [
+            (Enrollment._meta.get_field(f.name).verbose_name, _fact_display(enrollment, f.name))
+            for f in entry.facts
+        ]
+        kinds = {plan.kind for plan in entry.tasks}
+        context["takes_pickup"] = CaseTask.Kind.PICKUP in kinds and not enrollment.pickup_outcome
+        context["takes_subsidy"] = "special_groups.subsidy_paid" in entry.figures and hasattr(
             enrollment, "guardian"
         )
-        context["has_guardian_role"] = enrollment.project in GUARDIAN_PROJECTS
+        context["has_guardian_role"] = entry.guardian
+        context["takes_check_ins"] = entry.check_ins
         # Payments of a deployment with demo records are demo figures (¥2,400 a patient...).
         apps = demo_apps()
         context["subsidy_mark"] = FigureMark(provenance=DEMO if "special_groups" in apps else "")
         context.update(marks_context(apps, "special_groups"))
         return context
+
+
+def _fact_display(enrollment: Enrollment, name: str):
+    """A fact as the record page shows it: a choice by its label, a date as a date, none as –."""
+    value = getattr(enrollment, name)
+    display = getattr(enrollment, f"get_{name}_display", None)
+    if value in (None, ""):
+        return "–"
+    return display() if display else value
 
 
 class EnrollView(ScopedPageMixin, FormView):

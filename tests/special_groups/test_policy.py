@@ -29,7 +29,16 @@ from anshun.dashboard import Cell, collect_tiles, suppress
 from grids.models import Region
 from special_groups import services
 from special_groups.crypto import lookup_hash
-from special_groups.models import AccessRecord, CaseTask, Enrollment, Guardian, Person, SubsidyPayment, Visit
+from special_groups.models import (
+    AccessRecord,
+    CaseTask,
+    CheckIn,
+    Enrollment,
+    Guardian,
+    Person,
+    SubsidyPayment,
+    Visit,
+)
 from special_groups.selectors import monthly_series
 from tests.factories import user_for_role
 from tests.special_groups.helpers import OTHER_COUNTY_VILLAGE_PREFIX, enroll, id_number, person, village
@@ -232,6 +241,7 @@ def _written() -> tuple:
         SubsidyPayment.objects.count(),
         Guardian.objects.values_list("name", flat=True).first(),
         AccessRecord.objects.count(),
+        CheckIn.objects.count(),
     )
 
 
@@ -247,6 +257,9 @@ COMMAND_CALLS = {
         actor=actor, enrollment=e, amount=Decimal("100"), paid_on=timezone.localdate()
     ),
     "enrollment_close": lambda actor, e: services.enrollment_close(actor=actor, enrollment=e),
+    "checkin_record": lambda actor, e: services.checkin_record(
+        actor=actor, enrollment=e, checked_in_on=timezone.localdate(), way="phone", outcome="reported"
+    ),
     "enrollment_view": lambda actor, e: services.enrollment_view(actor=actor, enrollment=e),
     "enrollment_reveal": lambda actor, e: services.enrollment_reveal(
         actor=actor, enrollment=e, purpose="攻击测试"
