@@ -96,6 +96,8 @@ class Incident(models.Model):
         RETURNED = "returned", _("Returned to dispatcher")
         REJECTED = "rejected", pgettext_lazy("incident status", "Not registered")
         VOIDED = "voided", pgettext_lazy("incident status", "Voided")
+        # 并案: a duplicate report merged into another case (``merged_into``), which carries on.
+        MERGED = "merged", pgettext_lazy("incident status", "Merged")
 
     Priority = Priority
 
@@ -200,6 +202,16 @@ class Incident(models.Model):
         _("escalation level"), choices=EscalationLevel.choices, default=EscalationLevel.COMMUNITY
     )
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
+    # 并案: the case this duplicate report was merged into (incidents.services.merge). The report
+    # keeps its reporter, photos and timeline; the surviving case lists it as one of its reports.
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=pgettext_lazy("incident", "merged into"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_reports",
+    )
     # The escalation beat job's queue: no later than the moment the next escalation step falls
     # due, NULL when none can (closed, deleted, not dispatched, already at the city). A database
     # trigger (migration 0009) resets it to ``due_at`` whenever what it depends on changes, for
@@ -440,6 +452,10 @@ class IncidentEvent(models.Model):
             lines.append(f"{_g('Priority')}: {labels.get(old, old)} → {labels.get(new, new)}")
         if changes.get("unit"):
             lines.append(changes["unit"])
+        if changes.get("merged_into"):
+            lines.append(_g("Merged into case #%(id)s") % {"id": changes["merged_into"]})
+        if changes.get("merged"):
+            lines.append(_g("Report #%(id)s merged into this case") % {"id": changes["merged"]})
         return lines
 
 
