@@ -1040,13 +1040,13 @@ class IncidentViewSet(ScopedModelViewSet):
         pagination_class=None,
     )
     def duplicates_here(self, request):
-        from incidents.services.duplicates import as_candidates, candidates_at
+        from incidents.services.duplicates import candidates_at
 
         data = DuplicateCheckSerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
         location = Point(data.validated_data["longitude"], data.validated_data["latitude"], srid=4326)
         found = candidates_at(actor=request.user, category=data.validated_data["category"], location=location)
-        return Response(duplicate_answer(as_candidates(found), request=request))
+        return Response(duplicate_answer(found, request=request))
 
     @extend_schema(
         responses={200: DUPLICATES_BODY, 404: None},

@@ -30,12 +30,14 @@ The check reads the ``incidents_duplicate_probe`` index (migration 0013): a GiST
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.geos import Point
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
-from django.db.models import BooleanField, Count, F, FloatField, Func, Q, QuerySet, Value
+from django.db.models import BigIntegerField, BooleanField, Count, F, FloatField, Func, Q, QuerySet, Value
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from incidents.models import Incident, IncidentCategory
@@ -98,6 +100,105 @@ def _still_a_case(*, now: datetime, rule: DuplicateRule) -> Q:
     )
 
 
+class _PointAt(Func):
+    """The point asked about, from plain numbers: ``ST_SetSRID(ST_MakePoint(x, y), 4326)``."""
+
+    template = "ST_SetSRID(ST_MakePoint(%(expressions)s), 4326)"
+    output_field = GeometryField(srid=4326)
+
+
+def _checked_against(
+    *,
+    actor,
+    category_id: int,
+    x: float,
+    y: float,
+    since: datetime,
+    closed_since: datetime,
+    rule: DuplicateRule,
+) -> QuerySet:
+    here = _Geography(_PointAt(Value(float(x)), Value(float(y))))
+    there = _Geography(F("location"))
+    return (
+        Incident.objects.visible_to(actor)
+        .filter(
+            Q(deleted_at__isnull=True, location__isnull=False)
+            & ~Q(status__in=NOT_CANDIDATES)
+            & (Q(closed_at__isnull=True) | Q(closed_at__gte=closed_since)),
+            _DWithin(there, here, Value(float(rule.radius_m))),
+            # A typed bigint, as the column is: an untyped integer would compare across types,
+            # which the GiST index's btree_gist operator class cannot serve.
+            category_id=Cast(Value(category_id), BigIntegerField()),
+            reported_at__gte=since,
+        )
+        .annotate(distance_m=_Distance(there, here))
+        .order_by("distance_m", "-reported_at", "pk")
+        .values_list("pk", "status", "description", "reported_at", "distance_m")[: rule.limit]
+    )
+
+
+def candidates_query(
+    *,
+    actor,
+    category: IncidentCategory,
+    location: Point,
+    now: datetime | None = None,
+    rule: DuplicateRule = RULE,
+) -> QuerySet:
+    """The intake check as one scoped query of plain values (id, status, description,
+    reported_at, distance in metres), nearest first, at most ``rule.limit``.
+
+    Every candidate has the category asked about, so no category is joined; the point goes in
+    as two numbers."""
+    now = now or timezone.now()
+    return _checked_against(
+        actor=actor,
+        category_id=category.pk,
+        x=location.x,
+        y=location.y,
+        since=now - rule.window,
+        closed_since=now - rule.closed_within,
+        rule=rule,
+    )
+
+
+# The intake check's statement, compiled once per jurisdiction and rule (``_statement``).
+# Building and compiling the query costs the ORM a millisecond or more, several times what the
+# index takes to answer it, and the report form asks on every tap; its SQL depends only on the
+# asker's jurisdiction (``Incident.scope_rule``) and the rule, so it is compiled with stand-in
+# values once and run with the question's values put in their places, as a prepared
+# statement would be. Stand-ins no question can hold:
+_STAND_INS = {
+    "category_id": -5204_0001,
+    "x": -5204.25,
+    "y": -5204.5,
+    "since": datetime(1901, 1, 1, tzinfo=UTC),
+    "closed_since": datetime(1902, 1, 1, tzinfo=UTC),
+}
+_STATEMENTS: dict[tuple, tuple[str, tuple, dict[int, str]]] = {}
+
+
+def _statement(*, actor, rule: DuplicateRule) -> tuple[str, tuple, dict[int, str]]:
+    from anshun.scoping import Jurisdiction
+
+    key = (Jurisdiction.of(actor), rule)
+    found = _STATEMENTS.get(key)
+    if found is None:
+        sql, params = _checked_against(actor=actor, rule=rule, **_STAND_INS).query.sql_with_params()
+        slots = {
+            i: name
+            for i, value in enumerate(params)
+            for name, stand_in in _STAND_INS.items()
+            if type(value) is type(stand_in) and value == stand_in
+        }
+        if sorted(set(slots.values())) != sorted(_STAND_INS):
+            raise ImproperlyConfigured("The duplicate check's statement lost a value's place.")
+        if len(_STATEMENTS) > 10_000:  # one per jurisdiction in use; never grows without bound
+            _STATEMENTS.clear()
+        found = _STATEMENTS[key] = (sql, tuple(params), slots)
+    return found
+
+
 def candidates_at(
     *,
     actor,
@@ -105,25 +206,37 @@ def candidates_at(
     location: Point,
     now: datetime | None = None,
     rule: DuplicateRule = RULE,
-) -> QuerySet[Incident]:
+) -> list[Candidate]:
     """Likely duplicates of a report about to be made (the intake check): one query, nearest
-    first, at most ``rule.limit``, only what ``actor`` may see."""
+    first, at most ``rule.limit``, only what ``actor`` may see (``visible_to``, in the
+    statement compiled for the actor's jurisdiction)."""
+    if location.srid not in (None, 4326):
+        location = location.transform(4326, clone=True)
     now = now or timezone.now()
-    here = _Geography(Value(location, output_field=GeometryField(srid=4326)))
-    there = _Geography(F("location"))
-    return (
-        Incident.objects.visible_to(actor)
-        .filter(
-            _still_a_case(now=now, rule=rule),
-            _DWithin(there, here, Value(float(rule.radius_m))),
-            category_id=category.pk,
-            reported_at__gte=now - rule.window,
+    sql, params, slots = _statement(actor=actor, rule=rule)
+    values = {
+        "category_id": category.pk,
+        "x": float(location.x),
+        "y": float(location.y),
+        "since": now - rule.window,
+        "closed_since": now - rule.closed_within,
+    }
+    bound = [values[slots[i]] if i in slots else value for i, value in enumerate(params)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, bound)
+        rows = cursor.fetchall()
+    label = category.label
+    return [
+        Candidate(
+            id=pk,
+            status=status,
+            category=label,
+            description=description[:80],
+            reported_at=reported_at,
+            distance_m=round(distance, 1),
         )
-        .annotate(distance_m=_Distance(there, here))
-        .select_related("category")
-        .only("pk", "status", "description", "reported_at", "category__code", "category__name")
-        .order_by("distance_m", "-reported_at", "pk")[: rule.limit]
-    )
+        for pk, status, description, reported_at, distance in rows
+    ]
 
 
 def candidates_for(
@@ -196,18 +309,3 @@ def merged_reports(*, actor, incident: Incident) -> list[Incident]:
         .annotate(photo_count=Count("attachments"))
         .order_by("reported_at", "pk")[:100]
     )
-
-
-def as_candidates(queryset: QuerySet[Incident]) -> list[Candidate]:
-    """``candidates_at`` rows as ``Candidate`` values (the JSON answer's items)."""
-    return [
-        Candidate(
-            id=i.pk,
-            status=i.status,
-            category=i.category.label,
-            description=i.description[:80],
-            reported_at=i.reported_at,
-            distance_m=round(i.distance_m, 1),
-        )
-        for i in queryset
-    ]
