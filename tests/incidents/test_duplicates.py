@@ -285,12 +285,12 @@ def test_a_case_out_of_sight_is_a_field_error_not_a_hint(category, pair, other_t
 
 
 def test_an_open311_reporter_is_told_through_the_reporter_path(
-    dispatcher, make_incident, spot, category, django_capture_on_commit_callbacks, caplog
+    client, dispatcher, make_incident, spot, category, django_capture_on_commit_callbacks, caplog
 ):
     first = make_incident()
-    client = Open311Client.objects.create(name="12345 热线")
+    relay = Open311Client.objects.create(name="12345 热线")
     relayed, _created = report_open311_request(
-        client=client,
+        client=relay,
         category=category,
         description="市民反映垃圾",
         location=spot,
@@ -305,6 +305,8 @@ def test_an_open311_reporter_is_told_through_the_reporter_path(
         assert tell_reporter(incident_id=relayed.pk) is True
     assert Open311Request.objects.get(pk=relayed.pk).notified_status == S.MERGED
     assert "13800000000" not in caplog.text and "已并案" in caplog.text
+    public = client.get(f"/open311/v2/requests/{relayed.pk}.json").json()
+    assert public[0]["status"] == "closed" and public[0]["status_notes"] == "已并案"
 
 
 # --- doors: the API, the page, the admin, sync ------------------------------------------------
