@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.geos import Point
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db import connection
 from django.db.models import BigIntegerField, BooleanField, Count, F, FloatField, Func, Q, QuerySet, Value
 from django.db.models.functions import Cast
@@ -178,13 +178,16 @@ _STAND_INS = {
 _STATEMENTS: dict[tuple, tuple[str, tuple, dict[int, str]]] = {}
 
 
-def _statement(*, actor, rule: DuplicateRule) -> tuple[str, tuple, dict[int, str]]:
+def _statement(*, actor, rule: DuplicateRule) -> tuple[str, tuple, dict[int, str]] | None:
     from anshun.scoping import Jurisdiction
 
     key = (Jurisdiction.of(actor), rule)
     found = _STATEMENTS.get(key)
     if found is None:
-        sql, params = _checked_against(actor=actor, rule=rule, **_STAND_INS).query.sql_with_params()
+        try:
+            sql, params = _checked_against(actor=actor, rule=rule, **_STAND_INS).query.sql_with_params()
+        except EmptyResultSet:  # a jurisdiction that sees nothing: nothing to ask
+            return None
         slots = {
             i: name
             for i, value in enumerate(params)
@@ -213,7 +216,10 @@ def candidates_at(
     if location.srid not in (None, 4326):
         location = location.transform(4326, clone=True)
     now = now or timezone.now()
-    sql, params, slots = _statement(actor=actor, rule=rule)
+    statement = _statement(actor=actor, rule=rule)
+    if statement is None:
+        return []
+    sql, params, slots = statement
     values = {
         "category_id": category.pk,
         "x": float(location.x),
@@ -253,7 +259,10 @@ def candidates_for(
     if not ids:
         return {}
     visible = Incident.objects.visible_to(actor).filter(_still_a_case(now=now, rule=rule)).values("pk")
-    visible_sql, visible_params = visible.query.sql_with_params()
+    try:
+        visible_sql, visible_params = visible.query.sql_with_params()
+    except EmptyResultSet:  # a jurisdiction that sees nothing: no candidates
+        return {}
     sql = f"""
         SELECT a.id, c.id, c.status, c.description, c.reported_at, c.distance, c.code, c.name
         FROM incidents_incident a

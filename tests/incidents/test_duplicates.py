@@ -101,6 +101,14 @@ def test_the_answer_stops_at_the_rules_limit(worker, category, make_incident, sp
     assert len(candidates_at(actor=worker, category=category, location=spot)) == RULE.limit
 
 
+def test_an_actor_who_sees_nothing_is_told_nothing(category, make_incident, spot):
+    from django.contrib.auth.models import AnonymousUser
+
+    make_incident()
+    assert candidates_at(actor=AnonymousUser(), category=category, location=spot) == []
+    assert candidates_for(actor=AnonymousUser(), incidents=list(Incident.objects.all())) == {}
+
+
 def test_a_grid_worker_of_another_office_is_told_nothing_of_them(other_office, category, make_incident, spot):
     make_incident()
     stranger = user_for_role(Role.GRID_WORKER, office=other_office)
