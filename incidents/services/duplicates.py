@@ -252,54 +252,67 @@ def candidates_for(
     the incident page and the dispatcher's queue: one query for a whole page.
 
     The window is around each incident's own report time (an older incident's duplicates are
-    those of its week), and only incidents ``actor`` may see are candidates: the scoped
-    queryset's SQL is the candidates' ``IN`` list inside the per-row lateral join."""
+    those of its week). Each row's candidates are a correlated subquery over
+    ``visible_to(actor)``: the scope is a condition on each candidate found through the
+    ``incidents_duplicate_probe`` index, never a list of everything the actor sees (which, for
+    a city dispatcher, would be every live incident of the city on every queue page)."""
+    from django.contrib.postgres.expressions import ArraySubquery
+    from django.db.models import OuterRef
+    from django.db.models.functions import JSONObject, Left
+    from django.utils.dateparse import parse_datetime
+
+    from incidents.categories import category_label
+
     now = now or timezone.now()
     ids = [i.pk for i in incidents if i.location is not None and i.status not in NOT_CANDIDATES]
     if not ids:
         return {}
-    visible = Incident.objects.visible_to(actor).filter(_still_a_case(now=now, rule=rule)).values("pk")
+    here, there = _Geography(OuterRef("location")), _Geography(F("location"))
+    nearby = (
+        Incident.objects.visible_to(actor)
+        .filter(
+            _still_a_case(now=now, rule=rule),
+            _DWithin(there, here, Value(float(rule.radius_m))),
+            category_id=OuterRef("category_id"),
+            reported_at__gte=OuterRef("reported_at") - rule.window,
+            reported_at__lte=OuterRef("reported_at") + rule.window,
+        )
+        .exclude(pk=OuterRef("pk"))
+        .annotate(distance_m=_Distance(there, here))
+        .order_by("distance_m", "-reported_at", "pk")
+        .values(
+            found=JSONObject(
+                id="pk",
+                status="status",
+                description=Left("description", 80),
+                reported_at="reported_at",
+                distance_m="distance_m",
+            )
+        )[: rule.limit]
+    )
+    rows = (
+        Incident.objects.filter(pk__in=ids)
+        .annotate(candidates=ArraySubquery(nearby))
+        .values_list("pk", "category__code", "category__name", "candidates")
+    )
+    found: dict[int, list[Candidate]] = {}
     try:
-        visible_sql, visible_params = visible.query.sql_with_params()
+        for pk, code, name, candidates in rows:
+            label = category_label(code, name)
+            found[pk] = [
+                Candidate(
+                    id=c["id"],
+                    status=c["status"],
+                    category=label,
+                    description=c["description"],
+                    reported_at=parse_datetime(c["reported_at"]),
+                    distance_m=round(c["distance_m"], 1),
+                )
+                for c in candidates or []
+            ]
     except EmptyResultSet:  # a jurisdiction that sees nothing: no candidates
         return {}
-    sql = f"""
-        SELECT a.id, c.id, c.status, c.description, c.reported_at, c.distance, c.code, c.name
-        FROM incidents_incident a
-        CROSS JOIN LATERAL (
-            SELECT b.id, b.status, left(b.description, 80) AS description, b.reported_at,
-                   ST_Distance((b.location)::geography, (a.location)::geography) AS distance,
-                   k.code, k.name
-            FROM incidents_incident b JOIN incidents_incidentcategory k ON k.id = b.category_id
-            WHERE b.category_id = a.category_id AND b.id <> a.id
-              AND b.deleted_at IS NULL AND b.location IS NOT NULL
-              AND b.reported_at BETWEEN a.reported_at - %s AND a.reported_at + %s
-              AND ST_DWithin((b.location)::geography, (a.location)::geography, %s)
-              AND b.id IN ({visible_sql})
-            ORDER BY distance, b.reported_at DESC, b.id
-            LIMIT %s
-        ) c
-        WHERE a.id = ANY(%s)
-    """  # noqa: S608 - the scoped queryset's own SQL, its values passed as parameters
-    params = [rule.window, rule.window, float(rule.radius_m), *visible_params, rule.limit, ids]
-    found: dict[int, list[Candidate]] = {}
-    from incidents.categories import category_label
-
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for row in cursor.fetchall():
-            incident_id, pk, status, description, reported_at, distance, code, name = row
-            found.setdefault(incident_id, []).append(
-                Candidate(
-                    id=pk,
-                    status=status,
-                    category=category_label(code, name),
-                    description=description,
-                    reported_at=reported_at,
-                    distance_m=round(distance, 1),
-                )
-            )
-    return found
+    return {pk: candidates for pk, candidates in found.items() if candidates}
 
 
 def merged_reports(*, actor, incident: Incident) -> list[Incident]:
