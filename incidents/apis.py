@@ -265,6 +265,59 @@ class CorrectionInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
+class DuplicateCheckSerializer(serializers.Serializer):
+    """The intake check's question: this category at this point."""
+
+    category = CategoryField()
+    longitude = StrictFloatField(min_value=-180, max_value=180)
+    latitude = StrictFloatField(min_value=-90, max_value=90)
+
+
+class CandidateSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    status_label = serializers.CharField()
+    category = serializers.CharField(help_text="The category's name in the request's language.")
+    description = serializers.CharField(help_text="The first 80 characters.")
+    reported_at = serializers.DateTimeField()
+    distance_m = serializers.FloatField(help_text="Metres on the ground from the point asked about.")
+    url = serializers.SerializerMethodField(help_text="The incident's page.")
+
+    def get_url(self, candidate) -> str:
+        from django.urls import reverse
+
+        return reverse("incidents:detail", args=[candidate.id])
+
+
+class MergeInputSerializer(serializers.Serializer):
+    into = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, help_text="The id of the case that carries on (并案)."
+    )
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+def duplicate_answer(candidates, *, request) -> dict:
+    from incidents.services.duplicates import RULE
+
+    return {
+        "rule": {
+            "radius_m": RULE.radius_m,
+            "days": RULE.window.days,
+            "closed_within_days": RULE.closed_within.days,
+        },
+        "results": CandidateSerializer(candidates, many=True, context={"request": request}).data,
+    }
+
+
+DUPLICATES_BODY = inline_serializer(
+    "IncidentDuplicates",
+    fields={
+        "rule": serializers.DictField(help_text="The rule's numbers: radius_m, days, closed_within_days."),
+        "results": CandidateSerializer(many=True),
+    },
+)
+
+
 class IncidentOutputSerializer(serializers.ModelSerializer):
     category = serializers.CharField(source="category.code")
     category_name = serializers.CharField(source="category.name")
@@ -283,6 +336,12 @@ class IncidentOutputSerializer(serializers.ModelSerializer):
     is_overdue = serializers.SerializerMethodField()
     actions = serializers.SerializerMethodField()
     deleted = serializers.SerializerMethodField()
+    merged_into = serializers.IntegerField(
+        source="merged_into_id",
+        allow_null=True,
+        read_only=True,
+        help_text="并案: the case this report was merged into (status `merged`); null otherwise.",
+    )
 
     class Meta:
         model = Incident
@@ -315,6 +374,7 @@ class IncidentOutputSerializer(serializers.ModelSerializer):
             "escalation_level",
             "is_overdue",
             "actions",
+            "merged_into",
         ]
 
     def get_longitude(self, incident) -> float | None:
@@ -505,6 +565,7 @@ class SyncRenderer:
             "escalation_level": row["escalation_level"],
             "is_overdue": bool(status_ in selectors.RUNNING_STATUSES and due_at and due_at < self.now),
             "actions": list(self._actions(row)),
+            "merged_into": row["merged_into_id"],
         }
 
     def _actions(self, row: dict) -> list[str]:
@@ -952,6 +1013,99 @@ class IncidentViewSet(ScopedModelViewSet):
             incident_id=self._pk(pk),
             expected_version=expected_version(request),
             **data.validated_data,
+        )
+        return self._detail(incident.pk)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("category", OpenApiTypes.STR, required=True, description="Category code."),
+            OpenApiParameter("longitude", OpenApiTypes.NUMBER, required=True),
+            OpenApiParameter("latitude", OpenApiTypes.NUMBER, required=True),
+        ],
+        responses={200: DUPLICATES_BODY, 400: None, 403: None},
+        summary="Likely duplicates of a report about to be made",
+        description=(
+            "Incidents of this category near this point, reported lately and still a case "
+            "(`incidents.services.duplicates.RULE`), nearest first, at most 5. Only incidents in "
+            "your jurisdiction are named or counted. A warning for the report form: it never "
+            "stops a report."
+        ),
+    )
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path="duplicates",
+        url_name="duplicates",
+        filterset_class=None,
+        pagination_class=None,
+    )
+    def duplicates_here(self, request):
+        from incidents.services.duplicates import candidates_at
+
+        data = DuplicateCheckSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        location = Point(data.validated_data["longitude"], data.validated_data["latitude"], srid=4326)
+        found = candidates_at(actor=request.user, category=data.validated_data["category"], location=location)
+        return Response(duplicate_answer(found, request=request))
+
+    @extend_schema(
+        responses={200: DUPLICATES_BODY, 404: None},
+        summary="Likely duplicates of an incident (for the dispatcher)",
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="duplicates",
+        url_name="duplicates-of",
+        filterset_class=None,
+        pagination_class=None,
+    )
+    def duplicates_of(self, request, pk=None):
+        from incidents.services.duplicates import candidates_for
+
+        incident = self.get_object()
+        return Response(
+            duplicate_answer(
+                candidates_for(actor=request.user, incidents=[incident]).get(incident.pk, []), request=request
+            )
+        )
+
+    @extend_schema(
+        request=MergeInputSerializer,
+        parameters=TRANSITION_PARAMS,
+        responses={
+            200: IncidentDetailSerializer,
+            400: None,
+            403: None,
+            404: None,
+            409: OpenApiResponse(
+                description="Either incident is finished, or this one was merged elsewhere."
+            ),
+            412: OpenApiResponse(STALE_BODY, description="If-Match names an older version."),
+        },
+        summary="并案: merge this report into another case",
+        description=(
+            "This incident becomes `merged` (`merged_into` names the case that carries on); it "
+            "keeps its reporter, photos and timeline, and both timelines record the merge. "
+            "Repeating the same merge answers 200 again and changes nothing."
+        ),
+    )
+    @action(detail=True, methods=["post"], url_path="merge", url_name="merge")
+    def merge(self, request, pk=None):
+        from incidents.services.merge import merge_incident
+
+        incident_id = self._pk(pk)
+        # Who may merge what is answered first (403, 404), as for any other command.
+        POLICY.authorize("merge", actor=request.user, arguments={"incident_id": incident_id})
+        data = MergeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        into = Incident.objects.filter(pk=data.validated_data["into"]).first() or Incident()
+        incident = merge_incident(
+            actor=request.user,
+            incident_id=incident_id,
+            into=into,
+            note=data.validated_data["note"],
+            expected_version=expected_version(request),
         )
         return self._detail(incident.pk)
 

@@ -96,6 +96,8 @@ class Incident(models.Model):
         RETURNED = "returned", _("Returned to dispatcher")
         REJECTED = "rejected", pgettext_lazy("incident status", "Not registered")
         VOIDED = "voided", pgettext_lazy("incident status", "Voided")
+        # 并案: a duplicate report merged into another case (``merged_into``), which carries on.
+        MERGED = "merged", pgettext_lazy("incident status", "Merged")
 
     Priority = Priority
 
@@ -209,6 +211,16 @@ class Incident(models.Model):
     # current intake limit runs out, NULL once alerted or past intake. A trigger (migration
     # 0014) keeps it for every writer; the job reads only the rows due now, by partial index.
     intake_alert_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # 并案: the case this duplicate report was merged into (incidents.services.merge). The report
+    # keeps its reporter, photos and timeline; the surviving case lists it as one of its reports.
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=pgettext_lazy("incident", "merged into"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_reports",
+    )
     # The escalation beat job's queue: no later than the moment the next escalation step falls
     # due, NULL when none can (closed, deleted, not dispatched, already at the city). A database
     # trigger (migration 0009) resets it to ``due_at`` whenever what it depends on changes, for
@@ -470,6 +482,10 @@ class IncidentEvent(models.Model):
             lines.append(
                 _g("Handling deadline") + ": " + " → ".join(_local_moment(v) for v in changes["due_at"])
             )
+        if changes.get("merged_into"):
+            lines.append(_g("Merged into case #%(id)s") % {"id": changes["merged_into"]})
+        if changes.get("merged"):
+            lines.append(_g("Report #%(id)s merged into this case") % {"id": changes["merged"]})
         return lines
 
 

@@ -309,9 +309,9 @@ PUBLIC_FIELDS = (
 )
 
 
-# Finished for the public: closed, declined (不予立案) or voided (作废); the status in words
-# (or staff's public note) says which.
-FINISHED = (Incident.Status.CLOSED, Incident.Status.REJECTED, Incident.Status.VOIDED)
+# Finished for the public: closed, declined (不予立案), voided (作废) or merged into another case
+# (并案); the status in words (or staff's public note) says which.
+FINISHED = (Incident.Status.CLOSED, Incident.Status.REJECTED, Incident.Status.VOIDED, Incident.Status.MERGED)
 
 
 def _request_row(incident: Incident) -> dict:

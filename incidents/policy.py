@@ -78,6 +78,23 @@ def not_the_handler(actor, target) -> str | None:
     return None
 
 
+def still_a_case(actor, target) -> str | None:
+    """Only a live case can be merged away: not deleted, closed, declined or voided. An incident
+    already merged passes here, so a retry of the same merge gets its first answer; merging it
+    into another case is the service's ``Conflict``. Read without a lock: the service locks both
+    incidents in id order (a lock taken here first could deadlock) and checks again."""
+    from incidents.models import Incident
+
+    pk = target.pk if isinstance(target, Incident) else target
+    row = Incident.objects.filter(pk=pk).values("status", "deleted_at").first()
+    if row is None:
+        return None
+    S = Incident.Status
+    if row["deleted_at"] is not None or row["status"] in (S.CLOSED, S.REJECTED, S.VOIDED):
+        return _("Only an incident that is still a case can be merged.")
+    return None
+
+
 def _step(capability: str, *, why: str, refers: tuple[str, ...] = (), condition=None) -> Rule:
     return Rule(
         capability=capability,
@@ -220,6 +237,18 @@ POLICY = Policy(
         "calendar_day_delete": Rule(
             capability="incident.calendar",
             why="Administrators remove a local calendar day (keyed by date; city-wide).",
+        ),
+        "merge": Rule(
+            capability="incident.dispatch",
+            target="incident_id",
+            target_model=INCIDENT,
+            refers=("into",),
+            condition=still_a_case,
+            why=(
+                "并案: the command centre merges a duplicate report into a case it also sees; "
+                "the service checks the pair under lock (same township, neither finished, "
+                "not the same incident)."
+            ),
         ),
         "mark_notifications_read": Rule(
             capability="incident.view",

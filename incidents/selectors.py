@@ -243,6 +243,7 @@ SYNC_COLUMNS = (
     "escalation_level",
     "sync_txid",
     "sync_seq",
+    "merged_into_id",
 )
 DEPARTURE_COLUMNS = ("incident_id", "client_uuid", "txid", "seq")
 

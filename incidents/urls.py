@@ -19,6 +19,7 @@ urlpatterns = [
     path("<int:pk>/public-note/", views.PublicNoteView.as_view(), name="public-note"),
     path("<int:pk>/correct/", views.CorrectionView.as_view(), name="correct"),
     path("<int:pk>/parts/<int:share_id>/", views.RecordPartView.as_view(), name="record-part"),
+    path("<int:pk>/merge/", views.MergeView.as_view(), name="merge"),
     path("<int:pk>/<str:name>/", views.IncidentTransitionView.as_view(), name="transition"),
 ]
 

@@ -217,6 +217,23 @@ class DispatchQueueView(IncidentListView):
         keyset = Keyset(queryset, ordering=selectors.QUEUE_ORDER, purpose=self.purpose)
         return keyset, [Segment(part) for part in selectors.queue_parts()]
 
+    def get_context_data(self, **kwargs):
+        """Each row carries its possible duplicates (并案 candidates): one query for the page."""
+        context = super().get_context_data(**kwargs)
+        if self.request.user.can("incident.dispatch"):
+            mark_duplicates(actor=self.request.user, incidents=context["object_list"])
+        return context
+
+
+def mark_duplicates(*, actor, incidents) -> None:
+    """Set ``possible_duplicates`` on each incident of a page (``duplicates.candidates_for``)."""
+    from incidents.services.duplicates import candidates_for
+
+    rows = list(incidents)
+    found = candidates_for(actor=actor, incidents=rows)
+    for incident in rows:
+        incident.possible_duplicates = found.get(incident.pk, [])
+
 
 class UnitInboxView(DispatchQueueView):
     """A handling unit's own work (a department's or a grid office's open shares, 主办 and
@@ -264,8 +281,28 @@ class IncidentDetailView(ScopedPageMixin, DetailView):
             and POLICY.can("set_public_note", actor=user),
             points=incident_points([incident]),
             map_config=map_config(),
+            **merge_context(user=user, incident=incident, can_dispatch=can_dispatch),
         )
         return context
+
+
+def merge_context(*, user, incident: Incident, can_dispatch: bool) -> dict:
+    """The incident page's 并案 parts: the possible duplicates (for the command centre), the
+    reports merged into this case with their reporters, and the case a merged report joined."""
+    from incidents.services.duplicates import candidates_for, merged_reports
+    from incidents.services.merge import FINISHED
+
+    candidates = []
+    if can_dispatch and incident.deleted_at is None and incident.status not in FINISHED:
+        candidates = candidates_for(actor=user, incidents=[incident]).get(incident.pk, [])
+    return {
+        "possible_duplicates": candidates,
+        "can_merge": can_dispatch
+        and incident.deleted_at is None
+        and incident.status not in FINISHED
+        and POLICY.can("merge", actor=user),
+        "merged_reports": merged_reports(actor=user, incident=incident),
+    }
 
 
 def unit_value(unit) -> str:
@@ -455,6 +492,39 @@ class CallbackView(ScopedPageMixin, View):
         if post.get("version", "").isdigit():
             arguments["expected_version"] = int(post["version"])
         return _run(request, pk, lambda: record_callback(**arguments))
+
+
+class MergeView(ScopedPageMixin, View):
+    """并案 from the incident page: this report goes into the case ``into``; the service decides."""
+
+    selector = staticmethod(selectors.incidents_visible_to)
+
+    def post(self, request, pk: int):
+        from anshun.commands import Conflict
+        from incidents.services.merge import merge_incident
+
+        into_id = request.POST.get("into", "").strip().lstrip("#")
+        into = (
+            Incident.objects.filter(pk=int(into_id)).first()
+            if into_id.isascii() and into_id.isdigit() and len(into_id) < 19
+            else None
+        )
+        arguments = {
+            "actor": request.user,
+            "incident_id": pk,
+            "into": into or Incident(),
+            "note": request.POST.get("note", ""),
+        }
+        if request.POST.get("version", "").isdigit():
+            arguments["expected_version"] = int(request.POST["version"])
+
+        def command():
+            try:
+                merge_incident(**arguments)
+            except Conflict as exc:
+                raise ValidationError(exc.message) from None
+
+        return _run(request, pk, command)
 
 
 class PublicNoteView(ScopedPageMixin, View):

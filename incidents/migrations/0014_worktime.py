@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('grids', '0002_import_moves_and_attempts'),
-        ('incidents', '0012_units'),
+        ('incidents', '0013_duplicates'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

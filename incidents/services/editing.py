@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from anshun.commands import NotFound
+from anshun.commands import Conflict, NotFound
 from audit.history import attribute
 from grids.models import Grid
 from incidents.models import Incident, IncidentCategory, IncidentEvent, IncidentOffice
@@ -39,6 +39,13 @@ def update_incident(
         raise StaleVersion(incident.version)
     if incident.status == Incident.Status.CLOSED:
         raise ValidationError({"status": _("A closed incident cannot be changed.")})
+    if incident.status == Incident.Status.MERGED:
+        # A sync client may still hold the merged report: tell it where the case went (409).
+        raise Conflict(
+            _("This report was merged into case #%(id)d: send changes to that case.")
+            % {"id": incident.merged_into_id},
+            field_name="status",
+        )
     values = {"category": category, "description": description, "priority": priority, "address": address}
     changed = [
         name for name, value in values.items() if value is not None and getattr(incident, name) != value

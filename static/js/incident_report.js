@@ -139,6 +139,7 @@
     hint.dataset.chosen = "1";
     hint.classList.toggle("warning-text", outside);
     outsideWarning.hidden = true;
+    form.dispatchEvent(new CustomEvent("placechange")); // the duplicate check listens (incident_duplicates.js)
   }
   map.on("click", function (e) { place(e.latlng); });
   loadGrids().then(function () { document.body.dataset.mapReady = "1"; });
