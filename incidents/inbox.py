@@ -12,6 +12,8 @@ notifications' count and one for the latest of them):
 - awaiting my verification: handled cases of my grid office (a grid head), or of the
   jurisdiction (the command centre);
 - returned to the centre, and verified cases to close (the command centre);
+- 延期 requests waiting for the centre's decision, and 挂账 cases whose review date has come
+  (the command centre);
 - unread notifications.
 """
 
@@ -21,10 +23,18 @@ from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef, QuerySet
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from anshun.scoping import Jurisdiction
-from incidents.models import Incident, IncidentAssignment, IncidentEvent, Notification
+from incidents.models import (
+    BacklogEntry,
+    ExtensionRequest,
+    Incident,
+    IncidentAssignment,
+    IncidentEvent,
+    Notification,
+)
 
 S = Incident.Status
 CAP = 99  # counts above this show as "99+"
@@ -102,6 +112,28 @@ def home_inbox(*, actor) -> list[Section]:
         back = _live(actor).filter(status=S.RETURNED)
         sections.append(
             _section("centre_returned", _("Returned by units"), back, f"{listing}?status={S.RETURNED}")
+        )
+        pending = ExtensionRequest.objects.filter(
+            incident=OuterRef("pk"), state=ExtensionRequest.State.PENDING
+        )
+        sections.append(
+            _section(
+                "extensions",
+                _("Extension requests to decide"),
+                _live(actor).filter(Exists(pending)),
+                reverse("incidents:extensions"),
+            )
+        )
+        review = BacklogEntry.objects.filter(
+            incident=OuterRef("pk"), state=BacklogEntry.State.ACTIVE, review_on__lte=timezone.localdate()
+        )
+        sections.append(
+            _section(
+                "backlog_review",
+                _("Backlog reviews due"),
+                _live(actor).filter(Exists(review)),
+                reverse("incidents:backlog"),
+            )
         )
     if actor.can("incident.close"):
         verified = _live(actor).filter(status=S.VERIFIED)

@@ -596,6 +596,7 @@ class Notification(models.Model):
         EXTENSION_APPROVED = "ext_approved", pgettext_lazy("notification kind", "Extension approved")
         EXTENSION_REFUSED = "ext_refused", pgettext_lazy("notification kind", "Extension refused")
         BACKLOG_REVIEW = "backlog_review", pgettext_lazy("notification kind", "Backlog review due")
+        MERGED = "merged", pgettext_lazy("notification kind", "Merged into another case")
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     incident = models.ForeignKey(

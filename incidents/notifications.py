@@ -98,6 +98,7 @@ def _text(kind: str, p: dict) -> str:
         "part": _part(p),
         "due": _due(p),
         "level": _level(p),
+        "into": p.get("into", ""),
     }
     if kind == K.DISPATCHED:
         text = _("Incident #%(id)s (%(category)s) was dispatched to %(unit)s: %(part)s.")
@@ -133,6 +134,8 @@ def _text(kind: str, p: dict) -> str:
         text = _("Incident #%(id)s (%(category)s): your extension was approved, now due %(due)s.")
     elif kind == K.EXTENSION_REFUSED:
         text = _("Incident #%(id)s (%(category)s): your extension was refused: %(note)s")
+    elif kind == K.MERGED:
+        text = _("Your report #%(id)s (%(category)s) was merged into case #%(into)s.")
     elif kind == K.BACKLOG_REVIEW:
         text = _("Incident #%(id)s (%(category)s): its backlog review is due.")
     else:

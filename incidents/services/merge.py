@@ -17,9 +17,11 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from anshun.commands import Conflict, Invalid, NotFound
 from audit.history import attribute
-from incidents.models import Incident, IncidentAssignment, IncidentEvent, IncidentOffice
+from incidents.models import Incident, IncidentAssignment, IncidentEvent, IncidentOffice, Notification
+from incidents.notifications import incident_params, notify
 from incidents.open311_notify import queue_reporter_message
 from incidents.policy import POLICY
 from incidents.services.workflow import StaleVersion, check_text
@@ -117,4 +119,12 @@ def merge_incident(
         changes={"merged": duplicate.pk},
     )
     queue_reporter_message(duplicate)  # an Open311 reporter hears that the report was merged
+    if duplicate.reporter_id and duplicate.reporter_id != actor.pk:
+        # A grid worker (or any platform reporter) learns which case their report became.
+        notify(
+            recipients=User.objects.filter(pk=duplicate.reporter_id, is_active=True),
+            incident=duplicate,
+            kind=Notification.Kind.MERGED,
+            params={**incident_params(duplicate, actor=actor, note=note), "into": survivor.pk},
+        )
     return duplicate

@@ -14,13 +14,21 @@ import pytest
 from django.contrib.gis.geos import Point
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from accounts.roles import Role
 from anshun.commands import Conflict, Invalid, NotFound, NotPermitted
 from grids.models import GridOffice, Region
-from incidents.models import Incident, IncidentCategory, IncidentEvent, Open311Client, Open311Request
+from incidents.models import (
+    Incident,
+    IncidentCategory,
+    IncidentEvent,
+    Notification,
+    Open311Client,
+    Open311Request,
+)
+from incidents.notifications import render
 from incidents.services.duplicates import RULE, candidates_at, candidates_for
 from incidents.services.editing import update_incident
 from incidents.services.merge import merge_incident
@@ -215,6 +223,15 @@ def test_a_merge_links_the_report_to_the_case_that_carries_on(dispatcher, worker
     # The reporter's grid office follows the case its report became.
     assert first.offices.filter(pk=merged.grid.office_id).exists()
     assert list(candidates_for(actor=dispatcher, incidents=[first]).get(first.pk, [])) == []
+    # The reporter is told which case their report became, in their language when read.
+    [told] = Notification.objects.filter(recipient=worker, kind=Notification.Kind.MERGED)
+    with translation.override("zh-hans"):
+        assert (
+            render(told)
+            == f"您上报的事件 #{merged.pk}（{merged.category.label}）已并入事件 #{first.pk} 办理。"
+        )
+    with translation.override("en"):
+        assert render(told).endswith(f"was merged into case #{first.pk}.")
 
 
 def test_a_retry_of_the_same_merge_changes_nothing(dispatcher, pair):

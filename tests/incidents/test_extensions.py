@@ -460,3 +460,32 @@ def test_a_recorded_review_keeps_the_case_on_the_backlog_until_the_next_date(
     assert review_backlog(now=local(2027, 1, 7, 0, 1)) == 1  # flagged again at the next date
     api_client.force_authenticate(far_dispatcher)
     assert api_client.post(url, {"note": "x", "review_on": "2027-02-07"}, format="json").status_code == 404
+
+
+def test_the_centres_home_lists_extensions_to_decide_and_backlog_reviews_due_and_nobody_elses(
+    handling, worker, dispatcher, far_dispatcher, client, clock
+):
+    def home(user) -> str:
+        client.force_login(user)
+        return client.get("/").content.decode()
+
+    ask(handling, worker)
+    page = home(dispatcher)
+    assert 'data-testid="inbox-extensions-count">1<' in page and f"#{handling.pk}" in page
+    assert 'data-testid="inbox-backlog_review-count">0<' in page
+    assert 'data-testid="inbox-extensions-count">0<' in home(far_dispatcher)  # another county's centre
+    assert "inbox-extensions" not in home(worker)  # a handling unit does not decide
+    decide_extension(
+        actor=dispatcher,
+        extension_id=ExtensionRequest.objects.get(incident=handling).pk,
+        approve=False,
+        note="期限内可办结",
+    )
+    backlog_place(
+        actor=dispatcher, incident_id=handling.pk, reason="需跨部门协调", review_on=date(2026, 12, 7)
+    )
+    assert 'data-testid="inbox-backlog_review-count">0<' in home(dispatcher)  # not yet
+    clock.move_to(local(2026, 12, 7, 9, 0))
+    page = home(dispatcher)
+    assert 'data-testid="inbox-extensions-count">0<' in page
+    assert 'data-testid="inbox-backlog_review-count">1<' in page
