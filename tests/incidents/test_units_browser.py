@@ -1,7 +1,8 @@
 """The cross-level flow in headless Chromium: a county dispatcher routes a case to a county
 department (主办) with a township unit assisting (协办); the department's staff find it in their
 unit's list and report it handled, the assisting unit records its part, the grid head verifies,
-and the centre closes it. Screenshots go to .local/test-artifacts/."""
+the centre closes it, and a dissatisfied 回访 reopens it to the bureau, whose home page shows it
+returned. Screenshots go to .local/test-artifacts/."""
 
 import pytest
 from playwright.sync_api import expect
@@ -106,7 +107,26 @@ def test_county_dispatch_to_a_department_with_a_township_unit_assisting(incident
         timeline.locator("li").count() == 8
     )  # reported, registered, dispatched, taken, part, handled, verified, closed
     page.screenshot(path=str(artifact("units-closed-timeline.png")), full_page=True)
-    context.close()
     incident.refresh_from_db()
     assert incident.status == Incident.Status.CLOSED
     assert [s.state for s in incident.assignments.order_by("part")] == ["done", "done"]
+
+    # 回访: the reporter is not satisfied; the centre reopens the case to its lead unit.
+    page.check("input[name=reached][value=yes]")
+    page.select_option("#callback-satisfaction", "dissatisfied")
+    page.fill("#callback-comment", "棚房只拆了一半")
+    page.check("#callback-reopen")
+    page.click("button[data-action='callback']")
+    expect(page.locator("[data-testid=status]")).to_have_text("处置中", timeout=TIMEOUT)
+    expect(timeline).to_contain_text("回访：不满意 · 已重新启动办理")
+    context.close()
+
+    # The bureau's officer finds it returned on the home page, with the notification in Chinese.
+    context, page = desk(browser, live_server, officer)
+    returned = page.locator("[data-testid=inbox-returned]")
+    expect(returned).to_contain_text(f"#{incident.pk}", timeout=TIMEOUT)
+    expect(page.locator("[data-testid=inbox-unread]")).to_contain_text("回访")
+    page.screenshot(path=str(artifact("units-callback-reopened-home.png")), full_page=True)
+    context.close()
+    incident.refresh_from_db()
+    assert incident.status == Incident.Status.HANDLING and incident.handling_department == housing
