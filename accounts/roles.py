@@ -70,6 +70,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "map.view",
             "patrol.log",
             "safety.view",
+            "registry.record",
+            "registry.view",
         }
     ),
     Role.GRID_OFFICE_HEAD: frozenset(
@@ -84,6 +86,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "patrol.log",
             "safety.view",
             "surveys.view",
+            "registry.import",
+            "registry.record",
+            "registry.view",
         }
     ),
     Role.TOWNSHIP_OFFICIAL: frozenset(
@@ -99,6 +104,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "safety.view",
             "special_groups.dashboard",
             "surveys.view",
+            "registry.import",
+            "registry.view",
         }
     ),
     Role.COUNTY_OFFICIAL: frozenset(
@@ -112,6 +119,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "safety.view",
             "special_groups.dashboard",
             "surveys.view",
+            "registry.view",
         }
     ),
     Role.CITY_OFFICIAL: frozenset(
@@ -127,6 +135,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "surveys.configure",
             "surveys.import",
             "surveys.view",
+            "registry.view",
         }
     ),
     Role.DISPATCHER: frozenset(
@@ -215,6 +224,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "surveys.configure",
             "surveys.import",
             "surveys.view",
+            "registry.import",
+            "registry.record",
+            "registry.view",
         }
     ),
 }

@@ -22,6 +22,7 @@ urlpatterns = [
     path("safety/", include("safety_cells.urls")),
     path("incidents/", include("incidents.urls")),
     path("audit/", include("audit.urls")),
+    path("registry/", include("registry.urls")),
     path("exports/", include("anshun.export_views")),
     path("open311/v2/", include("incidents.open311_urls")),
     path("accounts/login/", LoginView.as_view(), name="login"),

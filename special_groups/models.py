@@ -116,6 +116,16 @@ class Person(models.Model):
     )
     is_demo = models.BooleanField(_("synthetic demo person"), default=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # The resident of the basic registry this person is (registry.Resident): a grid worker visiting
+    # the house sees only a neutral "needs attention" mark, never the project or this record.
+    registry_person = models.ForeignKey(
+        "registry.Resident",
+        verbose_name=_("registry person"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="special_persons",
+    )
 
     objects = ScopedQuerySet.as_manager()
     scope_rule = ScopeRule(region_path="region__path", also_require=_project_rule(""))

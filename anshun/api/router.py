@@ -6,6 +6,7 @@ from audit.apis import register as register_audit
 from grids.apis import GridLayerViewSet, GridOfficeViewSet, GridViewSet, RegionViewSet
 from incidents.apis import IncidentViewSet
 from mediation import apis as mediation_apis
+from registry.apis import VisitViewSet
 from safety_cells.apis import (
     CameraLayerViewSet,
     CameraViewSet,
@@ -53,3 +54,4 @@ router.register("map/township-coverage", TownshipCoverageLayerViewSet, basename=
 router.register("map/patrol-gaps", PatrolGapLayerViewSet, basename="map-patrol-gaps")
 router.register("incidents", IncidentViewSet, basename="incident")
 register_audit(router)
+router.register("registry/visits", VisitViewSet, basename="registry-visit")
