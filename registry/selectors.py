@@ -127,10 +127,10 @@ def imports_for(*, actor) -> QuerySet[RegistryImport]:
 # ---- coverage -----------------------------------------------------------------------------------
 
 LEVELS = {
-    # level: (key, code, name) lookups from House
-    "grid": ("grid_id", "grid__code", "grid__name"),
-    "office": ("grid__office_id", "grid__office__code", "grid__office__name"),
-    "township": ("village__parent_id", "village__parent__code", "village__parent__name"),
+    # level: (the house's key, the model named by it)
+    "grid": ("grid_id", Grid),
+    "office": ("grid__office_id", "grids.GridOffice"),
+    "township": ("village__parent_id", Region),
 }
 
 
@@ -150,20 +150,35 @@ class CoverageRow:
 def coverage(*, actor, level: str = "township", today: date | None = None) -> list[CoverageRow]:
     """Houses visited in the period / houses, per grid, grid office or township (one grouped scan
     of the actor's houses: each house carries its last visit date, kept by the visit command)."""
-    key, code, name = LEVELS[level]
+    key, model = LEVELS[level]
+    if isinstance(model, str):
+        from django.apps import apps
+
+        model = apps.get_model(model)
     start = period_start(today)
-    rows = (
+    # Grouped on one integer key (the names are read after, for the few groups), so the scan
+    # hashes an id per house rather than its group's code and name.
+    counts = (
         House.objects.visible_to(actor)
-        .values(key, code, name)
+        .values(key)
         .annotate(houses=Count("id"), visited=Count("id", filter=Q(last_visited_on__gte=start)))
-        .order_by(code)
+        .order_by()
     )
-    return [
-        CoverageRow(
-            key=r[key], code=r[code] or "", name=r[name] or "", houses=r["houses"], visited=r["visited"]
+    counts = list(counts)
+    names = {
+        pk: (code, name)
+        for pk, code, name in model.objects.filter(pk__in=[r[key] for r in counts if r[key]]).values_list(
+            "pk", "code", "name"
         )
-        for r in rows
-    ]
+    }
+    rows = [
+        CoverageRow(
+            key=r[key], code=names.get(r[key], ("", ""))[0], name=names.get(r[key], ("", ""))[1],
+            houses=r["houses"], visited=r["visited"],
+        )
+        for r in counts
+    ]  # fmt: skip
+    return sorted(rows, key=lambda row: row.code)
 
 
 def coverage_points(*, actor, today: date | None = None) -> list[dict]:
