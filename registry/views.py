@@ -141,6 +141,17 @@ def _uuid(value) -> uuid.UUID | None:
         raise ValidationError({"client_uuid": _("Not a valid client id.")}) from exc
 
 
+def _holds_nul(value) -> bool:
+    """PostgreSQL cannot store NUL in text: refused anywhere in a visit before anything is read."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
 def visit_input(data, *, house: House | None) -> VisitInput:
     """A visit from a form or JSON body: field errors for anything malformed, never a 500."""
 
@@ -150,6 +161,8 @@ def visit_input(data, *, house: House | None) -> VisitInput:
         value = data.get(name) or []
         return value if isinstance(value, list) else [value]
 
+    if _holds_nul(dict(data.lists()) if hasattr(data, "lists") else data):
+        raise ValidationError({"note": _("The note holds a character that cannot be stored.")})
     try:
         visited_on = date.fromisoformat(str(data.get("visited_on") or timezone.localdate().isoformat()))
     except ValueError as exc:

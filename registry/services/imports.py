@@ -84,6 +84,9 @@ def import_start(*, actor, kind: str, upload) -> RegistryImport:
     if len(rows) > MAX_ROWS:
         raise ValidationError({"file": [_("At most %(max)s rows per upload.") % {"max": MAX_ROWS}]})
     rows = [{k: (v if isinstance(v, int | float) else str(v)) for k, v in r.items()} for r in rows]
+    bad = [n for n, r in enumerate(rows, start=1) if any("\x00" in f"{k}{v}" for k, v in r.items())]
+    if bad:  # PostgreSQL cannot keep NUL in text: said now, for every such row
+        raise ValidationError({"file": [str(RowError(n, "row", _("holds a NUL character"))) for n in bad]})
     job = RegistryImport.objects.create(
         kind=kind, requester=actor, region=_region_of(actor), scope=scope_of(actor),
         file_name=str(upload.name)[:200], rows=rows, rows_total=len(rows),

@@ -119,6 +119,13 @@ def test_the_visit_api_records_once_however_often_the_phone_retries(worker, home
         {**body, "client_uuid": str(uuid.uuid4()), "new_residents": "x"},
         {**body, "client_uuid": str(uuid.uuid4()), "incident_category": "no-such"},
         {**body, "client_uuid": str(uuid.uuid4()), "house": None},
+        {
+            **body,
+            "client_uuid": str(uuid.uuid4()),
+            "incident_description": "a\x00b",
+            "incident_category": "x",
+        },
+        {**body, "client_uuid": str(uuid.uuid4()), "new_residents": [{"name": "\x00", "id_number": "1"}]},
     ):
         assert api.post("/api/registry/visits/", bad, format="json").status_code == 400, bad
     assert HouseholdVisit.objects.count() == 1
@@ -180,6 +187,10 @@ def test_the_import_page_starts_a_job_and_refuses_a_bad_file(home_grid, worker, 
         "/registry/import/", {"kind": "units", "file": SimpleUploadedFile("x.xlsx", b"not a zip")}
     )
     assert bad.status_code == 400 and not RegistryImport.objects.exists()
+    nul = client.post(
+        "/registry/import/", {"kind": "units", "file": _csv("address,kind,name\nA,school,一\x00小\n")}
+    )
+    assert nul.status_code == 400 and not RegistryImport.objects.exists()
     answer = client.post(
         "/registry/import/", {"kind": "units", "file": _csv("address,kind,name\nnope,school,一小\n")}
     )
