@@ -7,6 +7,7 @@ class RegistryConfig(AppConfig):
     verbose_name = _("Basic registry (one standard, three actuals)")
     nav_items = (
         (_("Households"), "registry:houses", "registry.view"),
+        (_("Units"), "registry:units", "registry.view"),
         (_("Visit plan"), "registry:plan", "registry.record"),
         (_("Visit coverage"), "registry:coverage", "registry.view"),
         (_("Import registry"), "registry:import", "registry.import"),

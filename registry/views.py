@@ -23,7 +23,8 @@ from registry import selectors
 from registry.models import House, RegistryImport, Resident
 from registry.policy import POLICY
 from registry.services import imports, records
-from registry.services.visits import VisitInput, house_visit
+from registry.services.visits import VisitInput, house_visit, unit_visit
+from special_groups.crypto import mask_name, mask_phone
 
 PAGE_SIZE = 50
 
@@ -205,6 +206,58 @@ def visit_input(data, *, house: House | None) -> VisitInput:
         new_residents=new,
         incident=incident,
     )
+
+
+class UnitListView(ScopedPageMixin, ListView):
+    """Units in the actor's villages: kind, address, contact (masked) and the campus note of schools."""
+
+    template_name = "registry/units.html"
+    capability = "registry.view"
+    selector = staticmethod(selectors.units_visible_to)
+    paginate_by = PAGE_SIZE
+    context_object_name = "units"
+
+    def selector_arguments(self) -> dict:
+        return {"village_code": self.request.GET.get("village", "")[:12] or None}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["rows"] = [
+            (unit, mask_name(unit.contact_name), mask_phone(unit.contact_phone)) for unit in context["units"]
+        ]
+        context["may_record"] = POLICY.can("unit_visit", actor=self.request.user)
+        context.update(_demo_context())
+        return context
+
+
+class UnitVisitView(ScopedPageMixin, DetailView):
+    """A visit to a unit, through the same outbox as a house's."""
+
+    template_name = "registry/unit_visit.html"
+    capability = "registry.record"
+    selector = staticmethod(selectors.units_visible_to)
+    context_object_name = "unit"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            categories=IncidentCategory.objects.filter(is_active=True).order_by("code"),
+            today=timezone.localdate(),
+        )
+        return context
+
+    def post(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        try:
+            data = visit_input(request.POST, house=None)
+            client = _uuid(request.POST.get("client_uuid"))
+            unit_visit(actor=request.user, unit=self.object, data=data, client_uuid=client)
+        except ValidationError as exc:
+            return self.render_to_response(
+                self.get_context_data(object=self.object, errors=exc.messages), status=400
+            )
+        messages.success(request, _("Visit recorded."))
+        return redirect("registry:units")
 
 
 class VisitPlanView(ScopedPageMixin, ListView):

@@ -58,10 +58,11 @@
   function payload() {
     var data = new FormData(form);
     var body = {
-      house: Number(form.dataset.house), visited_on: data.get("visited_on"), note: data.get("note") || "",
+      visited_on: data.get("visited_on"), note: data.get("note") || "",
       moved_out: data.getAll("moved_out").map(Number), phones: {}, new_residents: [],
       incident_category: data.get("incident_category") || "", incident_description: data.get("incident_description") || "",
     };
+    if (form.dataset.unit) body.unit = Number(form.dataset.unit); else body.house = Number(form.dataset.house);
     data.forEach(function (value, key) {
       if (key.indexOf("phone_") === 0 && value) body.phones[key.slice(6)] = String(value);
     });

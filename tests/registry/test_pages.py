@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from accounts.roles import Role
 from registry.models import Address, House, HouseholdVisit, RegistryImport, Resident
-from registry.services import imports
+from registry.services import imports, records
 from registry.services.visits import VisitInput, house_visit
 from tests.factories import user_for_role
 from tests.registry.conftest import id_number, make_house
@@ -36,6 +36,14 @@ def _queries(client, url: str) -> int:
 def test_every_list_page_and_endpoint_costs_the_same_for_more_rows(worker, home_grid, client):
     house, residents = make_house(worker, home_grid)
     house_visit(actor=worker, house=house, data=VisitInput(visited_on=timezone.localdate()))
+    unit = records.unit_register(
+        actor=worker,
+        address=house.address,
+        kind="school",
+        name="一小",
+        contact_name="校长",
+        campus_note="网吧",
+    )
     head = user_for_role(Role.GRID_OFFICE_HEAD, office=worker.grid_office)
     job = RegistryImport.objects.create(
         kind="houses", requester=head, region=home_grid.village, scope="x", file_name="a.csv"
@@ -46,6 +54,8 @@ def test_every_list_page_and_endpoint_costs_the_same_for_more_rows(worker, home_
         f"/registry/houses/{house.pk}/",
         f"/registry/houses/{house.pk}/visit/",
         "/registry/plan/",
+        "/registry/units/",
+        f"/registry/units/{unit.pk}/visit/",
         f"/registry/plan/?grid={home_grid.code}",
         "/registry/coverage/",
         "/registry/coverage/?level=office",
@@ -67,6 +77,7 @@ def test_every_list_page_and_endpoint_costs_the_same_for_more_rows(worker, home_
             actor=worker, house=house, data=VisitInput(visited_on=timezone.localdate(), note=f"{serial}")
         )
         Resident.objects.filter(pk=_people[0].pk).update(house=house)  # more residents in the first house
+        records.unit_register(actor=worker, address=more.address, kind="firm", name=f"公司{serial}")
         RegistryImport.objects.create(
             kind="houses", requester=head, region=home_grid.village, scope="x", file_name=f"{serial}.csv"
         )
@@ -91,6 +102,32 @@ def test_pages_refuse_roles_without_the_capability_and_hide_other_villages(
     client.force_login(county)
     assert client.get(f"/registry/houses/{far.pk}/visit/").status_code == 403  # reads, never records
     assert not HouseholdVisit.objects.exists()
+
+
+def test_a_unit_is_visited_through_its_page_and_the_masked_list_shows_its_campus_note(
+    worker, home_grid, client
+):
+    house, _ = make_house(worker, home_grid)
+    unit = records.unit_register(
+        actor=worker,
+        address=house.address,
+        kind="school",
+        name="一小",
+        contact_name="王校长",
+        campus_note="网吧一处",
+    )
+    client.force_login(worker)
+    listed = client.get("/registry/units/").content.decode()
+    assert "网吧一处" in listed and "王**" in listed and "王校长" not in listed
+    answer = client.post(
+        f"/registry/units/{unit.pk}/visit/", {"visited_on": timezone.localdate().isoformat()}
+    )
+    assert answer.status_code == 302
+    unit.refresh_from_db()
+    assert unit.last_visited_on == timezone.localdate() and HouseholdVisit.objects.get().unit == unit
+    today = timezone.localdate().isoformat()
+    refused = client.post(f"/registry/units/{unit.pk}/visit/", {"visited_on": today, "moved_out": "1"})
+    assert refused.status_code == 400 and HouseholdVisit.objects.count() == 1
 
 
 def test_the_visit_api_records_once_however_often_the_phone_retries(worker, home_grid):
