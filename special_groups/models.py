@@ -134,7 +134,8 @@ class Person(models.Model):
     # project is masked too: the audit trail never says which project a person is in (the
     # enrolment's history, which does name its project, masks the person instead).
     history = AuditedHistory(
-        scope_rule=ScopeRule(region_path="region__path"), sensitive=("id_number_hash", "project")
+        scope_rule=ScopeRule(region_path="region__path"),
+        sensitive=("id_number_hash", "project", "registry_person"),
     )
 
     class Meta:
