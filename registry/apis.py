@@ -41,7 +41,7 @@ class VisitViewSet(ScopedModelViewSet):
         house, unit = _int(data.get("house")), _int(data.get("unit"))
         if (house is None) == (unit is None):
             raise DRFValidationError({"house": [_("Give a house or a unit.")]})
-        visit_data = visit_input(data, house=None)
+        visit_data = visit_input(data)
         client = _uuid(data.get("client_uuid"))
         if house is not None:
             visit, created = house_visit(actor=request.user, house=house, data=visit_data, client_uuid=client)

@@ -81,6 +81,13 @@ def residents_of(*, actor, house: House) -> list[ResidentRow]:
     ]
 
 
+def resident_of(*, actor, house: House, pk: int | None) -> Resident | None:
+    """One current or former resident of a house the actor sees (for revealing their data)."""
+    if pk is None:
+        return None
+    return Resident.objects.visible_to(actor).filter(pk=pk, house=house).first()
+
+
 def resident_by_id_number(*, actor, id_number: str) -> QuerySet[Resident]:
     """Residents with this ID number (any spelling: the same NFKC normalisation and keyed hash)."""
     number = normalise_id_number(id_number or "")
@@ -192,9 +199,3 @@ def coverage_points(*, actor, today: date | None = None) -> list[dict]:
          "lat": round(o.location.y, 5), "houses": rows[o.pk].houses, "rate": rows[o.pk].rate}
         for o in offices
     ]  # fmt: skip
-
-
-def villages_for_import(*, actor, codes: set[str]) -> dict[str, Region]:
-    return {
-        v.code: v for v in Region.objects.visible_to(actor).filter(code__in=codes, level=Region.Level.VILLAGE)
-    }

@@ -20,7 +20,7 @@ from anshun.provenance import demo_apps
 from anshun.views import ScopedPageMixin
 from incidents.models import IncidentCategory
 from registry import selectors
-from registry.models import House, RegistryImport, Resident
+from registry.models import RegistryImport
 from registry.policy import POLICY
 from registry.services import imports, records
 from registry.services.visits import VisitInput, house_visit, unit_visit
@@ -84,10 +84,8 @@ class HouseView(ScopedPageMixin, DetailView):
     def post(self, request, *args, **kwargs):
         """Reveal one resident's full data with a stated purpose (logged first)."""
         self.object = self.get_object()
-        resident = (
-            Resident.objects.visible_to(request.user)
-            .filter(pk=_int(request.POST.get("resident")), house=self.object)
-            .first()
+        resident = selectors.resident_of(
+            actor=request.user, house=self.object, pk=_int(request.POST.get("resident"))
         )
         if resident is None:
             raise Http404
@@ -112,7 +110,7 @@ class VisitFormView(HouseView):
     def post(self, request, *args, **kwargs):
         self.object = self.get_object()
         try:
-            data = visit_input(request.POST, house=self.object)
+            data = visit_input(request.POST)
             client = _uuid(request.POST.get("client_uuid"))
             visit, _created = house_visit(
                 actor=request.user, house=self.object, data=data, client_uuid=client
@@ -153,7 +151,7 @@ def _holds_nul(value) -> bool:
     return False
 
 
-def visit_input(data, *, house: House | None) -> VisitInput:
+def visit_input(data) -> VisitInput:
     """A visit from a form or JSON body: field errors for anything malformed, never a 500."""
 
     def many(name):
@@ -249,7 +247,7 @@ class UnitVisitView(ScopedPageMixin, DetailView):
     def post(self, request, *args, **kwargs):
         self.object = self.get_object()
         try:
-            data = visit_input(request.POST, house=None)
+            data = visit_input(request.POST)
             client = _uuid(request.POST.get("client_uuid"))
             unit_visit(actor=request.user, unit=self.object, data=data, client_uuid=client)
         except ValidationError as exc:
