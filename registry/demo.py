@@ -189,6 +189,13 @@ def _residents(cursor, rng: random.Random) -> int:
         "village_id, is_demo, created_at) FROM STDIN",
         lines,
     )
+    # The floating residents of rented houses are their tenants, since some months before.
+    cursor.execute(
+        "INSERT INTO registry_tenancy (house_id, tenant_id, starts_on) "
+        "SELECT r.house_id, r.id, %s::date - 180 FROM registry_resident r "
+        "WHERE r.is_demo AND r.kind = 'floating'",
+        [period_start()],
+    )
     return serial
 
 

@@ -9,7 +9,7 @@ from django.db import connection
 from accounts.roles import Role
 from grids.models import Region
 from registry.demo import load_demo_registry
-from registry.models import Address, House, Resident
+from registry.models import Address, House, Resident, Tenancy
 from registry.selectors import coverage
 from tests.factories import user_for_role
 
@@ -33,6 +33,7 @@ def test_the_demo_samples_every_village_quickly_and_feeds_coverage(client):
         assert cursor.fetchone()[0] == 0
     assert Address.objects.filter(grid__isnull=True).count() == 0
     assert Resident.objects.filter(name__isnull=False).exists()
+    assert Tenancy.objects.filter(house__use="rented", ends_on__isnull=True).exists()
     city = user_for_role(Role.CITY_OFFICIAL)
     townships = coverage(actor=city, level="township")
     assert len(townships) >= 80 and all(0 < row.rate < 100 for row in townships)
