@@ -69,6 +69,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "map.view",
             "patrol.log",
             "safety.view",
+            "registry.record",
+            "registry.view",
         }
     ),
     Role.GRID_OFFICE_HEAD: frozenset(
@@ -83,6 +85,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "patrol.log",
             "safety.view",
             "surveys.view",
+            "registry.import",
+            "registry.record",
+            "registry.view",
         }
     ),
     Role.TOWNSHIP_OFFICIAL: frozenset(
@@ -98,6 +103,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "safety.view",
             "special_groups.dashboard",
             "surveys.view",
+            "registry.import",
+            "registry.view",
         }
     ),
     Role.COUNTY_OFFICIAL: frozenset(
@@ -111,6 +118,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "safety.view",
             "special_groups.dashboard",
             "surveys.view",
+            "registry.view",
         }
     ),
     Role.CITY_OFFICIAL: frozenset(
@@ -127,6 +135,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "surveys.import",
             "surveys.view",
             "assessment.configure",
+            "registry.view",
         }
     ),
     Role.DISPATCHER: frozenset(
@@ -217,6 +226,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "surveys.import",
             "surveys.view",
             "assessment.configure",
+            "registry.import",
+            "registry.record",
+            "registry.view",
         }
     ),
 }

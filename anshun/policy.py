@@ -18,6 +18,7 @@ EXPORT_CAPABILITIES = (
     "safety.view",
     "dashboard.view",
     "audit.view",
+    "registry.view",
 )
 
 

@@ -24,6 +24,7 @@ urlpatterns = [
     path("incidents/", include("incidents.urls")),
     path("audit/", include("audit.urls")),
     path("search/", include("search.urls")),
+    path("registry/", include("registry.urls")),
     path("exports/", include("anshun.export_views")),
     path("open311/v2/", include("incidents.open311_urls")),
     path("accounts/login/", LoginView.as_view(), name="login"),

@@ -125,6 +125,16 @@ class Person(models.Model):
     )
     is_demo = models.BooleanField(_("synthetic demo person"), default=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # The resident of the basic registry this person is (registry.Resident): a grid worker visiting
+    # the house sees only a neutral "needs attention" mark, never the project or this record.
+    registry_person = models.ForeignKey(
+        "registry.Resident",
+        verbose_name=_("registry person"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="special_persons",
+    )
 
     objects = ScopedQuerySet.as_manager()
     scope_rule = ScopeRule(region_path="region__path", also_require=_project_rule(""))
@@ -133,7 +143,8 @@ class Person(models.Model):
     # project is masked too: the audit trail never says which project a person is in (the
     # enrolment's history, which does name its project, masks the person instead).
     history = AuditedHistory(
-        scope_rule=ScopeRule(region_path="region__path"), sensitive=("id_number_hash", "project")
+        scope_rule=ScopeRule(region_path="region__path"),
+        sensitive=("id_number_hash", "project", "registry_person"),
     )
 
     class Meta:

@@ -7,6 +7,7 @@ from grids.apis import GridLayerViewSet, GridOfficeViewSet, GridViewSet, RegionV
 from incidents.apis import IncidentViewSet
 from incidents.callback_api import IncidentCallbackViewSet
 from mediation import apis as mediation_apis
+from registry.apis import VisitViewSet
 from safety_cells.apis import (
     CameraLayerViewSet,
     CameraViewSet,
@@ -63,3 +64,4 @@ from incidents.apis_time import BacklogViewSet, ExtensionViewSet  # noqa: E402
 router.register("incident-extensions", ExtensionViewSet, basename="incident-extension")
 router.register("incident-backlog", BacklogViewSet, basename="incident-backlog")
 register_search(router)
+router.register("registry/visits", VisitViewSet, basename="registry-visit")

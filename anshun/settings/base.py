@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "safety_cells",
     "incidents",
     "surveys",
+    "registry",
     "assessment",
     "simple_history",
     "audit",

@@ -1,0 +1,51 @@
+"""A grid worker on a phone visits a house without signal, corrects a resident's phone and marks
+one as moved out; the visit waits on the phone and, once the signal is back, is recorded once."""
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.roles import Role
+from grids.models import GridOffice
+from registry.models import HouseholdVisit, Resident
+from tests.factories import user_for_role
+from tests.registry.conftest import HOME_OFFICE_PREFIX, make_house
+from tests.test_browser import _login as login
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+TIMEOUT = 30_000
+
+
+def test_a_visit_made_offline_is_sent_once_when_the_signal_returns(anshun_tree, live_server, phone_page):
+    office = GridOffice.objects.filter(seat__code__startswith=HOME_OFFICE_PREFIX).order_by("code").first()
+    worker = user_for_role(Role.GRID_WORKER, office=office)
+    grid = office.grids.select_related("village").order_by("code").first()
+    house, (stays, leaves) = make_house(worker, grid)
+    login(phone_page, live_server, worker)
+    phone_page.goto(f"{live_server.url}/registry/houses/{house.pk}/visit/")
+    expect(phone_page.locator("fieldset.resident")).to_have_count(2)
+    # The form fits the phone: no sideways scrolling.
+    assert phone_page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+    phone_page.context.set_offline(True)
+    phone_page.fill(f"input[name=phone_{stays.pk}]", "13866667777")
+    phone_page.check(f"input[name=moved_out][value='{leaves.pk}']")
+    phone_page.click("#visit-form button[type=submit]")
+    waiting = phone_page.locator("#visit-outbox p[data-state=waiting]")
+    expect(waiting).to_have_count(1, timeout=TIMEOUT)
+    assert HouseholdVisit.objects.count() == 0
+
+    phone_page.context.set_offline(False)
+    phone_page.evaluate("window.dispatchEvent(new Event('online'))")
+    sent = phone_page.locator("#visit-outbox p[data-state=sent]")
+    expect(sent).to_have_count(1, timeout=TIMEOUT)
+    visit = HouseholdVisit.objects.get()
+    assert sent.inner_text().endswith(f"#{visit.pk}")
+    # Back online again, and the page opened afresh: nothing is sent a second time.
+    phone_page.evaluate("window.dispatchEvent(new Event('online'))")
+    phone_page.reload()
+    expect(phone_page.locator("#visit-outbox p[data-state=sent]")).to_have_count(1, timeout=TIMEOUT)
+    assert HouseholdVisit.objects.count() == 1
+    stays.refresh_from_db()
+    assert stays.phone == "13866667777"
+    assert Resident.objects.get(pk=leaves.pk).moved_out_on is not None
+    assert visit.by == worker and visit.changes == {"confirmed": 1, "moved_out": 1, "phones": 1, "new": 0}
