@@ -6,6 +6,7 @@ import pytest
 
 from accounts.roles import Role
 from grids.models import Grid, Region
+from incidents.categories import seed_categories
 from incidents.models import Incident, IncidentCategory
 from tests.factories import user_for_role
 from tests.test_browser import _login, live_server_artifact
@@ -16,6 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_an_official_finds_a_two_character_word_from_the_top_bar_on_a_phone(
     anshun_tree, live_server, phone_page
 ):
+    seed_categories()  # a transactional test before this one may have flushed them
     category = IncidentCategory.objects.get(code="security-hazard")
     grid = Grid.objects.filter(village__code__startswith="520402005").order_by("code").first()
     far = Grid.objects.filter(village__code__startswith="520422").order_by("code").first()
