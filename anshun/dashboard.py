@@ -149,6 +149,13 @@ def collect_tiles(*, actor, region) -> list[Tile]:
 
     if not Region.objects.visible_to(actor).filter(pk=region.pk).exists():
         return []
+    from rollups.selectors import one_page
+
+    with one_page():  # the rollups are folded and their fold time read once for every app
+        return _collect_tiles(actor=actor, region=region)
+
+
+def _collect_tiles(*, actor, region) -> list[Tile]:
     tiles: list[Tile] = []
     for config in apps.get_app_configs():
         provider = getattr(config, "dashboard_tiles", None)

@@ -16,10 +16,12 @@ An app without demo records (a real deployment) gets no label at all. The articl
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from django.db.models.signals import post_delete, post_migrate, post_save
 from django.utils.translation import gettext_lazy as _
 
 from anshun.commands import system_command
@@ -83,11 +85,44 @@ DEMO_EXPLANATION = _(
 )
 
 
-def demo_apps() -> set[str]:
-    """The apps whose demo loader has written records here (one small query)."""
+# ``demo_apps`` read once per process: the set changes only when a demo loader runs (a
+# management command, before the site serves the demo), so a page does not ask for it.
+DEMO_APPS_SECONDS = 300  # how long another process may show the set as it was (then it rereads)
+_demo_apps: tuple[float, frozenset[str]] | None = None
+
+
+def demo_apps() -> frozenset[str]:
+    """The apps whose demo loader has written records here.
+
+    Read from the database once and kept in this process: a write to ``DemoDataset`` in this
+    process forgets it at once (``forget_demo_apps``, connected to its save and delete signals
+    and to a flush of the database); other processes reread it after ``DEMO_APPS_SECONDS``.
+    Inside a transaction (a test, an atomic request) the set is read afresh and not kept: that
+    transaction may have written to it, and may still be rolled back."""
+    global _demo_apps
+    from django.db import connection
+
+    committed = not connection.in_atomic_block
+    kept = _demo_apps
+    if committed and kept is not None and time.monotonic() - kept[0] < DEMO_APPS_SECONDS:
+        return kept[1]
     from anshun.models import DemoDataset
 
-    return set(DemoDataset.objects.values_list("app_label", flat=True))
+    apps = frozenset(DemoDataset.objects.values_list("app_label", flat=True))
+    if committed:
+        _demo_apps = (time.monotonic(), apps)
+    return apps
+
+
+def forget_demo_apps(**_signal) -> None:
+    """A demo data set was recorded or removed here: the next ``demo_apps()`` reads it again."""
+    global _demo_apps
+    _demo_apps = None
+
+
+post_save.connect(forget_demo_apps, sender="anshun.DemoDataset", dispatch_uid="forget_demo_apps_saved")
+post_delete.connect(forget_demo_apps, sender="anshun.DemoDataset", dispatch_uid="forget_demo_apps_deleted")
+post_migrate.connect(forget_demo_apps, dispatch_uid="forget_demo_apps_flushed")  # also after a flush
 
 
 def provenance(key: str, value, *, region, apps: set[str]) -> tuple[str, str, bool]:

@@ -43,9 +43,10 @@ from drf_spectacular.utils import (
     extend_schema,
     inline_serializer,
 )
-from rest_framework import exceptions, serializers, status
+from rest_framework import ISO_8601, exceptions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.utils.encoders import JSONEncoder
 
 from anshun.api.base import ScopedModelViewSet
@@ -497,6 +498,19 @@ class IncidentTombstoneSerializer(serializers.Serializer):
         }
 
 
+def _iso_moment(zone):
+    """``DateTimeField.to_representation`` in ISO 8601 for aware datetimes, with the time zone
+    looked up once per page instead of once per value (it was a tenth of the feed's time)."""
+
+    def moment(value):
+        if not value or value.tzinfo is None:
+            return _DATETIME.to_representation(value)
+        text = value.astimezone(zone).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return moment
+
+
 class SyncRenderer:
     """The sync feed's entries from plain rows (``selectors.SYNC_COLUMNS``): a live incident as
     ``IncidentOutputSerializer`` renders it, key for key and value for value (its datetimes by
@@ -512,6 +526,11 @@ class SyncRenderer:
         self.actor = actor
         self.now = timezone.now()
         self.actions: dict[tuple, list[str]] = {}
+        self.moment = _DATETIME.to_representation
+        output_format = getattr(_DATETIME, "format", api_settings.DATETIME_FORMAT)
+        zone = _DATETIME.default_timezone()
+        if output_format is not None and output_format.lower() == ISO_8601 and zone is not None:
+            self.moment = _iso_moment(zone)
 
     def entry(self, kind: str, row: dict) -> dict:
         if kind == "departure":
@@ -528,12 +547,12 @@ class SyncRenderer:
                 "deleted": True,
                 "reason": "deleted",
                 "version": row["version"],
-                "updated_at": _DATETIME.to_representation(row["updated_at"]),
+                "updated_at": self.moment(row["updated_at"]),
             }
         return self.incident(row)
 
     def incident(self, row: dict) -> dict:
-        moment = _DATETIME.to_representation
+        moment = self.moment
         status_ = row["status"]
         due_at = row["due_at"]
         return {

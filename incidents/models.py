@@ -297,6 +297,14 @@ class Incident(models.Model):
                     ]
                 ),
             ),
+            # The queue's overdue part (dispatched or handling, past due), oldest first: a walk of
+            # this index finds the first page without reading the rest (migration 0013).
+            models.Index(
+                fields=["reported_at", "id"],
+                include=["due_at", "grid"],
+                name="incidents_clocked_reported",
+                condition=models.Q(deleted_at__isnull=True) & models.Q(status__in=["dispatched", "handling"]),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -331,6 +339,11 @@ class IncidentOffice(models.Model):
     )
     reported_at = models.DateTimeField(editable=False)
     live = models.BooleanField(default=True, editable=False)
+    # The incident's feed position (``Incident.sync_txid``/``sync_seq``), copied by the triggers
+    # of migration 0014 whatever is passed here: an office's sync feed walks
+    # ``incidents_office_sync`` instead of the city's positions.
+    sync_txid = models.BigIntegerField(default=0, editable=False)
+    sync_seq = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         db_table = "incidents_incident_offices"
@@ -340,7 +353,8 @@ class IncidentOffice(models.Model):
                 fields=["gridoffice", "-reported_at", "-incident"],
                 name="incidents_office_listed",
                 condition=models.Q(live=True),
-            )
+            ),
+            models.Index(fields=["gridoffice", "sync_txid", "sync_seq"], name="incidents_office_sync"),
         ]
 
     def __str__(self) -> str:

@@ -10,6 +10,8 @@ grid-office staff ``rollup_regions`` answers None and callers count their (small
 from __future__ import annotations
 
 import datetime
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db.models import QuerySet
 
@@ -42,9 +44,34 @@ def tallies(*, measure: str, regions: list[int]) -> QuerySet[Tally]:
     return Tally.objects.filter(measure=measure, region_id__in=regions)
 
 
+# What one page has learnt of the rollups (``one_page``): whether it folded, and the fold time.
+_page: ContextVar[dict | None] = ContextVar("rollups_page", default=None)
+
+
+@contextmanager
+def one_page():
+    """Inside: the figures of one page. The apps' tile providers each fold the queued changes and
+    read the fold time; on one page the queue is checked (and folded) once and the time read once,
+    instead of once per app (``rollups.services.fold_if_queued``, ``folded_at``)."""
+    if _page.get() is not None:  # already inside the page's
+        yield
+        return
+    token = _page.set({})
+    try:
+        yield
+    finally:
+        _page.reset(token)
+
+
 def folded_at() -> datetime.datetime | None:
     """When the figures last took in every queued change (shown as the tiles' "as of")."""
-    return FoldState.objects.filter(pk=1).values_list("folded_at", flat=True).first()
+    page = _page.get()
+    if page is not None and "folded_at" in page:
+        return page["folded_at"]
+    at = FoldState.objects.filter(pk=1).values_list("folded_at", flat=True).first()
+    if page is not None:
+        page["folded_at"] = at
+    return at
 
 
 def day_start(day: datetime.date) -> datetime.datetime:

@@ -345,6 +345,20 @@ def fold_if_queued() -> FoldResult | None:
     """Fold now when changes are queued and no other fold is running (else read what is there):
     a dashboard then shows every change committed before it opened, at the cost of the changes
     queued since the last fold (a minute's worth at most), never of the history."""
+    from rollups.selectors import _page
+
+    page = _page.get()  # inside ``rollups.selectors.one_page``: once per page
+    if page is not None and "fold" in page:
+        return page["fold"]
+    result = _fold_if_queued()
+    if page is not None:
+        page["fold"] = result
+        if result is not None:
+            page.pop("folded_at", None)  # a fold time read before this fold is out of date
+    return result
+
+
+def _fold_if_queued() -> FoldResult | None:
     from rollups.models import Pending
 
     if not Pending.objects.exists():

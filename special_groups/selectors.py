@@ -11,8 +11,8 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Case, CharField, Count, F, IntegerField, Max, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import Cast, Coalesce, Concat, ExtractMonth, Substr
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, ExtractMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -244,7 +244,7 @@ def metrics(
     from rollups.selectors import day_start
     from rollups.services import fold_if_queued
 
-    fold_if_queued()
+    _once(shared, ("fold",), fold_if_queued)  # once per page: what is queued is folded by the first
     cut = day_start(min(end, timezone.localdate()))
     last, first = day_start(end), day_start(start)
 
@@ -279,45 +279,61 @@ def metrics(
     )
 
 
+# ``_places`` as SQL: fixed statements whose filtered counts cost more to build through the ORM
+# than to run (the dashboard reads them once per page).
+PLACES_SQL = """
+SELECT
+    COUNT(*) FILTER (WHERE f.kind = %(clinic)s),
+    COUNT(*) FILTER (WHERE f.kind = %(kindergarten)s),
+    COUNT(*) FILTER (WHERE f.kind = %(school)s),
+    COUNT(DISTINCT f.region_id) FILTER (WHERE f.kind = %(centre)s AND r.level = %(township)s),
+    COUNT(DISTINCT f.region_id) FILTER (WHERE f.kind = %(centre)s AND r.level = %(village)s),
+    SUM(f.investment) FILTER (WHERE f.project = %(yuxin)s),
+    SUM(f.investment) FILTER (WHERE f.project = %(yulu)s),
+    SUM(f.floor_area) FILTER (WHERE f.kind = %(boarding)s AND f.project = %(yulu)s),
+    (SELECT COUNT(*) FILTER (WHERE level = %(township)s) FROM {regions} WHERE path LIKE %(inside)s),
+    (SELECT COUNT(*) FILTER (WHERE level = %(village)s) FROM {regions} WHERE path LIKE %(inside)s)
+FROM {facilities} f JOIN {regions} r ON r.id = f.region_id
+WHERE r.path LIKE %(inside)s
+"""
+
+
 def _places(*, region: Region) -> dict:
     """Facilities and the places that have them: an inventory (a few rows per township), not a
-    history, counted from the records in two queries."""
-    inside = region.path
-    facilities = ServiceFacility.objects.filter(region__path__startswith=inside).aggregate(
-        clinics=Count("pk", filter=Q(kind=ServiceFacility.Kind.PSYCHIATRIC_CLINIC)),
-        kindergartens=Count("pk", filter=Q(kind=ServiceFacility.Kind.RURAL_KINDERGARTEN)),
-        schools=Count("pk", filter=Q(kind=ServiceFacility.Kind.SPECIAL_SCHOOL)),
-        townships_with=Count(
-            "region",
-            distinct=True,
-            filter=Q(kind=ServiceFacility.Kind.PROTECTION_CENTRE, region__level=Region.Level.TOWNSHIP),
-        ),
-        villages_with=Count(
-            "region",
-            distinct=True,
-            filter=Q(kind=ServiceFacility.Kind.PROTECTION_CENTRE, region__level=Region.Level.VILLAGE),
-        ),
-        yuxin_investment=Sum("investment", filter=Q(project=SpecialProject.YUXIN)),
-        yulu_investment=Sum("investment", filter=Q(project=SpecialProject.YULU)),
-        dormitory_area=Sum(
-            "floor_area", filter=Q(project=SpecialProject.YULU, kind=ServiceFacility.Kind.BOARDING_SCHOOL)
-        ),
-    )
-    levels = Region.objects.filter(path__startswith=inside).aggregate(
-        townships=Count("pk", filter=Q(level=Region.Level.TOWNSHIP)),
-        villages=Count("pk", filter=Q(level=Region.Level.VILLAGE)),
-    )
+    history, counted from the records in one query."""
+    kind = ServiceFacility.Kind
+    with connection.cursor() as cursor:
+        cursor.execute(
+            PLACES_SQL.format(
+                facilities=connection.ops.quote_name(ServiceFacility._meta.db_table),
+                regions=connection.ops.quote_name(Region._meta.db_table),
+            ),
+            {
+                "inside": connection.ops.prep_for_like_query(region.path) + "%",
+                "clinic": kind.PSYCHIATRIC_CLINIC,
+                "kindergarten": kind.RURAL_KINDERGARTEN,
+                "school": kind.SPECIAL_SCHOOL,
+                "centre": kind.PROTECTION_CENTRE,
+                "boarding": kind.BOARDING_SCHOOL,
+                "township": Region.Level.TOWNSHIP,
+                "village": Region.Level.VILLAGE,
+                "yuxin": SpecialProject.YUXIN,
+                "yulu": SpecialProject.YULU,
+            },
+        )
+        (clinics, kindergartens, schools, townships_with, villages_with, yuxin, yulu, dormitory, townships,
+         villages) = cursor.fetchone()  # fmt: skip
     return {
-        "clinics": facilities["clinics"],
-        "townships": levels["townships"],
-        "townships_with_centre": facilities["townships_with"],
-        "villages": levels["villages"],
-        "villages_with_centre": facilities["villages_with"],
-        "rural_kindergartens": facilities["kindergartens"],
-        "special_schools": facilities["schools"],
-        "yuxin_investment": facilities["yuxin_investment"] or Decimal("0"),
-        "yulu_investment": facilities["yulu_investment"] or Decimal("0"),
-        "dormitory_area": facilities["dormitory_area"] or Decimal("0"),
+        "clinics": clinics,
+        "townships": townships,
+        "townships_with_centre": townships_with,
+        "villages": villages,
+        "villages_with_centre": villages_with,
+        "rural_kindergartens": kindergartens,
+        "special_schools": schools,
+        "yuxin_investment": yuxin or Decimal("0"),
+        "yulu_investment": yulu or Decimal("0"),
+        "dormitory_area": dormitory or Decimal("0"),
     }
 
 
@@ -383,7 +399,23 @@ def _raw_metrics(*, region: Region, start: date, end: date) -> Metrics:
     )
 
 
-def _monthly_figures(*, region: Region, year: int, raw: bool = False) -> dict[str, dict[int, tuple]]:
+MONTHLY_SQL = """
+SELECT CASE WHEN measure = 'sg.visit' THEN measure || ':' || COALESCE(dim_b, '') ELSE measure END,
+       CASE WHEN measure LIKE 'people.%%' THEN substring(dim_c, 6)::integer
+            ELSE EXTRACT(MONTH FROM bucket AT TIME ZONE 'UTC')::integer END,
+       SUM(n)::bigint, SUM(amount)
+FROM {table}
+WHERE region_id = %(region)s AND bucket <= %(last)s
+  AND ((measure IN ('people.released', 'people.picked', 'people.payees') AND dim_c LIKE %(months)s)
+       OR (((measure = 'sg.visit' AND dim_c = %(visit_project)s) OR measure = 'sg.subsidy')
+           AND bucket >= %(first)s))
+GROUP BY 1, 2
+"""
+
+
+def _monthly_figures(
+    *, region: Region, year: int, raw: bool = False, shared: dict | None = None
+) -> dict[str, dict[int, tuple]]:
     """Per month of ``year``: (people released, picked up), (visits due, on time) and (amount
     paid, people paid); unsuppressed figures, never shown before ``monthly_series`` suppresses
     them. Read from the rollups in one query over at most a year of the region's daily rows."""
@@ -392,38 +424,27 @@ def _monthly_figures(*, region: Region, year: int, raw: bool = False) -> dict[st
     from rollups.selectors import day_start
     from rollups.services import fold_if_queued
 
-    fold_if_queued()
+    _once(shared, ("fold",), fold_if_queued)
     today = timezone.localdate()
     start, end = period(year)
     end = min(end, today) if start <= today else end
     first, last = day_start(start), day_start(end)
-    months = Q(
-        measure__in=("people.released", "people.picked", "people.payees"), dim_c__startswith=f"{year}-"
-    )
-    days = (Q(measure="sg.visit", dim_c=SpecialProject.ANNING) | Q(measure="sg.subsidy")) & Q(
-        bucket__gte=first
-    )
     # Summed by month in the database (a year of daily rows in, a few dozen sums out): people
     # counts carry their month in ``dim_c`` ("2026-03"), daily rows in their (UTC midnight) bucket;
-    # visits are kept apart by ``dim_b`` (on time, late).
-    month = Case(
-        When(measure__startswith="people.", then=Cast(Substr("dim_c", 6), IntegerField())),
-        default=ExtractMonth("bucket", tzinfo=datetime.UTC),
-        output_field=IntegerField(),
-    )
-    kind = Case(
-        When(measure="sg.visit", then=Concat(F("measure"), Value(":"), F("dim_b"))),
-        default=F("measure"),
-        output_field=CharField(),
-    )
-    rows = (
-        Tally.objects.filter(months | days, region_id=region.pk, bucket__lte=last)
-        .annotate(kind=kind, month=month)
-        .values("kind", "month")
-        .annotate(count=Sum("n"), total=Sum("amount"))
-        .order_by()
-        .values_list("kind", "month", "count", "total")
-    )
+    # visits are kept apart by ``dim_b`` (on time, late). Written as SQL, as ``metrics`` is.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            MONTHLY_SQL.format(table=connection.ops.quote_name(Tally._meta.db_table)),
+            {
+                "region": region.pk,
+                "months": f"{year}-%",
+                "first": first,
+                "last": last,
+                # Visit compliance is 安宁's figure: visits carry their project in ``dim_c``.
+                "visit_project": SpecialProject.ANNING,
+            },
+        )
+        rows = cursor.fetchall()
     sums: dict[tuple[str, int], list] = {(k, m): [count, total] for k, m, count, total in rows}
 
     def n(measure: str, month: int) -> int:
@@ -499,7 +520,9 @@ def monthly_series(*, actor, region: Region, year: int, shared: dict | None = No
     """Per-month pick-up rate, visit compliance and subsidy paid for the charts (three queries),
     each month suppressed for viewers outside the project when fewer than five people are
     behind it (and one more month when only one would be hidden); ``hidden_*`` say which."""
-    figures = _once(shared, ("months", region.pk, year), lambda: _monthly_figures(region=region, year=year))
+    figures = _once(
+        shared, ("months", region.pk, year), lambda: _monthly_figures(region=region, year=year, shared=shared)
+    )
     months = list(range(1, 13))
     huigui = sees_project_counts(actor, SpecialProject.HUIGUI)
     anning = sees_project_counts(actor, SpecialProject.ANNING)

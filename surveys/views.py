@@ -170,6 +170,12 @@ class DashboardContextMixin(ScopedPageMixin):
     selector = staticmethod(regions_visible_to)
 
     def dashboard_context(self) -> dict:
+        from rollups.selectors import one_page
+
+        with one_page():  # the rollups are folded and their fold time read once for the page
+            return self._dashboard_context()
+
+    def _dashboard_context(self) -> dict:
         self.get_queryset()  # the viewer's regions: proves the page reads through a scoped selector
         user = self.request.user
         region = selectors.dashboard_region(actor=user, code=self.request.GET.get("region"))
