@@ -1041,6 +1041,7 @@ class IncidentViewSet(ScopedModelViewSet):
             OpenApiParameter("longitude", OpenApiTypes.NUMBER, required=True),
             OpenApiParameter("latitude", OpenApiTypes.NUMBER, required=True),
         ],
+        operation_id="incidents_duplicates_at_place",
         responses={200: DUPLICATES_BODY, 400: None, 403: None},
         summary="Likely duplicates of a report about to be made",
         description=(
@@ -1068,6 +1069,7 @@ class IncidentViewSet(ScopedModelViewSet):
         return Response(duplicate_answer(found, request=request))
 
     @extend_schema(
+        operation_id="incidents_duplicates_of",
         responses={200: DUPLICATES_BODY, 404: None},
         summary="Likely duplicates of an incident (for the dispatcher)",
     )

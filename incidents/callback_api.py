@@ -15,6 +15,9 @@ from incidents.services.callbacks import record_callback
 
 class CallbackSerializer(serializers.ModelSerializer):
     by = serializers.CharField(source="by.username", read_only=True)
+    # Declared, not generated: a read-only generated field loses ``allow_blank``, and the schema
+    # would then refuse the empty answer of a callback that did not reach the reporter.
+    satisfaction = serializers.ChoiceField(choices=Satisfaction.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = IncidentCallback
