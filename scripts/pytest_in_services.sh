@@ -7,7 +7,7 @@ set -euo pipefail
 echo "== migrations are complete"
 .venv/bin/python manage.py makemigrations --check --dry-run -v0
 echo "== tests"
-workers=${TEST_WORKERS:-1}
+workers=${TEST_WORKERS:-2}
 parallel=()
 extra=()
 stop_extra() {

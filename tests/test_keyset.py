@@ -217,8 +217,16 @@ def test_audit_entries_walk_by_cursor(api_client, admin, dispatcher):
         "a\x00b",
         "%00",
         "x" * 5000,
-        signing.dumps([0, 0, ["2026-01-01T00:00:00+00:00", 1]], salt="wrong salt", compress=False),
-        signing.dumps([0, 0, ["not a date", 1]], salt="anshun.keyset:0:x", compress=False),
+        # Named: a signed value holds the second it was made, and every xdist worker must
+        # collect the same test ids.
+        pytest.param(
+            signing.dumps([0, 0, ["2026-01-01T00:00:00+00:00", 1]], salt="wrong salt", compress=False),
+            id="signed-with-a-wrong-salt",
+        ),
+        pytest.param(
+            signing.dumps([0, 0, ["not a date", 1]], salt="anshun.keyset:0:x", compress=False),
+            id="signed-not-a-date",
+        ),
         "WzAsMCxbIjIwMjYiLDFdXQ:1abc:forged",
     ],
 )
