@@ -399,3 +399,14 @@ def service_worker(request):
     response["Service-Worker-Allowed"] = "/registry/"
     response["Cache-Control"] = "no-cache"
     return response
+
+
+class RevealLogView(ScopedPageMixin, ListView):
+    """The auditors' trail of residents' data revealed (who, when, whose record, where, why), as
+    the special populations' access log; the resident is named by record number only."""
+
+    template_name = "registry/reveals.html"
+    capability = "audit.view"
+    selector = staticmethod(selectors.reveals_visible_to)
+    paginate_by = 100
+    context_object_name = "records"
