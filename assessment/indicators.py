@@ -6,15 +6,11 @@ the records returning ``(level, unit_key, numerator, denominator)`` rows. ``valu
 into the figure (a rate in %, or a count per grid worker) and ``drill`` names what the drill-down
 page lists behind a score (``assessment.selectors.drill_down``).
 
-Adding an indicator is one entry in ``INDICATORS`` (and a target for the year): the Celery run,
-the ranking, the drill-down, the print view and the export read this registry. A household-visit
-coverage indicator from the registry app would be::
-
-    Indicator("household_visits", _("Household-visit coverage"), "%", LEVELS_ALL,
-              compute=registry_coverage_sql, drill="registry_visits")
-
-where ``registry_coverage_sql(year)`` returns houses visited / houses per township, office and
-worker, and ``drill_down`` gets a ``"registry_visits"`` branch listing that unit's visits.
+Adding an indicator is one entry in ``INDICATORS`` (and a default weight and target in
+``DEFAULT_TARGETS``): the Celery run, the ranking, the drill-down, the print view and the export
+read this registry. ``household_visits`` (the registry's household-visit coverage) is the example:
+its statement counts houses visited in the year over houses per township, office and worker, and
+``drill_down``'s ``"registry_houses"`` branch lists the houses behind a score.
 """
 
 from __future__ import annotations
@@ -164,6 +160,45 @@ FROM due WHERE office IS NOT NULL GROUP BY office
 """
 
 
+# Household-visit coverage (入户走访覆盖率): the registry's coverage (``registry.selectors.coverage``:
+# houses visited in the period over houses, grouped on the house's village and grid) for the
+# assessment's period, the year. A house is visited in the year when it has a visit dated in it (read
+# by the ``visit_house_latest`` index, house then date): a house's ``last_visited_on`` alone would
+# lose a past year's visit once the house is visited again. A grid worker's figure is the houses of
+# their office they visited themselves over the houses of their office.
+HOUSEHOLD_VISITS_SQL = """
+WITH houses AS (
+    SELECT v.parent_id AS township, g.office_id AS office,
+           EXISTS (SELECT 1 FROM registry_householdvisit hv
+                   WHERE hv.house_id = h.id AND hv.visited_on >= %(first)s AND hv.visited_on <= %(last)s
+           ) AS visited
+    FROM registry_house h
+    JOIN grids_region v ON v.id = h.village_id
+    LEFT JOIN grids_grid g ON g.id = h.grid_id
+), per_office AS (
+    SELECT office, count(*) AS n FROM houses WHERE office IS NOT NULL GROUP BY office
+), by_worker AS (
+    SELECT hv.by_id AS worker, count(DISTINCT hv.house_id) AS n
+    FROM registry_householdvisit hv
+    JOIN registry_house h ON h.id = hv.house_id
+    JOIN grids_grid g ON g.id = h.grid_id
+    JOIN accounts_user u ON u.id = hv.by_id AND u.grid_office_id = g.office_id
+    WHERE hv.visited_on >= %(first)s AND hv.visited_on <= %(last)s
+    GROUP BY hv.by_id
+)
+SELECT 'township', township::text, count(*) FILTER (WHERE visited), count(*) FROM houses GROUP BY township
+UNION ALL
+SELECT 'grid_office', office::text, count(*) FILTER (WHERE visited), count(*)
+FROM houses WHERE office IS NOT NULL GROUP BY office
+UNION ALL
+SELECT 'grid_worker', u.id::text, coalesce(w.n, 0), p.n
+FROM accounts_user u
+JOIN per_office p ON p.office = u.grid_office_id
+LEFT JOIN by_worker w ON w.worker = u.id
+WHERE u.role = 'grid_worker' AND u.is_active
+"""
+
+
 def _shown_projects() -> str:
     """The projects whose figures officials may see (红丝带 is never counted outside itself)."""
     from special_groups.projects import projects_with
@@ -222,6 +257,14 @@ INDICATORS: dict[str, Indicator] = {
             lambda year: _rows(VISITS_SQL.format(projects=_shown_projects()), year),
             drill="visits",
         ),
+        Indicator(
+            "household_visits",
+            _("Household-visit coverage"),
+            "%",
+            LEVELS_ALL,
+            lambda year: _rows(HOUSEHOLD_VISITS_SQL, year),
+            drill="registry_houses",
+        ),
     )
 }
 
@@ -234,4 +277,6 @@ DEFAULT_TARGETS = {
     "security_sense": (15, 95),
     "satisfaction": (15, 95),
     "visit_coverage": (10, 95),
+    # Every household once a year at least (the visit plan asks for once a quarter).
+    "household_visits": (10, 90),
 }

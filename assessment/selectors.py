@@ -197,8 +197,55 @@ def drill_down(*, actor, score: Score) -> Drill:
             rows,
             total,
         )
+    if indicator.drill == "registry_houses":
+        return _registry_houses(actor=actor, score=score)
     # Special-population visits: counts per village only, small counts suppressed.
     return _visit_counts(actor=actor, score=score)
+
+
+def _registry_houses(*, actor, score: Score) -> Drill:
+    """The houses behind a household-visit coverage score, through the registry's own selector
+    (``houses_visible_to``: the viewer's villages only), each with its last visit in the year (by
+    the grid worker, for a worker's score). A house shows its address code, grid and use, as the
+    registry's house list does; no resident or owner is named here."""
+    from datetime import date
+
+    from django.db.models import OuterRef, Subquery
+    from django.utils.text import capfirst
+    from django.utils.translation import gettext as _
+    from django.utils.translation import pgettext
+
+    from registry.models import House, HouseholdVisit
+    from registry.selectors import houses_visible_to
+
+    houses = houses_visible_to(actor=actor)
+    visits = HouseholdVisit.objects.filter(
+        house=OuterRef("pk"), visited_on__gte=date(score.year, 1, 1), visited_on__lte=date(score.year, 12, 31)
+    )
+    if score.level == Level.TOWNSHIP:
+        houses = houses.filter(village__parent_id=score.region_id)
+    else:
+        houses = houses.filter(grid__office_id=score.grid_office_id)
+        if score.level == Level.GRID_WORKER:
+            visits = visits.filter(by_id=int(score.unit_key))
+    houses = houses.annotate(
+        visited=Subquery(visits.order_by("-visited_on").values("visited_on")[:1])
+    ).order_by(F("visited").asc(nulls_first=True), "address__code")  # the houses not visited first
+    total = houses.count()
+    rows = [
+        [h.address.code, h.grid.code if h.grid else "–", h.get_use_display(), h.visited or "–"]
+        for h in houses[:DRILL_LIMIT]
+    ]
+    return Drill(
+        [
+            _("Address code"),
+            _("Grid"),
+            capfirst(House._meta.get_field("use").verbose_name),
+            pgettext("assessment", "Visited in the year"),
+        ],
+        rows,
+        total,
+    )
 
 
 def _visit_counts(*, actor, score: Score) -> Drill:

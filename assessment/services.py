@@ -115,12 +115,16 @@ def _score(value: float | None, target: float) -> float | None:
 
 # Every input of the scores, as counters that move whenever it changes: the rollups' queue takes
 # the id of every changed incident, mediation case, enrolment and case task (statement triggers,
-# whatever the door), the surveys' delta queue every changed answer; then the grid workers, the
-# offices and townships, the year's weights and targets, and the day (visits fall due with it).
+# whatever the door), the surveys' delta queue every changed answer, the registry's visit and house
+# sequences every new visit and house; then the grid workers, the
+# offices and townships, the year's weights and targets, and the day (visits fall due with it);
+# hashed, so the run's column holds it however many inputs and indicators there are.
 FINGERPRINT_SQL = """
-SELECT concat_ws(':',
+SELECT md5(concat_ws(':',
     (SELECT last_value FROM rollups_pending_id_seq),
     (SELECT last_value FROM surveys_answerdelta_id_seq),
+    (SELECT last_value FROM registry_householdvisit_id_seq),
+    (SELECT last_value FROM registry_house_id_seq),
     (SELECT count(*) || '/' || coalesce(max(id), 0) FROM accounts_user
      WHERE role = 'grid_worker' AND is_active),
     (SELECT count(*) FROM grids_gridoffice),
@@ -128,7 +132,7 @@ SELECT concat_ws(':',
     (SELECT coalesce(string_agg(indicator || '=' || weight || '/' || target, ',' ORDER BY indicator), '')
      FROM assessment_indicatortarget WHERE year = %(year)s),
     %(today)s
-)
+))
 """
 
 

@@ -21,7 +21,7 @@ from assessment.models import TOTAL, Level
 
 CAPABILITY = "dashboard.view"
 # The apps whose records the scores count: a score of demo records is marked as demo data.
-SOURCE_APPS = ("assessment", "incidents", "mediation", "surveys", "special_groups")
+SOURCE_APPS = ("assessment", "incidents", "mediation", "surveys", "special_groups", "registry")
 
 
 def _year(request, actor) -> int:

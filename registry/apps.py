@@ -11,5 +11,6 @@ class RegistryConfig(AppConfig):
         (_("Visit plan"), "registry:plan", "registry.record"),
         (_("Visit coverage"), "registry:coverage", "registry.view"),
         (_("Import registry"), "registry:import", "registry.import"),
+        (_("Registry access log"), "registry:reveals", "audit.view"),
     )
     demo_loader = "registry.demo.load_demo_registry"

@@ -199,3 +199,16 @@ def coverage_points(*, actor, today: date | None = None) -> list[dict]:
          "lat": round(o.location.y, 5), "houses": rows[o.pk].houses, "rate": rows[o.pk].rate}
         for o in offices
     ]  # fmt: skip
+
+
+def reveals_visible_to(*, actor) -> QuerySet:
+    """The purpose-logged reveals of residents' data (``RevealRecord``), newest first: auditors
+    only, in their jurisdiction (the model's scope rule)."""
+    from registry.models import RevealRecord
+
+    return (
+        RevealRecord.objects.visible_to(actor)
+        .select_related("actor", "village")
+        .defer("village__boundary")
+        .order_by("-at", "-id")
+    )

@@ -12,6 +12,8 @@ urlpatterns = [
     path("units/<int:pk>/visit/", views.UnitVisitView.as_view(), name="unit-visit"),
     path("plan/", views.VisitPlanView.as_view(), name="plan"),
     path("coverage/", views.CoverageView.as_view(), name="coverage"),
+    path("sw.js", views.service_worker, name="sw"),
+    path("reveals/", views.RevealLogView.as_view(), name="reveals"),
     path("import/", views.ImportView.as_view(), name="import"),
     path("import/<int:pk>/", views.ImportDetailView.as_view(), name="import-detail"),
 ]

@@ -385,3 +385,28 @@ def import_summary(job: RegistryImport) -> dict:
         "error": "; ".join(str(e) for e in job.errors[:20]),
         "download_url": None,
     }
+
+
+def service_worker(request):
+    """The visit forms' service worker (``static/js/registry_sw.js``), served under /registry/ so
+    its scope covers them (the incidents' worker covers /incidents/ only)."""
+    from django.contrib.staticfiles import finders
+    from django.http import HttpResponse
+
+    path = finders.find("js/registry_sw.js")
+    with open(path, encoding="utf-8") as handle:
+        response = HttpResponse(handle.read(), content_type="application/javascript")
+    response["Service-Worker-Allowed"] = "/registry/"
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+class RevealLogView(ScopedPageMixin, ListView):
+    """The auditors' trail of residents' data revealed (who, when, whose record, where, why), as
+    the special populations' access log; the resident is named by record number only."""
+
+    template_name = "registry/reveals.html"
+    capability = "audit.view"
+    selector = staticmethod(selectors.reveals_visible_to)
+    paginate_by = 100
+    context_object_name = "records"

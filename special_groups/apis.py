@@ -20,6 +20,7 @@ from special_groups.crypto import (
     mask_phone,
 )
 from special_groups.models import AccessRecord, CaseTask, CheckIn, Enrollment, Visit
+from special_groups.policy import POLICY
 
 
 class EnrollmentOutputSerializer(serializers.ModelSerializer):
@@ -117,6 +118,9 @@ class EnrollmentInputSerializer(serializers.Serializer):
     )
     term_start = serializers.DateField(required=False, allow_null=True, default=None)
     term_end = serializers.DateField(required=False, allow_null=True, default=None)
+    # Link to the basic registry's resident with this ID number inside the caller's jurisdiction
+    # (found by the exact number; no resident id is ever shown to a case officer).
+    link_registry = serializers.BooleanField(required=False, default=False)
 
 
 class CheckInInputSerializer(serializers.Serializer):
@@ -167,7 +171,16 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
     def create(self, request, *args, **kwargs):
         data = EnrollmentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        enrollment = services.person_enroll(actor=request.user, **data.validated_data)
+        arguments = dict(data.validated_data)
+        if arguments.pop("link_registry"):
+            # Authorised before the look-up, so a role that may not enrol learns nothing from it.
+            POLICY.authorize("person_enroll", actor=request.user, arguments={})
+            arguments["registry_person"] = selectors.registry_resident_for(
+                actor=request.user, id_number=arguments["id_number"]
+            )
+            if arguments["registry_person"] is None:
+                raise serializers.ValidationError({"link_registry": [_("Not found in your jurisdiction.")]})
+        enrollment = services.person_enroll(actor=request.user, **arguments)
         fresh = selectors.enrollments_visible_to(actor=request.user).get(pk=enrollment.pk)
         return Response(self.get_serializer(fresh).data, status=status.HTTP_201_CREATED)
 

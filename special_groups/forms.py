@@ -59,6 +59,10 @@ class EnrollForm(forms.Form):
     facility = FacilityChoiceField(
         label=_("Facility"), queryset=ServiceFacility.objects.none(), required=False
     )
+    link_registry = forms.BooleanField(
+        label=_("Link to the basic registry's resident with this ID number (in your jurisdiction)"),
+        required=False,
+    )
 
     # The project-specific facts: each project's entry (special_groups.projects) says which of
     # them its officers record and which are required; the rest are left out of the form.
@@ -87,6 +91,7 @@ class EnrollForm(forms.Form):
 
     def command_arguments(self) -> dict:
         data = dict(self.cleaned_data)
+        data.pop("link_registry", None)  # the page resolves it to ``registry_person``
         if not data.get("enrolled_on"):
             data.pop("enrolled_on", None)
         return data

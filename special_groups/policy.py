@@ -67,11 +67,13 @@ POLICY = Policy(
     {
         "person_enroll": Rule(
             capability=HANDLE,
-            refers=("region", "facility"),
+            refers=("region", "facility", "registry_person"),
             condition=officer_of_project,
             why="A case officer enrols someone into their own project, at a place in their "
             "jurisdiction, from the data they supply themselves; nothing another project holds "
-            "is linked or looked up (the facility's own scope keeps it to the officer's project).",
+            "is linked or looked up (the facility's own scope keeps it to the officer's project). "
+            "The basic registry's resident it may be linked to must be in the officer's "
+            "jurisdiction and carry the same ID number.",
         ),
         "guardian_assign": _on_enrollment(HANDLE, "The officer names the guardian of their own case."),
         "visit_record": _on_enrollment(HANDLE, "The officer logs a visit on their own case."),

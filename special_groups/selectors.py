@@ -827,3 +827,20 @@ def dashboard_tiles(*, actor, region) -> list[Tile]:
     tiles = project_tiles(actor=actor, region=region)
     as_of = folded_at()  # the figures come from the rollups: as of their last fold
     return [replace(tile, as_of=as_of) for tile in tiles]
+
+
+def registry_resident_for(*, actor, id_number: str):
+    """The basic registry's resident with this ID number in the actor's jurisdiction, to link an
+    enrolment to (``person_enroll``'s ``registry_person``), or None.
+
+    Found only by the exact number (the registry's own keyed-hash look-up, through its
+    ``visible_to``): nothing is listed or searched, so a case officer needs no ``registry.view``
+    and learns no more than whether that one number lives in their jurisdiction's registry. A
+    current resident is preferred to a record of someone who has moved out."""
+    from registry.selectors import resident_by_id_number
+
+    return (
+        resident_by_id_number(actor=actor, id_number=id_number)
+        .order_by(F("moved_out_on").desc(nulls_first=True), "-id")
+        .first()
+    )

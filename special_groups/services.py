@@ -75,8 +75,14 @@ def person_enroll(
     term_start: date | None = None,
     term_end: date | None = None,
     facility=None,
+    registry_person=None,
 ) -> Enrollment:
     """Enrol someone into the officer's own project from the data the officer supplies.
+
+    ``registry_person`` (a ``registry.Resident``, optional) links the person to the basic
+    registry, so the grid worker visiting their house sees the neutral "needs attention" mark
+    (never the project). The rule checks the resident is in the officer's jurisdiction; here
+    its ID number must be the one entered, so a link cannot name somebody else.
 
     The new record is built from that data alone: whatever another project, or another
     jurisdiction of this project, holds under the same ID number is neither linked nor looked
@@ -110,6 +116,8 @@ def person_enroll(
         if given.get(fact.name) in (None, "") and fact.default is not None:
             given[fact.name] = fact.default
     digest = lookup_hash(id_number)
+    if registry_person is not None and registry_person.id_number_hash != digest:
+        raise ValidationError({"registry_person": _("This resident's ID number is not the one entered.")})
     _lock_id_number(project, digest)
     if Enrollment.objects.visible_to(actor).filter(project=project, person__id_number_hash=digest).exists():
         raise ValidationError({"id_number": _("This person is already in your caseload.")})
@@ -121,6 +129,7 @@ def person_enroll(
         phone=phone,
         address=address,
         region=region,
+        registry_person=registry_person,
     )
     person.full_clean()
     attribute(person, actor)

@@ -265,8 +265,18 @@ class EnrollView(ScopedPageMixin, FormView):
         }
 
     def form_valid(self, form):
+        arguments = form.command_arguments()
+        if form.cleaned_data.get("link_registry"):
+            # The resident is found by the exact ID number inside the officer's jurisdiction;
+            # none there (or only elsewhere) is the same field error.
+            arguments["registry_person"] = selectors.registry_resident_for(
+                actor=self.request.user, id_number=arguments["id_number"]
+            )
+            if arguments["registry_person"] is None:
+                form.add_error("link_registry", _("Not found in your jurisdiction."))
+                return self.form_invalid(form)
         try:
-            enrollment = services.person_enroll(actor=self.request.user, **form.command_arguments())
+            enrollment = services.person_enroll(actor=self.request.user, **arguments)
         except ValidationError as exc:
             return self.form_invalid(strict.add_service_errors(form, exc))
         messages.success(self.request, _("Enrolled. The record is shown masked."))

@@ -8,6 +8,21 @@
   "use strict";
   var form = document.getElementById("visit-form");
   if (!form || !window.indexedDB) return;
+  // The registry's service worker keeps this form and its assets, so it opens again offline.
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/registry/sw.js", { scope: "/registry/" }).then(function () {
+      return navigator.serviceWorker.ready;
+    }).then(function (registration) {
+      var assets = Array.prototype.map.call(
+        document.querySelectorAll("script[src], link[rel=stylesheet][href]"),
+        function (el) { return el.src || el.href; }
+      );
+      navigator.serviceWorker.addEventListener("message", function (event) {
+        if (event.data && event.data.kept) document.body.dataset.visitKept = "1";
+      });
+      registration.active.postMessage({ keep: [location.href].concat(assets) });
+    }).catch(function () {});
+  }
   var box = document.getElementById("visit-outbox");
   var owner = form.dataset.owner;
   var RETRY_FIRST_MS = 2000, RETRY_MAX_MS = 30000, SEND_WAIT_MS = 20000;

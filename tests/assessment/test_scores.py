@@ -156,6 +156,7 @@ def test_ranking_and_drill_down_query_counts_do_not_grow_with_the_data(client, p
     a = places["a"]
     ranking = reverse("assessment:ranking")
     score = reverse("assessment:score", args=[Level.TOWNSHIP, a.township.code])
+    _queries(client, ranking, {"year": YEAR})  # the process's first page reads the demo marks once
     before = (
         _queries(client, ranking, {"year": YEAR}),
         _queries(client, score, {"year": YEAR, "indicator": "discovery"}),
