@@ -991,6 +991,15 @@ class IncidentCallback(models.Model):
         return f"#{self.incident_id} {self.get_satisfaction_display() or _('not reached')}"
 
 
+# A record about one incident (a 延期 request, a 挂账 entry) is seen by whoever sees the incident:
+# region users over its place, and the grid offices and departments it was sent to.
+SEEN_WITH_ITS_INCIDENT = ScopeRule(
+    region_path="incident__grid__village__path",
+    grid_office="incident__offices",
+    department="incident__departments",
+)
+
+
 class CalendarDay(models.Model):
     """A local entry of the working calendar: a holiday or a working day (调休) that overrides
     the statutory calendar of ``chinesecalendar``; for years the library does not cover (2027
@@ -1049,11 +1058,7 @@ class ExtensionRequest(models.Model):
     decision_note = models.TextField(_("decision note"), blank=True)
 
     objects = ScopedQuerySet.as_manager()
-    scope_rule = ScopeRule(
-        region_path="incident__grid__village__path",
-        grid_office="incident__offices",
-        department="incident__departments",
-    )
+    scope_rule = SEEN_WITH_ITS_INCIDENT
 
     class Meta:
         verbose_name = _("extension request")
@@ -1114,11 +1119,7 @@ class BacklogEntry(models.Model):
     lift_note = models.TextField(_("note on taking off"), blank=True)
 
     objects = ScopedQuerySet.as_manager()
-    scope_rule = ScopeRule(
-        region_path="incident__grid__village__path",
-        grid_office="incident__offices",
-        department="incident__departments",
-    )
+    scope_rule = SEEN_WITH_ITS_INCIDENT
 
     class Meta:
         verbose_name = _("backlog entry")
