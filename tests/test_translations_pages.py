@@ -81,9 +81,10 @@ def test_the_verify_and_close_buttons_say_what_staff_say(client, make_incident, 
     assert shown["verify"] == "核查通过" and shown["reopen"] == "核查未通过：重新处置"
     workflow.verify_incident(actor=dispatcher, incident_id=incident.pk)
     body = client.get(url, **ZH).content.decode()
-    assert buttons(body) == {"close": "结案"} and "已核查" in body  # the status keeps its name
+    # A verified case can still take a duplicate report in (并案), and closing says 结案.
+    assert buttons(body) == {"close": "结案", "merge-by-number": "并案"} and "已核查" in body
     english(client)
-    assert buttons(client.get(url).content.decode()) == {"close": "Close"}
+    assert buttons(client.get(url).content.decode()) == {"close": "Close", "merge-by-number": "Merge (并案)"}
 
 
 @pytest.mark.django_db

@@ -23,6 +23,8 @@ What follows a move, so every derived key stays true:
   history rows that pointed at a removed grid get the grid the same rule gives their own
   point, so the change stays visible to the auditors of the place where it happened;
 - cameras: the village follows the grid (a grid lies in exactly one village);
+- registry addresses, houses, units and visits: placed by their address's point among their own
+  village's real grids (an address's code is its village's), else by the village rule;
 - survey responses: the grid office follows the grid, and so do the copies in the answers.
   The triggers on ``surveys_answer`` queue the change as deltas (−1 under the old office,
   +1 under the new), so the next scheduled incremental rollup moves the counts; no full
@@ -53,11 +55,23 @@ class Placed:
     # Only rows in removed grids move (history: where a change happened is not rewritten
     # unless the grid it names is gone).
     only_removed: bool = False
+    # The point's grid is looked for among the old grid's village only: the registry's rows
+    # belong to their village (an address's code is the village's code and a local number).
+    within_village: bool = False
 
     @property
     def label(self) -> str:
         return f"{self.model}.{self.field}"
 
+
+# A registry row's point: the location of the address it stands at.
+_ADDRESS_POINT = "(SELECT a.location FROM registry_address a WHERE a.id = {address})"
+# A visit's point: the address of the house, else of the unit, visited.
+_VISITED_POINT = """COALESCE(
+    (SELECT a.location FROM registry_house h JOIN registry_address a ON a.id = h.address_id
+     WHERE h.id = t.house_id),
+    (SELECT a.location FROM registry_unit u JOIN registry_address a ON a.id = u.address_id
+     WHERE u.id = t.unit_id))"""
 
 PLACED: tuple[Placed, ...] = (
     Placed("incidents.Incident", point="t.location"),
@@ -66,6 +80,12 @@ PLACED: tuple[Placed, ...] = (
     Placed("surveys.Response"),
     # An Open311 client's intake grid for address-only requests: no point, so the village rule.
     Placed("incidents.Open311Client", field="intake_grid"),
+    # The basic registry: an address by its point, a house or unit by its address's point, a
+    # visit by the point of the house or unit visited; each within its own village.
+    Placed("registry.Address", point="t.location", within_village=True),
+    Placed("registry.House", point=_ADDRESS_POINT.format(address="t.address_id"), within_village=True),
+    Placed("registry.Unit", point=_ADDRESS_POINT.format(address="t.address_id"), within_village=True),
+    Placed("registry.HouseholdVisit", point=_VISITED_POINT, within_village=True),
 )
 
 
@@ -140,7 +160,8 @@ def place_rows(cursor, *, kept_codes: list[str]) -> Placement:
                     ORDER BY ST_Area(ST_Intersection(g.geometry, o.geometry)) DESC, g.code
                     LIMIT 1)
                ) AS new_id,
-               o.code = ANY(%s) AS kept
+               o.code = ANY(%s) AS kept,
+               o.village_id
         FROM grid_import_old o
         """,
         [kept_codes, kept_codes],
@@ -159,6 +180,7 @@ def place_rows(cursor, *, kept_codes: list[str]) -> Placement:
         pk = _quote(model._meta.pk.column)
         point = placed.point or "NULL::geometry"
         only_removed = "AND NOT f.kept" if placed.only_removed else ""
+        same_village = "AND g.village_id = f.village_id" if placed.within_village else ""
         cursor.execute("TRUNCATE grid_import_moves")
         # The point's grid through the spatial index; else the village rule's grid.
         cursor.execute(
@@ -169,7 +191,7 @@ def place_rows(cursor, *, kept_codes: list[str]) -> Placement:
             JOIN grid_import_fallback f ON f.old_id = t.{column} {only_removed}
             LEFT JOIN LATERAL (
                 SELECT g.id FROM grids_grid g
-                WHERE NOT g.is_demo AND ST_Covers(g.geometry, {point})
+                WHERE NOT g.is_demo AND ST_Covers(g.geometry, {point}) {same_village}
                 ORDER BY g.code LIMIT 1
             ) p ON {point} IS NOT NULL
             """  # noqa: S608 - model tables and columns only
