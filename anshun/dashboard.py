@@ -11,13 +11,14 @@ minute and a dashboard folds on opening when changes are queued: one small query
 whatever the history behind it. Such a tile carries the fold time as ``as_of``, and the page
 shows it.
 
-An app whose figures are costly aggregates over slowly changing records (the six
-projects' visits and subsidies, mediation deadlines) also sets
-``dashboard_tiles_cached = True``: its tiles are then kept in the cache for
-``settings.DASHBOARD_TILE_CACHE_SECONDS``, per viewer, region and language, so an
-official refreshing the dashboard costs milliseconds instead of a scan. Cheap,
-fast-moving figures (incidents open and overdue) are never cached. The page says how
-old cached figures may be, and, while Redis is away, that they were computed live because the
+Every app's figures are read from the rollups (incidents, mediation cases, the six projects'
+people, visits and subsidies, demonstration sites, cameras) or from bounded inventories
+(joint-defence coverage: one row per village), a query or two whatever the history, so no app
+keeps its tiles in the cache: a first opening costs what a refresh costs, and every figure is as
+current as the last fold. The mechanism stays for an app whose figures are costly aggregates
+outside the rollups: one that sets ``dashboard_tiles_cached = True`` has its tiles kept in the
+cache for ``settings.DASHBOARD_TILE_CACHE_SECONDS``, per viewer, region and language, the page
+says how old they may be, and, while Redis is away, that they were computed live because the
 cache is unavailable (anshun.cache).
 """
 

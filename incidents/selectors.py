@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Case, Count, F, FloatField, Func, IntegerField, Q, QuerySet, Value, When
-from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from anshun.scoping import Jurisdiction
@@ -265,6 +264,106 @@ def departures_visible_to(*, actor) -> QuerySet[IncidentScopeExit]:
     return departures
 
 
+def _like_prefix(path: str) -> str:
+    """``path`` as a LIKE pattern for "starts with" (what ``__startswith`` sends)."""
+    return path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+# The page of incidents, written out: the scope's source and filter (``_sync_scope``, exactly what
+# ``Incident.scope_rule`` makes of the actor's jurisdiction), the feed's position columns, every
+# field the phone receives joined, in the order written (see ``_in_written_order``). A grid
+# office's rows are read in their link positions (``incidents_office_sync``), kept equal to the
+# incident's by triggers (migration 0014), so the office's feed is a walk of that index.
+# ``client_uuid`` comes as text, as the feed sends it (a UUID object made per row and turned back
+# into text cost a third of a page's Python time).
+SYNC_SQL = """
+SELECT "incidents_incident"."id", "incidents_incident"."client_uuid"::text, "incidents_incident"."version",
+       "incidents_incident"."deleted_at", "incidents_incident"."status",
+       "incidents_incidentcategory"."code", "incidents_incidentcategory"."name",
+       "incidents_incidentcategory"."duty", "incidents_incident"."description",
+       "incidents_incident"."priority", "incidents_incident"."source",
+       ST_X("incidents_incident"."location"), ST_Y("incidents_incident"."location"),
+       "incidents_incident"."address", "grids_grid"."code", "grids_grid"."name", "grids_region"."code",
+       "incidents_incident"."handling_office_id", "grids_gridoffice"."code",
+       "incidents_incident"."handling_department_id", "incidents_department"."code",
+       "reporter"."username", "incidents_incident"."handler_id", "handler"."username",
+       "incidents_incident"."reported_at", "incidents_incident"."updated_at",
+       "incidents_incident"."due_at", "incidents_incident"."closed_at",
+       "incidents_incident"."escalation_level", "incidents_incident"."sync_txid",
+       "incidents_incident"."sync_seq", "incidents_incident"."merged_into_id"
+FROM {source}
+INNER JOIN "incidents_incidentcategory"
+    ON "incidents_incidentcategory"."id" = "incidents_incident"."category_id"
+INNER JOIN "grids_grid" ON "grids_grid"."id" = "incidents_incident"."grid_id"
+INNER JOIN "grids_region" ON "grids_region"."id" = "grids_grid"."village_id"
+LEFT OUTER JOIN "grids_gridoffice" ON "grids_gridoffice"."id" = "incidents_incident"."handling_office_id"
+LEFT OUTER JOIN "incidents_department"
+    ON "incidents_department"."id" = "incidents_incident"."handling_department_id"
+LEFT OUTER JOIN "accounts_user" "reporter" ON "reporter"."id" = "incidents_incident"."reporter_id"
+LEFT OUTER JOIN "accounts_user" "handler" ON "handler"."id" = "incidents_incident"."handler_id"
+WHERE {where}
+ORDER BY {txid}, {seq}
+LIMIT %(limit)s
+"""
+_INCIDENTS = '"incidents_incident"'
+_BY_OFFICE = (
+    '"incidents_incident_offices" INNER JOIN "incidents_incident" '
+    'ON "incidents_incident"."id" = "incidents_incident_offices"."incident_id"'
+)
+_BY_DEPARTMENT = (
+    '"incidents_incident_departments" INNER JOIN "incidents_incident" '
+    'ON "incidents_incident"."id" = "incidents_incident_departments"."incident_id"'
+)
+DEPARTURES_SQL = """
+SELECT "incident_id", "client_uuid"::text, "txid", "seq" FROM "incidents_incidentscopeexit"
+WHERE {where}
+ORDER BY "txid", "seq"
+LIMIT %(limit)s
+"""
+_EXITS = '"incidents_incidentscopeexit"'
+
+
+def _sync_scope(jurisdiction: Jurisdiction) -> tuple[str, list[str], str, str, list[str]] | None:
+    """The statement parts of the actor's feed: the incidents' source, their scope conditions,
+    their position columns, and the departures' scope conditions (``["FALSE"]``: none). The same
+    rows as ``Incident.objects.visible_to`` and ``departures_visible_to``; None when they are
+    nothing (no jurisdiction: ``NOTHING``)."""
+    if jurisdiction.unrestricted:
+        # Platform admins see every incident wherever it goes: no departures.
+        return _INCIDENTS, [], f'{_INCIDENTS}."sync_txid"', f'{_INCIDENTS}."sync_seq"', ["FALSE"]
+    if jurisdiction.grid_office_id is not None:
+        links = '"incidents_incident_offices"'
+        return (
+            _BY_OFFICE,
+            [f'{links}."gridoffice_id" = %(scope)s'],
+            f'{links}."sync_txid"',
+            f'{links}."sync_seq"',
+            [f'{_EXITS}."office_id" = %(scope)s'],
+        )
+    if jurisdiction.department_id is not None:
+        # ``IncidentScopeExit`` has no department lookup: a department sees none of them.
+        return (
+            _BY_DEPARTMENT,
+            ['"incidents_incident_departments"."department_id" = %(scope)s'],
+            f'{_INCIDENTS}."sync_txid"',
+            f'{_INCIDENTS}."sync_seq"',
+            ["FALSE"],
+        )
+    if jurisdiction.region_path is not None:
+        return (
+            _INCIDENTS,
+            ['"grids_region"."path"::text LIKE %(scope)s'],
+            f'{_INCIDENTS}."sync_txid"',
+            f'{_INCIDENTS}."sync_seq"',
+            # Left the region (not a move inside it): ``_exit_scope``.
+            [
+                f'{_EXITS}."from_path"::text LIKE %(scope)s',
+                f'NOT ({_EXITS}."to_path"::text LIKE %(scope)s AND {_EXITS}."to_path" IS NOT NULL)',
+            ],
+        )
+    return None
+
+
 def sync_page(*, actor, after: FeedPosition | None = None, updated_after=None, limit: int = 100) -> SyncPage:
     """One page of changes in commit-safe order: live rows, deletions and departures.
 
@@ -277,49 +376,49 @@ def sync_page(*, actor, after: FeedPosition | None = None, updated_after=None, l
     change); keep transactions short.
 
     Three queries whatever the page size: the horizon, the incidents (with their relations
-    joined, as plain values), the departures.
+    joined, as plain values), the departures. Both pages are fixed statements with parameters
+    (``SYNC_SQL``, ``DEPARTURES_SQL``) scoped as ``visible_to`` scopes (``_sync_scope``): a phone
+    catching up walks a hundred pages, and building each page through the ORM cost more than
+    running it.
     """
     horizon, own = feed_horizon()
-    incidents = incidents_visible_to(actor=actor, include_deleted=True)
-    txid, seq = "sync_txid", "sync_seq"
-    if Jurisdiction.of(actor).grid_office_id is not None:
-        # Grid-office staff: the office's link rows carry each incident's position (kept equal by
-        # triggers, migration 0014), so the office's feed is read from ``incidents_office_sync``
-        # in order instead of walking the city's positions for the office's few rows.
-        incidents = incidents.keyset_on(
-            sync_txid=F("office_links__sync_txid"), sync_seq=F("office_links__sync_seq")
-        )
-        txid, seq = incidents.keyset_via["sync_txid"], incidents.keyset_via["sync_seq"]
-    incidents = incidents.filter(**{f"{txid}__lt": horizon})
-    departures = departures_visible_to(actor=actor).filter(txid__lt=horizon)
-    if after is not None:
-        # A row comparison, ``(txid, seq) > (a, b)``: the position index's scan starts at the
-        # cursor (an OR of the two cases would make every page walk the feed from its start).
-        incidents = incidents.filter(TupleGreaterThan(Tuple(F(txid), F(seq)), [after.txid, after.seq]))
-        departures = departures.filter(TupleGreaterThan(Tuple(F("txid"), F("seq")), [after.txid, after.seq]))
-    if updated_after is not None:
-        incidents = incidents.filter(updated_at__gt=updated_after)
-        departures = departures.filter(at__gt=updated_after)
-    rows = (
-        incidents.prefetch_related(None)
-        .annotate(
-            sync_longitude=Func("location", function="ST_X", output_field=FloatField()),
-            sync_latitude=Func("location", function="ST_Y", output_field=FloatField()),
-        )
-        .order_by("sync_txid", "sync_seq")
-        .values(*SYNC_COLUMNS)
-    )
-    gone = departures.order_by("txid", "seq").values(*DEPARTURE_COLUMNS)
-    entries = sorted(
-        [
-            *(
-                (FeedPosition(i["sync_txid"], i["sync_seq"]), "incident", i)
-                for i in _in_written_order(rows[: limit + 1])
+    scope = _sync_scope(Jurisdiction.of(actor))
+    entries: list[tuple[FeedPosition, str, dict]] = []
+    if scope is not None:
+        source, where, txid, seq, exits = scope
+        jurisdiction = Jurisdiction.of(actor)
+        params = {
+            "scope": (
+                _like_prefix(jurisdiction.region_path)
+                if jurisdiction.region_path is not None
+                else jurisdiction.grid_office_id or jurisdiction.department_id
             ),
-            *((FeedPosition(d["txid"], d["seq"]), "departure", d) for d in gone[: limit + 1]),
-        ],
-        key=lambda entry: entry[0],
-    )
+            "horizon": horizon,
+            "limit": limit + 1,
+        }
+        where = [*where, f"{txid} < %(horizon)s"]
+        exits = [*exits, f'{_EXITS}."txid" < %(horizon)s']
+        if after is not None:
+            # A row comparison, ``(txid, seq) > (a, b)``: the position index's scan starts at the
+            # cursor (an OR of the two cases would make every page walk the feed from its start).
+            params.update(after_txid=after.txid, after_seq=after.seq)
+            where.append(f"({txid}, {seq}) > (%(after_txid)s, %(after_seq)s)")
+            exits.append(f'({_EXITS}."txid", {_EXITS}."seq") > (%(after_txid)s, %(after_seq)s)')
+        if updated_after is not None:
+            params["updated_after"] = updated_after
+            where.append(f'{_INCIDENTS}."updated_at" > %(updated_after)s')
+            exits.append(f'{_EXITS}."at" > %(updated_after)s')
+        statement = SYNC_SQL.format(source=source, where=" AND ".join(where), txid=txid, seq=seq)
+        for row in _in_written_order(statement, params):
+            values = dict(zip(SYNC_COLUMNS, row, strict=True))
+            entries.append((FeedPosition(values["sync_txid"], values["sync_seq"]), "incident", values))
+        if "FALSE" not in exits:
+            with connection.cursor() as cursor:
+                cursor.execute(DEPARTURES_SQL.format(where=" AND ".join(exits)), params)
+                for row in cursor.fetchall():
+                    values = dict(zip(DEPARTURE_COLUMNS, row, strict=True))
+                    entries.append((FeedPosition(values["txid"], values["seq"]), "departure", values))
+        entries.sort(key=lambda entry: entry[0])
     has_more = len(entries) > limit
     entries = entries[:limit]
     if has_more:
@@ -332,16 +431,18 @@ def sync_page(*, actor, after: FeedPosition | None = None, updated_after=None, l
     return SyncPage(entries=entries, next=following, has_more=has_more)
 
 
-def _in_written_order(rows: QuerySet) -> list[dict]:
-    """``rows`` read with the joins in the order the query writes them (the incident and its scope
-    first, then its relations, each one row per incident) instead of PostgreSQL searching every
-    order: with nine relations the search took 50-90 ms of planning per feed page for a page that
-    runs in about 1 ms, and the written order is the plan it found. Set for the one statement and
-    reset after it; when it fails inside a transaction, rolling that back undoes the setting."""
+def _in_written_order(statement: str, params: dict) -> list[tuple]:
+    """``statement``'s rows read with the joins in the order it writes them (the incident and its
+    scope first, then its relations, each one row per incident) instead of PostgreSQL searching
+    every order: with nine relations the search took 50-90 ms of planning per feed page for a
+    page that runs in about 1 ms, and the written order is the plan it found. Set for the one
+    statement and reset after it; when it fails inside a transaction, rolling that back undoes
+    the setting."""
     with connection.cursor() as cursor:
         cursor.execute("SET join_collapse_limit = 1")
         try:
-            read = list(rows)
+            cursor.execute(statement, params)
+            read = cursor.fetchall()
         except Exception:
             if not connection.in_atomic_block:
                 cursor.execute("RESET join_collapse_limit")

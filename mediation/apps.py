@@ -13,5 +13,4 @@ class MediationConfig(AppConfig):
     )
     demo_loader = "mediation.demo.load_demo"
     dashboard_tiles = "mediation.tiles.mediation_tiles"
-    dashboard_tiles_cached = True
     incident_panels = "mediation.panels.incident_panel"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from django.contrib.gis.db import models as gis_models
+from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.contrib.gis.geos import Point
 from django.db.models import Aggregate, CharField, Count, F, FloatField, Func, Max, Min, Sum, Value
 from django.db.models.functions import NullIf
@@ -23,6 +24,7 @@ from anshun.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet, query_cho
 from anshun.api.pagination import GeoPagination, KeysetGeoPagination
 from anshun.commands import NotPermitted
 from grids import map_layers
+from grids.apis import GEOJSON_DECIMALS
 from grids.models import Region
 from incidents.models import Incident
 from safety_cells import selectors, services
@@ -381,6 +383,32 @@ class CameraViewSet(ScopedReadOnlyViewSet):
             "near": _parse_near(params.get("near")),
             "metres": _parse_radius(params.get("radius")),
         }
+
+    def list(self, request, *args, **kwargs):
+        # The page's features are written by PostgreSQL (one statement, ``map_layers.features_json``)
+        # and sent as that text, as the grid list does: a grid worker's page holds a village's
+        # cameras, and building each point in Python was most of its time. The paginator decides
+        # the page, its count and links as for any list; the browsable API keeps the serializer.
+        if request.accepted_renderer.format != "json":
+            return super().list(request, *args, **kwargs)
+        paginator = self.paginator
+        page = paginator.page_of(self.filter_queryset(self.get_queryset()), request)
+        return paginator.get_prerendered_response(
+            map_layers.features_json(
+                page,
+                actor=request.user,
+                id_field="id",
+                geometry=AsGeoJSON("location", precision=GEOJSON_DECIMALS),
+                properties={
+                    "code": F("code"),
+                    "name": F("name"),
+                    "phase": F("phase"),
+                    "status": F("status"),
+                    "owner": F("owner"),
+                    "village": F("village__code"),
+                },
+            )
+        )
 
 
 def _parse_near(value: str | None) -> Point | None:

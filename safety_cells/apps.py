@@ -13,7 +13,6 @@ class SafetyCellsConfig(AppConfig):
         (_("Skynet cameras"), "safety_cells:cameras", "safety.view"),
     )
     dashboard_tiles = "safety_cells.selectors.dashboard_tiles"
-    dashboard_tiles_cached = True
     demo_loader = "safety_cells.demo.load_demo"
     # Shown on the incident page by the incidents app: Skynet cameras near the incident.
     incident_panels = "safety_cells.selectors.incident_camera_panel"

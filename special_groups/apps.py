@@ -13,5 +13,4 @@ class SpecialGroupsConfig(AppConfig):
         (_("Access log"), "special_groups:access-log", "audit.view"),
     )
     dashboard_tiles = "special_groups.selectors.dashboard_tiles"
-    dashboard_tiles_cached = True
     demo_loader = "special_groups.demo.load_demo_special_groups"

@@ -135,8 +135,36 @@ def _picked_up():
     )
 
 
+def test_the_dashboard_works_without_redis_and_its_figures_are_fresh(client, settings):
+    """No app caches its dashboard figures (they come from the rollups): with Redis away the
+    page answers with the current figures, each with its rollup time, and nothing says "live,
+    cache unavailable"."""
+    settings.DASHBOARD_TILE_CACHE_SECONDS = 120
+    region = Region.objects.get(code="520402")
+    client.force_login(user_for_role(Role.COUNTY_OFFICIAL, region=region))
+    for _ in range(6):
+        _picked_up()
+    with override_settings(CACHES=_dead_cache()):
+        first = client.get(reverse("surveys:dashboard"))
+        _picked_up()
+        second = client.get(reverse("surveys:dashboard"))
+    assert first.status_code == second.status_code == 200
+    tiles = {t.key: t for t in second.context["tiles"]}
+    assert tiles["special_groups.picked_up"].value == 7
+    assert not any(t.cache_unavailable for t in tiles.values())
+    page = second.content.decode()
+    assert 'data-testid="cache-unavailable"' not in page
+    assert page.count('data-testid="as-of"') == len([t for t in tiles.values() if t.as_of]) > 0
+
+
 @pytest.mark.parametrize("redis_up", [True, False])
-def test_dashboard_says_when_its_figures_are_live_because_the_cache_is_away(client, settings, redis_up):
+def test_dashboard_says_when_its_figures_are_live_because_the_cache_is_away(
+    client, settings, monkeypatch, redis_up
+):
+    """The mechanism for an app that declares its figures costly (here the special groups app)."""
+    from django.apps import apps
+
+    monkeypatch.setattr(apps.get_app_config("special_groups"), "dashboard_tiles_cached", True, raising=False)
     settings.DASHBOARD_TILE_CACHE_SECONDS = 120
     region = Region.objects.get(code="520402")
     official = user_for_role(Role.COUNTY_OFFICIAL, region=region)
@@ -163,6 +191,9 @@ def test_dashboard_says_when_its_figures_are_live_because_the_cache_is_away(clie
         timed = [t for t in tiles.values() if t.as_of and not t.cache_unavailable]
         assert page.count('data-testid="as-of"') == len(timed)
         assert all(not t.key.startswith("special_groups.") for t in timed)
+        # Tiles of apps that cache nothing are simply the rollups' figures.
+        rolled = [t for t in tiles.values() if t.key.split(".")[0] in ("mediation", "safety_cells")]
+        assert rolled and not any(t.cache_unavailable for t in rolled)
 
 
 def test_metrics_report_redis_down_instead_of_failing(client, settings):

@@ -23,8 +23,8 @@ from incidents.apis import IncidentOutputSerializer, IncidentTombstoneSerializer
 from incidents.models import Incident, IncidentOffice, IncidentScopeExit
 from incidents.services.editing import delete_incident
 from incidents.services.workflow import dispatch_incident, register_incident, take_incident
-from tests.factories import user_for_role
-from tests.incidents.conftest import HOME_OFFICE_PREFIX, let_the_feed_see_this_test
+from tests.factories import department_in, user_for_role
+from tests.incidents.conftest import HOME_OFFICE_PREFIX, let_the_feed_see_this_test, point_in
 
 pytestmark = pytest.mark.django_db
 
@@ -150,3 +150,41 @@ def test_a_page_after_a_cursor_starts_the_position_index_at_the_cursor(worker):
     exits = '"incidents_incidentscopeexit"'
     assert f'({exits}."txid", {exits}."seq") > (5, 6)' in departures
     assert " OR " not in incidents
+
+
+@pytest.mark.parametrize("who", ["worker", "township", "county", "department", "admin", "stranger"])
+def test_the_feeds_hand_written_page_holds_exactly_what_visible_to_shows(
+    mixture, worker, dispatcher, other_office, far_grid, make_incident, who
+):
+    """The page is a written statement (``incidents.selectors.SYNC_SQL``), not the scoped
+    queryset: for every kind of jurisdiction it must hold the incidents ``visible_to`` shows and
+    the departures ``departures_visible_to`` shows, no more and no fewer."""
+    county = Region.objects.get(code=HOME_OFFICE_PREFIX[:6])
+    police = department_in(Region.objects.get(code=HOME_OFFICE_PREFIX), "police")
+    sent = make_incident(description="派给派出所")
+    register_incident(actor=dispatcher, incident_id=sent.pk)
+    dispatch_incident(actor=dispatcher, incident_id=sent.pk, handling_department=police)
+    far = make_incident(actor=user_for_role(Role.ADMIN), location=point_in(far_grid), description="别的区县")
+    actor = {
+        "worker": worker,
+        "township": user_for_role(Role.TOWNSHIP_OFFICIAL, region=Region.objects.get(code=HOME_OFFICE_PREFIX)),
+        "county": user_for_role(Role.COUNTY_OFFICIAL, region=county),
+        "department": user_for_role(Role.DEPARTMENT_OFFICER, department=police),
+        "admin": user_for_role(Role.ADMIN),
+        "stranger": user_for_role(Role.GRID_WORKER, office=other_office),
+    }[who]
+    let_the_feed_see_this_test()
+    page = selectors.sync_page(actor=actor, limit=1000)
+    assert not page.has_more
+    incidents = [row["id"] for _position, kind, row in page.entries if kind == "incident"]
+    departures = [row["incident_id"] for _position, kind, row in page.entries if kind == "departure"]
+    assert sorted(incidents) == sorted(Incident.objects.visible_to(actor).values_list("pk", flat=True))
+    assert sorted(departures) == sorted(
+        selectors.departures_visible_to(actor=actor).values_list("incident_id", flat=True)
+    )
+    assert [position for position, _kind, _row in page.entries] == sorted(p for p, _k, _r in page.entries)
+    assert (far.pk in incidents) is (who == "admin")
+    if who == "department":
+        assert incidents == [sent.pk]
+    if who in ("worker", "township"):
+        assert mixture["plain"].pk in incidents
