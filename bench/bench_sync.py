@@ -89,7 +89,7 @@ SELECT COALESCE((SELECT min(x::text::bigint) FROM pg_snapshot_xip(pg_current_sna
 """
 
 PAGE_SQL = """
-SELECT i.id, i.client_uuid, i.version, i.deleted_at IS NOT NULL, i.status, c.code, c.name, c.duty,
+SELECT i.id, i.client_uuid::text, i.version, i.deleted_at IS NOT NULL, i.status, c.code, c.name, c.duty,
        i.description, i.priority, i.source, ST_X(i.location), ST_Y(i.location), i.address, g.code, g.name,
        v.code, ho.code, r.username, h.username, i.reported_at, i.updated_at, i.due_at, i.closed_at,
        i.escalation_level,
@@ -110,7 +110,7 @@ LIMIT %(limit)s
 """
 
 DEPARTURES_SQL = """
-SELECT incident_id, client_uuid, txid, seq FROM incidents_incidentscopeexit
+SELECT incident_id, client_uuid::text, txid, seq FROM incidents_incidentscopeexit
 WHERE office_id = %(office)s AND txid < %(horizon)s AND (txid, seq) > (%(txid)s, %(seq)s)
 ORDER BY txid, seq LIMIT %(limit)s
 """
