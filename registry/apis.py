@@ -32,7 +32,12 @@ class VisitViewSet(ScopedModelViewSet):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(VisitSerializer(page, many=True).data)
 
-    @extend_schema(request=None, responses={201: VisitSerializer, 200: VisitSerializer})
+    @extend_schema(
+        request=None,
+        # 400: field errors (nothing written); 404: the house or unit is not in your villages;
+        # 409: the same client_uuid with a different visit.
+        responses={201: VisitSerializer, 200: VisitSerializer, 400: None, 404: None, 409: None},
+    )
     def create(self, request):
         """``house`` or ``unit`` (an id), ``client_uuid`` (made on the phone), ``visited_on``, ``note``,
         ``moved_out`` [ids], ``phones`` {id: phone}, ``new_residents`` [{name, id_number, kind, phone}],

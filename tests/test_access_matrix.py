@@ -53,6 +53,9 @@ EXPLICIT_RULES = {
     "incidents:notifications": "signed-in",
     # The offline outbox's service worker script: code, no data.
     "incidents:sw": "public",
+    # The registry's visit-form service worker script: code, no data (the pages it keeps are the
+    # signed-in worker's own, stored in their browser).
+    "registry:sw": "public",
     # Open311 GeoReport v2: public by the spec; it shows only requests that came in through
     # Open311 itself, and POST needs a per-client api_key.
     "open311-services": "public",
