@@ -24,11 +24,13 @@ from collections.abc import Callable
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from anshun.background import enqueue_on_commit
 from anshun.commands import CommandRefused, system_command
+from anshun.db import analyze
 from anshun.export_jobs import scope_of
 from grids.models import Region
 from registry.models import Address, House, RegistryImport, Resident, Unit
@@ -235,12 +237,19 @@ def _write(kind: str, built: list) -> int:
         for address in built:  # in file order, so a parent is saved before its children
             address.parent_id = address.parent.pk if address.parent else None
             address.save()
+        analyze(Address)
         return len(built)
     model = {RegistryImport.Kind.HOUSES: House, RegistryImport.Kind.RESIDENTS: Resident}.get(kind, Unit)
     model.objects.bulk_create(built, batch_size=1000)
     if kind == RegistryImport.Kind.HOUSES:
-        for house in built:
-            Resident.objects.filter(address_id=house.address_id, house__isnull=True).update(house=house)
+        # Residents already living at a new house's address move in: one statement, not one per house.
+        house_at_address = House.objects.filter(address_id=OuterRef("address_id")).values("pk")[:1]
+        Resident.objects.filter(address_id__in=[h.address_id for h in built], house__isnull=True).update(
+            house_id=Subquery(house_at_address)
+        )
+        analyze(House, Resident)
+    else:
+        analyze(model)
     return len(built)
 
 

@@ -217,6 +217,29 @@ def test_an_import_with_a_bad_row_writes_nothing_and_reports_every_bad_row(home_
     assert House.objects.get().use == "rented"
 
 
+def test_residents_imported_before_their_house_move_into_it_when_the_house_is_imported(home_grid, worker):
+    head = user_for_role(Role.GRID_OFFICE_HEAD, office=worker.grid_office)
+    village = home_grid.village
+    addresses = (
+        f"ref,village,parent,level,name\nr1,{village.code},,road,三组\nr2,{village.code},r1,building,5号\n"
+    )
+    job = imports.import_start(actor=head, kind="addresses", upload=_csv(addresses))
+    assert imports.run_import(import_id=job.pk) == RegistryImport.Status.DONE
+    building = Address.objects.get(level="building")
+    people = (
+        "address,kind,name,id_number,phone\n"
+        f"{building.code},floating,李四,{id_number(1)},13800001111\n"
+        f"{building.code},floating,王五,{id_number(2)},\n"
+    )
+    job = imports.import_start(actor=head, kind="residents", upload=_csv(people))
+    assert imports.run_import(import_id=job.pk) == RegistryImport.Status.DONE
+    assert Resident.objects.filter(house__isnull=True).count() == 2
+    job = imports.import_start(actor=head, kind="houses", upload=_csv(f"address,use\n{building.code},自住\n"))
+    assert imports.run_import(import_id=job.pk) == RegistryImport.Status.DONE
+    house = House.objects.get()
+    assert list(Resident.objects.values_list("house_id", flat=True)) == [house.pk, house.pk]
+
+
 def test_the_import_page_starts_a_job_and_refuses_a_bad_file(home_grid, worker, client):
     head = user_for_role(Role.GRID_OFFICE_HEAD, office=worker.grid_office)
     client.force_login(head)
