@@ -159,11 +159,22 @@ def test_one_run_at_a_time(client, small_limit):
     try:
         with other.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_SPACE, job.pk])
+            cursor.execute("SELECT pg_backend_pid()")
+            holder = cursor.fetchone()[0]
         assert run_export_job(job_id=job.pk) == "busy"
         job.refresh_from_db()
         assert job.status == ExportJob.Status.QUEUED and job.attempts == 0
     finally:
         other.close()  # a dead worker's connection: the server frees its lock
+    # The server ends the closed connection's backend (and frees its lock) a moment after the
+    # client hangs up; on a busy machine that moment can come after the next statement.
+    deadline = time.monotonic() + 10
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [holder])
+            if cursor.fetchone() is None:
+                break
+            time.sleep(0.05)
     assert run_export_job(job_id=job.pk) == ExportJob.Status.DONE
 
 
