@@ -9,7 +9,7 @@ from django.contrib.gis.db import models as gis_models
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.contrib.gis.geos import Point
 from django.db.models import Aggregate, CharField, Count, F, FloatField, Func, Max, Min, Sum, Value
-from django.db.models.functions import NullIf
+from django.db.models.functions import Coalesce, NullIf
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
@@ -441,6 +441,11 @@ DAYS = OpenApiParameter("days", OpenApiTypes.INT, description="The last N days (
 # Below this zoom, cameras come as clusters (count per cell of about CLUSTER_PIXELS) and patrol
 # routes as one feature per patrol unit; at and above it, one feature per camera or patrol.
 CAMERA_POINTS_FROM_ZOOM = 15
+# ...unless the view holds more cameras than a phone's map draws one by one without stalling: a
+# dense township at street level gets clusters too, until the next zoom leaves fewer in view. The
+# count is the coverage table's (cameras per grid meeting the view), so deciding costs the grids
+# in view, never the cameras.
+CAMERA_POINTS_MOST = 500
 PATROL_LOGS_FROM_ZOOM = 13
 CLUSTER_PIXELS = 48
 
@@ -528,8 +533,10 @@ class PatrolGapLayerViewSet(map_layers.MapLayerViewSet):
 
 @_layer_schema()
 class CameraLayerViewSet(map_layers.MapLayerViewSet):
-    """Skynet cameras in the view: each camera from zoom 15, below that clusters (``count``,
-    ``online``) of about 48 pixels counted from the coverage table."""
+    """Skynet cameras in the view: each camera from zoom 15 when the view holds at most
+    ``CAMERA_POINTS_MOST`` of them, otherwise clusters (``count``, ``online``) of about 48 pixels
+    counted from the coverage table. So the answer is bounded by the screen, not by how many
+    cameras a jurisdiction has installed."""
 
     selector = staticmethod(selectors.cameras_in_view)
     read_capability = "safety.view"
@@ -537,7 +544,8 @@ class CameraLayerViewSet(map_layers.MapLayerViewSet):
     def layer(self, queryset):
         view = self.map_view
         actor = self.request.user
-        if view.zoom >= CAMERA_POINTS_FROM_ZOOM:
+        grids = selectors.camera_grids_in_view(actor=actor, bbox=view.polygon)
+        if view.zoom >= CAMERA_POINTS_FROM_ZOOM and _cameras_in(grids) <= CAMERA_POINTS_MOST:
             return map_layers.feature_collection(
                 queryset,
                 actor=actor,
@@ -550,7 +558,6 @@ class CameraLayerViewSet(map_layers.MapLayerViewSet):
         # Farther out, clusters from the coverage table (cameras per grid, as of its refresh): the
         # cost is the grids in view, not the cameras. A cluster is the grids whose inner point falls
         # in one cell of about CLUSTER_PIXELS.
-        grids = selectors.camera_grids_in_view(actor=actor, bbox=view.polygon)
         inner = Func(
             F("grid__geometry"), function="ST_PointOnSurface", output_field=gis_models.GeometryField()
         )
@@ -570,6 +577,11 @@ class CameraLayerViewSet(map_layers.MapLayerViewSet):
             cap=5000,
             layer=_("camera clusters"),
         )
+
+
+def _cameras_in(grids) -> int:
+    """Cameras in the grids of a view, as of the coverage table's last refresh."""
+    return grids.aggregate(n=Coalesce(Sum("camera_count"), 0))["n"]
 
 
 @_layer_schema(DAYS)

@@ -283,7 +283,7 @@ def _clone_database(source: str, target: str) -> float:
 
 def _redis_url(index: int) -> str:
     """The project's Redis at database ``index``: each volume's server gets its own cache, so the
-    tile cache of one volume never answers for the other."""
+    cache of one volume never answers for the other."""
     base = settings.REDIS_URL.rsplit("/", 1)[0]
     return f"{base}/{index}"
 
@@ -378,7 +378,7 @@ def _time_stages(stages: list[dict], *, repeat: int, out: Path, say) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=float(os.environ.get("SCALE", "1")))
-    parser.add_argument("--repeat", type=int, default=int(os.environ.get("REPEAT", "5")))
+    parser.add_argument("--repeat", type=int, default=int(os.environ.get("REPEAT", "20")))
     parser.add_argument("--out", default=os.environ.get("SCALE_REPORT", str(ROOT / ".local/scale/report.md")))
     parser.add_argument("--skip-timing", action="store_true", help="grow only (for developing the loader)")
     parser.add_argument(

@@ -41,12 +41,12 @@ TIMEOUT = 180.0
 class Page:
     label: str
     path: str
-    cold: bool = False  # drop the dashboard's tile cache before every request
+    cold: bool = False  # empty the shared cache (every key the platform keeps) before each request
     users: tuple[str, ...] = ()  # who is timed: the four officials unless the page is another role's
 
 
 PAGES = [
-    Page("`/dashboard/`, cold (tile cache dropped)", "/dashboard/", cold=True),
+    Page("`/dashboard/`, cold (shared cache emptied)", "/dashboard/", cold=True),
     Page("`/dashboard/`, warm", "/dashboard/"),
     Page("`/safety/coverage/`", "/safety/coverage/"),
     Page("`/api/grids/?within=…&page_size=5000`", "/api/grids/?within={region}&page_size=5000"),
@@ -255,13 +255,17 @@ class Target:
     base: str
     redis_url: str
 
-    def drop_tile_cache(self) -> None:
-        """Forget every cached dashboard tile (the keys ``anshun.dashboard.collect_tiles`` writes)."""
+    def drop_cache(self) -> None:
+        """Forget everything the platform keeps in the shared cache (its ``KEY_PREFIX``): tiles an
+        app may cache (``dashboard_tiles_cached``), the working-time calendar's generation, throttle
+        counters. Sessions live in the database, so the official stays signed in."""
         import redis
+        from django.conf import settings
 
+        prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
         client = redis.Redis.from_url(self.redis_url)
         try:
-            keys = list(client.scan_iter(match="*dashboard-tiles:*", count=1000))
+            keys = list(client.scan_iter(match=f"{prefix}:*" if prefix else "*", count=1000))
             if keys:
                 client.delete(*keys)
         finally:
@@ -298,7 +302,7 @@ def measure(
             for _ in range(repeat_here):
                 for i, (session, target) in enumerate(zip(sessions, targets, strict=True)):
                     if page.cold:
-                        target.drop_tile_cache()
+                        target.drop_cache()
                     status, size, seconds = _get(session, urls[i])
                     samples[i].append(seconds)
                     answers[i] = (status, size)

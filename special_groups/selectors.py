@@ -406,6 +406,7 @@ SELECT CASE WHEN measure = 'sg.visit' THEN measure || ':' || COALESCE(dim_b, '')
        SUM(n)::bigint, SUM(amount)
 FROM {table}
 WHERE region_id = %(region)s AND bucket <= %(last)s
+  AND measure IN ('people.released', 'people.picked', 'people.payees', 'sg.visit', 'sg.subsidy')
   AND ((measure IN ('people.released', 'people.picked', 'people.payees') AND dim_c LIKE %(months)s)
        OR (((measure = 'sg.visit' AND dim_c = %(visit_project)s) OR measure = 'sg.subsidy')
            AND bucket >= %(first)s))

@@ -124,6 +124,34 @@ def test_the_camera_layer_clusters_far_out_and_counts_only_cameras_in_scope(api_
     assert all(f["properties"]["online"] <= f["properties"]["count"] for f in body["features"])
 
 
+def test_a_view_denser_than_a_map_can_draw_gets_clusters_even_at_street_level(
+    api_client, safety_demo, monkeypatch
+):
+    """At zoom 15 a view gets one feature per camera only while it holds at most
+    CAMERA_POINTS_MOST of them (as the coverage table counts): a dense township still answers
+    with clusters whose counts add up to the cameras in scope and in view."""
+    from safety_cells import apis
+
+    official = user_for_role(Role.COUNTY_OFFICIAL)
+    api_client.force_authenticate(official)
+    refresh_coverage(reason="test")
+    params = {"bbox": _view_for(15, "520402001"), "zoom": 15}
+    points = json.loads(api_client.get("/api/map/cameras/view/", params).content)
+    assert points["count"] > 3 and all(f["properties"]["count"] == 1 for f in points["features"])
+    in_view = {f["id"] for f in points["features"]}
+
+    monkeypatch.setattr(apis, "CAMERA_POINTS_MOST", len(in_view) - 1)
+    clusters = json.loads(api_client.get("/api/map/cameras/view/", params).content)
+    assert 0 < clusters["count"] < len(in_view)
+    assert any(f["properties"]["count"] > 1 for f in clusters["features"])
+    # Clusters count the cameras of every grid meeting the view: at least those seen as points,
+    # never one outside the official's county.
+    total = sum(f["properties"]["count"] for f in clusters["features"])
+    in_scope = Camera.objects.filter(village__path__startswith="5204/520402/").count()
+    assert len(in_view) <= total <= in_scope
+    assert not set(in_view) & {f["id"] for f in clusters["features"]}
+
+
 @pytest.mark.parametrize("layer", sorted(LAYERS))
 def test_another_countys_official_gets_none_of_my_features(api_client, safety_demo, make_incident, layer):
     _grow(make_incident)  # my county has cameras, patrols, incidents and gaps in the view
