@@ -371,6 +371,8 @@ class IncidentOutputSerializer(serializers.ModelSerializer):
             "reported_at",
             "updated_at",
             "due_at",
+            "register_due_at",
+            "dispatch_due_at",
             "closed_at",
             "escalation_level",
             "is_overdue",
@@ -404,6 +406,10 @@ class IncidentOutputSerializer(serializers.ModelSerializer):
         if key not in known:
             known[key] = workflow.available_transitions(actor=self.context["request"].user, incident=incident)
         return list(known[key])
+
+
+def _moment_or_none(moment, value):
+    return moment(value) if value is not None else None
 
 
 def is_overdue(incident: Incident) -> bool:
@@ -580,6 +586,8 @@ class SyncRenderer:
             "reported_at": moment(row["reported_at"]),
             "updated_at": moment(row["updated_at"]),
             "due_at": moment(due_at) if due_at is not None else None,
+            "register_due_at": _moment_or_none(moment, row["register_due_at"]),
+            "dispatch_due_at": _moment_or_none(moment, row["dispatch_due_at"]),
             "closed_at": moment(row["closed_at"]) if row["closed_at"] is not None else None,
             "escalation_level": row["escalation_level"],
             "is_overdue": bool(status_ in selectors.RUNNING_STATUSES and due_at and due_at < self.now),

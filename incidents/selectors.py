@@ -238,6 +238,8 @@ SYNC_COLUMNS = (
     "reported_at",
     "updated_at",
     "due_at",
+    "register_due_at",
+    "dispatch_due_at",
     "closed_at",
     "escalation_level",
     "sync_txid",
@@ -288,7 +290,8 @@ SELECT "incidents_incident"."id", "incidents_incident"."client_uuid"::text, "inc
        "incidents_incident"."handling_department_id", "incidents_department"."code",
        "reporter"."username", "incidents_incident"."handler_id", "handler"."username",
        "incidents_incident"."reported_at", "incidents_incident"."updated_at",
-       "incidents_incident"."due_at", "incidents_incident"."closed_at",
+       "incidents_incident"."due_at", "incidents_incident"."register_due_at",
+       "incidents_incident"."dispatch_due_at", "incidents_incident"."closed_at",
        "incidents_incident"."escalation_level", "incidents_incident"."sync_txid",
        "incidents_incident"."sync_seq", "incidents_incident"."merged_into_id"
 FROM {source}

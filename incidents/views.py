@@ -637,7 +637,9 @@ def service_worker(request):
 
 
 class NotificationListView(LoginRequiredMixin, ListView):
-    """The user's own in-app notifications (escalations); opening the page marks them read."""
+    """The user's own in-app notifications, unread ones marked. Reading the page changes nothing
+    (a browser's prefetch or a link preview must not clear a dispatcher's alerts); "mark all read"
+    is a POST through the command."""
 
     template_name = "incidents/notifications.html"
     paginate_by = 50
@@ -647,8 +649,8 @@ class NotificationListView(LoginRequiredMixin, ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        if POLICY.can("mark_notifications_read", actor=self.request.user):
-            mark_notifications_read(actor=self.request.user)
+        context["can_mark_read"] = POLICY.can("mark_notifications_read", actor=self.request.user)
+        context["any_unread"] = any(note.read_at is None for note in context["object_list"])
         return context
 
     def post(self, request):

@@ -373,7 +373,9 @@ class CameraViewSet(ScopedReadOnlyViewSet):
     selector = staticmethod(selectors.cameras_visible_to)
     read_capability = "safety.view"
     serializer_class = CameraOutputSerializer
-    pagination_class = GeoPagination
+    # Cameras grow with the years (50k at five-year volume): pages by keyset, with a count that
+    # stops at 10,000, as the other growing lists do.
+    pagination_class = KeysetGeoPagination
 
     def selector_arguments(self) -> dict:
         params = self.request.query_params
@@ -388,14 +390,17 @@ class CameraViewSet(ScopedReadOnlyViewSet):
         # The page's features are written by PostgreSQL (one statement, ``map_layers.features_json``)
         # and sent as that text, as the grid list does: a grid worker's page holds a village's
         # cameras, and building each point in Python was most of its time. The paginator decides
-        # the page, its count and links as for any list; the browsable API keeps the serializer.
+        # the page (its keys only), its count and links as for any list; the browsable API keeps
+        # the serializer.
         if request.accepted_renderer.format != "json":
             return super().list(request, *args, **kwargs)
         paginator = self.paginator
-        page = paginator.page_of(self.filter_queryset(self.get_queryset()), request)
+        cameras = self.filter_queryset(self.get_queryset())
+        keyed = cameras.select_related(None).only("id", "code")
+        keys = paginator.paginate_queryset(keyed, request, view=self)
         return paginator.get_prerendered_response(
             map_layers.features_json(
-                page,
+                cameras.filter(pk__in=[camera.pk for camera in keys]),
                 actor=request.user,
                 id_field="id",
                 geometry=AsGeoJSON("location", precision=GEOJSON_DECIMALS),

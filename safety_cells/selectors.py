@@ -218,7 +218,8 @@ def cameras_visible_to(
         cameras = cameras.filter(status=status)
     if near is not None:
         cameras = cameras.filter(location__dwithin=(near, D(m=metres)))
-    return _within(cameras, "village__path", region).order_by("code")
+    # Ends with the primary key: the list pages by keyset (``KeysetGeoPagination``).
+    return _within(cameras, "village__path", region).order_by("code", "id")
 
 
 def cameras_near(*, actor, point: Point, metres: float = DEFAULT_CAMERA_RADIUS_M) -> QuerySet[Camera]:

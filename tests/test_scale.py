@@ -178,3 +178,47 @@ def test_a_clone_names_only_columns_the_model_has():
         growing.clone_sql(Incident, {"no_such_column": "1"}, "FROM incidents_incident t")
     sql = growing.clone_sql(Incident, {"status": "'closed'"}, "FROM incidents_incident t")
     assert "'closed'" in sql and 't."grid_id"' in sql and '"id"' not in sql.split("SELECT")[0]
+
+
+def test_the_report_judges_growth_by_the_median_and_lists_p95_stalls_apart():
+    """A row is met on p95 < 500 ms at full volume and p50 growth ≤ 1.5. A row whose median grew
+    fails even with a steady p95; one slow request that moves only the p95 leaves the row met and
+    is named under the table; a layer whose answer changed size shows both sizes."""
+    from types import SimpleNamespace
+
+    from scale import run, timing
+
+    def result(size, *ms):
+        return timing.Result(200, size, [m / 1000 for m in ms])
+
+    steady = [10] * 19
+    dashboard, cameras, queue = timing.PAGES[1].label, timing.PAGES[6].label, timing.PAGES[-3].label
+    small = {
+        "name": "100,000 incidents",
+        "results": {
+            (dashboard, "city"): result(1000, *steady, 12),
+            (cameras, "township"): result(4000, *steady, 12),
+            (queue, "dispatcher"): result(1000, *steady, 30),
+        },
+    }
+    big = {
+        "name": "3,000,000 incidents",
+        "results": {
+            (dashboard, "city"): result(1000, *[11] * 18, 90, 95),  # two stalls: p95 only
+            (cameras, "township"): result(9000, *[16] * 19, 17),  # the median grew 1.6
+            (queue, "dispatcher"): result(1000, *[12] * 18, 600, 600),  # slow at full volume
+        },
+    }
+    for stage in (small, big):
+        stage.update(volumes={"incidents": 1}, grow_seconds=0, analyze_seconds=0, precompute={}, load="0")
+    text = run.report([small, big], SimpleNamespace(scale=1.0, repeat=20, skip_timing=False))
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines() if line.startswith("| `")}
+    assert rows[dashboard].endswith("| yes |")
+    assert rows[cameras].endswith("| **no** |") and "| 4 / 9 |" in rows[cameras]
+    unmet = next(line for line in text.splitlines() if line.startswith("Rows that missed"))
+    assert f"{cameras} (township)" in unmet and f"{queue} (dispatcher)" in unmet
+    assert f"{dashboard} (city)" not in unmet
+    stalls = next(line for line in text.splitlines() if line.startswith("Met, with a p95 growth"))
+    assert f"{dashboard} (city): p95 10 → 90 ms, p50 10 → 11 ms" in stalls
+    # Nearest rank: of 20 requests the p95 is the second slowest, of 5 the slowest.
+    assert result(0, *range(1, 21)).p95 == 0.019 and result(0, 1, 2, 3, 4, 5).p95 == 0.005

@@ -263,7 +263,7 @@ class StandardPagination(StrictPageParameters, PageNumberPagination):
 
 
 class KeysetPagination(StrictPageParameters, PageNumberPagination):
-    """For the large lists (incidents, patrol logs, survey responses, mediation cases, audit
+    """For the large lists (incidents, patrol logs, cameras, survey responses, mediation cases, audit
     entries): numbered pages for the first 10,000 rows, a ``cursor`` for walking deeper.
 
     - ``?page=N`` (as before) for N up to 10,000 rows in; ``count`` counts up to 10,000 and
@@ -477,6 +477,23 @@ class KeysetGeoPagination(KeysetPagination):
                 "features": data["features"],
             }
         )
+
+    def get_prerendered_response(self, features: str) -> HttpResponse:
+        """The page as ``get_paginated_response`` writes it, with ``features`` (a JSON array's
+        text, in the page's order) put in as it is (see ``GeoPagination``)."""
+        following, previous = self._links()
+        head = json.dumps(
+            {
+                "type": "FeatureCollection",
+                "count": self.count,
+                "count_exact": self.count_exact,
+                "next": following,
+                "previous": previous,
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        return HttpResponse(f'{head[:-1]},"features":{features}}}', content_type="application/json")
 
     def get_paginated_response_schema(self, schema):
         ref = schema.get("$ref", "")

@@ -6,6 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils.dateparse import parse_datetime
 
 from accounts.roles import Role
 from incidents.models import Incident, IncidentEvent
@@ -105,11 +106,18 @@ def test_if_match_guards_updates(as_worker, home_grid):
 
 
 def test_transitions_as_actions(as_worker, api_client, home_grid, worker, dispatcher, home_office):
-    pk = as_worker.post(LIST, payload(home_grid), format="json").json()["id"]
+    reported = as_worker.post(LIST, payload(home_grid), format="json").json()
+    pk = reported["id"]
+    # The intake limits a sync client shows: 立案 due from the report, 派遣 only once registered.
+    stored = Incident.objects.get(pk=pk)
+    assert reported["register_due_at"] and reported["dispatch_due_at"] is None
+    assert parse_datetime(reported["register_due_at"]) == stored.register_due_at
     api_client.force_authenticate(dispatcher)
     assert api_client.post(detail(pk, "close/"), {}, format="json").status_code == 400
     registered = api_client.post(detail(pk, "register/"), {}, format="json", HTTP_IF_MATCH='"1"')
     assert registered.status_code == 200 and registered.json()["status"] == "registered"
+    stored.refresh_from_db()
+    assert parse_datetime(registered.json()["dispatch_due_at"]) == stored.dispatch_due_at is not None
     assert api_client.post(detail(pk, "dispatch/"), {}, format="json", HTTP_IF_MATCH='"1"').status_code == 412
     dispatched = api_client.post(
         detail(pk, "dispatch/"), {"handling_office": home_office.code}, format="json"

@@ -131,7 +131,12 @@ def test_notifications_show_in_the_app_and_are_marked_read(client, dispatched, d
     client.force_login(dispatcher)
     page = client.get("/incidents/notifications/")
     assert page.status_code == 200 and f"#{dispatched.pk}" in page.content.decode()
+    # Reading the page (or a browser prefetching it) leaves them unread; the button marks them.
+    assert Notification.objects.filter(recipient=dispatcher, read_at__isnull=True).exists()
+    assert 'data-action="mark-read"' in page.content.decode()
+    client.post("/incidents/notifications/")
     assert not Notification.objects.filter(recipient=dispatcher, read_at__isnull=True).exists()
+    assert 'data-action="mark-read"' not in client.get("/incidents/notifications/").content.decode()
     other = user_for_role(Role.CITY_OFFICIAL)
     client.force_login(other)
     assert f"#{dispatched.pk}" not in client.get("/incidents/notifications/").content.decode()

@@ -70,7 +70,8 @@ def test_the_page_is_the_serializers_page(api_client, role, params, arguments):
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     body = json.loads(response.content)
-    assert list(body) == ["type", "count", "next", "previous", "features"]
+    assert list(body) == ["type", "count", "count_exact", "next", "previous", "features"]
+    assert body["count_exact"] is True
     assert body["type"] == "FeatureCollection"
     assert body["count"] == selectors.cameras_visible_to(actor=actor, **arguments).count() > 0
     expected = _serialized(actor, stop=params.get("page_size", 200), **arguments)
@@ -84,8 +85,14 @@ def test_a_middle_page_and_a_near_search_are_the_serializers(api_client):
     api_client.force_authenticate(actor)
     body = json.loads(api_client.get(URL, {"page": 3, "page_size": 7}).content)
     _assert_same_features(body["features"], _serialized(actor, start=14, stop=21))
-    assert parse_qs(urlsplit(body["next"]).query) == {"page": ["4"], "page_size": ["7"]}
     assert parse_qs(urlsplit(body["previous"]).query) == {"page": ["2"], "page_size": ["7"]}
+    # ``next`` is a cursor: the page after it is the serializer's next seven, then back again.
+    assert set(parse_qs(urlsplit(body["next"]).query)) == {"cursor", "page_size"}
+    following = json.loads(api_client.get(body["next"]).content)
+    _assert_same_features(following["features"], _serialized(actor, start=21, stop=28))
+    assert following["count"] is None and following["count_exact"] is None
+    back = json.loads(api_client.get(following["previous"]).content)
+    _assert_same_features(back["features"], _serialized(actor, start=14, stop=21))
     camera = Camera.objects.filter(village__code__startswith="520402005").order_by("code").first()
     near = Point(camera.location.x, camera.location.y, srid=4326)
     body = json.loads(api_client.get(URL, {"near": f"{near.x},{near.y}", "radius": 400}).content)
@@ -104,7 +111,10 @@ def test_other_counties_cameras_are_not_listed_and_bad_input_is_a_400(api_client
     for params in ({"near": "east"}, {"radius": "99999", "near": "106,26"}, {"page_size": "\x00"}):
         response = api_client.get(URL, params)
         assert response.status_code == 400, params
-    assert api_client.get(URL, {"page": 999_999}).status_code == 404
+    # Numbered pages go 10,000 rows deep; deeper is a 400 that says to follow ``next``.
+    assert api_client.get(URL, {"page": 999_999}).status_code == 400
+    forged = api_client.get(URL, {"cursor": "W1swLDAsWyJ4IiwxXV0:forged"})
+    assert forged.status_code == 400 and "cursor" in forged.json()
     response = api_client.get(URL, {"format": "api", "page_size": 3})
     assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
 
@@ -128,3 +138,25 @@ def test_the_number_of_queries_does_not_grow_with_the_cameras(api_client):
     large, large_queries = get()
     assert large["count"] == len(large["features"]) == small["count"] + 30
     assert large_queries == small_queries
+
+
+def test_following_next_walks_every_camera_once_and_the_count_stops_at_the_cap(api_client, monkeypatch):
+    """The list grows with the years (50,000 cameras at five-year volume): a client walks it by
+    cursor, each camera once in the list's order, and ``count`` stops at ``COUNT_CAP``."""
+    from anshun.api import pagination
+
+    actor = user_for_role(Role.COUNTY_OFFICIAL)
+    api_client.force_authenticate(actor)
+    expected = list(selectors.cameras_visible_to(actor=actor).values_list("pk", flat=True))
+    monkeypatch.setattr(pagination, "COUNT_CAP", len(expected) - 1)
+    first = json.loads(api_client.get(URL, {"page_size": 6}).content)
+    assert (first["count"], first["count_exact"]) == (len(expected) - 1, False)
+    seen, body = [], first
+    while True:
+        seen += [f["id"] for f in body["features"]]
+        if not body["next"]:
+            break
+        with CaptureQueriesContext(connection) as queries:
+            body = json.loads(api_client.get(body["next"]).content)
+        assert len(queries) <= 6  # session, user, scope, the page's keys, its features
+    assert seen == expected
