@@ -116,15 +116,18 @@ def _score(value: float | None, target: float) -> float | None:
 # Every input of the scores, as counters that move whenever it changes: the rollups' queue takes
 # the id of every changed incident, mediation case, enrolment and case task (statement triggers,
 # whatever the door), the surveys' delta queue every changed answer, the registry's visit and house
-# sequences every new visit and house; then the grid workers, the
-# offices and townships, the year's weights and targets, and the day (visits fall due with it);
-# hashed, so the run's column holds it however many inputs and indicators there are.
+# sequences every new visit and house, and its change sequence every house moved or deleted
+# (registry migration 0002); then the grid workers, the offices and townships, the year's weights
+# and targets, and the day (visits fall due with it); hashed, so the run's column holds it however
+# many inputs and indicators there are. A sequence is read with ``is_called``: its first value is
+# the same number as its start.
 FINGERPRINT_SQL = """
 SELECT md5(concat_ws(':',
-    (SELECT last_value FROM rollups_pending_id_seq),
-    (SELECT last_value FROM surveys_answerdelta_id_seq),
-    (SELECT last_value FROM registry_householdvisit_id_seq),
-    (SELECT last_value FROM registry_house_id_seq),
+    (SELECT last_value || '/' || is_called FROM rollups_pending_id_seq),
+    (SELECT last_value || '/' || is_called FROM surveys_answerdelta_id_seq),
+    (SELECT last_value || '/' || is_called FROM registry_householdvisit_id_seq),
+    (SELECT last_value || '/' || is_called FROM registry_house_id_seq),
+    (SELECT last_value || '/' || is_called FROM registry_house_change_seq),
     (SELECT count(*) || '/' || coalesce(max(id), 0) FROM accounts_user
      WHERE role = 'grid_worker' AND is_active),
     (SELECT count(*) FROM grids_gridoffice),

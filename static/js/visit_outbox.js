@@ -26,6 +26,10 @@
   var box = document.getElementById("visit-outbox");
   var owner = form.dataset.owner;
   var RETRY_FIRST_MS = 2000, RETRY_MAX_MS = 30000, SEND_WAIT_MS = 20000;
+  // A sent visit keeps only its number, for the list; it is let go after a week or beyond the
+  // last twenty. What was typed (phones, a new resident's ID number) leaves the phone once the
+  // server has it: a shared phone keeps no one's personal data longer than it must.
+  var SENT_KEEP_MS = 7 * 24 * 3600 * 1000, SENT_KEEP = 20;
   var say = box.dataset; // the page's own words (translated on the server)
   var opening = null;
 
@@ -53,8 +57,19 @@
   function put(record) { return run("readwrite", function (s) { s.put(record); }); }
   function all() {
     return run("readonly", function (s) { return s.getAll(); }).then(function (records) {
-      return (records || []).filter(function (r) { return r.owner === owner; })
+      var mine = (records || []).filter(function (r) { return r.owner === owner; })
         .sort(function (a, b) { return a.created - b.created; });
+      var now = Date.now();
+      var sent = mine.filter(function (r) { return r.state === "sent"; });
+      var old = sent.filter(function (r, i) {
+        return now - (r.sentAt || 0) > SENT_KEEP_MS || i < sent.length - SENT_KEEP;
+      });
+      var stale = sent.filter(function (r) { return r.body && old.indexOf(r) < 0; });
+      if (!old.length && !stale.length) return mine;
+      return run("readwrite", function (s) {
+        old.forEach(function (r) { s.delete(r.client_uuid); });
+        stale.forEach(function (r) { delete r.body; s.put(r); }); // sent by an earlier version
+      }).then(function () { return mine.filter(function (r) { return old.indexOf(r) < 0; }); });
     });
   }
   function newIdentity() {
@@ -112,7 +127,10 @@
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf(), Accept: "application/json" },
     }, SEND_WAIT_MS).then(function (response) {
       if (response.status === 201 || response.status === 200) {
-        return response.json().then(function (visit) { record.state = "sent"; record.visit = visit.id; });
+        return response.json().then(function (visit) {
+          record.state = "sent"; record.visit = visit.id; record.sentAt = Date.now();
+          delete record.body;
+        });
       }
       if (response.status >= 400 && response.status < 500 && [401, 403, 408, 429].indexOf(response.status) < 0) {
         return response.json().catch(function () { return {}; }).then(function (errors) {

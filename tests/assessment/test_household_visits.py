@@ -110,3 +110,28 @@ def test_the_ranking_shows_it_and_its_queries_do_not_grow(client, visited):
     after = (_queries(client, ranking, {"year": year}), _queries(client, score, params))
     assert after == before, (before, after)
     assert _score(year, Level.TOWNSHIP, a.township.code).denominator == 7
+
+
+def test_a_house_moved_or_removed_by_any_door_makes_the_next_run_recount(visited):
+    """Coverage counts houses per grid: a house moved to another grid or deleted changes the
+    denominators, so it must move the fingerprint as a new visit does (a statement trigger sees
+    every door; here the ORM's own UPDATE and DELETE, as an import or the admin would write)."""
+    from registry.models import House, Resident
+
+    a, z, year = visited["a"], visited["z"], visited["year"]
+    compute_scores(year=year)
+    assert compute_scores(year=year).rows_written == 0  # nothing changed: nothing read or written
+    moved = visited["houses"][1]  # visited this year by the colleague
+    far = Grid.objects.filter(code__startswith="520425").order_by("code").first()
+    House.objects.filter(pk=moved.pk).update(grid=far, village=far.village)
+    assert compute_scores(year=year).rows_written > 0
+    township = _score(year, Level.TOWNSHIP, a.township.code)
+    assert (township.numerator, township.denominator) == (1, 2)
+    assert _score(year, Level.TOWNSHIP, z.township.code).denominator == 2
+    gone = House.objects.filter(grid=far).exclude(pk=moved.pk)
+    Resident.objects.filter(house__in=gone).delete()  # a house goes once its people are gone
+    gone.delete()
+    assert compute_scores(year=year).rows_written > 0
+    assert _score(year, Level.TOWNSHIP, z.township.code).denominator == 1
+    House.objects.filter(pk=-1).update(use=House.Use.VACANT)  # no row changed: no recount
+    assert compute_scores(year=year).rows_written == 0

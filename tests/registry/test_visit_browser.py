@@ -15,6 +15,15 @@ from tests.test_browser import _login as login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 TIMEOUT = 30_000
+KEPT_ON_THE_PHONE = """() => new Promise((resolve, reject) => {
+  const open = indexedDB.open("anshun-visits", 1);
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const read = open.result.transaction("visits").objectStore("visits").getAll();
+    read.onsuccess = () => resolve(read.result);
+    read.onerror = () => reject(read.error);
+  };
+})"""
 
 
 def test_a_visit_made_offline_is_sent_once_when_the_signal_returns(
@@ -54,6 +63,10 @@ def test_a_visit_made_offline_is_sent_once_when_the_signal_returns(
     expect(sent).to_have_count(1, timeout=TIMEOUT)
     visit = HouseholdVisit.objects.get()
     assert sent.inner_text().endswith(f"#{visit.pk}")
+    # Once the server has it, the phone keeps the visit's number only: not the phone typed in.
+    kept = phone_page.evaluate(KEPT_ON_THE_PHONE)
+    assert [r["state"] for r in kept] == ["sent"] and kept[0]["visit"] == visit.pk
+    assert "body" not in kept[0] and "13866667777" not in str(kept)
     # Back online again, and the page opened afresh: nothing is sent a second time.
     phone_page.evaluate("window.dispatchEvent(new Event('online'))")
     phone_page.reload()
