@@ -143,10 +143,12 @@ def escalate_incident(*, incident_id: int, now: datetime | None = None) -> bool:
     return True
 
 
-# The intake limits: 立案 (from the report) and 派遣 (from 立案), one working hour each.
+# The intake limits: 立案 (from the report) and 派遣 (from 立案, and again from a unit's 退回),
+# one working hour each.
 INTAKE_STAGES = {
     Incident.Status.REPORTED: "register_due_at",
     Incident.Status.REGISTERED: "dispatch_due_at",
+    Incident.Status.RETURNED: "dispatch_due_at",
 }
 
 
@@ -161,9 +163,12 @@ def intake_due_ids(*, now: datetime) -> list[int]:
     )
 
 
-def _registered_at(incident: Incident) -> datetime:
+def _awaiting_dispatch_since(incident: Incident) -> datetime:
+    """When the case last came to the centre to be dispatched: its 立案 or a unit's 退回."""
     at = (
-        IncidentEvent.objects.filter(incident=incident, to_status=Incident.Status.REGISTERED)
+        IncidentEvent.objects.filter(
+            incident=incident, to_status__in=[Incident.Status.REGISTERED, Incident.Status.RETURNED]
+        )
         .order_by("-at", "-id")
         .values_list("at", flat=True)
         .first()
@@ -196,7 +201,7 @@ def alert_intake(*, incident_id: int, now: datetime | None = None) -> bool:
         due = (
             register_due(incident.reported_at)
             if field == "register_due_at"
-            else dispatch_due(_registered_at(incident))
+            else dispatch_due(_awaiting_dispatch_since(incident))
         )
     if now < due:
         # Not yet: the queue held a lower bound; store the exact time (and the limit if missing).

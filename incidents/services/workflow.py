@@ -352,13 +352,15 @@ def report_handled(
 @POLICY.command("return")
 def return_incident(*, actor, incident_id: int, note: str, expected_version: int | None = None) -> Incident:
     """Back to the dispatcher: the unit was the wrong one (the reason is required). Every open
-    share is withdrawn; the next dispatch hands out new ones."""
+    share is withdrawn; the next dispatch hands out new ones. The 派遣 limit starts again: the
+    centre has one working hour to send the case to the right unit, as after 立案."""
 
     def change(incident: Incident) -> list[str]:
         IncidentAssignment.objects.filter(incident=incident, state=IncidentAssignment.State.OPEN).update(
             state=IncidentAssignment.State.WITHDRAWN
         )
-        return []
+        incident.dispatch_due_at = dispatch_due(timezone.now())
+        return ["dispatch_due_at"]
 
     return _apply(
         actor=actor,

@@ -249,3 +249,33 @@ def test_the_intake_pass_reads_only_what_fell_due(make_incident, clock):
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "incidents_intake_queue" in plan
+
+
+@pytest.mark.django_db
+def test_a_returned_case_must_be_dispatched_again_within_the_limit(
+    make_incident, dispatcher, worker, client, clock
+):
+    """退回: the unit sends the case back to the centre, which has one working hour again to send
+    it on; the page shows the new limit and the job alerts the township centre once if it passes."""
+    clock.move_to(local(2026, 11, 25, 9, 0))
+    incident = make_incident()
+    workflow.register_incident(actor=dispatcher, incident_id=incident.pk)
+    workflow.dispatch_incident(actor=dispatcher, incident_id=incident.pk)
+    assert alert_overdue_intake(now=local(2026, 11, 25, 12, 0)) == 0  # dispatched: out of the queue
+    clock.move_to(local(2026, 11, 25, 17, 30))
+    workflow.return_incident(actor=worker, incident_id=incident.pk, note="不属于本网格")
+    incident.refresh_from_db()
+    assert incident.status == Incident.Status.RETURNED
+    # Half an hour left today, half an hour from the next working morning.
+    assert about(incident.dispatch_due_at) == local(2026, 11, 26, 9, 30) == about(incident.intake_alert_at)
+    client.force_login(dispatcher)
+    page = client.get(f"/incidents/{incident.pk}/").content.decode()
+    assert '<dd data-testid="dispatch-due">2026-11-26 09:30</dd>' in page
+    assert alert_overdue_intake(now=local(2026, 11, 26, 9, 29)) == 0
+    assert alert_overdue_intake(now=local(2026, 11, 26, 9, 31)) == 1
+    assert alert_overdue_intake(now=local(2026, 11, 26, 10, 0)) == 0  # once
+    notice = Notification.objects.filter(recipient=dispatcher, incident=incident).latest("id")
+    assert notice.kind == Notification.Kind.NOT_DISPATCHED
+    # Sent on: out of the queue again.
+    workflow.dispatch_incident(actor=dispatcher, incident_id=incident.pk)
+    assert Incident.objects.get(pk=incident.pk).intake_alert_at is None
