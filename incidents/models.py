@@ -202,11 +202,12 @@ class Incident(models.Model):
         _("escalation level"), choices=EscalationLevel.choices, default=EscalationLevel.COMMUNITY
     )
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
-    # The intake limits (立案 from the report, 派遣 from 立案), in working time like ``due_at``;
-    # set by the services (incidents.services.intake), filled in by the escalation job for rows
-    # written without them (bulk sync's raw inserts).
+    # The intake limits (立案 from the report, 派遣 from 立案 or a 退回, 签收 by the lead unit from
+    # 派遣), in working time like ``due_at``; set by the services (incidents.services.workflow),
+    # filled in by the escalation job for rows written without them (bulk sync's raw inserts).
     register_due_at = models.DateTimeField(_("register by"), null=True, blank=True, db_index=True)
     dispatch_due_at = models.DateTimeField(_("dispatch by"), null=True, blank=True, db_index=True)
+    take_due_at = models.DateTimeField(_("take by"), null=True, blank=True)
     # The intake alert's queue, like ``next_escalation_at``: a lower bound of the moment the
     # current intake limit runs out, NULL once alerted or past intake. A trigger (migration
     # 0014) keeps it for every writer; the job reads only the rows due now, by partial index.
@@ -527,6 +528,8 @@ def deadline_line(step: dict) -> str:
         return gettext("Not registered within its limit (due %(due)s).") % {"due": due}
     if code == "not_dispatched":
         return gettext("Not dispatched within its limit (due %(due)s).") % {"due": due}
+    if code == "not_taken":
+        return gettext("Not taken by the lead unit within its limit (due %(due)s).") % {"due": due}
     return ""
 
 
@@ -606,6 +609,7 @@ class Notification(models.Model):
         OVERDUE = "overdue", pgettext_lazy("notification kind", "Overdue")
         NOT_REGISTERED = "late_register", pgettext_lazy("notification kind", "Not registered in time")
         NOT_DISPATCHED = "late_dispatch", pgettext_lazy("notification kind", "Not dispatched in time")
+        NOT_TAKEN = "late_take", pgettext_lazy("notification kind", "Not taken in time")
         EXTENSION_REQUESTED = "ext_requested", pgettext_lazy("notification kind", "Extension requested")
         EXTENSION_APPROVED = "ext_approved", pgettext_lazy("notification kind", "Extension approved")
         EXTENSION_REFUSED = "ext_refused", pgettext_lazy("notification kind", "Extension refused")

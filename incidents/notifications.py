@@ -128,6 +128,8 @@ def _text(kind: str, p: dict) -> str:
         text = _("Incident #%(id)s (%(category)s) was not registered in time.")
     elif kind == K.NOT_DISPATCHED:
         text = _("Incident #%(id)s (%(category)s) was not dispatched in time.")
+    elif kind == K.NOT_TAKEN:
+        text = _("Incident #%(id)s (%(category)s) was not taken by %(unit)s in time.")
     elif kind == K.EXTENSION_REQUESTED:
         text = _("Incident #%(id)s (%(category)s): the handling unit asks for an extension to %(due)s.")
     elif kind == K.EXTENSION_APPROVED:
@@ -188,7 +190,8 @@ def unit_staff(*, offices: Iterable[int] = (), departments: Iterable[int] = ()):
     ).order_by("pk")
 
 
-def _lead_staff(incident: Incident):
+def lead_staff(incident: Incident):
+    """Active staff of the case's 主办 unit."""
     return unit_staff(
         offices=[incident.handling_office_id] if incident.handling_office_id else [],
         departments=[incident.handling_department_id] if incident.handling_department_id else [],
@@ -231,7 +234,7 @@ def _handover(event: IncidentEvent, incident: Incident) -> list[tuple]:
         return [(user, K.RETURNED, params) for user in _dispatcher(incident)]
     if to == S.HANDLING and came_from in (S.HANDLED, S.CLOSED):
         kind = K.CALLBACK_REOPENED if came_from == S.CLOSED else K.SENT_BACK
-        users = list(_lead_staff(incident))
+        users = list(lead_staff(incident))
         if incident.handler is not None and incident.handler not in users and incident.handler.is_active:
             users.append(incident.handler)
         return [(user, kind, {**base, "unit": unit}) for user in users]
@@ -325,7 +328,7 @@ def announce_due_soon(*, now: datetime.datetime | None = None) -> int:
         if incident.handler is not None and incident.handler.is_active:
             users = [incident.handler]
         else:
-            users = list(_lead_staff(incident))
+            users = list(lead_staff(incident))
         params = {**incident_params(incident), "due": incident.due_at.isoformat()}
         notify(recipients=users, incident=incident, kind=K.DUE_SOON, params=params)
         told += 1

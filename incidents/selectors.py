@@ -240,6 +240,7 @@ SYNC_COLUMNS = (
     "due_at",
     "register_due_at",
     "dispatch_due_at",
+    "take_due_at",
     "closed_at",
     "escalation_level",
     "sync_txid",
@@ -291,7 +292,8 @@ SELECT "incidents_incident"."id", "incidents_incident"."client_uuid"::text, "inc
        "reporter"."username", "incidents_incident"."handler_id", "handler"."username",
        "incidents_incident"."reported_at", "incidents_incident"."updated_at",
        "incidents_incident"."due_at", "incidents_incident"."register_due_at",
-       "incidents_incident"."dispatch_due_at", "incidents_incident"."closed_at",
+       "incidents_incident"."dispatch_due_at", "incidents_incident"."take_due_at",
+       "incidents_incident"."closed_at",
        "incidents_incident"."escalation_level", "incidents_incident"."sync_txid",
        "incidents_incident"."sync_seq", "incidents_incident"."merged_into_id"
 FROM {source}

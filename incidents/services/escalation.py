@@ -27,10 +27,10 @@ from anshun.commands import system_command
 from audit.history import attribute
 from grids.models import Region
 from incidents.models import Incident, IncidentEvent, Notification
-from incidents.notifications import incident_params, notify
+from incidents.notifications import incident_params, lead_staff, notify
 from incidents.selectors import RUNNING_STATUSES
 from incidents.services.workflow import handling_limit_hours
-from incidents.services.worktime import add_working_hours, dispatch_due, register_due
+from incidents.services.worktime import add_working_hours, dispatch_due, register_due, take_due
 
 LEVEL = Incident.EscalationLevel
 # Who answers for an incident at each level: the command centre and the officials there.
@@ -143,12 +143,19 @@ def escalate_incident(*, incident_id: int, now: datetime | None = None) -> bool:
     return True
 
 
-# The intake limits: 立案 (from the report) and 派遣 (from 立案, and again from a unit's 退回),
-# one working hour each.
+# The intake limits: 立案 (from the report), 派遣 (from 立案, and again from a unit's 退回) and
+# the lead unit's 签收 (from 派遣), one working hour each.
 INTAKE_STAGES = {
     Incident.Status.REPORTED: "register_due_at",
     Incident.Status.REGISTERED: "dispatch_due_at",
     Incident.Status.RETURNED: "dispatch_due_at",
+    Incident.Status.DISPATCHED: "take_due_at",
+}
+# What each limit's passing is called on the timeline and in the notification.
+INTAKE_LATE = {
+    "register_due_at": ("not_registered", Notification.Kind.NOT_REGISTERED),
+    "dispatch_due_at": ("not_dispatched", Notification.Kind.NOT_DISPATCHED),
+    "take_due_at": ("not_taken", Notification.Kind.NOT_TAKEN),
 }
 
 
@@ -163,12 +170,11 @@ def intake_due_ids(*, now: datetime) -> list[int]:
     )
 
 
-def _awaiting_dispatch_since(incident: Incident) -> datetime:
-    """When the case last came to the centre to be dispatched: its 立案 or a unit's 退回."""
+def _last_came_to(incident: Incident, *statuses: str) -> datetime:
+    """When the case last entered one of ``statuses`` (for 派遣: its 立案 or a unit's 退回; for
+    签收: its 派遣)."""
     at = (
-        IncidentEvent.objects.filter(
-            incident=incident, to_status__in=[Incident.Status.REGISTERED, Incident.Status.RETURNED]
-        )
+        IncidentEvent.objects.filter(incident=incident, to_status__in=statuses)
         .order_by("-at", "-id")
         .values_list("at", flat=True)
         .first()
@@ -198,11 +204,13 @@ def alert_intake(*, incident_id: int, now: datetime | None = None) -> bool:
     due = getattr(incident, field)
     filled = due is None
     if filled:
-        due = (
-            register_due(incident.reported_at)
-            if field == "register_due_at"
-            else dispatch_due(_awaiting_dispatch_since(incident))
-        )
+        S = Incident.Status
+        if field == "register_due_at":
+            due = register_due(incident.reported_at)
+        elif field == "dispatch_due_at":
+            due = dispatch_due(_last_came_to(incident, S.REGISTERED, S.RETURNED))
+        else:
+            due = take_due(_last_came_to(incident, S.DISPATCHED))
     if now < due:
         # Not yet: the queue held a lower bound; store the exact time (and the limit if missing).
         Incident.objects.filter(pk=incident.pk).update(intake_alert_at=due, **{field: due})
@@ -212,7 +220,7 @@ def alert_intake(*, incident_id: int, now: datetime | None = None) -> bool:
     incident.version += 1
     attribute(incident, None, reason="intake limit")
     incident.save(update_fields=[field, "intake_alert_at", "version", "updated_at"])
-    late = field == "register_due_at"
+    code, kind = INTAKE_LATE[field]
     IncidentEvent.objects.create(
         incident=incident,
         at=now,
@@ -220,16 +228,15 @@ def alert_intake(*, incident_id: int, now: datetime | None = None) -> bool:
         to_status=incident.status,
         kind=IncidentEvent.Kind.DEADLINE,
         # Stored as a code and the limit; worded in the reader's language when read.
-        changes={
-            "deadline": {"code": "not_registered" if late else "not_dispatched", "due": due.isoformat()}
-        },
+        changes={"deadline": {"code": code, "due": due.isoformat()}},
     )
-    notify(
-        recipients=responsible_users(incident, LEVEL.TOWNSHIP),
-        incident=incident,
-        kind=Notification.Kind.NOT_REGISTERED if late else Notification.Kind.NOT_DISPATCHED,
-        params=incident_params(incident),
-    )
+    recipients = list(responsible_users(incident, LEVEL.TOWNSHIP))
+    params = incident_params(incident)
+    if field == "take_due_at":
+        # The centre chases the unit, and the unit's own staff are reminded too.
+        recipients += [u for u in lead_staff(incident) if u not in recipients]
+        params["unit"] = str(incident.handling_unit or "")
+    notify(recipients=recipients, incident=incident, kind=kind, params=params)
     return True
 
 

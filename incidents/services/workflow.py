@@ -35,7 +35,7 @@ from incidents.models import (
 from incidents.open311_notify import queue_reporter_message
 from incidents.policy import POLICY
 from incidents.services.attachments import check_attachments, store_attachments
-from incidents.services.worktime import add_working_hours, dispatch_due
+from incidents.services.worktime import add_working_hours, dispatch_due, take_due
 
 S = Incident.Status
 
@@ -269,6 +269,7 @@ def dispatch_incident(
         incident.handling_department = handling_department
         incident.handler = None
         incident.due_at = add_working_hours(timezone.now(), handling_limit_hours(incident))
+        incident.take_due_at = take_due(timezone.now())  # the lead unit's 签收
         IncidentAssignment.objects.filter(incident=incident, state=IncidentAssignment.State.OPEN).update(
             state=IncidentAssignment.State.WITHDRAWN
         )
@@ -291,7 +292,7 @@ def dispatch_incident(
         handover.update(
             lead=str(incident.handling_unit), assist=[str(u) for u in [*assist_offices, *assist_departments]]
         )
-        return ["handling_office", "handling_department", "handler", "due_at"]
+        return ["handling_office", "handling_department", "handler", "due_at", "take_due_at"]
 
     return _apply(
         actor=actor,

@@ -133,9 +133,12 @@ def add_working_hours(start: datetime, hours: float) -> datetime:
 
 
 # The published intake limits (DOMAIN.md): 立案 within one working hour of the report, 派遣
-# within one working hour of 立案 (the urban fringe's two hours are not modelled).
+# within one working hour of 立案 (the urban fringe's two hours are not modelled), and the
+# receiving unit takes the case (签收) within an hour of 派遣, counted in working time like the
+# others: a unit is not staffed at night, and its hour starts when its day does.
 REGISTER_LIMIT_HOURS = 1
 DISPATCH_LIMIT_HOURS = 1
+TAKE_LIMIT_HOURS = 1
 
 
 def register_due(reported_at: datetime) -> datetime:
@@ -144,6 +147,10 @@ def register_due(reported_at: datetime) -> datetime:
 
 def dispatch_due(registered_at: datetime) -> datetime:
     return add_working_hours(registered_at, DISPATCH_LIMIT_HOURS)
+
+
+def take_due(dispatched_at: datetime) -> datetime:
+    return add_working_hours(dispatched_at, TAKE_LIMIT_HOURS)
 
 
 def uncovered_years(*, today: date, ahead: int = 1) -> list[int]:

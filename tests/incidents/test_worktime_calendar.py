@@ -7,6 +7,7 @@ from datetime import date, datetime
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from accounts.roles import Role
 from anshun.commands import NotPermitted
@@ -196,7 +197,7 @@ def test_a_report_late_on_friday_before_the_adjusted_saturday_must_be_registered
 
 
 @pytest.mark.django_db
-def test_overdue_intake_alerts_the_township_centre_once_per_limit(make_incident, dispatcher, clock):
+def test_overdue_intake_alerts_the_township_centre_once_per_limit(make_incident, dispatcher, worker, clock):
     clock.move_to(local(2026, 11, 25, 10, 0))
     incident = make_incident()
     assert alert_overdue_intake(now=local(2026, 11, 25, 10, 59)) == 0
@@ -213,6 +214,9 @@ def test_overdue_intake_alerts_the_township_centre_once_per_limit(make_incident,
     other = make_incident()
     workflow.register_incident(actor=dispatcher, incident_id=other.pk)
     workflow.dispatch_incident(actor=dispatcher, incident_id=other.pk)
+    # Dispatched: the lead unit's 签收 limit is queued now; taking the case ends intake.
+    assert Incident.objects.get(pk=other.pk).intake_alert_at is not None
+    workflow.take_incident(actor=worker, incident_id=other.pk)
     assert Incident.objects.get(pk=other.pk).intake_alert_at is None
     assert Notification.objects.filter(recipient=dispatcher).count() == 2
 
@@ -261,7 +265,8 @@ def test_a_returned_case_must_be_dispatched_again_within_the_limit(
     incident = make_incident()
     workflow.register_incident(actor=dispatcher, incident_id=incident.pk)
     workflow.dispatch_incident(actor=dispatcher, incident_id=incident.pk)
-    assert alert_overdue_intake(now=local(2026, 11, 25, 12, 0)) == 0  # dispatched: out of the queue
+    workflow.take_incident(actor=worker, incident_id=incident.pk)
+    assert alert_overdue_intake(now=local(2026, 11, 25, 12, 0)) == 0  # taken: out of the queue
     clock.move_to(local(2026, 11, 25, 17, 30))
     workflow.return_incident(actor=worker, incident_id=incident.pk, note="不属于本网格")
     incident.refresh_from_db()
@@ -276,6 +281,42 @@ def test_a_returned_case_must_be_dispatched_again_within_the_limit(
     assert alert_overdue_intake(now=local(2026, 11, 26, 10, 0)) == 0  # once
     notice = Notification.objects.filter(recipient=dispatcher, incident=incident).latest("id")
     assert notice.kind == Notification.Kind.NOT_DISPATCHED
-    # Sent on: out of the queue again.
+    # Sent on: now the unit's 签收 limit is what the queue holds.
+    clock.move_to(local(2026, 11, 26, 10, 0))
     workflow.dispatch_incident(actor=dispatcher, incident_id=incident.pk)
+    incident.refresh_from_db()
+    assert about(incident.intake_alert_at) == local(2026, 11, 26, 11, 0) == about(incident.take_due_at)
+
+
+@pytest.mark.django_db
+def test_the_lead_unit_must_take_a_dispatched_case_within_the_hour(
+    make_incident, dispatcher, worker, client, clock
+):
+    """签收: dispatched at 11:30 on a Wednesday, the grid office has until 13:30 (the lunch hour is
+    not working time) to take it; the page shows the limit, and once it passes the township centre
+    and the unit's own staff are told once, in the reader's language, with a timeline entry."""
+    clock.move_to(local(2026, 11, 25, 11, 30))
+    incident = make_incident()
+    workflow.register_incident(actor=dispatcher, incident_id=incident.pk)
+    workflow.dispatch_incident(actor=dispatcher, incident_id=incident.pk)
+    incident.refresh_from_db()
+    assert about(incident.take_due_at) == local(2026, 11, 25, 13, 30) == about(incident.intake_alert_at)
+    client.force_login(dispatcher)
+    assert (
+        '<dd data-testid="take-due">2026-11-25 13:30</dd>'
+        in client.get(f"/incidents/{incident.pk}/").content.decode()
+    )
+    assert alert_overdue_intake(now=local(2026, 11, 25, 13, 29)) == 0
+    assert alert_overdue_intake(now=local(2026, 11, 25, 13, 31)) == 1
+    assert alert_overdue_intake(now=local(2026, 11, 25, 15, 0)) == 0  # once
+    told = Notification.objects.filter(incident=incident, kind=Notification.Kind.NOT_TAKEN)
+    assert {n.recipient_id for n in told} >= {dispatcher.pk, worker.pk}
+    entry = IncidentEvent.objects.get(incident=incident, kind=IncidentEvent.Kind.DEADLINE)
+    assert entry.changes["deadline"]["code"] == "not_taken"
+    with translation.override("zh-hans"):
+        assert "未按时签收" in told.get(recipient=worker).message
+        assert any("未在时限内签收" in line for line in entry.change_lines())
+    # Taken, even late: out of the queue, and a later pass tells no one.
+    workflow.take_incident(actor=worker, incident_id=incident.pk)
     assert Incident.objects.get(pk=incident.pk).intake_alert_at is None
+    assert alert_overdue_intake(now=local(2026, 11, 25, 17, 0)) == 0
