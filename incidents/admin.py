@@ -20,9 +20,11 @@ from incidents.models import (
     Incident,
     IncidentAssignment,
     IncidentAttachment,
+    IncidentCallback,
     IncidentCategory,
     IncidentEvent,
     Notification,
+    NotificationDelivery,
     Open311Client,
     RoutingRule,
 )
@@ -228,6 +230,17 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     raw_id_fields = ("recipient", "incident")
 
 
+@admin.register(NotificationDelivery)
+class NotificationDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What each delivery backend (e-mail, SMS) was handed, read-only: how an administrator
+    answers "was I told?" (the row exists once per notification and backend; no ``sent_at`` means
+    the backend has not confirmed it yet)."""
+
+    list_display = ("notification", "backend", "sent_at")
+    list_filter = ("backend",)
+    raw_id_fields = ("notification",)
+
+
 @admin.register(Open311Client)
 class Open311ClientAdmin(admin.ModelAdmin):
     """API keys are generated on creation; deactivate a client to revoke its key."""
@@ -310,6 +323,19 @@ class ExtensionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return ExtensionRequest.objects.visible_to(request.user)
+
+
+@admin.register(IncidentCallback)
+class IncidentCallbackAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """回访 records, read-only and scoped like the callback list: recorded on the incident page
+    and the API through ``record_callback``."""
+
+    list_display = ("incident", "at", "by", "reached", "satisfaction", "reopened")
+    list_filter = ("reached", "satisfaction", "reopened")
+    raw_id_fields = ("incident", "by")
+
+    def get_queryset(self, request):
+        return IncidentCallback.objects.visible_to(request.user).select_related("incident", "by")
 
 
 @admin.register(BacklogEntry)

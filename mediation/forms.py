@@ -221,6 +221,32 @@ class LegalAidForm(forms.Form):
         self.fields["centre"].queryset = centres
 
 
+class RepresentationForm(forms.Form):
+    """代理诉讼 taken on: the client, the cause, the court; the legal-aid application when given
+    as legal aid (eligible ones in sight only)."""
+
+    centre = forms.ModelChoiceField(label=_("Centre"), queryset=None)
+    client_name = forms.CharField(label=_("client"), max_length=120)
+    cause = forms.CharField(label=_("cause of action"), max_length=120)
+    court = forms.CharField(label=_("court"), max_length=120)
+    accepted_on = forms.DateField(label=_("accepted on"), widget=DateInput)
+    legal_aid = forms.ModelChoiceField(label=_("legal-aid application"), queryset=None, required=False)
+
+    def __init__(self, *args, centres, applications, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["centre"].queryset = centres
+        self.fields["legal_aid"].queryset = applications
+
+
+class RepresentationConclusionForm(forms.Form):
+    representation = forms.ModelChoiceField(label=_("litigation representation"), queryset=None)
+    concluded_on = forms.DateField(label=_("concluded on"), widget=DateInput)
+
+    def __init__(self, *args, representations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["representation"].queryset = representations
+
+
 class LegalAidDecisionForm(forms.Form):
     application = forms.ModelChoiceField(label=_("legal-aid application"), queryset=None)
     eligible = forms.TypedChoiceField(

@@ -89,6 +89,20 @@ POLICY = Policy(
             refers=("centre",),
             why="The centre must be in the actor's jurisdiction.",
         ),
+        "representation_open": Rule(
+            capability="legal.serve",
+            refers=("centre", "legal_aid"),
+            why=(
+                "The centre (and the legal-aid application, when given) must be in the actor's "
+                "jurisdiction; the actor is the lawyer."
+            ),
+        ),
+        "representation_conclude": Rule(
+            capability="legal.serve",
+            target="representation",
+            target_model="mediation.LitigationRepresentation",
+            why="The representation must be in sight.",
+        ),
         "legal_aid_decide": Rule(
             capability="legal.serve",
             target="application",

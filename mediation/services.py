@@ -36,6 +36,7 @@ from mediation.models import (
     JudicialConfirmation,
     LegalAidApplication,
     LegalServiceCentre,
+    LitigationRepresentation,
     MediationAgreement,
     MediationCase,
     MediationCommittee,
@@ -743,6 +744,56 @@ def legal_aid_decide(
         assigned_lawyer=lawyer if eligible else None,
     )
     return application
+
+
+@POLICY.command("representation_open")
+@transaction.atomic
+def representation_open(
+    *,
+    actor,
+    centre: LegalServiceCentre,
+    client_name: str,
+    cause: str,
+    court: str,
+    accepted_on: date,
+    legal_aid: LegalAidApplication | None = None,
+) -> LitigationRepresentation:
+    """代理诉讼 taken on at a centre in the actor's jurisdiction; the actor is the lawyer. When it
+    is given as legal aid, the application must be an eligible one of the same centre."""
+    if legal_aid is not None:
+        if legal_aid.centre_id != centre.pk:
+            raise ValidationError({"legal_aid": _("The legal-aid application belongs to another centre.")})
+        if legal_aid.eligibility != LegalAidApplication.Eligibility.ELIGIBLE:
+            raise ValidationError(
+                {"legal_aid": _("Only an eligible legal-aid application can be represented.")}
+            )
+    representation = LitigationRepresentation(
+        centre=centre,
+        client_name=client_name.strip(),
+        cause=cause.strip(),
+        court=court.strip(),
+        accepted_on=accepted_on,
+        legal_aid=legal_aid,
+        lawyer=actor,
+    )
+    _create(representation)
+    return representation
+
+
+@POLICY.command("representation_conclude")
+@transaction.atomic
+def representation_conclude(
+    *, actor, representation: LitigationRepresentation, concluded_on: date
+) -> LitigationRepresentation:
+    """The lawsuit is over (judgment, withdrawal or settlement): the representation is concluded
+    on that day, never before it was accepted, and only once."""
+    representation = LitigationRepresentation.objects.select_for_update().get(pk=representation.pk)
+    if representation.status != LitigationRepresentation.Status.ONGOING:
+        raise ValidationError({"representation": _("This representation has already been concluded.")})
+    if concluded_on < representation.accepted_on:
+        raise ValidationError({"concluded_on": _("A representation ends after it was accepted.")})
+    _change(representation, status=LitigationRepresentation.Status.CONCLUDED, concluded_on=concluded_on)
+    return representation
 
 
 @POLICY.command("reception_day_add")

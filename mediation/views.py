@@ -518,11 +518,14 @@ LEGAL_FORMS = {
     "consultation": (forms.ConsultationForm, services.consultation_record),
     "aid": (forms.LegalAidForm, services.legal_aid_apply),
     "decision": (forms.LegalAidDecisionForm, services.legal_aid_decide),
+    "representation": (forms.RepresentationForm, services.representation_open),
+    "conclusion": (forms.RepresentationConclusionForm, services.representation_conclude),
 }
 
 
 class LegalDeskView(ScopedPageMixin, TemplateView):
-    """The legal service centre's desk: consultations and legal-aid applications, newest first."""
+    """The legal service centre's desk: consultations, legal-aid applications and litigation
+    representation (代理诉讼), newest first, each recorded through its command."""
 
     template_name = "mediation/legal_desk.html"
     capability = "legal.serve"
@@ -540,6 +543,12 @@ class LegalDeskView(ScopedPageMixin, TemplateView):
                 built[name] = form_class(
                     bound, applications=pending, lawyers=selectors.lawyers_near(actor=user)
                 )
+            elif name == "representation":
+                eligible = selectors.legal_aid_visible_to(actor=user).filter(eligibility="eligible")
+                built[name] = form_class(bound, centres=centres, applications=eligible)
+            elif name == "conclusion":
+                ongoing = selectors.representations_visible_to(actor=user).filter(status="ongoing")
+                built[name] = form_class(bound, representations=ongoing)
             else:
                 built[name] = form_class(bound, centres=centres)
         return built

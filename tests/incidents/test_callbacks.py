@@ -250,3 +250,19 @@ def test_the_callback_list_costs_the_same_queries_whatever_its_length(close_one,
     for _i in range(4):
         record_callback(actor=dispatcher, incident_id=close_one().pk, reached=True, satisfaction="basic")
     assert listed() == few
+
+
+def test_the_admin_shows_callbacks_and_deliveries_read_only(close_one, client, dispatcher):
+    incident = close_one()
+    record_callback(actor=dispatcher, incident_id=incident.pk, reached=True, satisfaction="satisfied")
+    callback = IncidentCallback.objects.get()
+    client.force_login(user_for_role(Role.ADMIN))
+    listed = client.get("/admin/incidents/incidentcallback/")
+    assert (
+        listed.status_code == 200
+        and f"/admin/incidents/incidentcallback/{callback.pk}/" in listed.content.decode()
+    )
+    assert client.get("/admin/incidents/notificationdelivery/").status_code == 200
+    assert client.post("/admin/incidents/incidentcallback/add/", {}).status_code == 403
+    deleted = client.post(f"/admin/incidents/incidentcallback/{callback.pk}/delete/", {"post": "yes"})
+    assert deleted.status_code == 403 and IncidentCallback.objects.count() == 1

@@ -24,6 +24,7 @@ from mediation.models import (
     JudicialConfirmation,
     LegalAidApplication,
     LegalServiceCentre,
+    LitigationRepresentation,
     MediationAgreement,
     MediationCase,
     MediationCommittee,
@@ -413,6 +414,7 @@ def _legal_counts():
     return (
         Consultation.objects.count(),
         LegalAidApplication.objects.count(),
+        LitigationRepresentation.objects.count(),
         ReceptionDay.objects.count(),
         DutyShift.objects.count(),
     )
@@ -423,6 +425,12 @@ def test_legal_commands_refuse_centres_out_of_sight_and_roles_without_them(legal
     calls = {
         "consultation_record": {"topic": "t"},
         "legal_aid_apply": {"applicant_name": "a", "matter": "m", "applied_on": date(2026, 5, 1)},
+        "representation_open": {
+            "client_name": "c",
+            "cause": "x",
+            "court": "y",
+            "accepted_on": date(2026, 5, 1),
+        },
         "reception_day_add": {"day": date(2026, 6, 1)},
         "duty_assign": {"day": date(2026, 6, 1), "lawyer": lawyer},
     }
@@ -531,12 +539,23 @@ def test_the_legal_desk_refuses_other_counties_and_other_roles(client, legal):
             "applied_on": "2026-05-01",
         },
     )
+    client.post(
+        url,
+        {
+            "form": "representation",
+            "centre": legal["pingba"].pk,
+            "client_name": "c",
+            "cause": "x",
+            "court": "y",
+            "accepted_on": "2026-05-01",
+        },
+    )
     client.force_login(user_for_role(Role.MEDIATOR))
     assert (
         client.post(url, {"form": "consultation", "centre": legal["xixiu"].pk, "topic": "t"}).status_code
         == 403
     )
-    assert _legal_counts() == (0, 0, 0, 0)
+    assert _legal_counts() == (0, 0, 0, 0, 0)
 
 
 # --- notices, seats, the admin, the beat job ------------------------------------------------------
