@@ -234,9 +234,19 @@ def _write(kind: str, built: list) -> int:
             codes = records.take_codes(village=addresses[0].village, count=len(addresses))
             for address, code in zip(addresses, codes, strict=True):
                 address.code = code
-        for address in built:  # in file order, so a parent is saved before its children
-            address.parent_id = address.parent.pk if address.parent else None
-            address.save()
+        # One INSERT per level of the tree, not one per row: a row's parent is an address that
+        # exists already or one of an earlier row of the file, so each round inserts the rows
+        # whose parents now have their ids (PostgreSQL returns them), and the rounds are as many
+        # as the tree is deep.
+        waiting = list(built)
+        while waiting:
+            ready = [a for a in waiting if a.parent is None or a.parent.pk is not None]
+            if not ready:  # every parent reference is checked to point back in the file
+                raise RuntimeError("address import: parents that are never written")
+            for address in ready:
+                address.parent_id = address.parent.pk if address.parent else None
+            Address.objects.bulk_create(ready, batch_size=1000)
+            waiting = [a for a in waiting if a.pk is None]
         analyze(Address)
         return len(built)
     model = {RegistryImport.Kind.HOUSES: House, RegistryImport.Kind.RESIDENTS: Resident}.get(kind, Unit)

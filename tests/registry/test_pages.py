@@ -217,6 +217,32 @@ def test_an_import_with_a_bad_row_writes_nothing_and_reports_every_bad_row(home_
     assert House.objects.get().use == "rented"
 
 
+def test_an_address_tree_is_written_a_level_at_a_time_with_its_parents_and_codes(home_grid, worker):
+    """Four levels under an address that exists already, rows of every level interleaved: each
+    row gets its parent and a code in file order, in as many INSERTs as the tree is deep."""
+    head = user_for_role(Role.GRID_OFFICE_HEAD, office=worker.grid_office)
+    village = home_grid.village
+    road = records.address_create(actor=head, village=village, level=Address.Level.ROAD, name="一组")
+    rows = ["ref,village,parent,level,name"]
+    for b in range(3):
+        rows.append(f"b{b},{village.code},{road.code},building,{b + 1}号")
+        for u in range(2):
+            rows.append(f"b{b}u{u},{village.code},b{b},unit,{u + 1}单元")
+            rows.append(f"b{b}u{u}r,{village.code},b{b}u{u},room,{u + 1}01室")
+    job = imports.import_start(actor=head, kind="addresses", upload=_csv("\n".join(rows) + "\n"))
+    with CaptureQueriesContext(connection) as queries:
+        assert imports.run_import(import_id=job.pk) == RegistryImport.Status.DONE
+    insert = 'INSERT INTO "registry_address"'
+    assert len([q for q in queries.captured_queries if q["sql"].startswith(insert)]) == 3  # by level
+    rooms = Address.objects.filter(level="room").select_related("parent__parent__parent")
+    assert rooms.count() == 6 and all(r.parent.parent.parent == road for r in rooms)
+    codes = list(Address.objects.filter(village=village).order_by("code").values_list("code", flat=True))
+    assert codes == [f"{village.code}{n:06d}" for n in range(1, 17)]
+    # Codes follow the file's order: the first building is the first code after the road's.
+    first = Address.objects.get(level="building", name="1号")
+    assert first.code == f"{village.code}000002" and first.parent == road
+
+
 def test_residents_imported_before_their_house_move_into_it_when_the_house_is_imported(home_grid, worker):
     head = user_for_role(Role.GRID_OFFICE_HEAD, office=worker.grid_office)
     village = home_grid.village
