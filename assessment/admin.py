@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 
+from anshun.admin_access import ReadOnlyAdminMixin
 from assessment import services
 from assessment.indicators import INDICATORS
 from assessment.models import AssessmentRun, IndicatorTarget, Score
@@ -48,15 +49,8 @@ class IndicatorTargetAdmin(admin.ModelAdmin):
         obj.pk = saved.pk
 
 
-class _ShownOnly(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class _ShownOnly(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Scores and runs are written by the hourly scoring only."""
 
 
 @admin.register(Score)

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from anshun.admin_access import ReadOnlyAdminMixin
 from anshun.admin_maps import MapAdmin
 from grids.models import Grid, GridImport, GridOffice, Region
 from grids.services.grid_import import source_problem, start_grid_import
@@ -21,19 +22,10 @@ class GridImportForm(forms.ModelForm):
         return source
 
 
-class GeometryFromLoadersOnly:
+class GeometryFromLoadersOnly(ReadOnlyAdminMixin):
     """Divisions come from the NBS loader and grids from ``import_grids`` (all-or-nothing, every
     feature checked): neither is edited row by row here, where a changed parent or polygon would
     silently move rows between jurisdictions."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Region)

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from anshun.admin_access import ReadOnlyAdminMixin
 from incidents.models import (
     BacklogEntry,
     CalendarDay,
@@ -43,19 +44,6 @@ class IncidentCategoryAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "duty", "handling_limit_hours", "is_active")
     list_filter = ("duty", "is_active")
     search_fields = ("code", "name")
-
-
-class ReadOnlyAdminMixin:
-    """Shown, never written here: these rows are written by services only."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class IncidentEventInline(ReadOnlyAdminMixin, admin.TabularInline):

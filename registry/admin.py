@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from anshun.admin_access import ReadOnlyAdminMixin
 from registry.models import (
     Address,
     House,
@@ -24,17 +25,8 @@ from registry.models import (
 from special_groups.crypto import mask_id_number, mask_name, mask_phone
 
 
-class _ShownOnly(admin.ModelAdmin):
+class _ShownOnly(ReadOnlyAdminMixin, admin.ModelAdmin):
     """No add, change or delete here: the rows are written by the registry's commands only."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Address)

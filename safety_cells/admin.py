@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from anshun.admin_access import ReadOnlyAdminMixin
 from anshun.admin_maps import MapAdmin
 from anshun.commands import CommandRefused
 from safety_cells import services
@@ -30,19 +31,6 @@ from safety_cells.models import (
     Shift,
     UnitMember,
 )
-
-
-class ReadOnlyAdminMixin:
-    """Shown, never written here."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class CommandAdminMixin:
