@@ -173,3 +173,20 @@ def healthz(request):
     # in the database): degraded, but ready. Without the database it cannot.
     status = "error" if checks["database"] != "ok" else ("ok" if checks["redis"] == "ok" else "degraded")
     return JsonResponse({"status": status, **checks}, status=503 if status == "error" else 200)
+
+
+def service_worker_response(*, script: str, scope: str) -> HttpResponse:
+    """A service worker served under ``scope`` (a worker's scope is at most its own URL's folder,
+    so it cannot be served from /static/): the shared offline machinery
+    (``static/js/offline_pages.js``) followed by the worker's own ``script``, never cached by the
+    browser, so a new version is picked up on the next visit."""
+    from django.contrib.staticfiles import finders
+
+    parts = []
+    for name in ("js/offline_pages.js", script):
+        with open(finders.find(name), encoding="utf-8") as handle:
+            parts.append(handle.read())
+    response = HttpResponse("\n".join(parts), content_type="application/javascript")
+    response["Service-Worker-Allowed"] = scope
+    response["Cache-Control"] = "no-cache"
+    return response

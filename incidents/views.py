@@ -22,7 +22,7 @@ from django.views.generic import DetailView, ListView, TemplateView
 from anshun.api.pagination import BadCursor, Keyset, KeysetPage, Segment, capped_count
 from anshun.exports import KeysetSource, export_response
 from anshun.files import TokenOrSessionMixin, file_response
-from anshun.views import ScopedPageMixin
+from anshun.views import ScopedPageMixin, service_worker_response
 from grids.models import GridOffice
 from incidents import selectors
 from incidents.categories import category_label
@@ -625,15 +625,9 @@ class ReportView(ScopedPageMixin, TemplateView):
 
 
 def service_worker(request):
-    """Served under /incidents/ so that its scope covers the report form."""
-    from django.contrib.staticfiles import finders
-
-    path = finders.find("js/incident_sw.js")
-    with open(path, encoding="utf-8") as handle:
-        response = HttpResponse(handle.read(), content_type="application/javascript")
-    response["Service-Worker-Allowed"] = "/incidents/"
-    response["Cache-Control"] = "no-cache"
-    return response
+    """The report form's service worker (``static/js/incident_sw.js``), served under /incidents/
+    so that its scope covers the form."""
+    return service_worker_response(script="js/incident_sw.js", scope="/incidents/")
 
 
 class NotificationListView(LoginRequiredMixin, ListView):

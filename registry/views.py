@@ -17,7 +17,7 @@ from django.views.generic import DetailView, ListView, TemplateView
 
 from anshun.exports import RowsSource, export_response
 from anshun.provenance import demo_apps
-from anshun.views import ScopedPageMixin
+from anshun.views import ScopedPageMixin, service_worker_response
 from incidents.models import IncidentCategory
 from registry import selectors
 from registry.models import RegistryImport
@@ -390,15 +390,7 @@ def import_summary(job: RegistryImport) -> dict:
 def service_worker(request):
     """The visit forms' service worker (``static/js/registry_sw.js``), served under /registry/ so
     its scope covers them (the incidents' worker covers /incidents/ only)."""
-    from django.contrib.staticfiles import finders
-    from django.http import HttpResponse
-
-    path = finders.find("js/registry_sw.js")
-    with open(path, encoding="utf-8") as handle:
-        response = HttpResponse(handle.read(), content_type="application/javascript")
-    response["Service-Worker-Allowed"] = "/registry/"
-    response["Cache-Control"] = "no-cache"
-    return response
+    return service_worker_response(script="js/registry_sw.js", scope="/registry/")
 
 
 class RevealLogView(ScopedPageMixin, ListView):
