@@ -60,6 +60,37 @@ def add_incidents(
     return ids
 
 
+QUEUE_STATUSES = (
+    "reported",
+    "registered",
+    "dispatched",
+    "handling",
+    "handled",
+    "verified",
+    "returned",
+    "closed",
+)
+
+
+def add_a_citys_queue(*, grids: list[int], reporter) -> list[int]:
+    """Incidents in a city's proportions, analysed: most closed; of the open ones most waiting to
+    be registered or dispatched, a few on a unit's clock (some overdue), one in ten urgent.
+
+    The open ids are returned. A test that asserts a plan runs on these, because on a handful of
+    unanalysed rows every index that fits costs the same and the planner's pick is a coin toss."""
+    add_incidents(n=6000, grids=grids, reporter=reporter, statuses=("closed",), minutes_ago=3000)
+    waiting = add_incidents(n=1500, grids=grids, reporter=reporter, statuses=("reported", "registered"))
+    mixed = add_incidents(n=60, grids=grids, reporter=reporter, statuses=QUEUE_STATUSES)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE incidents_incident SET priority = 'urgent' WHERE id = ANY(%s)", [(waiting + mixed)[::10]]
+        )
+        cursor.execute("SELECT id FROM incidents_incident WHERE id = ANY(%s) AND status <> 'closed'", [mixed])
+        still_open = [row[0] for row in cursor.fetchall()]
+        cursor.execute("ANALYZE incidents_incident")
+    return waiting + still_open
+
+
 def grids_in(code: str, count: int = 6) -> list[int]:
     return list(
         Grid.objects.filter(code__startswith=code).order_by("code").values_list("pk", flat=True)[:count]

@@ -184,7 +184,12 @@ def test_every_hostile_value_in_every_parameter(client, live_key, home_grid, fmt
 text = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=60), st.from_regex(r"[0-9²³١-٩,.+:TZ-]{0,30}"))
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    derandomize=True,
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(
     fmt=st.sampled_from(["json", "xml"]),
     query=st.dictionaries(st.sampled_from(QUERY_PARAMS), text, max_size=5),

@@ -19,7 +19,7 @@ from incidents.models import Incident, IncidentOffice
 from tests.factories import user_for_role
 from tests.incidents.conftest import let_the_feed_see_this_test
 from tests.incidents.test_index_plans import plan
-from tests.test_keyset import add_incidents
+from tests.test_keyset import add_a_citys_queue, add_incidents
 
 pytestmark = pytest.mark.django_db
 
@@ -113,7 +113,7 @@ def test_the_offices_feed_walks_incidents_office_sync(admin, office, office_grid
 
 
 def test_the_queues_overdue_part_walks_incidents_clocked_reported(admin, office_grids):
-    add_incidents(n=3, grids=office_grids, reporter=admin, statuses=("dispatched", "handling"))
+    add_a_citys_queue(grids=office_grids, reporter=admin)
     dispatcher = user_for_role(Role.DISPATCHER, region=Grid.objects.get(pk=office_grids[0]).village.parent)
     overdue = selectors.queue_parts(now=timezone.now() + timedelta(days=1))[0]
     queryset = (

@@ -17,7 +17,7 @@ from accounts.roles import Role
 from incidents import selectors, views
 from incidents.models import Incident
 from tests.factories import user_for_role
-from tests.test_keyset import HOME, OTHER, add_incidents, grids_in
+from tests.test_keyset import HOME, OTHER, add_a_citys_queue, add_incidents, grids_in
 
 pytestmark = pytest.mark.django_db
 
@@ -159,16 +159,7 @@ def test_a_cursor_belongs_to_its_page_and_its_user(client, dispatcher, admin, sm
 
 
 def test_each_queue_part_is_read_through_the_open_incidents_index(dispatcher, admin):
-    # A city's shape: most incidents are closed; of the open ones most wait to be registered or
-    # dispatched, a few are on a unit's clock, and one in ten is urgent. Planned on real
-    # statistics (ANALYZE), since on a handful of rows with none every index costs the same and
-    # the planner's pick is a coin toss.
-    add_incidents(n=6000, grids=grids_in(HOME), reporter=admin, statuses=("closed",), minutes_ago=3000)
-    waiting = add_incidents(n=1500, grids=grids_in(HOME), reporter=admin, statuses=("reported", "registered"))
-    clocked = add_incidents(n=60, grids=grids_in(HOME), reporter=admin, statuses=MIXED)
-    Incident.objects.filter(pk__in=(waiting + clocked)[::10]).update(priority=Incident.Priority.URGENT)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE incidents_incident")
+    add_a_citys_queue(grids=grids_in(HOME), reporter=admin)
     queue = selectors.dispatcher_queue(actor=dispatcher)
     # The overdue part has its own, narrower index (the clocked rows, migration 0013).
     indexes = ["incidents_clocked_reported", "incidents_open_reported", "incidents_open_reported"]
