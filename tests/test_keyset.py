@@ -17,7 +17,7 @@ from accounts.roles import Role
 from anshun.api import pagination
 from grids.models import Grid, Region
 from incidents import selectors
-from incidents.models import IncidentCategory
+from incidents.models import Incident, IncidentCategory
 from tests.factories import user_for_role
 
 pytestmark = pytest.mark.django_db
@@ -60,16 +60,8 @@ def add_incidents(
     return ids
 
 
-QUEUE_STATUSES = (
-    "reported",
-    "registered",
-    "dispatched",
-    "handling",
-    "handled",
-    "verified",
-    "returned",
-    "closed",
-)
+# Every open status and the closed one, in turn.
+QUEUE_STATUSES = (*selectors.OPEN_STATUSES, Incident.Status.CLOSED)
 
 
 def add_a_citys_queue(*, grids: list[int], reporter) -> list[int]:
