@@ -55,7 +55,16 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self):
+    def start(self, *, anywhere: bool = False):
+        """Start on the port; ``anywhere`` (the first start) moves to another free port if the
+        one picked was taken in the moment between picking it and the server binding it."""
+        for _attempt in range(5 if anywhere else 1):
+            if self._start_on_port():
+                return
+            self.port = _free_port()
+        raise AssertionError("redis-server did not start")
+
+    def _start_on_port(self) -> bool:
         self.process = subprocess.Popen(
             [
                 "redis-server",
@@ -72,15 +81,16 @@ class RedisServer:
             ],  # fmt: skip
             stdout=subprocess.DEVNULL,
         )
-        client = redis.Redis.from_url(self.url)
+        client = redis.Redis.from_url(self.url, socket_timeout=1, socket_connect_timeout=1)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and self.process.poll() is None:
             try:
                 client.ping()
-                return
-            except redis.ConnectionError:
+                return True
+            except (redis.ConnectionError, redis.TimeoutError):
                 time.sleep(0.05)
-        raise AssertionError("redis-server did not start")
+        self.stop()
+        return False
 
     def stop(self):
         if self.process and self.process.poll() is None:
@@ -98,7 +108,7 @@ class RedisServer:
 def own_broker():
     """Point the Celery app's sends at a Redis of the test's own (restored afterwards)."""
     server = RedisServer()
-    server.start()
+    server.start(anywhere=True)
     saved = celery_app.conf.broker_write_url
 
     def reset_pools():
