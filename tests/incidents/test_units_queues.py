@@ -94,10 +94,9 @@ QUEUE_PART_INDEXES = (
 
 def test_each_inbox_part_is_read_through_indexes(admin, housing, officer):
     open_ids = add_a_citys_queue(grids=grids_in(HOME), reporter=admin)
-    share_out(open_ids[::4], housing)  # a unit holds a share of the township's open work
-    share_out(
-        [pk for pk in open_ids if pk not in set(open_ids[::4])], department_in(housing.region, "police")
-    )
+    housings = open_ids[::4]  # a unit holds a share of the township's open work
+    share_out(housings, housing)
+    share_out(sorted(set(open_ids) - set(housings)), department_in(housing.region, "police"))
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE incidents_incidentassignment; ANALYZE incidents_incident_departments")
     inbox = selectors.unit_inbox(actor=officer)
